@@ -1,0 +1,116 @@
+"""How a fault becomes an HTTP answer, per platform.
+
+A fault is what happens when user code could not produce a response of its own: the instance
+timed out, ran out of memory, exited, crashed, flooded its output, or its entry did not load.
+The gateway asks `render_fault` for the (status, headers, body) the platform would send.
+
+Platforms register their own renderer in `RENDERERS` (SCF answers 433/434/439 JSON, CocoBase
+its envelope); anything without one gets the EdgeOne/default plain-text rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from studio.project.model import Function
+from studio.runtime.events import ErrorInfo
+
+Headers = list[tuple[str, str]]
+Rendered = tuple[int, Headers, bytes]
+
+
+@dataclass(frozen=True)
+class FaultContext:
+    """Everything a renderer may need about one failed invocation."""
+
+    function: Function | None
+    fault: str
+    """timeout | memory | exit | crash | load-error | output-flood | internal | busy"""
+    request_id: str
+    message: str = ""
+    error: ErrorInfo | None = None
+    exit_code: int | None = None
+    timeout_s: float | None = None
+    memory_mb: int | None = None
+
+
+Renderer = Callable[[FaultContext], Rendered]
+
+# platform -> renderer; engineer G registers "scf" and "cocobase" here.
+RENDERERS: dict[str, Renderer] = {}
+
+_DEFAULT_STATUS = {
+    "timeout": 504,
+    "memory": 500,
+    "exit": 502,
+    "crash": 502,
+    "output-flood": 500,
+    "load-error": 500,
+    "internal": 500,
+    "busy": 503,
+}
+
+
+def describe(ctx: FaultContext) -> str:
+    """One sentence a user reads: what happened to the invocation."""
+    if ctx.message:
+        return ctx.message
+    if ctx.fault == "timeout":
+        return f"Function timed out after {_seconds(ctx.timeout_s)} seconds; its instance was killed."
+    if ctx.fault == "memory":
+        limit = f" of {ctx.memory_mb} MB" if ctx.memory_mb else ""
+        return f"Function exceeded its memory limit{limit}; its instance was killed."
+    if ctx.fault == "exit":
+        return f"Function instance exited while running (exit code {ctx.exit_code})."
+    if ctx.fault == "crash":
+        return f"Function instance crashed while running (exit code {ctx.exit_code})."
+    if ctx.fault == "output-flood":
+        return "Function flooded its output beyond the capture cap; its instance was killed."
+    if ctx.fault == "load-error":
+        if ctx.error is not None:
+            return f"Error loading module: {ctx.error.type}: {ctx.error.message}"
+        return "Error loading module."
+    if ctx.fault == "busy":
+        return "Every instance of this function is busy; try again."
+    return "funcstudio failed to run the function (internal error)."
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def render_default(ctx: FaultContext) -> Rendered:
+    """EdgeOne (and anything unknown): a plain-text 5xx with the trace, as the Flask dispatcher does."""
+    status = _DEFAULT_STATUS.get(ctx.fault, 500)
+    text = describe(ctx)
+    if ctx.error is not None and ctx.error.traceback:
+        text = f"{text}\n{ctx.error.traceback.rstrip()}"
+    text += f"\n(request id {ctx.request_id})\n"
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("eo-pages-inner-scf-status", str(status)),
+        ("eo-pages-inner-status-intercept", "true" if status >= 500 else "false"),
+    ]
+    return status, headers, text.encode("utf-8")
+
+
+def render_fault(ctx: FaultContext) -> Rendered:
+    platform = ctx.function.platform if ctx.function is not None else None
+    renderer = RENDERERS.get(platform or "", render_default)
+    return renderer(ctx)
+
+
+def render_no_match(status: int, dispatcher: str) -> Rendered:
+    """The platform's own 404/405 (RUNTIME_SPEC.md §2.3, §2.5, §2.9)."""
+    text = b"Not Found" if status == 404 else b"Method Not Allowed"
+    if dispatcher == "asgi":
+        ctype = "text/plain; charset=utf-8" if status == 404 else "text/plain"
+        return status, [("Content-Type", ctype)], text
+    return status, [
+        ("Content-Type", "text/plain"),
+        ("eo-pages-inner-scf-status", str(status)),
+        ("eo-pages-inner-status-intercept", "false"),
+    ], text

@@ -1,0 +1,539 @@
+"""Warm pools of worker instances, one invocation at a time per instance.
+
+The supervisor owns every instance: it spawns them (through the zygote-backed
+`InstanceFactory`), hands one to each invocation, keeps up to `max_instances` warm per
+function, evicts idle ones and the least recently used beyond a global cap, retires stale
+ones after a reload, and turns what an instance reports into an `InvocationRecord`.
+
+It publishes `InvocationStarted`/`LogLine`/`InstanceStarted`/`InstanceExited`; the caller (the
+gateway's teardown, or `Runtime.invoke_function`) publishes `InvocationFinished`, so exactly
+one place ends every invocation, also after an exception.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studio.project.model import Function, Project
+from studio.project.settings import Settings
+from studio.runtime.events import (
+    ErrorInfo,
+    EventBus,
+    FrameInfo,
+    InstanceExited,
+    InstanceStarted,
+    InvocationRecord,
+    InvocationStarted,
+    LogLine,
+    ParityWarning,
+)
+from studio.runtime.faults import FaultContext, render_fault
+
+log = logging.getLogger(__name__)
+
+# framework name (Function.framework) -> modules worth importing in the zygote
+FRAMEWORK_MODULES: dict[str, tuple[str, ...]] = {
+    "flask": ("flask",),
+    "django": ("django", "django.core.handlers.wsgi"),
+    "fastapi": ("fastapi", "starlette.applications"),
+    "starlette": ("starlette.applications",),
+    "sanic": ("sanic",),
+    "quart": ("quart",),
+    "bottle": ("bottle",),
+    "cocopot": ("cocopot",),
+}
+
+BUSY_WAIT_CAP_S = 10.0
+"""How long an invocation waits for a busy function's instance before answering 503."""
+
+
+def choose_interpreter(root: Path, settings: Settings) -> str:
+    """`python` from settings, else the project's `.venv`, else funcstudio's own (DESIGN.md §3)."""
+    if settings.python:
+        candidate = Path(settings.python).expanduser()
+        if not candidate.is_absolute():
+            candidate = root / candidate
+        return str(candidate)
+    for rel in (".venv/bin/python", ".venv/Scripts/python.exe"):
+        venv_python = root / rel
+        if venv_python.exists():
+            return str(venv_python)
+    return sys.executable
+
+
+def preload_modules(project: Project) -> list[str]:
+    """What the zygote imports before forking: the frameworks this project uses."""
+    wanted: list[str] = []
+    for fn in project.functions:
+        for module in FRAMEWORK_MODULES.get(fn.framework or "", ()):
+            if module not in wanted:
+                wanted.append(module)
+    return wanted
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+class CodeVersions:
+    """Hash of an entry file plus the project modules it imported, cached by (mtime, size)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[int, int, str]] = {}
+        self._lock = threading.Lock()
+
+    def file_digest(self, path: str) -> str:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return "missing"
+        with self._lock:
+            hit = self._cache.get(path)
+        if hit and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
+            return hit[2]
+        try:
+            with open(path, "rb") as fh:
+                digest = hashlib.sha1(fh.read()).hexdigest()
+        except OSError:
+            digest = "unreadable"
+        with self._lock:
+            self._cache[path] = (st.st_mtime_ns, st.st_size, digest)
+        return digest
+
+    def version(self, paths: Iterable[str]) -> str:
+        h = hashlib.sha1()
+        for path in sorted(set(paths)):
+            h.update(path.encode("utf-8", "surrogateescape"))
+            h.update(self.file_digest(path).encode())
+        return h.hexdigest()[:12]
+
+
+def project_modules(root: Path, modules: Iterable[str]) -> list[str]:
+    """Keep the module files that belong to the project (not its .venv or site-packages)."""
+    root_s = str(root.resolve())
+    kept = []
+    for mod in modules:
+        if not mod:
+            continue
+        path = os.path.abspath(mod)
+        if not path.startswith(root_s + os.sep):
+            continue
+        rel = path[len(root_s) + 1 :]
+        top = rel.split(os.sep, 1)[0]
+        if top in (".venv", "venv", ".funcstudio", ".git") or "site-packages" in rel:
+            continue
+        kept.append(path)
+    return kept
+
+
+@dataclass
+class Invocation:
+    """What `Supervisor.run` hands back: the record (not yet published) and its log lines."""
+
+    record: InvocationRecord
+    logs: list[LogLine] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One pooled instance with the supervisor's bookkeeping around it."""
+
+    instance: object
+    function_id: str
+    busy: bool = False
+    stale: bool = False
+    last_used: float = field(default_factory=time.monotonic)
+
+
+def _to_error(value) -> ErrorInfo | None:
+    if value is None or isinstance(value, ErrorInfo):
+        return value
+    if isinstance(value, dict):
+        frames = tuple(
+            f if isinstance(f, FrameInfo) else FrameInfo(
+                file=str(f.get("file", "")),
+                line=int(f.get("line") or 0),
+                function=str(f.get("function", "")),
+                source=str(f.get("source", "")),
+                locals=dict(f.get("locals") or {}),
+                is_user=bool(f.get("is_user", True)),
+            )
+            for f in value.get("frames") or ()
+        )
+        return ErrorInfo(
+            type=str(value.get("type", "Error")),
+            message=str(value.get("message", "")),
+            traceback=str(value.get("traceback", "")),
+            frames=frames,
+        )
+    return ErrorInfo(type=type(value).__name__, message=str(value), traceback="")
+
+
+def _to_warnings(values) -> tuple[ParityWarning, ...]:
+    out = []
+    for w in values or ():
+        if isinstance(w, ParityWarning):
+            out.append(w)
+        elif isinstance(w, dict):
+            out.append(ParityWarning(id=str(w.get("id", "")), message=str(w.get("message", "")),
+                                     fix=str(w.get("fix", "") or "")))
+    return tuple(out)
+
+
+def _return_text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _headers(pairs) -> tuple[tuple[str, str], ...]:
+    if isinstance(pairs, dict):
+        pairs = pairs.items()
+    return tuple((str(k), str(v)) for k, v in pairs or ())
+
+
+class Supervisor:
+    def __init__(self, project: Project, settings: Settings, bus: EventBus, factory=None) -> None:
+        self.project = project
+        self.settings = settings
+        self.bus = bus
+        self.python = choose_interpreter(project.root, settings)
+        self._factory = factory
+        self._slots: dict[str, list[_Slot]] = {}
+        self._cond = threading.Condition()
+        self._closed = False
+        self.versions = CodeVersions()
+        self._inner_routes: dict[str, list[dict]] = {}
+        self._reaper = threading.Thread(target=self._reap_idle, name="funcstudio-idle-reaper", daemon=True)
+        self._reaper.start()
+
+    # -- instances ---------------------------------------------------------------------------
+
+    @property
+    def factory(self):
+        if self._factory is None:
+            from studio.runtime.instance import InstanceFactory
+
+            self._factory = InstanceFactory(preload_modules(self.project))
+        return self._factory
+
+    def instance_config(self, function: Function):
+        """Build D's `InstanceConfig`, filling whichever of these fields it declares."""
+        from studio.runtime.instance import InstanceConfig
+
+        fn_settings = self.settings.functions.get(function.id)
+        env = {**self.settings.env, **dict(function.env)}
+        if fn_settings is not None:
+            env.update(fn_settings.env)
+        candidates = {
+            "function": function,
+            "function_id": function.id,
+            "project_root": self.project.root,
+            "root": self.project.root,
+            "python": self.python,
+            "interpreter": self.python,
+            "env": env,
+            "memory_mb": function.limits.memory_mb,
+            "timeout_s": function.limits.timeout_s,
+            "quirks": self.settings.quirks,
+            "settings": self.settings,
+            "output_cap_bytes": self.settings.runtime.output_cap_bytes,
+            "project": self.project,
+        }
+        if dataclasses.is_dataclass(InstanceConfig):
+            names = {f.name for f in dataclasses.fields(InstanceConfig)}
+            return InstanceConfig(**{k: v for k, v in candidates.items() if k in names})
+        return InstanceConfig(function=function, python=self.python)
+
+    def _spawn(self, function: Function):
+        instance = self.factory.spawn(self.instance_config(function))
+        if getattr(instance, "load_error", None) is None:
+            self.bus.publish(InstanceStarted(
+                instance_id=str(instance.id), function_id=function.id, pid=int(instance.pid or 0),
+                init_ms=float(instance.init_ms or 0.0),
+            ))
+            routes = getattr(instance, "inner_routes", None)
+            if routes is not None:
+                self._inner_routes[function.id] = list(routes)
+        return instance
+
+    def _kill(self, slot_or_instance, function_id: str, reason: str, exit_code: int | None = None) -> None:
+        instance = slot_or_instance.instance if isinstance(slot_or_instance, _Slot) else slot_or_instance
+        try:
+            instance.kill(reason)
+        except Exception:  # noqa: BLE001 - a dying instance must not fail the caller
+            log.exception("killing instance %s failed", getattr(instance, "id", "?"))
+        self.bus.publish(InstanceExited(
+            instance_id=str(instance.id), function_id=function_id, pid=int(instance.pid or 0),
+            reason=reason, exit_code=exit_code if exit_code is not None else getattr(instance, "exit_code", None),
+        ))
+
+    def _acquire(self, function: Function) -> tuple[_Slot | None, bool]:
+        """A slot marked busy (and whether it is new), or (None, False) when all stay busy."""
+        limit = max(1, self.settings.runtime.max_instances)
+        wait_until = time.monotonic() + min(BUSY_WAIT_CAP_S, max(1.0, function.limits.timeout_s))
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the runtime is shutting down")
+                slots = self._slots.setdefault(function.id, [])
+                for slot in slots:
+                    if not slot.busy and not slot.stale and getattr(slot.instance, "alive", True):
+                        slot.busy = True
+                        return slot, False
+                if len(slots) < limit:
+                    slot = _Slot(instance=None, function_id=function.id, busy=True)
+                    slots.append(slot)  # reserve the place while spawning outside the lock
+                    break
+                remaining = wait_until - time.monotonic()
+                if remaining <= 0:
+                    return None, False
+                self._cond.wait(remaining)
+        try:
+            slot.instance = self._spawn(function)
+        except BaseException:
+            self._drop(slot)
+            raise
+        self._enforce_global_cap()
+        return slot, True
+
+    def _drop(self, slot: _Slot) -> None:
+        with self._cond:
+            slots = self._slots.get(slot.function_id, [])
+            if slot in slots:
+                slots.remove(slot)
+            self._cond.notify_all()
+
+    def _release(self, slot: _Slot, keep: bool) -> None:
+        with self._cond:
+            slot.busy = False
+            slot.last_used = time.monotonic()
+            retire = not keep or slot.stale or self._closed
+            if retire:
+                slots = self._slots.get(slot.function_id, [])
+                if slot in slots:
+                    slots.remove(slot)
+            self._cond.notify_all()
+        if retire and keep is True:
+            self._kill(slot, slot.function_id, "shutdown" if self._closed else "stale")
+
+    def _idle_slots(self) -> list[_Slot]:
+        return [s for slots in self._slots.values() for s in slots if not s.busy and s.instance is not None]
+
+    def _enforce_global_cap(self) -> None:
+        cap = self.settings.runtime.max_total_instances
+        victims = []
+        with self._cond:
+            total = sum(len(s) for s in self._slots.values())
+            if total <= cap:
+                return
+            for slot in sorted(self._idle_slots(), key=lambda s: s.last_used)[: total - cap]:
+                self._slots[slot.function_id].remove(slot)
+                victims.append(slot)
+        for slot in victims:
+            self._kill(slot, slot.function_id, "idle")
+
+    def _reap_idle(self) -> None:
+        while not self._closed:
+            timeout = self.settings.runtime.idle_timeout_s
+            time.sleep(min(5.0, max(0.5, timeout / 4)))
+            now = time.monotonic()
+            victims = []
+            with self._cond:
+                for slot in self._idle_slots():
+                    dead = not getattr(slot.instance, "alive", True)
+                    if dead or now - slot.last_used > timeout:
+                        self._slots[slot.function_id].remove(slot)
+                        victims.append((slot, "crash" if dead else "idle"))
+            for slot, reason in victims:
+                self._kill(slot, slot.function_id, reason)
+
+    def retire(self, function_ids: Iterable[str], reason: str = "stale") -> tuple[str, ...]:
+        """Idle instances of these functions die now; busy ones die when their invocation ends."""
+        wanted = set(function_ids)
+        victims, retired = [], set()
+        with self._cond:
+            for fid in wanted:
+                for slot in list(self._slots.get(fid, ())):
+                    retired.add(fid)
+                    slot.stale = True
+                    if not slot.busy:
+                        self._slots[fid].remove(slot)
+                        victims.append(slot)
+            self._cond.notify_all()
+        for slot in victims:
+            self._kill(slot, slot.function_id, reason)
+        for fid in wanted:
+            self._inner_routes.pop(fid, None)
+        return tuple(sorted(retired))
+
+    def affected_by(self, changed: Iterable[str]) -> set[str]:
+        """Ids of functions whose running instances loaded one of these absolute paths."""
+        changed_set = {os.path.abspath(p) for p in changed}
+        root = self.project.root
+        hit = set()
+        with self._cond:
+            items = [(fid, list(slots)) for fid, slots in self._slots.items()]
+        for fid, slots in items:
+            fn = self.project.function(fid)
+            if fn is not None and os.path.abspath(root / fn.entry) in changed_set:
+                hit.add(fid)
+                continue
+            for slot in slots:
+                mods = getattr(slot.instance, "modules", None) or ()
+                if changed_set.intersection(os.path.abspath(m) for m in mods):
+                    hit.add(fid)
+                    break
+        return hit
+
+    def set_project(self, project: Project) -> None:
+        self.project = project
+
+    def instances(self) -> list[dict]:
+        with self._cond:
+            return [
+                {"function_id": s.function_id, "id": getattr(s.instance, "id", None),
+                 "pid": getattr(s.instance, "pid", None), "busy": s.busy, "stale": s.stale}
+                for slots in self._slots.values() for s in slots if s.instance is not None
+            ]
+
+    def inner_routes(self, function_id: str) -> list[dict] | None:
+        return self._inner_routes.get(function_id)
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._closed = True
+            slots = [s for ss in self._slots.values() for s in ss if s.instance is not None]
+            self._slots.clear()
+            self._cond.notify_all()
+        for slot in slots:
+            self._kill(slot, slot.function_id, "shutdown")
+        factory = self._factory
+        close = getattr(factory, "close", None) or getattr(factory, "shutdown", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001
+                log.exception("closing the instance factory failed")
+
+    # -- invocations -------------------------------------------------------------------------
+
+    def started(self, request_id: str, function_id: str | None, trigger: str, method: str, path: str) -> float:
+        started_at = time.time()
+        self.bus.publish(InvocationStarted(request_id=request_id, function_id=function_id, trigger=trigger,
+                                           method=method, path=path, started_at=started_at))
+        return started_at
+
+    def run(
+        self,
+        function: Function,
+        request: dict,
+        body: bytes,
+        *,
+        request_id: str,
+        base: InvocationRecord,
+    ) -> Invocation:
+        """Run one invocation on a warm or new instance and build its record (not published)."""
+        logs: list[LogLine] = []
+        seq_lock = threading.Lock()
+
+        def on_log(stream: str, level: str | None, at: float, text: str) -> None:
+            with seq_lock:
+                line = LogLine(request_id=request_id, function_id=function.id, seq=len(logs),
+                               time=at, stream=stream, level=level, text=text)
+                logs.append(line)
+            self.bus.publish(line)
+
+        t0 = time.perf_counter()
+        slot, fresh = self._acquire(function)
+        if slot is None:
+            return Invocation(self._fault_record(base, function, request_id, "busy", t0), logs)
+        instance = slot.instance
+        init_ms = float(instance.init_ms or 0.0) if fresh else None
+        load_error = getattr(instance, "load_error", None)
+        if load_error is not None:
+            self._drop(slot)
+            self._kill(instance, function.id, "load-error")
+            error = _to_error(load_error)
+            modules = project_modules(self.project.root, getattr(instance, "modules", None) or ())
+            record = self._fault_record(base, function, request_id, "load-error", t0, error=error)
+            record = dataclasses.replace(record, init_ms=init_ms, instance_id=str(instance.id),
+                                         code_version=self._code_version(function, modules))
+            return Invocation(record, logs)
+
+        try:
+            result = instance.invoke(request, body, function.limits.timeout_s, on_log)
+        except BaseException:
+            self._drop(slot)
+            self._kill(instance, function.id, "crash")
+            raise
+        fault = getattr(result, "fault", None)
+        alive = getattr(instance, "alive", True) and fault is None
+        if not alive:
+            self._drop(slot)
+            self._kill(instance, function.id, fault or "crash", getattr(result, "exit_code", None))
+        else:
+            self._release(slot, keep=True)
+
+        modules = project_modules(self.project.root, getattr(instance, "modules", None) or ())
+        error = _to_error(getattr(result, "error", None))
+        status = getattr(result, "status", None)
+        headers = _headers(getattr(result, "headers", ()))
+        resp_body = getattr(result, "body", b"") or b""
+        if fault is not None and not status:
+            ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error,
+                               exit_code=getattr(result, "exit_code", None),
+                               timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb)
+            status, hdrs, resp_body = render_fault(ctx)
+            headers = tuple(hdrs)
+        peak = getattr(result, "peak_memory_mb", None)
+        record = dataclasses.replace(
+            base,
+            status=int(status) if status else 500,
+            response_headers=headers,
+            response_body=bytes(resp_body),
+            return_value=_return_text(getattr(result, "return_value", None)),
+            error=error,
+            warnings=_to_warnings(getattr(result, "warnings", ())),
+            fault=fault,
+            duration_ms=float(getattr(result, "duration_ms", None) or (time.perf_counter() - t0) * 1000),
+            init_ms=init_ms,
+            peak_memory_mb=float(peak) if peak is not None else None,
+            code_version=self._code_version(function, modules),
+            instance_id=str(instance.id),
+            outbox=tuple(getattr(result, "outbox", None) or ()),
+            log_count=len(logs),
+            logs_truncated=any(line.text.startswith("[funcstudio] output truncated") for line in logs),
+        )
+        return Invocation(record, logs)
+
+    def _code_version(self, function: Function, modules: list[str]) -> str:
+        entry = str((self.project.root / function.entry).resolve())
+        return self.versions.version([entry, *modules])
+
+    def _fault_record(self, base: InvocationRecord, function: Function, request_id: str, fault: str,
+                      t0: float, error: ErrorInfo | None = None) -> InvocationRecord:
+        ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error,
+                           timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb)
+        status, headers, body = render_fault(ctx)
+        return dataclasses.replace(
+            base, status=status, response_headers=tuple(headers), response_body=body, error=error,
+            fault="internal" if fault == "busy" else fault, duration_ms=(time.perf_counter() - t0) * 1000,
+        )
+
+
+Publisher = Callable[[InvocationRecord], None]
