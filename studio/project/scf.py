@@ -1,0 +1,596 @@
+"""Tencent SCF event functions: `serverless.yml`, `template.yaml`, the `index.py` + `main_handler`
+convention and `[functions."<name>"] platform = "scf"` settings (RUNTIME_SPEC.md §3.9).
+
+Later sources win: a function declared twice keeps the later declaration's fields, and settings
+override everything. Files are parsed, never imported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studio.project._common import (
+    find_def_line,
+    key_line,
+    read_source,
+    rel,
+    syntax_problem,
+    walk_dirs,
+)
+from studio.project.model import Function, Limits, Problem, Route, Trigger
+from studio.project.settings import FunctionSettings, Settings
+
+DEFAULT_TIMEOUT_S = 3.0
+DEFAULT_MEMORY_MB = 128
+DEFAULT_RUNTIME = "Python3.10"
+DEFAULT_HANDLER = "index.main_handler"
+MAX_TIMEOUT_S = 900.0
+
+CONFIG_NAMES = ("serverless.yml", "serverless.yaml")
+TEMPLATE_NAMES = ("template.yaml", "template.yml")
+
+_ENV_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
+_RESERVED_PREFIXES = ("SCF_", "QCLOUD_", "TENCENTCLOUD_")
+_MAIN_HANDLER = re.compile(r"^def\s+main_handler\s*\(", re.M)
+_TRIGGER_TYPES = {"apigw": "apigw", "timer": "timer", "cos": "cos", "cmq": "cmq", "ckafka": "ckafka"}
+
+
+@dataclass
+class ScfScan:
+    functions: tuple[Function, ...] = ()
+    routes: tuple[Route, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass
+class _Decl:
+    """One SCF function as a config source describes it, before it becomes a `Function`."""
+
+    name: str
+    src: Path
+    """Absolute code root."""
+    handler: str = DEFAULT_HANDLER
+    runtime: str = DEFAULT_RUNTIME
+    timeout_s: float | None = None
+    memory_mb: int | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    namespace: str = "default"
+    triggers: list[Trigger] = field(default_factory=list)
+    config_file: str | None = None
+    config_text: str = ""
+    convention: bool = False
+
+
+def discover_scf(root: Path, settings: Settings, *, skip_dirs: frozenset[str] = frozenset()) -> ScfScan:
+    """Every SCF function of the project, its API Gateway routes, and what is wrong with them.
+
+    `skip_dirs` are project-relative folders that belong to another platform (`cloud-functions`,
+    the CocoBase folder): the convention never looks inside them.
+    """
+    root = Path(root)
+    problems: list[Problem] = []
+    decls: dict[str, _Decl] = {}
+    skip = frozenset({"cloud-functions", settings.cocobase.dir.strip("/"), *skip_dirs})
+
+    config_files: list[Path] = []
+    for folder, files in walk_dirs(root, skip):
+        if len(folder.relative_to(root).parts) > 3:
+            continue
+        for name in files:
+            if name in CONFIG_NAMES or name in TEMPLATE_NAMES:
+                config_files.append(folder / name)
+    for path in sorted(config_files, key=lambda p: (p.name in TEMPLATE_NAMES, len(p.parts), p.as_posix())):
+        parsed = _load_yaml(path, root, problems)
+        if parsed is None:
+            continue
+        data, text = parsed
+        if path.name in CONFIG_NAMES:
+            found = _from_serverless(data, text, path, root, problems)
+        else:
+            found = _from_template(data, text, path, root, problems)
+        for decl in found:
+            decls[decl.name] = decl
+
+    claimed = {(d.src / _handler_file(d.handler)).resolve() for d in decls.values()}
+    for folder, files in walk_dirs(root, skip):
+        if "index.py" not in files:
+            continue
+        entry = folder / "index.py"
+        if entry.resolve() in claimed:
+            continue
+        text, _ = read_source(entry, root)
+        if text is None or not _MAIN_HANDLER.search(text):
+            continue
+        name = folder.name if folder != root else root.resolve().name
+        if name in decls:
+            name = rel(folder, root)
+        decls[name] = _Decl(
+            name=name,
+            src=folder,
+            triggers=[Trigger(type="apigw", name="apigw", path=f"/{name}", method="ANY",
+                              integrated_response=True, stage="release")],
+            convention=True,
+        )
+
+    for key, fs in settings.functions.items():
+        if fs.platform != "scf":
+            continue
+        _apply_settings(key, fs, decls, root, settings, problems)
+
+    functions: list[Function] = []
+    routes: list[Route] = []
+    for decl in decls.values():
+        fn = _build_function(decl, root, settings, problems)
+        functions.append(fn)
+        routes.extend(fn.routes)
+    functions.sort(key=lambda f: f.id)
+    return ScfScan(tuple(functions), tuple(routes), tuple(problems))
+
+
+# -- sources -----------------------------------------------------------------------------------
+
+
+def _load_yaml(path: Path, root: Path, problems: list[Problem]) -> tuple[object, str] | None:
+    text, problem = read_source(path, root)
+    if text is None:
+        problems.append(problem)
+        return None
+    import yaml  # only projects with SCF config files pay for PyYAML
+
+    try:
+        return yaml.safe_load(text), text
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problems.append(
+            Problem(
+                "error",
+                "invalid-config",
+                f"invalid YAML: {what}; its functions are not loaded",
+                file=rel(path, root),
+                line=mark.line + 1 if mark is not None else None,
+                hint="Fix the YAML syntax.",
+            )
+        )
+        return None
+
+
+def _config_problem(message: str, path: Path, root: Path, text: str, key: str | None, severity="error"):
+    return Problem(severity, "invalid-config", message, file=rel(path, root),
+                   line=key_line(text, key) if key else None)
+
+
+def _from_serverless(data: object, text: str, path: Path, root: Path, problems: list[Problem]) -> list[_Decl]:
+    """`component: scf` (inputs.src) or the older `@serverless/tencent-scf` (inputs.codeUri)."""
+    if not isinstance(data, dict):
+        problems.append(_config_problem("serverless.yml must be a mapping", path, root, text, None))
+        return []
+    blocks: list[tuple[str | None, dict]] = []
+    if "component" in data:
+        blocks.append((None, data))
+    else:  # older multi-component files: `<key>: {component: '@serverless/tencent-scf', inputs: ...}`
+        for key, value in data.items():
+            if isinstance(value, dict) and "component" in value:
+                blocks.append((str(key), value))
+    decls = []
+    for key, block in blocks:
+        component = str(block.get("component", ""))
+        if "scf" not in component.lower():
+            continue
+        inputs = block.get("inputs") or {}
+        if not isinstance(inputs, dict):
+            problems.append(_config_problem("`inputs` must be a mapping", path, root, text, "inputs"))
+            continue
+        name = inputs.get("name") or block.get("name") or key or path.parent.name
+        src_value = inputs.get("src", inputs.get("codeUri", "."))
+        if isinstance(src_value, dict):  # `src: {src: ./code, exclude: [...]}`
+            src_value = src_value.get("src", ".")
+        src = _resolve_src(str(src_value or "."), path.parent)
+        decl = _Decl(name=str(name), src=src, config_file=rel(path, root), config_text=text)
+        decl.handler = str(inputs.get("handler") or DEFAULT_HANDLER)
+        decl.runtime = str(inputs.get("runtime") or DEFAULT_RUNTIME)
+        decl.namespace = str(inputs.get("namespace") or "default")
+        decl.timeout_s = _number(inputs.get("timeout"), "timeout", decl, path, root, problems)
+        memory = _number(inputs.get("memorySize"), "memorySize", decl, path, root, problems)
+        decl.memory_mb = int(memory) if memory is not None else None
+        env = inputs.get("environment") or {}
+        variables = env.get("variables") if isinstance(env, dict) else None
+        decl.env = _env_table(variables, "environment.variables", decl, path, root, problems)
+        decl.triggers = _serverless_events(inputs.get("events"), decl, path, root, problems)
+        decls.append(decl)
+    return decls
+
+
+def _serverless_events(events: object, decl: _Decl, path: Path, root: Path, problems: list[Problem]):
+    if events is None:
+        return []
+    if isinstance(events, dict):  # tolerate a mapping instead of a list
+        events = [{k: v} for k, v in events.items()]
+    if not isinstance(events, list):
+        problems.append(_config_problem("`events` must be a list", path, root, decl.config_text, "events"))
+        return []
+    triggers: list[Trigger] = []
+    for entry in events:
+        if not isinstance(entry, dict):
+            continue
+        if "type" in entry:  # `- type: apigw \n parameters: {...}`
+            kind, body = str(entry["type"]), entry
+        elif len(entry) == 1:
+            kind, body = next(iter(entry.items()))
+            kind = str(kind)
+        else:
+            continue
+        if not isinstance(body, dict):
+            body = {}
+        ttype = _TRIGGER_TYPES.get(kind.lower())
+        if ttype is None:
+            problems.append(_config_problem(f"unknown event type `{kind}` (ignored)", path, root,
+                                            decl.config_text, kind, "warning"))
+            continue
+        params = body.get("parameters") or {}
+        if not isinstance(params, dict):
+            params = {}
+        tname = str(body.get("name") or params.get("name") or params.get("serviceName") or ttype)
+        enabled = _bool(params.get("enable", body.get("enable", True)))
+        if ttype == "apigw":
+            stage = str(params.get("environment") or params.get("stage") or "release")
+            endpoints = params.get("endpoints") or [{"path": f"/{decl.name}", "method": "ANY"}]
+            for ep in endpoints if isinstance(endpoints, list) else []:
+                if not isinstance(ep, dict):
+                    continue
+                fn_opts = ep.get("function") if isinstance(ep.get("function"), dict) else {}
+                integrated = ep.get("isIntegratedResponse", fn_opts.get("isIntegratedResponse", False))
+                triggers.append(Trigger(
+                    type="apigw", name=tname, enabled=enabled, path=_norm_path(str(ep.get("path") or "/")),
+                    method=str(ep.get("method") or "ANY").upper(), integrated_response=_bool(integrated),
+                    stage=stage, options={k: v for k, v in params.items() if k != "endpoints"},
+                ))
+        elif ttype == "timer":
+            triggers.append(Trigger(
+                type="timer", name=tname, enabled=enabled,
+                cron=str(params.get("cronExpression") or params.get("cron") or "") or None,
+                message=str(params.get("argument") or params.get("message") or ""),
+            ))
+        else:
+            triggers.append(Trigger(type=ttype, name=tname, enabled=enabled,
+                                    options={k: v for k, v in params.items() if k not in ("enable", "name")}))
+    return triggers
+
+
+def _from_template(data: object, text: str, path: Path, root: Path, problems: list[Problem]) -> list[_Decl]:
+    """TCSAM: Resources -> namespace -> function, with Globals.Function inherited."""
+    if not isinstance(data, dict):
+        problems.append(_config_problem("template.yaml must be a mapping", path, root, text, None))
+        return []
+    globals_fn = {}
+    glob = data.get("Globals")
+    if isinstance(glob, dict) and isinstance(glob.get("Function"), dict):
+        globals_fn = glob["Function"]
+    resources = data.get("Resources")
+    if not isinstance(resources, dict):
+        problems.append(_config_problem("template.yaml has no `Resources` mapping", path, root, text,
+                                        "Resources", "warning"))
+        return []
+    decls = []
+    for ns_name, ns in resources.items():
+        if not isinstance(ns, dict):
+            continue
+        for fn_name, fn in ns.items():
+            if not isinstance(fn, dict) or "function" not in str(fn.get("Type", "")).lower():
+                continue
+            props = fn.get("Properties") or {}
+            if not isinstance(props, dict):
+                props = {}
+            merged = {**globals_fn, **props}
+            if isinstance(globals_fn.get("Environment"), dict) and isinstance(props.get("Environment"), dict):
+                gv = globals_fn["Environment"].get("Variables") or {}
+                pv = props["Environment"].get("Variables") or {}
+                if isinstance(gv, dict) and isinstance(pv, dict):
+                    merged["Environment"] = {"Variables": {**gv, **pv}}
+            code = str(merged.get("CodeUri") or ".")
+            src = _resolve_src(code, path.parent)
+            if code.endswith(".py") or code.endswith(".zip"):
+                src = src.parent
+            decl = _Decl(name=str(fn_name), src=src, namespace=str(ns_name), config_file=rel(path, root),
+                         config_text=text)
+            decl.handler = str(merged.get("Handler") or DEFAULT_HANDLER)
+            decl.runtime = str(merged.get("Runtime") or DEFAULT_RUNTIME)
+            decl.timeout_s = _number(merged.get("Timeout"), "Timeout", decl, path, root, problems)
+            memory = _number(merged.get("MemorySize"), "MemorySize", decl, path, root, problems)
+            decl.memory_mb = int(memory) if memory is not None else None
+            env = merged.get("Environment") or {}
+            decl.env = _env_table(env.get("Variables") if isinstance(env, dict) else None,
+                                  "Environment.Variables", decl, path, root, problems)
+            events = props.get("Events", fn.get("Events"))
+            decl.triggers = _template_events(events, decl, path, root, problems)
+            decls.append(decl)
+    return decls
+
+
+def _template_events(events: object, decl: _Decl, path: Path, root: Path, problems: list[Problem]):
+    if not isinstance(events, dict):
+        return []
+    triggers: list[Trigger] = []
+    for ev_name, ev in events.items():
+        if not isinstance(ev, dict):
+            continue
+        kind = str(ev.get("Type", ""))
+        ttype = _TRIGGER_TYPES.get(kind.lower())
+        if ttype is None:
+            problems.append(_config_problem(f"unknown event Type `{kind}` in `{ev_name}` (ignored)", path, root,
+                                            decl.config_text, str(ev_name), "warning"))
+            continue
+        props = ev.get("Properties") or {}
+        if not isinstance(props, dict):
+            props = {}
+        enabled = _bool(props.get("Enable", True))
+        if ttype == "apigw":
+            triggers.append(Trigger(
+                type="apigw", name=str(ev_name), enabled=enabled,
+                path=_norm_path(str(props.get("Path") or f"/{decl.name}")),
+                method=str(props.get("HttpMethod") or "ANY").upper(),
+                integrated_response=_bool(props.get("IntegratedResponse", False)),
+                stage=str(props.get("StageName") or "release"),
+                options={k: v for k, v in props.items()
+                         if k not in ("Path", "HttpMethod", "IntegratedResponse", "StageName", "Enable")},
+            ))
+        elif ttype == "timer":
+            triggers.append(Trigger(type="timer", name=str(ev_name), enabled=enabled,
+                                    cron=str(props.get("CronExpression") or "") or None,
+                                    message=str(props.get("Message") or props.get("Argument") or "")))
+        else:
+            triggers.append(Trigger(type=ttype, name=str(ev_name), enabled=enabled,
+                                    options={k: v for k, v in props.items() if k != "Enable"}))
+    return triggers
+
+
+def _apply_settings(key: str, fs: FunctionSettings, decls: dict[str, _Decl], root: Path,
+                    settings: Settings, problems: list[Problem]) -> None:
+    """`[functions."<key>"] platform = "scf"`: override a found function or declare a new one."""
+    decl = decls.get(key)
+    if decl is None:
+        for candidate in decls.values():
+            entry = rel(candidate.src / _handler_file(candidate.handler), root)
+            if entry.removesuffix(".py") == key:
+                decl = candidate
+                break
+    if decl is None:
+        decl = _Decl(name=key.rsplit("/", 1)[-1], src=root / (fs.src or key))
+        decls[key] = decl
+    elif fs.src:
+        decl.src = root / fs.src
+    decl.config_file = settings.source
+    if fs.handler:
+        decl.handler = fs.handler
+    if fs.runtime:
+        decl.runtime = fs.runtime
+    if fs.triggers:
+        decl.triggers = _settings_triggers(key, fs.triggers, decl, settings, problems)
+    elif decl.convention is False and not decl.triggers and decl.config_text == "":
+        decl.triggers = [Trigger(type="apigw", name="apigw", path=f"/{decl.name}", integrated_response=True)]
+
+
+def _settings_triggers(key: str, raw: tuple[Mapping[str, object], ...], decl: _Decl, settings: Settings,
+                       problems: list[Problem]) -> list[Trigger]:
+    triggers = []
+    for item in raw:
+        ttype = _TRIGGER_TYPES.get(str(item.get("type", "")).lower())
+        if ttype is None:
+            problems.append(Problem("error", "invalid-config",
+                                    f'`functions."{key}".triggers`: unknown type {item.get("type")!r} '
+                                    "(apigw, timer, cos, cmq or ckafka)", file=settings.source))
+            continue
+        known = {"type", "name", "enabled", "enable", "path", "method", "integrated_response", "stage", "cron",
+                 "message"}
+        triggers.append(Trigger(
+            type=ttype,
+            name=str(item.get("name") or ttype),
+            enabled=_bool(item.get("enabled", item.get("enable", True))),
+            path=_norm_path(str(item.get("path") or f"/{decl.name}")) if ttype == "apigw" else None,
+            method=str(item.get("method") or "ANY").upper(),
+            integrated_response=_bool(item.get("integrated_response", True)),
+            stage=str(item.get("stage") or "release"),
+            cron=str(item["cron"]) if item.get("cron") is not None else None,
+            message=str(item.get("message") or ""),
+            options={k: v for k, v in item.items() if k not in known},
+        ))
+    return triggers
+
+
+# -- building ----------------------------------------------------------------------------------
+
+
+def _build_function(decl: _Decl, root: Path, settings: Settings, problems: list[Problem]) -> Function:
+    fs = settings.functions.get(decl.name)
+    entry_path = decl.src / _handler_file(decl.handler)
+    entry = rel(entry_path, root)
+    fid = entry.removesuffix(".py")
+    if fs is None:
+        fs = settings.functions.get(fid)
+    where = decl.config_file
+    line = key_line(decl.config_text, "handler") or key_line(decl.config_text, "Handler") if decl.config_text else None
+
+    load_problem = None
+    if "." not in decl.handler:
+        load_problem = Problem("error", "SCF-HANDLER-NOT-FOUND",
+                               f"handler {decl.handler!r} of {decl.name} is not `file.function`", file=where,
+                               line=line, hint="Write the handler as e.g. index.main_handler.")
+    else:
+        func_name = decl.handler.rsplit(".", 1)[1]
+        text, read_problem = read_source(entry_path, root)
+        if text is None and read_problem is not None and read_problem.message == "file not found":
+            load_problem = Problem("error", "SCF-HANDLER-NOT-FOUND",
+                                   f"handler {decl.handler!r} of {decl.name}: {entry} does not exist",
+                                   file=where or entry, line=line,
+                                   hint=f"Create {entry} or fix the handler / src.")
+        elif text is None:
+            load_problem = read_problem
+        else:
+            load_problem = syntax_problem(text, entry_path, root)
+            if load_problem is None and find_def_line(text, func_name) is None:
+                load_problem = Problem("error", "SCF-HANDLER-NOT-FOUND",
+                                       f"handler {decl.handler!r} of {decl.name}: {entry} defines no "
+                                       f"`{func_name}`", file=entry,
+                                       hint=f"Define def {func_name}(event, context) in {entry}.")
+    if load_problem is not None:
+        problems.append(load_problem)
+
+    timeout = _checked_timeout(decl, settings, fs, problems)
+    memory = _checked_memory(decl, settings, fs, problems)
+    user_env = dict(decl.env)
+    if fs is not None:
+        user_env.update(fs.env)
+    for key in user_env:
+        bad = not _ENV_NAME.match(key)
+        reserved = key.upper().startswith(_RESERVED_PREFIXES)
+        if bad or reserved:
+            why = "is not a valid name ([a-zA-Z][a-zA-Z0-9_]*)" if bad else "uses a reserved prefix (SCF_, QCLOUD_, TENCENTCLOUD_)"
+            problems.append(Problem("error", "SCF-ENV-NAME", f"environment variable {key!r} of {decl.name} {why}",
+                                    file=where, line=key_line(decl.config_text, key) if decl.config_text else None,
+                                    hint="Rename it; the deploy rejects this key."))
+    env = {**settings.env, **user_env}
+
+    routes = tuple(
+        _route(t, fid, entry) for t in decl.triggers if t.type == "apigw" and t.enabled and t.path is not None
+    )
+    code_root = rel(decl.src, root)
+    return Function(
+        id=fid,
+        platform="scf",
+        kind="scf-event",
+        entry=entry,
+        code_root="" if code_root == "." else code_root,
+        limits=Limits(timeout_s=timeout, memory_mb=memory),
+        routes=routes,
+        env=env,
+        name=decl.name,
+        aliases=(decl.name,) if decl.name != fid else (),
+        handler=decl.handler,
+        runtime=decl.runtime,
+        namespace=decl.namespace,
+        triggers=tuple(decl.triggers),
+        load_problem=load_problem,
+    )
+
+
+def _checked_timeout(decl: _Decl, settings: Settings, fs: FunctionSettings | None, problems: list[Problem]):
+    value = decl.timeout_s if decl.timeout_s is not None else settings.limits.timeout_s
+    if fs is not None and fs.timeout_s is not None:
+        value = fs.timeout_s
+    if value is None:
+        return DEFAULT_TIMEOUT_S
+    if not 1 <= value <= MAX_TIMEOUT_S:
+        problems.append(Problem("error", "invalid-config",
+                                f"timeout of {decl.name} is {value:g} s; SCF accepts 1-900 s (using "
+                                f"{DEFAULT_TIMEOUT_S:g} s)", file=decl.config_file,
+                                line=_limit_line(decl, ("timeout", "Timeout"))))
+        return DEFAULT_TIMEOUT_S
+    return float(value)
+
+
+def _checked_memory(decl: _Decl, settings: Settings, fs: FunctionSettings | None, problems: list[Problem]):
+    value = decl.memory_mb if decl.memory_mb is not None else settings.limits.memory_mb
+    if fs is not None and fs.memory_mb is not None:
+        value = fs.memory_mb
+    if value is None:
+        return DEFAULT_MEMORY_MB
+    if not (value == 64 or (128 <= value <= 3072 and value % 128 == 0)):
+        problems.append(Problem("error", "invalid-config",
+                                f"memory of {decl.name} is {value} MB; SCF accepts 64, or 128-3072 in 128 MB "
+                                f"steps (using {DEFAULT_MEMORY_MB} MB)", file=decl.config_file,
+                                line=_limit_line(decl, ("memorySize", "MemorySize"))))
+        return DEFAULT_MEMORY_MB
+    return int(value)
+
+
+def _limit_line(decl: _Decl, keys: tuple[str, ...]) -> int | None:
+    for key in keys:
+        line = key_line(decl.config_text, key) if decl.config_text else None
+        if line:
+            return line
+    return None
+
+
+def _route(trigger: Trigger, fid: str, entry: str) -> Route:
+    src, params = path_template_regex(trigger.path or "/")
+    method = trigger.method.upper()
+    return Route(
+        path=trigger.path or "/",
+        src=src,
+        function_id=fid,
+        file=entry,
+        platform="scf",
+        kind="scf-event",
+        methods=() if method in ("ANY", "") else (method,),
+        params=params,
+    )
+
+
+def path_template_regex(template: str) -> tuple[str, tuple[str, ...]]:
+    """`/users/{id}` -> (`^/users/([^/]+)$`, ("id",)): API Gateway path parameters are one segment."""
+    params: list[str] = []
+    parts = []
+    for segment in template.strip("/").split("/"):
+        if not segment:
+            continue
+        match = re.fullmatch(r"\{(\w+)\}", segment)
+        if match:
+            params.append(match.group(1))
+            parts.append("([^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    if not parts:
+        return "^/?$", ()
+    return "^/" + "/".join(parts) + "$", tuple(params)
+
+
+# -- small converters --------------------------------------------------------------------------
+
+
+def _handler_file(handler: str) -> str:
+    module = handler.rsplit(".", 1)[0] if "." in handler else handler
+    return module.replace(".", "/") + ".py"
+
+
+def _resolve_src(value: str, base: Path) -> Path:
+    path = Path(value)
+    return (path if path.is_absolute() else base / path).resolve() if value else base
+
+
+def _norm_path(path: str) -> str:
+    return "/" + path.strip().lstrip("/") if path.strip() != "/" else "/"
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "no", "off", "0", "")
+    return bool(value)
+
+
+def _number(value: object, key: str, decl: _Decl, path: Path, root: Path, problems: list[Problem]) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        problems.append(_config_problem(f"`{key}` of {decl.name} must be a number, got {value!r}", path, root,
+                                        decl.config_text, key))
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        problems.append(_config_problem(f"`{key}` of {decl.name} must be a number, got {value!r}", path, root,
+                                        decl.config_text, key))
+        return None
+
+
+def _env_table(value: object, key: str, decl: _Decl, path: Path, root: Path, problems: list[Problem]):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(_config_problem(f"`{key}` of {decl.name} must be a mapping", path, root,
+                                        decl.config_text, key.rsplit(".", 1)[-1]))
+        return {}
+    return {str(k): "" if v is None else (str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in value.items()}
