@@ -1,0 +1,287 @@
+"""Walking a project and reading its source files, with a cache for unchanged files.
+
+Discovery reads every candidate file on every scan (the studio rescans on each save), so the
+reader caches by `(path, mtime_ns, size)`: a second scan of an unchanged tree costs one `stat`
+per file and no reads.
+
+API (used by EdgeOne, SCF, CocoBase discovery and the dependency scan):
+
+* `walk_tree(root, skip_dirs=...)` -> `Tree`: files and folders under `root` in the platforms'
+  scan order (entries sorted by name in each folder, depth first), plus `Problem`s for symlink
+  loops and unreadable folders.
+* `iter_source_files(root, skip_dirs=..., suffixes=(".py",))`: the files of `walk_tree` with
+  those suffixes, as absolute paths.
+* `read_source(path)` -> `SourceFile`: the text, or why it could not be read. Never raises for
+  bad input; `SourceFile.problem(display)` turns a failure into a `Problem`.
+
+Nothing here imports, runs or parses user code.
+"""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import os
+import re
+import stat as stat_mod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.project.model import Problem
+
+PROJECT_SKIP_DIRS: frozenset[str] = frozenset(
+    {".funcstudio", ".git", ".venv", "venv", "node_modules", "__pycache__"}
+)
+"""Folders never worth walking when the whole project is scanned (tools, VCS, environments)."""
+
+_CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+@dataclass(frozen=True)
+class Tree:
+    """What `walk_tree` found. Paths are absolute, in scan order."""
+
+    root: Path
+    files: tuple[Path, ...]
+    dirs: tuple[Path, ...]
+    """Every folder below `root` that was walked (not the skipped ones)."""
+    problems: tuple[Problem, ...]
+
+    def rel(self, path: Path) -> str:
+        """`path` relative to `root`, POSIX style."""
+        return path.relative_to(self.root).as_posix()
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file's text, or the reason it has none.
+
+    `text` is None only when the file could not be read at all. A file that is not valid UTF-8
+    (and has no PEP 263 coding cookie) still gets `text`, decoded with replacement characters as
+    the EdgeOne CLI reads it, plus `error_code = "not-utf8"` and the line of the first bad byte.
+    """
+
+    path: Path
+    text: str | None
+    mtime_ns: int = 0
+    size: int = 0
+    error_code: str | None = None
+    """`not-utf8`, `unreadable-file`, `symlink-loop`, `not-a-file` or None."""
+    error: str | None = None
+    line: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+    def problem(self, display: str | None = None, severity: str = "error") -> Problem | None:
+        """The read failure as a `Problem` naming `display` (a project-relative path), or None."""
+        if self.error_code is None:
+            return None
+        hint = {
+            "not-utf8": "Save the file as UTF-8 (or declare its encoding with a `# coding:` line).",
+            "unreadable-file": "Check the file's permissions.",
+            "symlink-loop": "Remove or fix the symbolic link.",
+            "not-a-file": "Remove the broken link or replace it with a regular file.",
+        }.get(self.error_code)
+        return Problem(
+            severity=severity,  # type: ignore[arg-type]
+            code=self.error_code,
+            message=self.error or self.error_code,
+            file=display if display is not None else str(self.path),
+            line=self.line,
+            hint=hint,
+        )
+
+
+def walk_tree(root: Path, skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DIRS) -> Tree:
+    """Walk `root` depth first, entries sorted by name in each folder (the platforms' order).
+
+    Symlinked folders are followed once; a link back into a folder already on the path is
+    reported as a `symlink-loop` problem and not entered. A missing `root` gives an empty tree.
+    """
+    root = Path(root)
+    files: list[Path] = []
+    dirs: list[Path] = []
+    problems: list[Problem] = []
+
+    def display(path: str) -> str:
+        try:
+            return Path(path).relative_to(root).as_posix()
+        except ValueError:
+            return path
+
+    def visit(folder: str, ancestors: frozenset[tuple[int, int]]) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    severity="warning",
+                    code="unreadable-folder",
+                    message=f"Cannot read folder: {exc.strerror or exc}",
+                    file=display(folder),
+                    hint="Check the folder's permissions.",
+                )
+            )
+            return
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()  # follows symlinks
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name in skip_dirs:
+                    continue
+                try:
+                    st = entry.stat()
+                except OSError as exc:
+                    problems.append(_loop_or_unreadable(display(entry.path), exc))
+                    continue
+                ident = (st.st_dev, st.st_ino)
+                if ident in ancestors:
+                    problems.append(
+                        Problem(
+                            severity="warning",
+                            code="symlink-loop",
+                            message="Symbolic link loop: this folder links back to one that contains it",
+                            file=display(entry.path),
+                            hint="Remove or fix the symbolic link.",
+                        )
+                    )
+                    continue
+                dirs.append(Path(entry.path))
+                visit(entry.path, ancestors | {ident})
+            else:
+                # Regular files, broken links and self-referencing links: the reader reports
+                # what is wrong with each.
+                files.append(Path(entry.path))
+
+    if root.is_dir():
+        st = root.stat()
+        visit(str(root), frozenset({(st.st_dev, st.st_ino)}))
+    return Tree(root=root, files=tuple(files), dirs=tuple(dirs), problems=tuple(problems))
+
+
+def iter_source_files(
+    root: Path,
+    skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DIRS,
+    suffixes: tuple[str, ...] = (".py",),
+) -> Iterator[Path]:
+    """The files under `root` whose name ends with one of `suffixes`, in scan order.
+
+    Folder problems (loops, permissions) are dropped here; use `walk_tree` to report them.
+    """
+    for path in walk_tree(root, skip_dirs).files:
+        if path.name.endswith(suffixes):
+            yield path
+
+
+def _loop_or_unreadable(display: str, exc: OSError) -> Problem:
+    if exc.errno == errno.ELOOP:
+        return Problem(
+            severity="warning",
+            code="symlink-loop",
+            message="Symbolic link loop",
+            file=display,
+            hint="Remove or fix the symbolic link.",
+        )
+    return Problem(
+        severity="warning",
+        code="unreadable-file",
+        message=f"Cannot read: {exc.strerror or exc}",
+        file=display,
+        hint="Check the permissions.",
+    )
+
+
+# (path) -> SourceFile; a hit needs the same mtime_ns and size.
+_CACHE: dict[str, SourceFile] = {}
+
+
+def read_source(path: Path, st: os.stat_result | None = None) -> SourceFile:
+    """Read `path` as text, from the cache when its mtime and size are unchanged.
+
+    `st` is an already known `os.stat` of the file (saves a syscall). Never raises for a bad
+    file: the failure is in `SourceFile.error_code`.
+    """
+    key = os.fspath(path)
+    if st is None:
+        try:
+            st = os.stat(key)
+        except OSError as exc:
+            code = "symlink-loop" if exc.errno == errno.ELOOP else (
+                "not-a-file" if exc.errno == errno.ENOENT else "unreadable-file"
+            )
+            message = {
+                "symlink-loop": "Symbolic link loop: the file cannot be resolved",
+                "not-a-file": "Broken symbolic link or missing file",
+            }.get(code, f"Cannot read file: {exc.strerror or exc}")
+            _CACHE.pop(key, None)
+            return SourceFile(path=Path(path), text=None, error_code=code, error=message)
+    cached = _CACHE.get(key)
+    if cached is not None and cached.mtime_ns == st.st_mtime_ns and cached.size == st.st_size:
+        return cached
+    if not stat_mod.S_ISREG(st.st_mode):
+        result = SourceFile(Path(path), None, st.st_mtime_ns, st.st_size, "not-a-file", "Not a regular file")
+    else:
+        try:
+            with open(key, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            code = "symlink-loop" if exc.errno == errno.ELOOP else "unreadable-file"
+            result = SourceFile(
+                Path(path), None, st.st_mtime_ns, st.st_size, code, f"Cannot read file: {exc.strerror or exc}"
+            )
+        else:
+            result = _decode(Path(path), data, st)
+    _CACHE[key] = result
+    return result
+
+
+def _decode(path: Path, data: bytes, st: os.stat_result) -> SourceFile:
+    encoding = "utf-8"
+    if path.suffix == ".py":
+        encoding = _declared_encoding(data) or "utf-8"
+    if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return SourceFile(
+            path,
+            data.decode(encoding, errors="replace"),
+            st.st_mtime_ns,
+            st.st_size,
+            "not-utf8",
+            f"Not valid {encoding.upper()}: byte 0x{data[exc.start]:02x} at line {line}",
+            line,
+        )
+    except LookupError:
+        text = data.decode("utf-8", errors="replace")
+        return SourceFile(
+            path, text, st.st_mtime_ns, st.st_size, "not-utf8", f"Unknown source encoding {encoding!r}", 1
+        )
+    return SourceFile(path, text, st.st_mtime_ns, st.st_size)
+
+
+def _declared_encoding(data: bytes) -> str | None:
+    """The PEP 263 coding cookie of the first two lines, normalised, or None."""
+    for line in data.split(b"\n", 2)[:2]:
+        m = _CODING_COOKIE.match(line)
+        if m:
+            try:
+                return codecs.lookup(m.group(1).decode("ascii")).name
+            except (LookupError, UnicodeDecodeError):
+                return m.group(1).decode("ascii", errors="replace")
+        if line.strip() and not line.lstrip().startswith(b"#"):
+            break
+    return None
+
+
+def clear_cache() -> None:
+    """Forget every cached file (tests, benchmarks)."""
+    _CACHE.clear()
