@@ -1,0 +1,165 @@
+"""The runtime in one object: project + supervisor + gateway + reloader + event bus.
+
+`serve`, `invoke`, the tests and the TUI all use it the same way:
+
+    runtime = Runtime(root, settings, host="127.0.0.1", port=0)
+    url = runtime.start()          # serving from a thread
+    runtime.bus.subscribe(...)     # store recorder, printers, the TUI
+    runtime.invoke_function("scf/hello", {"k": 1})
+    runtime.stop()                 # every worker killed
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from studio.project.model import Project
+from studio.project.settings import Settings
+from studio.runtime.events import EventBus, InvocationRecord, LogLine, ProjectChanged
+from studio.runtime.gateway import Gateway, Lookup, PortInUse, serve
+from studio.runtime.supervisor import Supervisor, new_request_id
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Runtime", "PortInUse", "UnknownFunction"]
+
+
+class UnknownFunction(LookupError):
+    pass
+
+
+def load_project_and_settings(root: Path, settings: Settings | None) -> tuple[Project, Settings]:
+    from studio.project.loader import load_project
+    from studio.project.settings import load_settings
+
+    if settings is None:
+        settings, _problems = load_settings(root)
+    return load_project(root), settings
+
+
+class Runtime:
+    def __init__(self, root: str | Path, settings: Settings | None = None, host: str | None = None,
+                 port: int | None = None, *, reload: bool = True, lookup: Lookup | None = None,
+                 project: Project | None = None) -> None:
+        self.root = Path(root).resolve()
+        if project is None:
+            project, settings = load_project_and_settings(self.root, settings)
+        elif settings is None:
+            from studio.project.settings import load_settings
+
+            settings, _ = load_settings(self.root)
+        self.project: Project = project
+        self.settings: Settings = settings
+        self.host = host if host is not None else settings.host
+        self.port = port if port is not None else settings.port
+        self.bus = EventBus()
+        self.supervisor = Supervisor(project, settings, self.bus)
+        self.gateway = Gateway(self.supervisor, project, host=self.host, port=self.port, lookup=lookup)
+        self.reload_enabled = reload
+        self._reloader = None
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self._reload_lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host = self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> str:
+        """Bind, serve from a thread and start watching. Raises PortInUse. Returns the URL."""
+        self._server = serve(self.gateway, self.host, self.port)
+        self.port = self._server.server_address[1]
+        self.gateway.port = self.port
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="funcstudio-gateway", daemon=True)
+        self._thread.start()
+        if self.reload_enabled:
+            from studio.runtime.reloader import Reloader
+
+            self._reloader = Reloader(self.root, self.reload)
+            self._reloader.start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._reloader is not None:
+            self._reloader.stop()
+            self._reloader = None
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self.supervisor.shutdown()
+
+    def __enter__(self) -> Runtime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- reload --------------------------------------------------------------------------
+
+    def reload(self, changed: list[str]) -> ProjectChanged | None:
+        """Re-discover, swap the routing state whole, retire affected instances, publish."""
+        with self._reload_lock:
+            t0 = time.perf_counter()
+            self.gateway.reloading = True
+            try:
+                from studio.project.loader import load_project
+
+                try:
+                    new_project = load_project(self.root)
+                except Exception:  # noqa: BLE001 - keep serving the old table
+                    log.exception("re-discovering %s failed; keeping the previous routes", self.root)
+                    return None
+                old = self.project
+                affected = self.supervisor.affected_by(changed)
+                for fn in old.functions:
+                    if new_project.function(fn.id) != fn:
+                        affected.add(fn.id)  # removed, or its definition changed
+                if any(Path(p).name in ("funcstudio.toml", "pyproject.toml", ".env") for p in changed):
+                    affected.update(fn.id for fn in old.functions)
+                self.project = new_project
+                self.supervisor.set_project(new_project)
+                self.gateway.set_project(new_project)
+                retired = self.supervisor.retire(affected, "stale")
+            finally:
+                self.gateway.reloading = False
+            event = ProjectChanged(
+                changed=tuple(self._rel(p) for p in changed), time=time.time(),
+                function_count=len(new_project.functions), retired=retired,
+                reload_ms=(time.perf_counter() - t0) * 1000,
+            )
+            self.bus.publish(event)
+            return event
+
+    def _rel(self, path: str) -> str:
+        try:
+            return Path(path).resolve().relative_to(self.root).as_posix()
+        except (ValueError, OSError):
+            return path
+
+    # -- direct invocation ---------------------------------------------------------------
+
+    def invoke_function(self, ident: str, event: object = None, async_: bool = False,
+                        trigger: str | None = None) -> tuple[InvocationRecord, list[LogLine]] | str:
+        """Run a function by id or alias with an event. Async returns the request id at once."""
+        function = self.project.function(ident)
+        if function is None:
+            raise UnknownFunction(ident)
+        event = {} if event is None else event
+        trig = trigger or ("async" if async_ else "invoke")
+        if async_:
+            request_id = new_request_id()
+            threading.Thread(target=self.gateway.invoke_direct, args=(function, event, trig, request_id),
+                             name=f"funcstudio-async-{request_id[:8]}", daemon=True).start()
+            return request_id
+        return self.gateway.invoke_direct(function, event, trig)
