@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from studio.project import files
 from studio.project.model import Problem
 
 EXCLUDED_DIRS: frozenset[str] = frozenset(
@@ -31,20 +32,12 @@ def rel(path: Path, root: Path) -> str:
 
 
 def read_source(path: Path, root: Path) -> tuple[str | None, Problem | None]:
-    """The file's text, or a problem saying why it cannot be read (missing, not UTF-8, unreadable)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None, Problem("error", "unreadable-file", "file not found", file=rel(path, root))
-    except OSError as exc:
-        return None, Problem("error", "unreadable-file", f"cannot read: {exc.strerror or exc}",
-                             file=rel(path, root))
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return None, Problem("error", "unreadable-file", "not UTF-8 text", file=rel(path, root), line=line,
-                             hint="Save the file as UTF-8.")
+    """The file's text (cached by `files.read_source`), or a problem saying why it has none.
+
+    A file that is not UTF-8 gives both: the text decoded with replacements, and the problem.
+    """
+    source = files.read_source(path)
+    return source.text, source.problem(rel(path, root))
 
 
 def syntax_problem(source: str, path: Path, root: Path) -> Problem | None:

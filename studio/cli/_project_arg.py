@@ -1,0 +1,29 @@
+"""The PROJECT argument shared by the headless commands, and plain-text helpers (no rich, no textual)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+project_argument = click.argument(
+    "project", required=False, default=".", type=click.Path(file_okay=True, dir_okay=True, path_type=Path),
+)
+"""PROJECT: the project folder; defaults to the current directory."""
+
+
+def table(rows: list[list[str]], headers: list[str]) -> list[str]:
+    """Rows aligned in columns under a header line, as plain text lines."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=False)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
+    out.append("  ".join("-" * w for w in widths))
+    out.extend("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows)
+    return out
+
+
+def location(file: str | None, line: int | None) -> str:
+    if not file:
+        return "(project)"
+    return f"{file}:{line}" if line else file

@@ -1,0 +1,43 @@
+"""`funcstudio check [PROJECT]`: problems a deploy or a request would hit; exit 1 on any error."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from studio.cli._project_arg import location, project_argument
+
+
+@click.command("check")
+@project_argument
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of problems instead.")
+def check(project: Path, as_json: bool) -> None:
+    """Report the problems of PROJECT without running its code.
+
+    PROJECT is the project folder (default: the current directory). Each line reads
+    `file:line: severity CODE message (hint)`; codes are the parity ids of RUNTIME_SPEC.md §6
+    or funcstudio's own (syntax-error, invalid-config, ...). Exits 1 when any problem is an
+    error, 0 otherwise.
+    """
+    from studio.project.check import check_project, summary
+    from studio.project.loader import load_project
+
+    loaded = load_project(project)
+    problems = check_project(loaded)
+    counts = summary(problems)
+    if as_json:
+        click.echo(json.dumps([asdict(p) for p in problems], indent=2))
+    else:
+        for p in problems:
+            hint = f" ({p.hint})" if p.hint else ""
+            click.echo(f"{location(p.file, p.line)}: {p.severity} {p.code} {p.message}{hint}")
+        functions = len(loaded.functions)
+        click.echo(
+            f"{functions} function{'s' if functions != 1 else ''}, {len(loaded.routes)} route(s): "
+            f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info."
+        )
+    if counts["error"]:
+        raise SystemExit(1)

@@ -1,0 +1,147 @@
+"""`funcstudio check`: every problem a deploy or a request would hit, found without running code.
+
+It gathers the problems discovery already found (settings, EdgeOne, SCF, CocoBase) and adds the
+project-wide ones: dependencies (EO-UNDECLARED-DEP, EO-REQS-SHADOWED), Cocopot on Python 3.10
+(CP-SHIM, not auto-detected on EdgeOne), CP-AFTER-ORDER, EO-PYTHON-VERSION and clashing platform
+endpoints. The result is sorted by severity, then file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import replace
+
+from studio.project import files
+from studio.project.deps import Requirements, compute_requirements
+from studio.project.model import Problem, Project
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+PLATFORM_PYTHON = (3, 10)
+
+_IMPORTS_COCOPOT = re.compile(r"^\s*(?:from\s+cocopot\b|import\s+cocopot\b)", re.M)
+_AFTER_REQUEST = re.compile(r"\.after_request\b")
+
+
+def check_project(project: Project, requirements: Requirements | None = None) -> tuple[Problem, ...]:
+    """All problems of `project`, most severe first."""
+    problems = list(project.problems)
+    if not project.root.is_dir() or any(p.code in ("missing-project", "empty-project") for p in problems):
+        return sort_problems(problems)
+    reqs = requirements if requirements is not None else compute_requirements(project)
+    problems.extend(reqs.problems)
+    problems.extend(_cocopot_aware(reqs.missing))
+    problems.extend(_cocopot_problems(project))
+    problems.extend(_endpoint_clashes(project))
+    problems.extend(_python_version(project))
+    return sort_problems(_dedupe(problems))
+
+
+def sort_problems(problems: list[Problem] | tuple[Problem, ...]) -> tuple[Problem, ...]:
+    return tuple(sorted(problems, key=lambda p: (SEVERITY_ORDER.get(p.severity, 3), p.file or "", p.line or 0,
+                                                 p.code, p.message)))
+
+
+def summary(problems: tuple[Problem, ...]) -> dict[str, int]:
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for p in problems:
+        counts[p.severity] = counts.get(p.severity, 0) + 1
+    return counts
+
+
+def _cocopot_aware(missing: tuple[Problem, ...]) -> list[Problem]:
+    """An undeclared `cocopot` gets the specific reason: the EdgeOne build never detects it."""
+    result = []
+    for p in missing:
+        if p.code == "EO-UNDECLARED-DEP" and "`import cocopot`" in p.message:
+            p = replace(p, message="`import cocopot`: the EdgeOne build does not detect Cocopot, so it is not "
+                                   "installed unless the requirements file lists it",
+                        hint=(p.hint or "").replace("`cocopot`", "`cocopot==0.2`"))
+        result.append(p)
+    return result
+
+
+def _cocopot_files(project: Project) -> list[tuple[str, str]]:
+    """(project-relative file, text) of every function entry that uses Cocopot."""
+    found = []
+    seen: set[str] = set()
+    for fn in project.functions:
+        if fn.entry in seen:
+            continue
+        seen.add(fn.entry)
+        if fn.framework != "cocopot":
+            text = files.read_source(project.root / fn.entry).text or ""
+            if not _IMPORTS_COCOPOT.search(text):
+                continue
+        else:
+            text = files.read_source(project.root / fn.entry).text or ""
+        found.append((fn.entry, text))
+    return found
+
+
+def _cocopot_problems(project: Project) -> list[Problem]:
+    problems = []
+    for entry, text in _cocopot_files(project):
+        match = _IMPORTS_COCOPOT.search(text)
+        line = text.count("\n", 0, match.start()) + 1 if match else None
+        problems.append(Problem(
+            "warning", "CP-SHIM",
+            "Cocopot 0.2 does not import on Python 3.10 (collections.MutableMapping is gone), the Python "
+            "production runs; funcstudio shims it locally",
+            file=entry, line=line,
+            hint="Vendor the compatibility shim (RUNTIME_SPEC.md §5) and import it before cocopot.",
+        ))
+        hooks = [m for m in _AFTER_REQUEST.finditer(text)]
+        if len(hooks) > 1:
+            problems.append(Problem(
+                "warning", "CP-AFTER-ORDER",
+                f"{len(hooks)} after_request hooks: Cocopot 0.2 runs them in reverse order of registration "
+                "(its docs say forward)",
+                file=entry, line=text.count("\n", 0, hooks[1].start()) + 1,
+                hint="Do not rely on their order, or register them in reverse.",
+            ))
+    return problems
+
+
+def _endpoint_clashes(project: Project) -> list[Problem]:
+    """Two SCF / CocoBase endpoints with the same path and an overlapping method: only the first answers."""
+    problems = []
+    seen: dict[tuple[str, str], str] = {}
+    for route in project.routes:
+        if route.platform == "edgeone":
+            continue
+        for method in route.methods or ("*",):
+            key = (route.path.rstrip("/") or "/", method)
+            other = seen.get(key) or (seen.get((key[0], "*")) if method != "*" else None)
+            if other is not None and other != route.function_id:
+                problems.append(Problem(
+                    "warning", "route-conflict",
+                    f"{route.path} ({method if method != '*' else 'ANY'}) is also served by {other}; "
+                    "only the first in route order answers",
+                    file=route.file, hint="Give the API Gateway trigger a different path or method.",
+                ))
+                break
+            seen.setdefault(key, route.function_id)
+    return problems
+
+
+def _python_version(project: Project) -> list[Problem]:
+    if sys.version_info[:2] == PLATFORM_PYTHON or not project.functions:
+        return []
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return [Problem(
+        "info", "EO-PYTHON-VERSION",
+        f"funcstudio runs on Python {here}; EdgeOne Pages, SCF Python3.10 and CocoBase run 3.10",
+        hint='Set python = ".venv/bin/python" (a 3.10 interpreter) in funcstudio.toml for exact parity.',
+    )]
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple] = set()
+    kept = []
+    for p in problems:
+        key = (p.code, p.file, p.line, p.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(p)
+    return kept

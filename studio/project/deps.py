@@ -1,0 +1,322 @@
+"""Dependencies the way the EdgeOne build computes them (RUNTIME_SPEC.md §2.10), and what it would miss.
+
+The build's `requirements.txt` is the union of: packages it always adds, packages mapped from a
+regex scan of the imports (only names in its table; the first name of each statement), and the
+user's lines from `cloud-functions/requirements.txt` if it exists, else the root one (never both).
+A user's line wins over a computed line for the same package.
+
+On top of that, funcstudio reports third-party imports that none of these cover (EO-UNDECLARED-DEP):
+they install nowhere and fail with `ModuleNotFoundError` in production. SCF functions get the same
+check against a `requirements.txt` in their code folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.project import files
+from studio.project._common import EXCLUDED_DIRS, rel
+from studio.project.model import Problem, Project
+
+ALWAYS: tuple[str, ...] = ("werkzeug>=2.0.0", "flask>=2.0.0", "uvicorn>=0.20.0")
+
+IMPORT_TABLE: dict[str, tuple[str, ...]] = {
+    "fastapi": ("fastapi>=0.100.0",),
+    "django": ("django>=4.0",),
+    "starlette": ("starlette>=0.27.0",),
+    "sanic": ("sanic>=21.0", "httptools>=0.5.0", 'uvloop>=0.17.0;sys_platform!="win32"'),
+    "httptools": ("httptools>=0.5.0",),
+    "quart": ("quart>=0.18.0",),
+    "tornado": ("tornado>=6.0",),
+    "aiohttp": ("aiohttp>=3.8.0",),
+    "bottle": ("bottle>=0.12.0",),
+    "falcon": ("falcon>=3.0.0",),
+    "httpx": ("httpx>=0.24.0",),
+    "requests": ("requests>=2.28.0",),
+    "pydantic": ("pydantic>=2.0.0",),
+    "sqlalchemy": ("sqlalchemy>=2.0.0",),
+    "redis": ("redis>=4.0.0",),
+    "pymongo": ("pymongo>=4.0.0",),
+    "celery": ("celery>=5.0.0",),
+    "bcrypt": ("bcrypt>=4.0.0",),
+    "cryptography": ("cryptography>=40.0.0",),
+    "numpy": ("numpy>=1.24.0",),
+    "pandas": ("pandas>=2.0.0",),
+    "psycopg2": ("psycopg2-binary>=2.9.0",),
+    "mysql": ("mysql-connector-python>=8.0.0",),
+    "jwt": ("pyjwt>=2.0.0",),
+    "pillow": ("pillow>=9.0.0",),  # keyed `pillow`: `import PIL` is not mapped
+}
+"""Import name -> the lines the build adds. Unlisted imports add nothing."""
+
+IMPORT_SCAN = re.compile(r"(?:^|\n)\s*(?:from\s+(\w+)|import\s+(\w+))")
+"""The build's own import regex: only the first name of a statement counts."""
+
+REQUIREMENTS = "requirements.txt"
+EDGEONE_DIR = "cloud-functions"
+
+# Import names whose distribution is named differently (for the hint and for --write).
+_DISTRIBUTION_OF: dict[str, str] = {
+    "PIL": "pillow", "yaml": "pyyaml", "bs4": "beautifulsoup4", "dotenv": "python-dotenv",
+    "cv2": "opencv-python", "sklearn": "scikit-learn", "dateutil": "python-dateutil", "jose": "python-jose",
+    "attr": "attrs", "Crypto": "pycryptodome", "magic": "python-magic", "jwt": "pyjwt",
+    "psycopg2": "psycopg2-binary", "mysql": "mysql-connector-python", "google": "google-api-core",
+    "tencentcloud": "tencentcloud-sdk-python", "qcloud_cos": "cos-python-sdk-v5", "multipart": "python-multipart",
+    "docx": "python-docx", "serial": "pyserial", "zmq": "pyzmq", "MySQLdb": "mysqlclient", "OpenSSL": "pyopenssl",
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    line: str
+    """The requirement as the platform writes it (`fastapi>=0.100.0`)."""
+    package: str
+    """Normalised distribution name (`fastapi`), the key duplicates resolve on."""
+    source: str
+    """`always`, `import` or `user`."""
+    origin: str = ""
+    """Where it came from: `cloud-functions/api/x.py:3` for imports, the file for user lines."""
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What the EdgeOne build would install, and what it would miss."""
+
+    requirements: tuple[Requirement, ...] = ()
+    user_file: str | None = None
+    """The requirements file the platform reads (project-relative), or None when there is none."""
+    shadowed_file: str | None = None
+    """The root requirements file, when `cloud-functions/requirements.txt` hides it."""
+    missing: tuple[Problem, ...] = ()
+    """EO-UNDECLARED-DEP / SCF-UNDECLARED-DEP problems: third-party imports nothing installs."""
+    problems: tuple[Problem, ...] = ()
+    """Everything else found on the way (EO-REQS-SHADOWED)."""
+    edgeone: bool = False
+    """False when the project has no `cloud-functions/` folder (nothing is computed)."""
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(r.line for r in self.requirements)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(r.source for r in self.requirements)
+
+    @property
+    def target(self) -> str:
+        """Where `funcstudio deps --write` writes: the file the platform reads."""
+        return self.user_file or f"{EDGEONE_DIR}/{REQUIREMENTS}"
+
+
+def package_name(line: str) -> str | None:
+    """The normalised distribution name of a requirement line (`Flask[async]>=2` -> `flask`)."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+    if not match:
+        return None
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower()
+
+
+def compute_requirements(project: Project) -> Requirements:
+    """The requirements the EdgeOne build would install for `project`, with their sources."""
+    root = Path(project.root)
+    problems: list[Problem] = []
+    missing: list[Problem] = []
+    edge_dir = root / EDGEONE_DIR
+    edgeone = edge_dir.is_dir()
+    requirements: list[Requirement] = []
+    user_file = shadowed = None
+    if edgeone:
+        inner, outer = edge_dir / REQUIREMENTS, root / REQUIREMENTS
+        if inner.is_file():
+            user_file = rel(inner, root)
+            if outer.is_file():
+                shadowed = rel(outer, root)
+                problems.append(Problem(
+                    "warning", "EO-REQS-SHADOWED",
+                    f"both {user_file} and {shadowed} exist: the build reads only {user_file}",
+                    file=shadowed, hint=f"Move its lines into {user_file} and delete it.",
+                ))
+        elif outer.is_file():
+            user_file = rel(outer, root)
+        user_lines = _user_lines(root / user_file, root) if user_file else []
+        user_packages = {r.package for r in user_lines}
+
+        computed: list[Requirement] = [Requirement(line, package_name(line) or line, "always") for line in ALWAYS]
+        scanned = _scan_edgeone_imports(edge_dir, root)
+        for name, origin in scanned:
+            for line in IMPORT_TABLE.get(name, ()):
+                computed.append(Requirement(line, package_name(line) or line, "import", origin))
+        seen: set[str] = set()
+        for req in computed:
+            if req.package in user_packages or req.package in seen:
+                continue
+            seen.add(req.package)
+            requirements.append(req)
+        requirements.extend(user_lines)
+
+        installed = {r.package for r in requirements}
+        local = _local_modules(edge_dir)
+        missing.extend(_undeclared(_python_files(edge_dir), root, installed, local, "EO-UNDECLARED-DEP",
+                                   user_file or f"{EDGEONE_DIR}/{REQUIREMENTS}"))
+
+    for fn in project.functions:
+        if fn.platform != "scf":
+            continue
+        src = root / fn.code_root if fn.code_root else root
+        if not src.is_dir() or (src.resolve() == root.resolve() and edgeone):
+            continue
+        req_path = src / REQUIREMENTS
+        packages = {r.package for r in _user_lines(req_path, root)} if req_path.is_file() else set()
+        missing.extend(_undeclared(_python_files(src), root, packages, _local_modules(src), "SCF-UNDECLARED-DEP",
+                                   rel(req_path, root)))
+    missing = list({(p.file, p.line, p.message): p for p in missing}.values())
+    return Requirements(tuple(requirements), user_file, shadowed, tuple(missing), tuple(problems), edgeone)
+
+
+def render_requirements(reqs: Requirements, existing: str | None = None) -> str:
+    """The text `deps --write` puts in `reqs.target`: the user's file kept verbatim, then the
+    computed lines and the missing packages it does not list yet, under a marker comment."""
+    existing = existing or ""
+    listed = {package_name(line) for line in existing.splitlines() if line.strip() and not line.strip().startswith("#")}
+    additions: list[str] = []
+    for req in reqs.requirements:
+        if req.source != "user" and req.package not in listed:
+            additions.append(req.line)
+            listed.add(req.package)
+    for problem in reqs.missing:
+        if problem.code != "EO-UNDECLARED-DEP":
+            continue
+        dist = _missing_distribution(problem)
+        if dist and package_name(dist) not in listed:
+            additions.append(dist)
+            listed.add(package_name(dist))
+    if not additions:
+        return existing
+    text = existing
+    if text and not text.endswith("\n"):
+        text += "\n"
+    marker = "# Added by `funcstudio deps --write`: what the EdgeOne build installs plus undeclared imports."
+    if marker not in text:
+        text += ("\n" if text else "") + marker + "\n"
+    return text + "\n".join(additions) + "\n"
+
+
+def distribution_for(import_name: str) -> str:
+    """Best guess of the PyPI distribution that provides `import_name`."""
+    if import_name in _DISTRIBUTION_OF:
+        return _DISTRIBUTION_OF[import_name]
+    try:
+        from importlib.metadata import packages_distributions
+
+        found = packages_distributions().get(import_name)
+    except Exception:  # a broken environment must not break the scan
+        found = None
+    return found[0].lower() if found else import_name.lower()
+
+
+# -- scanning ------------------------------------------------------------------------------------
+
+
+def _python_files(folder: Path) -> list[Path]:
+    return [p for p in files.iter_source_files(folder, skip_dirs=EXCLUDED_DIRS | {".edgeone", ".funcstudio"})]
+
+
+def _scan_edgeone_imports(edge_dir: Path, root: Path) -> list[tuple[str, str]]:
+    """(first imported name, `file:line`) per import statement, by the build's regex."""
+    found: list[tuple[str, str]] = []
+    for path in _python_files(edge_dir):
+        text = files.read_source(path).text
+        if text is None:
+            continue
+        for match in IMPORT_SCAN.finditer(text):
+            name = match.group(1) or match.group(2)
+            line = text.count("\n", 0, match.end()) + 1
+            found.append((name, f"{rel(path, root)}:{line}"))
+    return found
+
+
+def _user_lines(path: Path, root: Path) -> list[Requirement]:
+    text = files.read_source(path).text or ""
+    lines = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        lines.append(Requirement(line, package_name(line) or line, "user", rel(path, root)))
+    return lines
+
+
+def _local_modules(folder: Path) -> set[str]:
+    """Names importable from the project itself: every `.py` stem and package folder under it."""
+    names: set[str] = set()
+    for path in files.walk_tree(folder, EXCLUDED_DIRS).files:
+        if path.suffix == ".py":
+            names.add(path.stem)
+    for path in files.walk_tree(folder, EXCLUDED_DIRS).dirs:
+        names.add(path.name)
+    return names
+
+
+def _undeclared(paths: list[Path], root: Path, installed: set[str], local: set[str], code: str,
+                req_file: str) -> list[Problem]:
+    problems = []
+    stdlib = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
+    for path in paths:
+        text = files.read_source(path).text
+        if text is None:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError):
+            continue  # reported as a syntax error elsewhere
+        for name, line in _imports(tree):
+            if name in stdlib or name in local or name == "__future__":
+                continue
+            dist = distribution_for(name)
+            covered = {package_name(dist), package_name(name)}
+            if covered & installed:
+                continue
+            where = "the EdgeOne build" if code.startswith("EO") else "the SCF deploy"
+            problems.append(Problem(
+                "warning", code,
+                f"`import {name}` is not installed by {where}: no requirement provides it",
+                file=rel(path, root), line=line,
+                hint=f"Add `{dist}` to {req_file} (funcstudio deps --write does it).",
+            ))
+    return problems
+
+
+def _imports(tree: ast.AST) -> list[tuple[str, int]]:
+    """Top-level names of absolute imports, skipping optional ones (inside `try: ... except ImportError`)."""
+    optional: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
+            for inner in node.body:
+                for sub in ast.walk(inner):
+                    optional.add(id(sub))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in optional:
+            continue
+        if isinstance(node, ast.Import):
+            found.extend((alias.name.split(".")[0], node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.module.split(".")[0], node.lineno))
+    return found
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError", "Exception")
+               for n in names)
+
+
+def _missing_distribution(problem: Problem) -> str | None:
+    match = re.search(r"Add `([^`]+)`", problem.hint or "")
+    return match.group(1) if match else None
