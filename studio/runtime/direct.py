@@ -39,6 +39,7 @@ def route_info(route: Route | None, path: str) -> tuple[dict, dict[str, str]]:
         "strip_prefix": route.strip_prefix,
         "catch_all": route.catch_all,
         "is_framework": route.is_framework,
+        "excluded_dir": route.excluded_dir,
     }, params
 
 
@@ -84,7 +85,7 @@ def _http_from_event(function: Function, event: object, request_id: str, trigger
 
 def _plain_event(function: Function, event: object, request_id: str, trigger: str,
                  defaults: dict) -> tuple[dict, bytes]:
-    return {"event": event, "trigger": trigger, "request_id": request_id}, b""
+    return {"type": "event", "event": event, "context": {}, "trigger": trigger, "request_id": request_id}, b""
 
 
 def build_direct_request(function: Function, event: object, request_id: str, trigger: str,

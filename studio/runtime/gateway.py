@@ -96,12 +96,17 @@ class RoutingState:
     project: Project
     table: object
     dispatcher: str
+    asgi_single: bool = False
+    """The project's only EdgeOne route is an ASGI entry: uvicorn serves it directly (§2.5)."""
 
     @classmethod
     def build(cls, project: Project) -> RoutingState:
         from studio.project.routing import RouteTable
 
-        return cls(project=project, table=RouteTable(project.routes), dispatcher=dispatcher_for(project))
+        edgeone = [r for r in project.routes if r.platform == "edgeone"]
+        single = len(edgeone) == 1 and edgeone[0].kind == "asgi"
+        return cls(project=project, table=RouteTable(project.routes), dispatcher=dispatcher_for(project),
+                   asgi_single=single)
 
 
 @dataclass
@@ -285,7 +290,11 @@ class Gateway:
             "dispatcher": state.dispatcher,
             "route": route_dict,
             "request_id": cycle.request_id,
+            "asgi_single": state.asgi_single,
         }
+        raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+        if raw_uri and raw_uri.startswith("/"):
+            worker_request["raw_path"] = raw_uri.split("?", 1)[0]
         invocation = self.supervisor.run(function, worker_request, body, request_id=cycle.request_id,
                                          base=cycle.base)
         routing_warnings = match_warnings(match)

@@ -1,0 +1,224 @@
+"""`funcstudio invoke`: one call through the real runtime, printed (and recorded).
+
+TARGET is a URL path (starts with `/`, sent as real HTTP to the runtime on a free loopback
+port) or a function id/alias (run directly with a JSON event, like the control API).
+Exit status: 0 for a non-error response, 1 when the function failed, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class Usage(click.UsageError):
+    exit_code = EXIT_USAGE
+
+
+def parse_headers(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    headers = []
+    for raw in values:
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip() or any(c in name for c in " \t\r\n"):
+            raise Usage(f"bad header {raw!r}: expected 'Name: value'")
+        headers.append((name.strip(), value.strip()))
+    return headers
+
+
+def read_data(data: str | None) -> bytes | None:
+    if data is None:
+        return None
+    if data.startswith("@"):
+        name = data[1:]
+        if name == "-":
+            return sys.stdin.buffer.read()
+        try:
+            return Path(name).read_bytes()
+        except OSError as exc:
+            raise Usage(f"cannot read {name}: {exc.strerror or exc}") from None
+    return data.encode("utf-8")
+
+
+def split_args(args: tuple[str, ...]) -> tuple[Path, str]:
+    if len(args) == 1:
+        return Path("."), args[0]
+    if len(args) == 2:
+        return Path(args[0]), args[1]
+    raise Usage("expected [PROJECT] TARGET (a URL path such as /api/hello, or a function id)")
+
+
+class Collector:
+    """Bus subscriber that keeps the record and log lines of the invocations we started."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, object] = {}
+        self.logs: dict[str, list] = {}
+        self.done = threading.Condition()
+
+    def __call__(self, event) -> None:
+        from studio.runtime.events import InvocationFinished, LogLine
+
+        if isinstance(event, LogLine):
+            self.logs.setdefault(event.request_id, []).append(event)
+        elif isinstance(event, InvocationFinished):
+            with self.done:
+                self.records[event.record.request_id] = event.record
+                self.done.notify_all()
+
+    def wait(self, request_id: str, timeout: float) -> object | None:
+        with self.done:
+            self.done.wait_for(lambda: request_id in self.records, timeout)
+            return self.records.get(request_id)
+
+
+def http_call(runtime, method: str, target: str, headers: list[tuple[str, str]], body: bytes | None,
+              timeout: float) -> str:
+    """Send the request over real HTTP; returns the request id the gateway gave it."""
+    conn = http.client.HTTPConnection("127.0.0.1", runtime.port, timeout=timeout)
+    try:
+        names = {k.lower() for k, _ in headers}
+        conn.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        if body is not None and "content-length" not in names:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body or None)
+        response = conn.getresponse()
+        response.read()
+        return response.getheader("X-Funcstudio-Request-Id") or ""
+    finally:
+        conn.close()
+
+
+def render_text(record, logs) -> str:
+    from http import HTTPStatus
+
+    out = []
+    try:
+        phrase = HTTPStatus(record.status).phrase
+    except ValueError:
+        phrase = ""
+    out.append(f"HTTP {record.status} {phrase}".rstrip())
+    for name, value in record.response_headers:
+        out.append(f"{name}: {value}")
+    out.append("")
+    body = record.response_body
+    try:
+        out.append(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        out.append(f"[binary body: {len(body)} bytes, sha1 {hashlib.sha1(body).hexdigest()[:12]}; "
+                   f"--json shows it as base64]")
+    meta = [f"request {record.request_id}", f"{record.duration_ms:.1f} ms",
+            f"function {record.function_id or '(no route)'}"]
+    if record.init_ms is not None:
+        meta.append(f"cold start {record.init_ms:.0f} ms")
+    if record.peak_memory_mb is not None:
+        meta.append(f"peak {record.peak_memory_mb:.1f} MB")
+    if record.fault:
+        meta.append(f"fault {record.fault}")
+    out.append("")
+    out.append("-- " + ", ".join(meta))
+    if record.return_value is not None:
+        out.append(f"-- return value: {record.return_value}")
+    if logs:
+        out.append(f"-- logs ({len(logs)})")
+        for line in logs:
+            at = time.strftime("%H:%M:%S", time.localtime(line.time)) + f".{int(line.time * 1000) % 1000:03d}"
+            level = f" {line.level}" if line.level else ""
+            out.append(f"{at} {line.stream}{level}: {line.text.rstrip()}")
+    if record.error is not None:
+        out.append("-- error")
+        out.append(record.error.traceback.rstrip() or f"{record.error.type}: {record.error.message}")
+    for w in record.warnings:
+        out.append(f"-- warning {w.id}: {w.message}" + (f" (fix: {w.fix})" if w.fix else ""))
+    return "\n".join(out)
+
+
+def failed(record) -> bool:
+    return bool(record.fault or record.error is not None or (record.status or 500) >= 400)
+
+
+@click.command("invoke", context_settings={"ignore_unknown_options": False})
+@click.argument("args", nargs=-1, required=True)
+@click.option("-X", "--request", "method", default=None, help="HTTP method (default GET, POST with -d).")
+@click.option("-H", "--header", "header_values", multiple=True, help="Request header 'Name: value' (repeatable).")
+@click.option("-d", "--data", default=None, help="Request body, or the event for a function id; @FILE reads a file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option("--timeout", type=float, default=None, help="Client-side wait in seconds (default: the limit + 10).")
+def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, ...], data: str | None,
+           as_json: bool, timeout: float | None) -> None:
+    """Invoke TARGET in PROJECT once: a URL path (/api/hello?x=1) or a function id or alias."""
+    project, target = split_args(args)
+    if not project.is_dir():
+        raise Usage(f"project folder {str(project)!r} does not exist")
+    headers = parse_headers(header_values)
+    body = read_data(data)
+
+    from studio.runtime.records import record_to_json
+    from studio.runtime.server import Runtime
+
+    runtime = Runtime(project, host="127.0.0.1", port=0, reload=False)
+    collector = Collector()
+    runtime.bus.subscribe(collector)
+    # Store recording goes here: `runtime.bus.subscribe(recorder)`.
+    try:
+        runtime.start()
+        if target.startswith("/"):
+            record = _invoke_path(runtime, collector, target, method, headers, body, timeout)
+        else:
+            record = _invoke_function(runtime, target, body, method, headers)
+        logs = collector.logs.get(record.request_id, [])
+        if as_json:
+            payload = record_to_json(record, logs)
+            click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        else:
+            click.echo(render_text(record, logs))
+    finally:
+        runtime.stop()
+    sys.exit(EXIT_FAILED if failed(record) else EXIT_OK)
+
+
+def _invoke_path(runtime, collector: Collector, target: str, method: str | None, headers, body, timeout):
+    method = (method or ("POST" if body is not None else "GET")).upper()
+    limit = max((fn.limits.timeout_s for fn in runtime.project.functions), default=30.0)
+    wait = timeout if timeout is not None else limit + 10.0
+    try:
+        request_id = http_call(runtime, method, target, headers, body, wait)
+    except (OSError, http.client.HTTPException) as exc:
+        raise click.ClickException(f"the request to {target} failed: {exc}") from None
+    record = collector.wait(request_id, wait)
+    if record is None:
+        raise click.ClickException(f"no record arrived for request {request_id or '?'} of {target}")
+    return record
+
+
+def _invoke_function(runtime, ident: str, body: bytes | None, method: str | None, headers):
+    from studio.runtime.server import UnknownFunction
+
+    event: object = {}
+    if body is not None and body.strip():
+        try:
+            event = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise Usage(f"the event for {ident} must be JSON: {exc}") from None
+    fn = runtime.project.function(ident)
+    if fn is not None and fn.kind != "scf-event" and isinstance(event, dict):
+        if method:
+            event.setdefault("httpMethod", method.upper())
+        if headers:
+            event.setdefault("headers", dict(headers))
+    try:
+        record, _logs = runtime.invoke_function(ident, event)
+    except UnknownFunction:
+        known = ", ".join(f.id for f in runtime.project.functions) or "(none)"
+        raise Usage(f"no function {ident!r} in {runtime.root}; known: {known}") from None
+    return record

@@ -1,0 +1,114 @@
+"""`funcstudio serve`: the runtime, headless, like a platform's `dev` server."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def format_route_table(project) -> list[str]:
+    rows = []
+    for route in project.routes:
+        methods = ",".join(route.methods) if route.methods else "ANY"
+        what = route.kind + (f" ({route.framework})" if route.framework else "")
+        rows.append((methods, route.path, route.function_id, what))
+    if not rows:
+        return ["  (no routes)"]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return [f"  {m:<{widths[0]}}  {p:<{widths[1]}}  {f:<{widths[2]}}  {w}" for m, p, f, w in rows]
+
+
+def format_invocation(record) -> str:
+    at = time.strftime("%H:%M:%S", time.localtime(record.started_at or time.time()))
+    status = record.status if record.status is not None else "-"
+    path = record.path + (f"?{record.query_string}" if record.query_string else "")
+    function = record.function_id or "(no route)"
+    extra = f"  {len(record.warnings)} warning{'s' if len(record.warnings) != 1 else ''}" if record.warnings else ""
+    fault = f"  [{record.fault}]" if record.fault else ""
+    return (f"{at}  {record.method:<7} {path}  {status}  {record.duration_ms:.1f}ms  {function}"
+            f"{extra}{fault}")
+
+
+def format_reload(event) -> str:
+    at = time.strftime("%H:%M:%S", time.localtime(event.time))
+    changed = ", ".join(event.changed[:3]) + (f" (+{len(event.changed) - 3})" if len(event.changed) > 3 else "")
+    retired = f"; retired {', '.join(event.retired)}" if event.retired else ""
+    return f"{at}  reload  {changed}  ({event.function_count} functions, {event.reload_ms:.0f}ms{retired})"
+
+
+@click.command("serve")
+@click.argument("project", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default=None, help="Interface to bind (default from settings: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port (default from settings: 8088; 0 picks a free one).")
+@click.option("--no-reload", is_flag=True, help="Do not watch the project for changes.")
+def serve(project: Path, host: str | None, port: int | None, no_reload: bool) -> None:
+    """Run the local runtime server for PROJECT (default: the current folder)."""
+    from studio.runtime.events import InvocationFinished, ProjectChanged
+    from studio.runtime.gateway import PortInUse
+    from studio.runtime.server import Runtime
+
+    runtime = Runtime(project, host=host, port=port, reload=not no_reload)
+    # Subscribers go here (the store recorder: `runtime.bus.subscribe(recorder)`); they only enqueue.
+    events: queue.Queue = queue.Queue(maxsize=10_000)
+
+    def enqueue(event) -> None:
+        if isinstance(event, (InvocationFinished, ProjectChanged)):
+            try:
+                events.put_nowait(event)
+            except queue.Full:
+                pass  # the printer fell behind; the store still has everything
+
+    runtime.bus.subscribe(enqueue)
+    if runtime.host not in LOOPBACK:
+        click.echo(f"warning: serving on {runtime.host}, not loopback: anyone who can reach this address "
+                   f"can run this project's code.", err=True)
+    try:
+        url = runtime.start()
+    except PortInUse as exc:
+        runtime.stop()
+        raise click.ClickException(str(exc.strerror or exc)) from None
+    except OSError as exc:
+        runtime.stop()
+        raise click.ClickException(f"cannot listen on {runtime.host}:{runtime.port}: {exc.strerror or exc}") from None
+
+    stop = threading.Event()
+
+    def on_signal(signum, _frame) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        click.echo(f"funcstudio serving {runtime.project.name} at {url}")
+        for problem in runtime.project.errors:
+            where = f"{problem.file}:{problem.line}: " if problem.file and problem.line else (
+                f"{problem.file}: " if problem.file else "")
+            click.echo(f"  problem: {where}{problem.message}", err=True)
+        click.echo("routes:")
+        for line in format_route_table(runtime.project):
+            click.echo(line)
+        click.echo("watching for changes" if not no_reload else "reload off", err=True)
+        sys.stdout.flush()
+        while not stop.is_set():
+            try:
+                event = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if isinstance(event, InvocationFinished):
+                click.echo(format_invocation(event.record))
+            else:
+                click.echo(format_reload(event))
+            sys.stdout.flush()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        runtime.stop()
+        click.echo("stopped", err=True)
