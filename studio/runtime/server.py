@@ -32,11 +32,10 @@ class UnknownFunction(LookupError):
 
 
 def load_project_and_settings(root: Path, settings: Settings | None) -> tuple[Project, Settings]:
-    from studio.project.loader import load_project
-    from studio.project.settings import load_settings
+    from studio.project.loader import load_project, load_project_with_settings
 
     if settings is None:
-        settings, _problems = load_settings(root)
+        return load_project_with_settings(root)
     return load_project(root), settings
 
 
@@ -113,10 +112,10 @@ class Runtime:
             t0 = time.perf_counter()
             self.gateway.reloading = True
             try:
-                from studio.project.loader import load_project
+                from studio.project.loader import load_project_with_settings
 
                 try:
-                    new_project = load_project(self.root)
+                    new_project, new_settings = load_project_with_settings(self.root)
                 except Exception:  # noqa: BLE001 - keep serving the old table
                     log.exception("re-discovering %s failed; keeping the previous routes", self.root)
                     return None
@@ -128,6 +127,9 @@ class Runtime:
                 if any(Path(p).name in ("funcstudio.toml", "pyproject.toml", ".env") for p in changed):
                     affected.update(fn.id for fn in old.functions)
                 self.project = new_project
+                if new_settings != self.settings:
+                    self.settings = new_settings
+                    self.supervisor.settings = new_settings
                 self.supervisor.set_project(new_project)
                 self.gateway.set_project(new_project)
                 retired = self.supervisor.retire(affected, "stale")
