@@ -226,43 +226,59 @@ _SUMMARY_COLUMNS = (
 
 
 class Reader:
-    """Read access to one store file. Thread-safe: one connection per thread, opened on first use.
+    """Read access to one store file. Thread-safe: each query borrows a connection from a small
+    pool (never the writer's), so the TUI's thread workers and the gateway's request threads can
+    share one Reader.
 
     The file must exist (`StoreError` otherwise); an older schema is migrated on first open, a
     newer one raises `NewerSchemaError`.
     """
+
+    POOL_SIZE = 4
 
     def __init__(self, db_path: str | Path, *, time_limit_ms: int | None = None) -> None:
         self.db_path = Path(db_path)
         if not self.db_path.exists():
             raise StoreError(f"no recordings yet: {self.db_path} does not exist")
         self.time_limit_ms = time_limit_ms
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._pool: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._closed = False
         self._count_cache: dict[tuple, tuple[tuple, int]] = {}
-        self.conn  # noqa: B018 - open (and migrate) now, so errors surface at construction
+        self._put(self._open())  # open (and migrate) now, so errors surface at construction
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = connect(self.db_path)
-                migrate(conn, self.db_path)
-            except sqlite3.Error as exc:
-                raise StoreError(describe_error(exc, self.db_path)) from exc
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = connect(self.db_path)
+            migrate(conn, self.db_path)
+        except sqlite3.Error as exc:
+            raise StoreError(describe_error(exc, self.db_path)) from exc
         return conn
+
+    def _put(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if not self._closed and len(self._pool) < self.POOL_SIZE and not conn.in_transaction:
+                self._pool.append(conn)
+                return
+        conn.close()
+
+    @contextmanager
+    def _borrow(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._pool.pop() if self._pool else None
+        if conn is None:
+            conn = self._open()
+        try:
+            yield conn
+        finally:
+            self._put(conn)
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+            self._closed = True
+            pool, self._pool = self._pool, []
+        for conn in pool:
+            conn.close()
 
     def __enter__(self) -> Reader:
         return self
@@ -272,20 +288,20 @@ class Reader:
 
     @contextmanager
     def _limited(self) -> Iterator[sqlite3.Connection]:
-        conn = self.conn
-        if self.time_limit_ms is None:
-            yield conn
-            return
-        deadline = time.monotonic() + self.time_limit_ms / 1000
-        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
-        try:
-            yield conn
-        except sqlite3.OperationalError as exc:
-            if "interrupted" in str(exc):
-                raise QueryTimeout(f"the query took longer than {self.time_limit_ms} ms") from exc
-            raise
-        finally:
-            conn.set_progress_handler(None, 0)
+        with self._borrow() as conn:
+            if self.time_limit_ms is None:
+                yield conn
+                return
+            deadline = time.monotonic() + self.time_limit_ms / 1000
+            conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+            try:
+                yield conn
+            except sqlite3.OperationalError as exc:
+                if "interrupted" in str(exc):
+                    raise QueryTimeout(f"the query took longer than {self.time_limit_ms} ms") from exc
+                raise
+            finally:
+                conn.set_progress_handler(None, 0)
 
     def _all(self, sql: str, params: Sequence[object]) -> list[tuple]:
         with self._limited() as conn:
@@ -566,10 +582,13 @@ class Reader:
         The FTS index is emptied in one step rather than row by row through its delete trigger,
         which takes minutes at a million lines.
         """
-        conn = self.conn
+        with self._borrow() as conn:
+            return self._clear(conn)
+
+    def _clear(self, conn: sqlite3.Connection) -> dict[str, int]:
         try:
             conn.execute("BEGIN IMMEDIATE")
-            removed = self.totals()
+            removed = dict(conn.execute("SELECT name, value FROM counters").fetchall())
             trigger = conn.execute(
                 "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'logs_ad'"
             )
@@ -592,7 +611,8 @@ class Reader:
 
     def _write(self, sql: str, params: Sequence[object]) -> int:
         try:
-            return self.conn.execute(sql, params).rowcount
+            with self._borrow() as conn:
+                return conn.execute(sql, params).rowcount
         except sqlite3.Error as exc:
             raise StoreError(describe_error(exc, self.db_path)) from exc
 

@@ -16,10 +16,14 @@ writer catches up), while invocation events (started/finished) are still accepte
 limit: they are few, small and what `show` and the history need. Spilling to a file would only move
 the problem to the same slow disk, and blocking would stall requests, which the runtime must never do.
 
-**Acknowledged means recorded.** `wait_recorded(request_id, timeout)` returns once the invocation's
-`InvocationFinished` is committed. The gateway may call it (injected as a plain callable) before it
-sends a response, so a response that reached a client is in the store even if the process is
-SIGKILLed right after; it waits at most `timeout` and returns at once when recording is off.
+**Acknowledged means recorded.** The gateway publishes `InvocationFinished` in its teardown, before
+werkzeug writes the response to the socket. With `ack_timeout` set (as `serve` and `invoke` do), the
+subscriber call for that one event waits until its transaction is committed (group commit: one
+commit serves every request waiting on it, typically well under a millisecond), at most
+`ack_timeout` seconds and not at all while recording is off. So a response that reached a client is
+in the store even if the process is SIGKILLed right after. This is the only wait on the request
+path, and it is bounded; log lines and every other event never wait. `wait_recorded(request_id,
+timeout)` offers the same wait to any other caller.
 
 **Failure keeps the runtime serving.** A locked, read-only or newer-version database, or a full disk,
 turns `recording` off with a sentence in `problem` (also given to `on_problem` and logged); events
@@ -82,11 +86,13 @@ class Recorder:
         settings: StoreSettings | None = None,
         *,
         queue_limit: int = 100_000,
+        ack_timeout: float | None = None,
         on_problem: Callable[[str], None] | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.settings = settings or StoreSettings()
         self.queue_limit = queue_limit
+        self.ack_timeout = ack_timeout
         self.recording = False
         self.problem: str | None = None
         self.dropped_lines = 0
@@ -126,7 +132,7 @@ class Recorder:
         return self
 
     def __call__(self, event: Event) -> None:
-        """The bus subscriber: enqueue and wake the writer. Never blocks, never raises."""
+        """The bus subscriber: enqueue and wake the writer. Never raises; waits only for `ack_timeout`."""
         if not self.recording:
             return
         if not isinstance(event, (LogLine, InvocationStarted, InvocationFinished)):
@@ -144,6 +150,8 @@ class Recorder:
             self._enqueued += 1
         if not self._wake.is_set():
             self._wake.set()
+        if self.ack_timeout and isinstance(event, InvocationFinished):
+            self.wait_recorded(event.record.request_id, self.ack_timeout)
 
     def wait_recorded(self, request_id: str, timeout: float = 2.0) -> bool:
         """Block until the invocation `request_id` is committed (True), or `timeout` (False)."""

@@ -1,0 +1,90 @@
+"""Connect a running `Runtime` to the store: record its events, answer the control API from the DB.
+
+    recording = record_runtime(runtime, on_problem=print_warning)
+    ...
+    runtime.stop(); recording.close()
+
+The runtime never imports the store: this module subscribes a `Recorder` to `runtime.bus` and hands
+the gateway a plain `lookup(request_id) -> dict | None` for `GET /__funcstudio/invocations/<id>`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from studio.store.db import StoreError, db_path
+from studio.store.queries import InvocationDetail, Reader
+from studio.store.writer import Recorder
+
+if TYPE_CHECKING:
+    from studio.runtime.server import Runtime
+
+ACK_TIMEOUT_S = 2.0
+
+
+def invocation_json(detail: InvocationDetail) -> dict:
+    """The store's full view of an invocation, with the keys of the runtime's own record JSON too
+    (`headers`, `body`, `body_encoding`, `error`), so a client reads either the same way."""
+    data = detail.to_json()
+    body = detail.response_body.to_json()
+    data["headers"] = data["response_headers"]
+    data["body"] = body.get("text", body.get("base64"))
+    data["body_encoding"] = "utf-8" if "text" in body else "base64"
+    data["error"] = (
+        {
+            "type": detail.error_type,
+            "message": detail.error_message,
+            "traceback": detail.error_traceback,
+            "frames": data["frames"],
+        }
+        if detail.error_type
+        else None
+    )
+    data["stored"] = True
+    return data
+
+
+class Recording:
+    """A runtime's recorder plus the lookup the gateway answers from."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self._reader: Reader | None = None
+        self._lock = threading.Lock()
+
+    def lookup(self, request_id: str) -> dict | None:
+        """request id (or a unique prefix) -> the stored invocation as JSON, or None."""
+        if not self.recorder.recording:
+            return None
+        try:
+            with self._lock:
+                if self._reader is None:
+                    self._reader = Reader(self.recorder.db_path)
+            detail = self._reader.invocation(request_id)
+        except StoreError:
+            return None
+        return invocation_json(detail) if detail is not None else None
+
+    def close(self) -> None:
+        self.recorder.close()
+        if self._reader is not None:
+            self._reader.close()
+
+
+def record_runtime(
+    runtime: Runtime,
+    *,
+    ack_timeout: float | None = ACK_TIMEOUT_S,
+    on_problem: Callable[[str], None] | None = None,
+) -> Recording:
+    """Record `runtime` into `<project>/.funcstudio/studio.db`. Never raises: when the store can't
+    be used, `recording.recorder.recording` is False, its `problem` says why (also given to
+    `on_problem`), and the runtime serves as before."""
+    recorder = Recorder(
+        db_path(runtime.root), runtime.settings.store, ack_timeout=ack_timeout, on_problem=on_problem
+    ).attach(runtime.bus)
+    recording = Recording(recorder)
+    runtime.gateway.lookup = recording.lookup
+    return recording
