@@ -169,7 +169,9 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
     runtime = Runtime(project, host="127.0.0.1", port=0, reload=False)
     collector = Collector()
     runtime.bus.subscribe(collector)
-    # Store recording goes here: `runtime.bus.subscribe(recorder)`.
+    from studio.store.wiring import record_runtime
+
+    recording = record_runtime(runtime, on_problem=lambda message: click.echo(f"warning: {message}", err=True))
     try:
         runtime.start()
         if target.startswith("/"):
@@ -184,6 +186,7 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
             click.echo(render_text(record, logs))
     finally:
         runtime.stop()
+        recording.close()
     sys.exit(EXIT_FAILED if failed(record) else EXIT_OK)
 
 

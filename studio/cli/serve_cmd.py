@@ -55,9 +55,11 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool) ->
     from studio.runtime.events import InvocationFinished, ProjectChanged
     from studio.runtime.gateway import PortInUse
     from studio.runtime.server import Runtime
+    from studio.store.wiring import record_runtime
 
     runtime = Runtime(project, host=host, port=port, reload=not no_reload)
-    # Subscribers go here (the store recorder: `runtime.bus.subscribe(recorder)`); they only enqueue.
+    # Subscribers only enqueue; the recorder waits (bounded) for its commit only on a finished invocation.
+    recording = record_runtime(runtime, on_problem=lambda message: click.echo(f"warning: {message}", err=True))
     events: queue.Queue = queue.Queue(maxsize=10_000)
 
     def enqueue(event) -> None:
@@ -75,9 +77,11 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool) ->
         url = runtime.start()
     except PortInUse as exc:
         runtime.stop()
+        recording.close()
         raise click.ClickException(str(exc.strerror or exc)) from None
     except OSError as exc:
         runtime.stop()
+        recording.close()
         raise click.ClickException(f"cannot listen on {runtime.host}:{runtime.port}: {exc.strerror or exc}") from None
 
     stop = threading.Event()
@@ -111,4 +115,5 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool) ->
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         runtime.stop()
+        recording.close()
         click.echo("stopped", err=True)
