@@ -9,17 +9,15 @@ with an error problem.
 from __future__ import annotations
 
 import importlib
-from dataclasses import replace
 from pathlib import Path
 
 from studio.project.cocobase import discover_cocobase
-from studio.project.model import Function, Limits, Problem, Project, Route
+from studio.project.model import Function, Problem, Project, Route
 from studio.project.routing import RouteTable, sort_routes
 from studio.project.scf import discover_scf
 from studio.project.settings import Settings, load_settings
 
 EDGEONE_DIR = "cloud-functions"
-EDGEONE_DEFAULT_TIMEOUT_S = 30.0
 
 
 def load_project(root: Path | str) -> Project:
@@ -61,7 +59,8 @@ def load_project(root: Path | str) -> Project:
     coco = discover_cocobase(root, settings)
     problems.extend(coco.problems)
 
-    functions = [_apply_function_settings(fn, settings) for fn in edge_functions]
+    # EdgeOne discovery applies [limits], [env] and [functions."<id>"] itself.
+    functions = list(edge_functions)
     functions += list(scf.functions) + list(coco.functions)
     problems.extend(_unmatched_function_settings(functions, settings))
     if not functions:
@@ -122,27 +121,6 @@ def _discover_edgeone(root: Path, settings: Settings):
                 tuple(scan.problems))
     return (), (), (), (Problem("info", "edgeone-unavailable",
                                 "EdgeOne discovery is not available in this build; cloud-functions/ was not scanned"),)
-
-
-def _apply_function_settings(fn: Function, settings: Settings) -> Function:
-    """`[limits]` and `[functions."<id>"]` over an EdgeOne function's defaults; `[env]` under its env."""
-    fs = settings.functions.get(fn.id)
-    if fs is None and fn.name:
-        fs = settings.functions.get(fn.name)
-    timeout = fn.limits.timeout_s
-    memory = fn.limits.memory_mb
-    if settings.limits.timeout_s is not None and timeout == EDGEONE_DEFAULT_TIMEOUT_S:
-        timeout = settings.limits.timeout_s
-    if settings.limits.memory_mb is not None and memory is None:
-        memory = settings.limits.memory_mb
-    env = {**settings.env, **fn.env}
-    if fs is not None:
-        if fs.timeout_s is not None:
-            timeout = fs.timeout_s
-        if fs.memory_mb is not None:
-            memory = fs.memory_mb
-        env.update(fs.env)
-    return replace(fn, limits=Limits(timeout_s=timeout, memory_mb=memory), env=env)
 
 
 def _unmatched_function_settings(functions: list[Function], settings: Settings) -> list[Problem]:

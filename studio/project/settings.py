@@ -348,6 +348,14 @@ def _convert(hint: object, value: object, source: str | None, where: tuple[str, 
                     v = "true" if v else "false"
                 elif isinstance(v, (int, float)):
                     v = str(v)
+            if dataclasses.is_dataclass(value_type):
+                # One bad `[functions."x"]` entry must not cost the others.
+                try:
+                    result[str(k)] = _convert(value_type, v, source, (*where, str(k)), problems)
+                except _BadValue as exc:
+                    dotted = ".".join((*where, str(k)))
+                    problems.append(Problem("error", "invalid-config", f"`{dotted}`: {exc}; ignored", file=source))
+                continue
             result[str(k)] = _convert(value_type, v, source, (*where, str(k)), problems)
         return result
     if origin is tuple:

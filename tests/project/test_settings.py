@@ -1,0 +1,242 @@
+"""load_settings: funcstudio.toml / [tool.funcstudio], .env, FUNCSTUDIO_* overrides, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio.project.settings import FunctionSettings, Settings, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FUNCSTUDIO_CONFIG_FILE", "FUNCSTUDIO_PORT", "FUNCSTUDIO_HOST"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write(root: Path, name: str, text: str | bytes) -> Path:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def codes(problems) -> list[str]:
+    return [p.code for p in problems]
+
+
+def test_no_settings_file_gives_defaults_and_no_problems(tmp_path: Path) -> None:
+    settings, problems = load_settings(tmp_path)
+    assert settings == Settings()
+    assert settings.source is None
+    assert problems == ()
+
+
+def test_funcstudio_toml_values_are_typed(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", """
+python = ".venv/bin/python"
+port = 0
+quirks = "fixed"
+[limits]
+timeout_s = 12
+memory_mb = 512
+[env]
+API_KEY = "dev"
+RETRIES = 3
+DEBUG = true
+[functions."scf/hello"]
+timeout_s = 3
+memory_mb = 128
+env = { DB = "localhost" }
+[functions."orders"]
+platform = "scf"
+src = "orders"
+triggers = [ { type = "timer", cron = "0 */5 * * * * *" } ]
+[cocobase]
+dir = "cb"
+strict = true
+project_id = "shop"
+[keymap]
+"invoke.send" = "f9"
+""")
+    settings, problems = load_settings(tmp_path)
+    assert problems == ()
+    assert settings.source == "funcstudio.toml"
+    assert settings.python == ".venv/bin/python"
+    assert settings.port == 0
+    assert settings.quirks == "fixed"
+    assert settings.limits.timeout_s == 12.0 and isinstance(settings.limits.timeout_s, float)
+    assert settings.limits.memory_mb == 512
+    assert settings.env == {"API_KEY": "dev", "RETRIES": "3", "DEBUG": "true"}
+    assert settings.functions["scf/hello"] == FunctionSettings(timeout_s=3.0, memory_mb=128, env={"DB": "localhost"})
+    assert settings.functions["orders"].platform == "scf"
+    assert settings.functions["orders"].triggers == ({"type": "timer", "cron": "0 */5 * * * * *"},)
+    assert settings.cocobase.dir == "cb" and settings.cocobase.strict is True
+    assert settings.cocobase.project_id == "shop"
+    assert settings.keymap == {"invoke.send": "f9"}
+
+
+def test_pyproject_tool_table_is_read(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[project]\nname = "x"\n[tool.funcstudio]\nport = 9100\n[tool.funcstudio.env]\nA = "1"\n')
+    settings, problems = load_settings(tmp_path)
+    assert problems == ()
+    assert settings.port == 9100
+    assert settings.env == {"A": "1"}
+    assert settings.source == "pyproject.toml"
+
+
+def test_pyproject_without_our_table_is_not_a_settings_file(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[project]\nname = "x"\n[tool.ruff]\nline-length = 100\n')
+    settings, problems = load_settings(tmp_path)
+    assert settings.source is None and problems == ()
+
+
+def test_funcstudio_toml_wins_over_pyproject(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", "[tool.funcstudio]\nport = 1111\n")
+    write(tmp_path, "funcstudio.toml", "port = 2222\n")
+    settings, _ = load_settings(tmp_path)
+    assert settings.port == 2222 and settings.source == "funcstudio.toml"
+
+
+def test_invalid_toml_names_file_and_line_and_keeps_defaults(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", 'port = 9000\n\n[env\nA = "x"\n')
+    settings, problems = load_settings(tmp_path)
+    assert settings.port == 8088  # nothing of the broken file is used
+    [problem] = problems
+    assert problem.code == "invalid-config" and problem.severity == "error"
+    assert problem.file == "funcstudio.toml"
+    assert problem.line == 3
+    assert "invalid TOML" in problem.message
+
+
+def test_wrong_types_fall_back_per_key_and_name_the_key(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", 'port = "eighty"\nhost = "localhost"\n[limits]\ntimeout_s = true\nmemory_mb = 256\n')
+    settings, problems = load_settings(tmp_path)
+    assert settings.port == 8088 and settings.host == "localhost"
+    assert settings.limits.timeout_s is None and settings.limits.memory_mb == 256
+    by_key = {p.message.split("`")[1]: p for p in problems}
+    assert set(by_key) == {"port", "limits.timeout_s"}
+    assert by_key["port"].line == 1 and by_key["port"].file == "funcstudio.toml"
+    assert by_key["limits.timeout_s"].line == 4
+    assert "expected an integer" in by_key["port"].message
+    assert all(p.severity == "error" and p.code == "invalid-config" for p in problems)
+
+
+def test_unknown_quirks_value_is_an_error_and_defaults(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", 'quirks = "loose"\n')
+    settings, problems = load_settings(tmp_path)
+    assert settings.quirks == "platform"
+    [problem] = problems
+    assert "quirks" in problem.message and "'platform', 'fixed'" in problem.message
+    assert problem.line == 1
+
+
+def test_unknown_keys_are_warnings(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", 'prot = 1\n[limits]\ntimeout = 3\n[functions."a"]\ntimeout = 5\n')
+    settings, problems = load_settings(tmp_path)
+    assert [p.severity for p in problems] == ["warning"] * 3
+    messages = " | ".join(p.message for p in problems)
+    assert "`prot`" in messages and "`limits.timeout`" in messages and "`functions.a.timeout`" in messages
+    assert settings.functions["a"] == FunctionSettings()
+
+
+def test_functions_table_entries_must_be_tables(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", '[functions]\nbad = 3\n[functions.good]\ntimeout_s = 2\n')
+    settings, problems = load_settings(tmp_path)
+    assert codes(problems) == ["invalid-config"]
+    assert "`functions.bad`" in problems[0].message and problems[0].line == 2
+    assert settings.functions == {"good": FunctionSettings(timeout_s=2.0)}  # the good entry survives
+
+
+def test_dotenv_is_parsed_and_env_table_wins(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", '[env]\nSHARED = "from-toml"\n')
+    write(tmp_path, ".env", "\n".join([
+        "# a comment",
+        "PLAIN=value # trailing comment",
+        'DOUBLE="two words # kept"',
+        "SINGLE='it''s'",
+        "export EXPORTED=yes",
+        'ESCAPED="line\\nbreak"',
+        "EMPTY=",
+        "SHARED=from-dotenv",
+        "this is not a line",
+        "",
+    ]))
+    settings, problems = load_settings(tmp_path)
+    assert settings.env["PLAIN"] == "value"
+    assert settings.env["DOUBLE"] == "two words # kept"
+    assert settings.env["SINGLE"] == "it"
+    assert settings.env["EXPORTED"] == "yes"
+    assert settings.env["ESCAPED"] == "line\nbreak"
+    assert settings.env["EMPTY"] == ""
+    assert settings.env["SHARED"] == "from-toml"
+    [problem] = problems
+    assert problem.file == ".env" and problem.line == 9 and problem.severity == "warning"
+
+
+def test_dotenv_without_settings_file(tmp_path: Path) -> None:
+    write(tmp_path, ".env", "A=1\n")
+    settings, problems = load_settings(tmp_path)
+    assert settings.env == {"A": "1"} and problems == ()
+
+
+def test_config_file_variable_points_at_a_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "project/funcstudio.toml", "port = 1\n")
+    fixture = write(tmp_path, "fixtures/alt.toml", "port = 4242\n")
+    write(tmp_path, "fixtures/.env", "FROM_FIXTURE=1\n")
+    monkeypatch.setenv("FUNCSTUDIO_CONFIG_FILE", str(fixture))
+    settings, problems = load_settings(tmp_path / "project")
+    assert problems == ()
+    assert settings.port == 4242
+    assert settings.env == {"FROM_FIXTURE": "1"}
+
+
+def test_config_file_variable_to_missing_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FUNCSTUDIO_CONFIG_FILE", str(tmp_path / "nope.toml"))
+    settings, problems = load_settings(tmp_path)
+    assert settings == Settings()
+    assert codes(problems) == ["invalid-config"] and "FUNCSTUDIO_CONFIG_FILE" in problems[0].message
+
+
+def test_port_and_host_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "funcstudio.toml", "port = 9000\n")
+    monkeypatch.setenv("FUNCSTUDIO_PORT", "9555")
+    monkeypatch.setenv("FUNCSTUDIO_HOST", "localhost")
+    settings, problems = load_settings(tmp_path)
+    assert (settings.port, settings.host) == (9555, "localhost")
+    assert problems == ()
+
+
+def test_bad_port_environment_value_keeps_the_configured_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "funcstudio.toml", "port = 9000\n")
+    monkeypatch.setenv("FUNCSTUDIO_PORT", "99999")
+    settings, problems = load_settings(tmp_path)
+    assert settings.port == 9000
+    assert codes(problems) == ["invalid-config"] and "FUNCSTUDIO_PORT" in problems[0].message
+
+
+def test_non_loopback_host_warns(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", 'host = "0.0.0.0"\n')
+    settings, problems = load_settings(tmp_path)
+    assert settings.host == "0.0.0.0"
+    assert [(p.severity, p.code) for p in problems] == [("warning", "exposed-host")]
+
+
+def test_settings_file_that_is_not_utf8(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", b'port = 1\n# caf\xe9\n')
+    settings, problems = load_settings(tmp_path)
+    assert settings.port == 8088
+    assert codes(problems) == ["invalid-config"] and problems[0].file == "funcstudio.toml"
+
+
+def test_no_other_project_module_reads_os_environ(repo_root: Path) -> None:
+    offenders = [
+        path.name
+        for path in (repo_root / "studio" / "project").glob("*.py")
+        if path.name != "settings.py" and "os.environ" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
