@@ -386,14 +386,23 @@ class Reader:
     def invocations_after(
         self, after_id: int, filter: Filter = Filter(), *, limit: int = 1000
     ) -> list[InvocationSummary]:
-        """Finished invocations newer than `after_id`, oldest first (running ones are held back)."""
+        """Invocations newer than `after_id`, oldest first, in any state: a follower holds `running`
+        ones back and asks again with `invocations_by_id`."""
         where, params = _invocation_conditions(filter)
-        where += ["i.id > ?", "i.state != 'running'"]
+        where.append("i.id > ?")
         params.append(after_id)
         sql = (
             f"SELECT {_SUMMARY_COLUMNS} FROM invocations i WHERE {' AND '.join(where)} ORDER BY i.id LIMIT ?"
         )
         return [_summary(row) for row in self._all(sql, [*params, limit])]
+
+    def invocations_by_id(self, ids: Sequence[int]) -> list[InvocationSummary]:
+        """These invocations (those still stored), oldest first."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM invocations i WHERE i.id IN ({marks}) ORDER BY i.id"
+        return [_summary(row) for row in self._all(sql, list(ids))]
 
     def resolve_request_id(self, prefix: str) -> str | None:
         """The one request id starting with `prefix`; None if none; `AmbiguousRequestId` if several."""
