@@ -79,8 +79,12 @@ def find_def_line(source: str, name: str) -> int | None:
     return source.count("\n", 0, match.start()) + 1 if match else None
 
 
-def key_line(text: str, key: str) -> int | None:
-    """First line that sets `key:` in a YAML text (for problems about keys of a valid file)."""
-    pattern = re.compile(rf"^\s*-?\s*['\"]?{re.escape(key)}['\"]?\s*:", re.M)
-    match = pattern.search(text)
-    return text.count("\n", 0, match.start()) + 1 if match else None
+def key_line(text: str, key: str, after: int = 1) -> int | None:
+    """First line at or after line `after` that sets `key:` in a YAML text (block or flow style),
+    for problems about keys of a file that parsed."""
+    pattern = re.compile(rf"(?:^|[\s{{,-])['\"]?{re.escape(key)}['\"]?\s*:", re.M)
+    lines = text.splitlines()
+    for number in range(max(after, 1), len(lines) + 1):
+        if pattern.search(lines[number - 1]):
+            return number
+    return None

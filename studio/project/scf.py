@@ -61,7 +61,16 @@ class _Decl:
     triggers: list[Trigger] = field(default_factory=list)
     config_file: str | None = None
     config_text: str = ""
+    anchor: int = 1
+    """Line where this function's block starts in `config_text` (key lines are searched from it)."""
     convention: bool = False
+
+    def line_of(self, *keys: str) -> int | None:
+        for key in keys:
+            line = key_line(self.config_text, key, self.anchor) if self.config_text else None
+            if line:
+                return line
+        return None
 
 
 def discover_scf(root: Path, settings: Settings, *, skip_dirs: frozenset[str] = frozenset()) -> ScfScan:
@@ -158,9 +167,10 @@ def _load_yaml(path: Path, root: Path, problems: list[Problem]) -> tuple[object,
         return None
 
 
-def _config_problem(message: str, path: Path, root: Path, text: str, key: str | None, severity="error"):
+def _config_problem(message: str, path: Path, root: Path, text: str, key: str | None, severity="error",
+                    after: int = 1):
     return Problem(severity, "invalid-config", message, file=rel(path, root),
-                   line=key_line(text, key) if key else None)
+                   line=key_line(text, key, after) if key else None)
 
 
 def _from_serverless(data: object, text: str, path: Path, root: Path, problems: list[Problem]) -> list[_Decl]:
@@ -189,7 +199,8 @@ def _from_serverless(data: object, text: str, path: Path, root: Path, problems: 
         if isinstance(src_value, dict):  # `src: {src: ./code, exclude: [...]}`
             src_value = src_value.get("src", ".")
         src = _resolve_src(str(src_value or "."), path.parent)
-        decl = _Decl(name=str(name), src=src, config_file=rel(path, root), config_text=text)
+        decl = _Decl(name=str(name), src=src, config_file=rel(path, root), config_text=text,
+                     anchor=(key_line(text, key) or 1) if key else 1)
         decl.handler = str(inputs.get("handler") or DEFAULT_HANDLER)
         decl.runtime = str(inputs.get("runtime") or DEFAULT_RUNTIME)
         decl.namespace = str(inputs.get("namespace") or "default")
@@ -210,7 +221,7 @@ def _serverless_events(events: object, decl: _Decl, path: Path, root: Path, prob
     if isinstance(events, dict):  # tolerate a mapping instead of a list
         events = [{k: v} for k, v in events.items()]
     if not isinstance(events, list):
-        problems.append(_config_problem("`events` must be a list", path, root, decl.config_text, "events"))
+        problems.append(_config_problem("`events` must be a list", path, root, decl.config_text, "events", after=decl.anchor))
         return []
     triggers: list[Trigger] = []
     for entry in events:
@@ -228,7 +239,7 @@ def _serverless_events(events: object, decl: _Decl, path: Path, root: Path, prob
         ttype = _TRIGGER_TYPES.get(kind.lower())
         if ttype is None:
             problems.append(_config_problem(f"unknown event type `{kind}` (ignored)", path, root,
-                                            decl.config_text, kind, "warning"))
+                                            decl.config_text, kind, "warning", after=decl.anchor))
             continue
         params = body.get("parameters") or {}
         if not isinstance(params, dict):
@@ -295,7 +306,7 @@ def _from_template(data: object, text: str, path: Path, root: Path, problems: li
             if code.endswith(".py") or code.endswith(".zip"):
                 src = src.parent
             decl = _Decl(name=str(fn_name), src=src, namespace=str(ns_name), config_file=rel(path, root),
-                         config_text=text)
+                         config_text=text, anchor=key_line(text, str(fn_name)) or 1)
             decl.handler = str(merged.get("Handler") or DEFAULT_HANDLER)
             decl.runtime = str(merged.get("Runtime") or DEFAULT_RUNTIME)
             decl.timeout_s = _number(merged.get("Timeout"), "Timeout", decl, path, root, problems)
@@ -321,7 +332,7 @@ def _template_events(events: object, decl: _Decl, path: Path, root: Path, proble
         ttype = _TRIGGER_TYPES.get(kind.lower())
         if ttype is None:
             problems.append(_config_problem(f"unknown event Type `{kind}` in `{ev_name}` (ignored)", path, root,
-                                            decl.config_text, str(ev_name), "warning"))
+                                            decl.config_text, str(ev_name), "warning", after=decl.anchor))
             continue
         props = ev.get("Properties") or {}
         if not isinstance(props, dict):
@@ -411,7 +422,7 @@ def _build_function(decl: _Decl, root: Path, settings: Settings, problems: list[
     if fs is None:
         fs = settings.functions.get(fid)
     where = decl.config_file
-    line = key_line(decl.config_text, "handler") or key_line(decl.config_text, "Handler") if decl.config_text else None
+    line = decl.line_of("handler", "Handler")
 
     load_problem = None
     if "." not in decl.handler:
@@ -421,12 +432,12 @@ def _build_function(decl: _Decl, root: Path, settings: Settings, problems: list[
     else:
         func_name = decl.handler.rsplit(".", 1)[1]
         text, read_problem = read_source(entry_path, root)
-        if text is None and read_problem is not None and read_problem.message == "file not found":
+        if not entry_path.exists():
             load_problem = Problem("error", "SCF-HANDLER-NOT-FOUND",
                                    f"handler {decl.handler!r} of {decl.name}: {entry} does not exist",
                                    file=where or entry, line=line,
                                    hint=f"Create {entry} or fix the handler / src.")
-        elif text is None:
+        elif text is None or read_problem is not None:
             load_problem = read_problem
         else:
             load_problem = syntax_problem(text, entry_path, root)
@@ -449,7 +460,7 @@ def _build_function(decl: _Decl, root: Path, settings: Settings, problems: list[
         if bad or reserved:
             why = "is not a valid name ([a-zA-Z][a-zA-Z0-9_]*)" if bad else "uses a reserved prefix (SCF_, QCLOUD_, TENCENTCLOUD_)"
             problems.append(Problem("error", "SCF-ENV-NAME", f"environment variable {key!r} of {decl.name} {why}",
-                                    file=where, line=key_line(decl.config_text, key) if decl.config_text else None,
+                                    file=where, line=decl.line_of(key),
                                     hint="Rename it; the deploy rejects this key."))
     env = {**settings.env, **user_env}
 
@@ -486,7 +497,7 @@ def _checked_timeout(decl: _Decl, settings: Settings, fs: FunctionSettings | Non
         problems.append(Problem("error", "invalid-config",
                                 f"timeout of {decl.name} is {value:g} s; SCF accepts 1-900 s (using "
                                 f"{DEFAULT_TIMEOUT_S:g} s)", file=decl.config_file,
-                                line=_limit_line(decl, ("timeout", "Timeout"))))
+                                line=decl.line_of("timeout", "Timeout")))
         return DEFAULT_TIMEOUT_S
     return float(value)
 
@@ -501,17 +512,9 @@ def _checked_memory(decl: _Decl, settings: Settings, fs: FunctionSettings | None
         problems.append(Problem("error", "invalid-config",
                                 f"memory of {decl.name} is {value} MB; SCF accepts 64, or 128-3072 in 128 MB "
                                 f"steps (using {DEFAULT_MEMORY_MB} MB)", file=decl.config_file,
-                                line=_limit_line(decl, ("memorySize", "MemorySize"))))
+                                line=decl.line_of("memorySize", "MemorySize")))
         return DEFAULT_MEMORY_MB
     return int(value)
-
-
-def _limit_line(decl: _Decl, keys: tuple[str, ...]) -> int | None:
-    for key in keys:
-        line = key_line(decl.config_text, key) if decl.config_text else None
-        if line:
-            return line
-    return None
 
 
 def _route(trigger: Trigger, fid: str, entry: str) -> Route:
@@ -575,13 +578,13 @@ def _number(value: object, key: str, decl: _Decl, path: Path, root: Path, proble
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         problems.append(_config_problem(f"`{key}` of {decl.name} must be a number, got {value!r}", path, root,
-                                        decl.config_text, key))
+                                        decl.config_text, key, after=decl.anchor))
         return None
     try:
         return float(value)
     except ValueError:
         problems.append(_config_problem(f"`{key}` of {decl.name} must be a number, got {value!r}", path, root,
-                                        decl.config_text, key))
+                                        decl.config_text, key, after=decl.anchor))
         return None
 
 
@@ -590,7 +593,7 @@ def _env_table(value: object, key: str, decl: _Decl, path: Path, root: Path, pro
         return {}
     if not isinstance(value, dict):
         problems.append(_config_problem(f"`{key}` of {decl.name} must be a mapping", path, root,
-                                        decl.config_text, key.rsplit(".", 1)[-1]))
+                                        decl.config_text, key.rsplit(".", 1)[-1], after=decl.anchor))
         return {}
     return {str(k): "" if v is None else (str(v).lower() if isinstance(v, bool) else str(v))
             for k, v in value.items()}
