@@ -320,7 +320,7 @@ class Gateway:
             "functions": len(state.project.functions),
             "routes": len(state.project.routes),
             "dispatcher": state.dispatcher,
-            "instances": len(self.supervisor.instances()),
+            "instances": self.supervisor.instances(),
             "reloading": self.reloading,
         })
 

@@ -1,0 +1,145 @@
+"""Reload through the real watcher: edit -> new code, syntax error -> load error -> fixed -> works,
+helper modules retire their importers, new files get routes, and requests never fail meanwhile."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+from gw_helpers import EventLog, request, wait_until, write_files
+
+from studio.runtime.events import ProjectChanged
+from studio.runtime.reloader import is_watched
+from studio.runtime.server import Runtime
+
+pytestmark = pytest.mark.slow
+
+FILES = {
+    "cloud-functions/api/version.py": """
+        def handler(event, context):
+            return {"statusCode": 200, "body": "v1"}
+    """,
+    "cloud-functions/api/shared.py": """
+        GREETING = "hello"
+    """,
+    "cloud-functions/api/greet.py": """
+        from api import shared
+
+        def handler(event, context):
+            return {"statusCode": 200, "body": shared.GREETING}
+    """,
+    "cloud-functions/api/other.py": """
+        import os
+
+        def handler(event, context):
+            return {"statusCode": 200, "body": str(os.getpid())}
+    """,
+}
+
+
+@pytest.fixture()
+def live(tmp_path):
+    root = write_files(tmp_path / "proj", FILES)
+    runtime = Runtime(root, host="127.0.0.1", port=0, reload=True)
+    events = EventLog()
+    runtime.bus.subscribe(events)
+    runtime.start()
+    runtime.events = events
+    yield runtime
+    runtime.stop()
+
+
+def body(rt, path):
+    reply = request(rt.port, "GET", path)
+    return reply.status, reply.body.decode("utf-8", "replace")
+
+
+def save(path, text):
+    # a new mtime even on coarse-timestamp filesystems
+    path.write_text(text, encoding="utf-8")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+
+
+def test_edit_runs_new_code_and_other_instances_survive(live):
+    root = live.root
+    assert body(live, "/api/version") == (200, "v1")
+    other_pid = body(live, "/api/other")[1]
+    save(root / "cloud-functions/api/version.py",
+         'def handler(event, context):\n    return {"statusCode": 200, "body": "v2"}\n')
+    wait_until(lambda: body(live, "/api/version") == (200, "v2"), 20)
+    changed = wait_until(lambda: [e for e in live.events.of(ProjectChanged)
+                                  if "cloud-functions/api/version.py" in e.changed], 10)
+    assert "cloud-functions/api/version" in changed[-1].retired
+    assert body(live, "/api/other")[1] == other_pid  # untouched function kept its warm instance
+
+
+def test_helper_module_change_retires_its_importers(live):
+    root = live.root
+    assert body(live, "/api/greet") == (200, "hello")
+    save(root / "cloud-functions/api/shared.py", 'GREETING = "bonjour"\n')
+    wait_until(lambda: body(live, "/api/greet") == (200, "bonjour"), 20)
+
+
+def test_syntax_error_is_a_load_error_then_fixed_works(live):
+    root = live.root
+    path = root / "cloud-functions/api/version.py"
+    assert body(live, "/api/version")[0] == 200
+    save(path, "def handler(event, context)\n    return {'statusCode': 200, 'body': 'broken'}\n")
+
+    def load_error():
+        reply = request(live.port, "GET", "/api/version")
+        return reply if reply.status == 500 and b"SyntaxError" in reply.body else None
+
+    reply = wait_until(load_error, 20)
+    record = wait_until(lambda: live.events.finished(reply.headers["x-funcstudio-request-id"]), 10)
+    assert record.fault == "load-error"
+    assert record.error is not None and record.error.type == "SyntaxError"
+    assert body(live, "/api/other")[0] == 200  # the server never stopped
+    save(path, 'def handler(event, context):\n    return {"statusCode": 200, "body": "fixed"}\n')
+    wait_until(lambda: body(live, "/api/version") == (200, "fixed"), 20)
+
+
+def test_new_file_gets_a_route_and_removed_file_loses_it(live):
+    root = live.root
+    assert body(live, "/api/fresh")[0] == 404
+    save(root / "cloud-functions/api/fresh.py",
+         'def handler(event, context):\n    return {"statusCode": 200, "body": "new"}\n')
+    wait_until(lambda: body(live, "/api/fresh") == (200, "new"), 20)
+    (root / "cloud-functions/api/fresh.py").unlink()
+    wait_until(lambda: body(live, "/api/fresh")[0] == 404, 20)
+
+
+def test_requests_during_reloads_never_fail(live):
+    root = live.root
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            statuses.append(request(live.port, "GET", "/api/other").status)
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    try:
+        for i in range(5):
+            save(root / "cloud-functions/api/version.py",
+                 f'def handler(event, context):\n    return {{"statusCode": 200, "body": "r{i}"}}\n')
+            time.sleep(0.15)
+        wait_until(lambda: body(live, "/api/version") == (200, "r4"), 20)
+    finally:
+        stop.set()
+        worker.join(30)
+    assert statuses and set(statuses) == {200}
+
+
+def test_ignored_paths():
+    from pathlib import Path
+
+    root = Path("/p")
+    assert is_watched("/p/cloud-functions/a.py", root)
+    for ignored in ("/p/.funcstudio/studio.db", "/p/.git/index", "/p/.venv/lib/x.py",
+                    "/p/cloud-functions/__pycache__/a.cpython-311.pyc", "/p/cloud-functions/.#a.py"):
+        assert not is_watched(ignored, root), ignored
