@@ -1,0 +1,32 @@
+"""`funcstudio [PROJECT]`: open the studio. Textual is imported only inside this command."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+_STARTED = time.perf_counter()
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+@click.command("studio")
+@click.argument("project", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default=None, help="Interface for the gateway (default from settings: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Gateway port (default from settings: 8088; a free port is used when it is taken).")
+def studio(project: Path, host: str | None, port: int | None) -> None:
+    """Open the studio on PROJECT (default: the current directory)."""
+    if host is not None and host not in LOOPBACK:
+        click.echo(f"warning: binding {host}: the gateway runs your code for anyone who can reach it", err=True)
+    from studio.tui.app import StudioApp, StudioOptions
+
+    app = StudioApp(project, host=host, port=port, options=StudioOptions(startup_timer=_STARTED))
+    try:
+        app.run()
+    finally:
+        app.stop_services()
+    if app.return_code:
+        raise SystemExit(app.return_code)

@@ -1,0 +1,134 @@
+"""The one registry of bindable actions: it feeds the bindings, the help screen and the keymap.
+
+Every binding in the studio comes from here, so each has a stable dotted id (`invoke.send`) and a
+tooltip, and `settings.keymap` can remap it with `App.set_keymap`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    """Stable dotted id used by `settings.keymap`."""
+    keys: str
+    """Default keys, comma separated (Textual binding syntax)."""
+    action: str
+    """The Textual action string run by the binding."""
+    description: str
+    """Short label shown in the footer."""
+    tooltip: str
+    """One sentence shown in help and tooltips."""
+    scope: str = "app"
+    """Which widget class holds the binding: app, routes, editor, invoke, response, logs, history, trace."""
+    show: bool = True
+    priority: bool = False
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    # application-wide
+    ActionSpec("app.quit", "ctrl+q", "quit_studio", "Quit", "Quit the studio (asks about unsaved changes).",
+               priority=True),
+    ActionSpec("app.help", "question_mark,f1", "show_help", "Help", "Show every key binding."),
+    ActionSpec("editor.save", "ctrl+s", "save_file", "Save", "Save the open file; the runtime reloads it.",
+               priority=True),
+    ActionSpec("invoke.send", "ctrl+j,ctrl+enter", "send_request", "Send",
+               "Send the current request through the gateway.", priority=True),
+    ActionSpec("history.replay", "ctrl+r", "replay", "Replay",
+               "Replay the selected (or last) invocation against the current code and diff the two.",
+               priority=True),
+    ActionSpec("runtime.restart", "f5", "restart_instances", "Restart",
+               "Restart every function instance (the next request starts fresh)."),
+    ActionSpec("view.routes", "f2", "focus_panel('routes')", "Routes", "Focus the route tree."),
+    ActionSpec("view.editor", "f3", "focus_panel('editor')", "Editor", "Focus the code editor.", show=False),
+    ActionSpec("view.invoke", "f4", "focus_panel('invoke')", "Invoke", "Focus the invoke panel.", show=False),
+    ActionSpec("view.logs", "f8", "show_tab('logs')", "Logs", "Show and focus the log view.", show=False),
+    ActionSpec("view.history", "f9", "show_tab('history')", "History", "Show and focus the invocation history.",
+               show=False),
+    ActionSpec("view.trace", "f10", "show_tab('trace')", "Trace", "Show and focus the last stack trace.",
+               show=False),
+    ActionSpec("view.toggle-tree", "ctrl+b", "toggle_panel('sidebar')", "Tree", "Show or hide the route tree.",
+               show=False),
+    ActionSpec("view.toggle-bottom", "ctrl+t", "toggle_panel('bottom')", "Bottom",
+               "Show or hide the logs/history/trace panel.", show=False),
+    ActionSpec("routes.filter", "ctrl+f", "filter_routes", "Filter", "Filter the route tree as you type.",
+               show=False),
+    ActionSpec("editor.external", "ctrl+o", "open_external", "$EDITOR", "Open the file in $EDITOR and reload it.",
+               show=False),
+    ActionSpec("editor.goto", "ctrl+g", "goto_line", "Go to line", "Jump to a line in the open file.", show=False),
+    # invoke panel
+    ActionSpec("invoke.copy-curl", "alt+c", "copy_curl", "Copy curl", "Copy the request as a curl command.",
+               scope="invoke"),
+    ActionSpec("invoke.import-curl", "alt+i", "import_curl", "Import curl", "Fill the request from a curl command.",
+               scope="invoke"),
+    ActionSpec("invoke.save", "alt+s", "save_request", "Save request", "Save this request under a name.",
+               scope="invoke"),
+    ActionSpec("invoke.load", "alt+l", "load_request", "Load request", "Load a saved request.", scope="invoke"),
+    # response view
+    ActionSpec("response.search", "slash", "start_search", "Search", "Search the response body.",
+               scope="response"),
+    ActionSpec("response.next", "n", "next_match", "Next", "Next search match.", scope="response", show=False),
+    ActionSpec("response.prev", "N", "previous_match", "Previous", "Previous search match.", scope="response",
+               show=False),
+    # logs
+    ActionSpec("logs.filter", "slash", "focus_search", "Search logs", "Search log text (full-text).",
+               scope="logs"),
+    ActionSpec("logs.tail", "t", "toggle_tail", "Tail", "Follow new lines as they arrive.", scope="logs"),
+    ActionSpec("logs.top", "g,home", "scroll_home", "Top", "Jump to the oldest line.", scope="logs", show=False),
+    ActionSpec("logs.bottom", "G,end", "scroll_end", "Bottom", "Jump to the newest line.", scope="logs",
+               show=False),
+    ActionSpec("logs.down", "j,down", "scroll_down", "Down", "Scroll down one line.", scope="logs", show=False),
+    ActionSpec("logs.up", "k,up", "scroll_up", "Up", "Scroll up one line.", scope="logs", show=False),
+    # history
+    ActionSpec("history.open", "enter", "open_invocation", "Open", "Show this invocation's response and trace.",
+               scope="history", show=False),
+    # trace
+    ActionSpec("trace.open", "enter", "open_frame", "Open frame", "Open this frame's file and line in the editor.",
+               scope="trace"),
+    ActionSpec("trace.fold", "f", "toggle_folded", "Fold", "Show or hide runtime and framework frames.",
+               scope="trace"),
+)
+
+BY_ID: dict[str, ActionSpec] = {spec.id: spec for spec in ACTIONS}
+
+
+def bindings(scope: str) -> list:
+    """The `Binding`s of one scope, built from the registry."""
+    from textual.binding import Binding
+
+    return [
+        Binding(
+            spec.keys,
+            spec.action,
+            spec.description,
+            show=spec.show,
+            priority=spec.priority,
+            tooltip=spec.tooltip,
+            id=spec.id,
+        )
+        for spec in ACTIONS
+        if spec.scope == scope
+    ]
+
+
+def checked_keymap(keymap: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Split a settings keymap into the usable part and one message per unknown id or bad value."""
+    usable: dict[str, str] = {}
+    problems: list[str] = []
+    for binding_id, keys in keymap.items():
+        if binding_id not in BY_ID:
+            problems.append(f"keymap: unknown binding id {binding_id!r}")
+        elif not isinstance(keys, str) or not keys.strip():
+            problems.append(f"keymap: {binding_id!r} needs a key string such as 'f9'")
+        else:
+            usable[binding_id] = keys.strip()
+    return usable, problems
+
+
+def help_rows(keymap: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(keys, id, tooltip) for every action, with remapped keys applied."""
+    keymap = keymap or {}
+    return [(keymap.get(spec.id, spec.keys), spec.id, spec.tooltip) for spec in ACTIONS]

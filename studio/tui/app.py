@@ -1,0 +1,791 @@
+"""The studio: route tree, editor, invoke panel and response, logs/history/trace, over the runtime.
+
+The first frame is composed with placeholders; discovery, the runtime and the store start in one
+thread worker (`_start_services`) that posts `ProjectLoaded`, `RuntimeReady` and `StoreReady`.
+Workers never touch widgets: each posts a typed message (messages.py) and an `@on` handler here
+owns the state. The TUI never runs user code: invocations go over loopback HTTP to the gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult, SuspendNotSupported
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from studio.tui import actions
+from studio.tui.commands import ActionProvider, RouteProvider
+from studio.tui.curl import CurlError, CurlRequest, parse_curl, to_curl
+from studio.tui.gateway_client import REQUEST_ID_HEADER, GatewayClient
+from studio.tui.messages import (
+    InvocationLoaded,
+    InvocationsChanged,
+    InvokeCompleted,
+    InvokeFailed,
+    InvokeRequested,
+    LogsAppended,
+    OpenLocation,
+    ProjectLoaded,
+    ProjectLoadFailed,
+    ReplayCompleted,
+    RuntimeEventReceived,
+    RuntimeFailed,
+    RuntimeReady,
+    StoreReady,
+)
+from studio.tui.request_model import RequestSpec
+from studio.tui.route_index import Entry
+from studio.tui.screens.modals import ConfirmScreen, HelpScreen, PickScreen, PromptScreen, TextScreen
+from studio.tui.widgets.editor import CodeEditor
+from studio.tui.widgets.history import HistoryView
+from studio.tui.widgets.invoke_panel import InvokePanel
+from studio.tui.widgets.log_view import LogsPane
+from studio.tui.widgets.response_view import ResponseData, ResponseView
+from studio.tui.widgets.route_tree import RouteTree
+from studio.tui.widgets.trace_view import TraceView
+
+UNSAVED_CHOICES = (("save", "Save"), ("discard", "Discard"), ("cancel", "Cancel"))
+
+
+@dataclass(frozen=True)
+class StudioOptions:
+    """Switches for tests and screenshots: everything nondeterministic can be turned off."""
+
+    fixed: bool = False
+    """Hide the port, durations, timestamps and reload times; no cursor blink."""
+    start_runtime: bool = True
+    startup_timer: float | None = None
+    """`time.perf_counter()` at process start; the app records the first-frame delay against it."""
+    exit_when_ready: bool = False
+    """Benchmarks: exit as soon as the first frame is interactive."""
+
+
+class StudioHeader(Static):
+    DEFAULT_CSS = """
+    StudioHeader { height: 1; background: $primary; color: $text; padding: 0 1; text-style: bold; }
+    """
+
+
+class StudioApp(App):
+    """`funcstudio ./project`."""
+
+    TITLE = "funcstudio"
+    CSS_PATH = "studio.tcss"
+    BINDINGS = actions.bindings("app")
+    COMMANDS = App.COMMANDS | {RouteProvider, ActionProvider}
+
+    def __init__(self, root: str | Path, *, host: str | None = None, port: int | None = None,
+                 options: StudioOptions | None = None) -> None:
+        super().__init__()
+        self.root = Path(root).resolve()
+        self.host = host
+        self.port = port
+        self.options = options or StudioOptions()
+        self.project = None
+        self.settings = None
+        self.runtime = None
+        self.recorder = None
+        self.store = None
+        self.url: str | None = None
+        self.reload_info: str = ""
+        self.pending_request_id: str | None = None
+        self.last_record: dict | None = None
+        self.inner_routes: dict[str, list] = {}
+        self.ready_after_s: float | None = None
+        self.status_problems: list[str] = []
+        self._unsubscribe = None
+
+    # -- layout --------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        fixed = self.options.fixed
+        yield StudioHeader(self._header_text(), id="header")
+        with Horizontal(id="main"):
+            yield RouteTree(id="sidebar")
+            with Vertical(id="work"):
+                yield CodeEditor(self.root, id="editor")
+                with Horizontal(id="io"):
+                    yield InvokePanel(id="invoke")
+                    yield ResponseView(show_timing=not fixed, id="response")
+        with TabbedContent(id="bottom", initial="logs"):
+            with TabPane("Logs", id="logs"):
+                yield LogsPane(fixed_clock=fixed, id="logs-pane")
+            with TabPane("History", id="history"):
+                yield HistoryView(fixed_clock=fixed, id="history-view")
+            with TabPane("Trace", id="trace"):
+                yield TraceView(id="trace-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.options.fixed:
+            for area in self.query("TextArea"):
+                area.cursor_blink = False
+            for box in self.query("Input"):
+                box.cursor_blink = False
+        self.query_one(RouteTree).show_loading()
+        self._start_services()
+
+    def on_ready(self) -> None:
+        if self.options.startup_timer is not None:
+            self.ready_after_s = time.perf_counter() - self.options.startup_timer
+        if self.options.exit_when_ready:
+            self.exit(self.ready_after_s)
+
+    def _header_text(self) -> str:
+        name = self.project.name if self.project is not None else self.root.name
+        parts = ["funcstudio", name]
+        if self.url:
+            parts.append("http://127.0.0.1:<port>" if self.options.fixed else self.url)
+        elif self.options.start_runtime:
+            parts.append("starting runtime…")
+        if self.project is not None:
+            count = len(self.project.functions)
+            parts.append(f"{count} function{'s' if count != 1 else ''}")
+        if self.reload_info and not self.options.fixed:
+            parts.append(self.reload_info)
+        return " · ".join(parts)
+
+    def _refresh_header(self) -> None:
+        self.query_one(StudioHeader).update(self._header_text())
+
+    # -- start and stop ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="startup", description="Starting services")
+    def _start_services(self) -> None:
+        from studio.project.loader import load_project
+        from studio.project.settings import load_settings
+
+        try:
+            settings, problems = load_settings(self.root)
+            project = load_project(self.root)
+        except Exception as exc:  # noqa: BLE001 - shown in the UI, never a crash
+            self.post_message(ProjectLoadFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        self.settings = settings
+        self.post_message(ProjectLoaded(project))
+        if not self.options.start_runtime:
+            return
+        runtime = None
+        try:
+            from studio.runtime.server import PortInUse, Runtime
+
+            port = self.port if self.port is not None else settings.port
+            runtime = Runtime(self.root, settings, host=self.host, port=port, project=project)
+            try:
+                url = runtime.start()
+            except PortInUse:
+                runtime.port = 0
+                runtime.gateway.port = 0
+                url = runtime.start()
+        except Exception as exc:  # noqa: BLE001
+            if runtime is not None:
+                runtime.stop()
+            self.post_message(RuntimeFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        if get_current_worker().is_cancelled:
+            runtime.stop()
+            return
+        self.runtime = runtime
+        self._unsubscribe = runtime.bus.subscribe(self._on_bus_event)
+        self.post_message(RuntimeReady(url, runtime))
+        try:
+            from studio.store.db import db_path
+            from studio.store.writer import Recorder
+            from studio.tui.invocation_source import InvocationSource
+            from studio.tui.log_source import LogSource
+
+            recorder = Recorder(db_path(self.root), settings.store)
+            recorder.attach(runtime.bus)
+            recorder.add_listener(self._on_commit)
+            self.recorder = recorder
+            store = (LogSource(db_path(self.root)), InvocationSource(db_path(self.root)))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(RuntimeFailed(f"store: {type(exc).__name__}: {exc}"))
+            return
+        self.post_message(StoreReady(store))
+
+    def _on_bus_event(self, event) -> None:
+        """Runs on the runtime's threads: only forward what the UI shows, never block."""
+        from studio.runtime.events import InstanceExited, ProjectChanged
+
+        if isinstance(event, (ProjectChanged, InstanceExited)):
+            self.post_message(RuntimeEventReceived(event))
+
+    def _on_commit(self, info) -> None:
+        """Runs on the store writer's thread after each commit."""
+        if info.logs:
+            self.post_message(LogsAppended(info.last_log_id or 0, info.logs))
+        if info.invocations:
+            self.post_message(InvocationsChanged())
+
+    def on_unmount(self) -> None:
+        self.stop_services()
+
+    def stop_services(self) -> None:
+        """Stop the runtime (every worker killed) and flush the store; safe to call twice."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        runtime, self.runtime = self.runtime, None
+        if runtime is not None:
+            runtime.stop()
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.close(timeout=5)
+
+    # -- service messages ----------------------------------------------------------------
+
+    @on(ProjectLoaded)
+    def _project_loaded(self, message: ProjectLoaded) -> None:
+        self.project = message.project
+        tree = self.query_one(RouteTree)
+        tree.set_project(message.project, self.inner_routes)
+        self._refresh_header()
+        keymap = getattr(self.settings, "keymap", None) or {}
+        usable, problems = actions.checked_keymap(keymap)
+        if usable:
+            self.set_keymap(usable)
+        for problem in problems:
+            self.notify(problem, severity="warning", timeout=8)
+
+    @on(ProjectLoadFailed)
+    def _project_failed(self, message: ProjectLoadFailed) -> None:
+        self.notify(f"discovery failed: {message.reason}", severity="error", timeout=15)
+
+    @on(RuntimeReady)
+    def _runtime_ready(self, message: RuntimeReady) -> None:
+        self.url = message.url
+        self._refresh_header()
+
+    @on(RuntimeFailed)
+    def _runtime_failed(self, message: RuntimeFailed) -> None:
+        self.status_problems.append(message.reason)
+        self.notify(f"runtime not started: {message.reason}", severity="error", timeout=15)
+        self._refresh_header()
+
+    @on(StoreReady)
+    def _store_ready(self, message: StoreReady) -> None:
+        log_source, invocations = message.store
+        self.store = invocations
+        self.query_one(LogsPane).set_source(log_source)
+        self._refresh_history()
+
+    @on(RuntimeEventReceived)
+    def _runtime_event(self, message: RuntimeEventReceived) -> None:
+        from studio.runtime.events import ProjectChanged
+
+        event = message.event
+        if isinstance(event, ProjectChanged):
+            stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
+            self.reload_info = f"reloaded {stamp} ({event.reload_ms:.0f} ms)"
+            if self.runtime is not None:
+                self.post_message(ProjectLoaded(self.runtime.project, event.reload_ms))
+            self._refresh_header()
+
+    @on(LogsAppended)
+    def _logs_appended(self, message: LogsAppended) -> None:
+        self.query_one(LogsPane).append_new()
+
+    @on(InvocationsChanged)
+    def _invocations_changed(self, message: InvocationsChanged) -> None:
+        self._refresh_history()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
+    def _refresh_history(self) -> None:
+        if self.store is None:
+            return
+        rows = self.store.recent(200)
+        functions = sorted({r.function_id for r in rows if r.function_id})
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._show_history, rows, functions)
+
+    def _show_history(self, rows, functions) -> None:
+        self.query_one(HistoryView).set_rows(rows)
+        known = [fn.id for fn in self.project.functions] if self.project is not None else []
+        self.query_one(LogsPane).set_functions(sorted(set(known) | set(functions)))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            import traceback
+
+            text = "".join(traceback.format_exception(type(error), error, error.__traceback__)) if error else ""
+            self.push_screen(TextScreen(f"{event.worker.description or event.worker.name} failed", text))
+
+    # -- route selection and the editor ---------------------------------------------------
+
+    @on(RouteTree.RouteSelected)
+    def _route_selected(self, message: RouteTree.RouteSelected) -> None:
+        entry = message.entry
+        if entry.kind not in ("helper", "problem"):
+            self.query_one(InvokePanel).set_target(entry)
+        if entry.file:
+            self.open_file(entry.file, entry.line)
+
+    def open_file(self, file: str, line: int | None = None) -> None:
+        """Open a project file, asking first when the open one has unsaved changes."""
+        editor = self.query_one(CodeEditor)
+        if editor.file == file:
+            if line:
+                editor.goto(line)
+            return
+
+        def go() -> None:
+            notice = editor.open(file, line)
+            if notice:
+                self.notify(notice, severity="warning")
+
+        self.guard_unsaved(go)
+
+    def guard_unsaved(self, then) -> None:
+        """Run `then` now, or after the user saves or discards the open file's changes."""
+        editor = self.query_one(CodeEditor)
+        if not editor.dirty:
+            then()
+            return
+
+        def decided(choice: str | None) -> None:
+            if choice == "save":
+                (Path(self.root) / editor.file).write_text(editor.text_area.text, encoding="utf-8")
+                editor.baseline = editor.text_area.text
+                then()
+            elif choice == "discard":
+                editor.baseline = editor.text_area.text
+                then()
+
+        self.push_screen(ConfirmScreen(f"{editor.file} has unsaved changes.", UNSAVED_CHOICES), decided)
+
+    @on(OpenLocation)
+    def _open_location(self, message: OpenLocation) -> None:
+        self.open_file(message.file, message.line)
+
+    @on(TraceView.FrameOpened)
+    def _frame_opened(self, message: TraceView.FrameOpened) -> None:
+        file = self._project_relative(message.file)
+        if file is None:
+            self.notify(f"{message.file} is outside the project", severity="warning")
+            return
+        self.open_file(file, message.line)
+        self.query_one(CodeEditor).text_area.focus()
+
+    def _project_relative(self, file: str) -> str | None:
+        path = Path(file)
+        if not path.is_absolute():
+            candidate = self.root / path
+            if candidate.exists():
+                return path.as_posix()
+            if self.project is not None:
+                for fn in self.project.functions:
+                    nested = self.root / fn.code_root / path
+                    if nested.exists():
+                        return (Path(fn.code_root) / path).as_posix()
+            return None
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+    @on(CodeEditor.Saved)
+    def _saved(self, message: CodeEditor.Saved) -> None:
+        self.notify(f"saved {message.file}", timeout=2)
+
+    @on(CodeEditor.SaveFailed)
+    def _save_failed(self, message: CodeEditor.SaveFailed) -> None:
+        self.notify(f"cannot save {message.file}: {message.reason}", severity="error", timeout=10)
+
+    # -- invoke pipeline -----------------------------------------------------------------
+
+    @on(InvokeRequested)
+    def _invoke_requested(self, message: InvokeRequested) -> None:
+        if self.url is None:
+            self.post_message(InvokeFailed(message.request_id, "the runtime is not running yet"))
+            return
+        self.pending_request_id = message.request_id
+        self.query_one(ResponseView).show_pending(f"{message.method} {message.path}")
+        self._invoke(message)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="invoke", description="Invoking")
+    def _invoke(self, message: InvokeRequested) -> None:
+        client = GatewayClient(self.url)
+        try:
+            if message.function_id:
+                response = client.invoke_function(message.function_id, message.body, message.invocation_type)
+            else:
+                response = client.request(message.method, message.path, message.headers, message.body)
+            gateway_id = response.header(REQUEST_ID_HEADER)
+            record = None
+            if message.function_id:
+                try:
+                    record = json.loads(response.body)
+                except ValueError:
+                    record = None
+            if record is None and gateway_id:
+                record = client.invocation(gateway_id)
+        except OSError as exc:
+            if not get_current_worker().is_cancelled:
+                self.post_message(InvokeFailed(message.request_id, f"gateway unreachable: {exc}"))
+            return
+        if get_current_worker().is_cancelled:
+            return
+        self.post_message(InvokeCompleted(message.request_id, response.status, response.headers, response.body,
+                                          response.duration_ms, gateway_id, record,
+                                          via_control=bool(message.function_id)))
+
+    @on(InvokeCompleted)
+    def _invoke_completed(self, message: InvokeCompleted) -> None:
+        if message.request_id != self.pending_request_id:
+            return  # a newer request superseded this one
+        self.pending_request_id = None
+        record = message.record if isinstance(message.record, dict) else None
+        self.last_record = record
+        self.query_one(ResponseView).show(response_from(message, record))
+        error = (record or {}).get("error")
+        self.query_one(TraceView).show_error(error)
+        if error:
+            self.query_one("#bottom", TabbedContent).active = "trace"
+        if record and record.get("function_id"):
+            self._refresh_inner_routes()
+
+    @on(InvokeFailed)
+    def _invoke_failed(self, message: InvokeFailed) -> None:
+        if self.pending_request_id not in (None, message.request_id):
+            return
+        self.pending_request_id = None
+        self.query_one(ResponseView).show_failure(message.reason)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="routes")
+    def _refresh_inner_routes(self) -> None:
+        try:
+            response = GatewayClient(self.url, timeout=5).request("GET", "/__funcstudio/routes")
+            routes = json.loads(response.body).get("routes", [])
+        except (OSError, ValueError, AttributeError):
+            return
+        inner = {r["function_id"]: r["inner_routes"] for r in routes if r.get("inner_routes")}
+        if inner != self.inner_routes and not get_current_worker().is_cancelled:
+            self.call_from_thread(self._set_inner_routes, inner)
+
+    def _set_inner_routes(self, inner: dict) -> None:
+        self.inner_routes = inner
+        if self.project is not None:
+            self.query_one(RouteTree).set_project(self.project, inner)
+
+    # -- history, replay, trace ----------------------------------------------------------
+
+    @on(HistoryView.Chosen)
+    def _history_chosen(self, message: HistoryView.Chosen) -> None:
+        self._load_invocation(message.request_id, "show")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="invocation")
+    def _load_invocation(self, request_id: str, purpose: str) -> None:
+        record = self.store.full(request_id) if self.store is not None else None
+        if record is None and self.url:
+            try:
+                record = GatewayClient(self.url, timeout=5).invocation(request_id)
+            except OSError:
+                record = None
+        if record is not None and not get_current_worker().is_cancelled:
+            self.post_message(InvocationLoaded(record, purpose))
+
+    @on(InvocationLoaded)
+    def _invocation_loaded(self, message: InvocationLoaded) -> None:
+        record = message.record
+        if message.purpose == "replay-base":
+            self._replay(record)
+            return
+        self.last_record = record
+        self.query_one(ResponseView).show(response_from_record(record))
+        self.query_one(TraceView).show_error(record.get("error"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="replay", description="Replaying")
+    def _replay(self, before: dict) -> None:
+        client = GatewayClient(self.url)
+        try:
+            if before.get("trigger") in ("invoke", "async") and before.get("function_id"):
+                event = before.get("request_body") or "{}"
+                response = client.invoke_function(before["function_id"], event.encode("utf-8"))
+                after = json.loads(response.body)
+            else:
+                target = before.get("path") or "/"
+                if before.get("query_string"):
+                    target += "?" + before["query_string"]
+                headers = [(k, v) for k, v in before.get("request_headers") or []
+                           if k.lower() not in ("host", "content-length") and v != "[redacted]"]
+                response = client.request(before.get("method") or "GET", target, headers,
+                                          (before.get("request_body") or "").encode("utf-8"))
+                rid = response.header(REQUEST_ID_HEADER)
+                after = client.invocation(rid) if rid else None
+                if after is None:
+                    after = {"status": response.status, "body": response.body.decode("utf-8", "replace"),
+                             "headers": response.headers, "logs": []}
+        except (OSError, ValueError) as exc:
+            self.post_message(InvokeFailed("replay", f"replay failed: {exc}"))
+            return
+        self.post_message(ReplayCompleted(before, after))
+
+    @on(ReplayCompleted)
+    def _replay_completed(self, message: ReplayCompleted) -> None:
+        from studio.tui.diffing import diff_records
+
+        after = message.after
+        self.last_record = after
+        self.query_one(ResponseView).show(response_from_record(after))
+        self.query_one(TraceView).show_error(after.get("error"))
+        diff, changed = diff_records(message.before, after)
+        title = "replay: " + ("the response changed" if changed else "same response and logs")
+        self.push_screen(TextScreen(title, diff))
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action_quit_studio(self) -> None:
+        self.guard_unsaved(self.exit)
+
+    def action_show_help(self) -> None:
+        keymap = getattr(self.settings, "keymap", None) or {}
+        self.push_screen(HelpScreen(actions.help_rows(actions.checked_keymap(keymap)[0])))
+
+    def action_save_file(self) -> None:
+        editor = self.query_one(CodeEditor)
+        if editor.file is None:
+            self.notify("no file open", severity="warning")
+            return
+        editor.save()
+
+    def action_send_request(self) -> None:
+        panel = self.query_one(InvokePanel)
+        if panel.entry is None and panel.mode != "http":
+            self.notify("select a function first", severity="warning")
+            return
+        panel.send()
+
+    def action_replay(self) -> None:
+        if self.url is None:
+            self.notify("the runtime is not running", severity="warning")
+            return
+        request_id = None
+        if self.query_one("#bottom", TabbedContent).active == "history":
+            request_id = self.query_one(HistoryView).selected_request_id
+        if request_id is None and self.last_record:
+            request_id = self.last_record.get("request_id")
+        if request_id is None:
+            self.notify("nothing to replay yet: send a request first", severity="warning")
+            return
+        self._load_invocation(request_id, "replay-base")
+
+    def action_restart_instances(self) -> None:
+        self._restart_instances()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="restart")
+    def _restart_instances(self) -> None:
+        runtime = self.runtime
+        if runtime is None:
+            return
+        retired = runtime.supervisor.retire([fn.id for fn in runtime.project.functions], "stale")
+        self.call_from_thread(self.notify, f"restarted {len(retired)} function(s)' instances")
+
+    def action_focus_panel(self, name: str) -> None:
+        target = {"routes": "#route-tree", "editor": "#code", "invoke": "#path"}.get(name)
+        if name == "invoke" and self.query_one(InvokePanel).mode == "scf":
+            target = "#body"
+        if target:
+            self.query_one("#sidebar").display = True
+            self.query_one(target).focus()
+
+    def action_show_tab(self, name: str) -> None:
+        bottom = self.query_one("#bottom", TabbedContent)
+        bottom.display = True
+        bottom.active = name
+        focus = {"logs": "#log-view", "history": "#history-table", "trace": "#trace-frames"}[name]
+        self.query_one(focus).focus()
+
+    def action_toggle_panel(self, name: str) -> None:
+        widget = self.query_one(f"#{name}")
+        widget.display = not widget.display
+
+    def action_filter_routes(self) -> None:
+        self.query_one("#sidebar").display = True
+        self.query_one("#route-filter").focus()
+
+    def action_goto_line(self) -> None:
+        editor = self.query_one(CodeEditor)
+        if editor.file is None:
+            return
+
+        def jump(value: str | None) -> None:
+            if value and value.strip().isdigit():
+                editor.goto(int(value))
+                editor.text_area.focus()
+            elif value:
+                self.notify(f"not a line number: {value!r}", severity="warning")
+
+        self.push_screen(PromptScreen("Go to line", "line number"), jump)
+
+    def action_open_external(self) -> None:
+        editor = self.query_one(CodeEditor)
+        if editor.file is None:
+            return
+        command = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not command:
+            self.notify("set $EDITOR to open files outside the studio", severity="warning")
+            return
+
+        def run() -> None:
+            import shlex
+            import subprocess
+
+            try:
+                with self.suspend():
+                    subprocess.call([*shlex.split(command), str(self.root / editor.file)])
+            except SuspendNotSupported:
+                self.notify("this terminal cannot hand over to $EDITOR", severity="warning")
+                return
+            editor.reload_from_disk()
+
+        self.guard_unsaved(run)
+
+    def _current_spec(self) -> RequestSpec | None:
+        spec, error = self.query_one(InvokePanel).build_spec()
+        if spec is None:
+            self.notify(error or "the request is incomplete", severity="warning")
+        return spec
+
+    def action_copy_curl(self) -> None:
+        spec = self._current_spec()
+        if spec is None or self.url is None:
+            return
+        command = to_curl(CurlRequest(spec.method, f"{self.url}{spec.target}", spec.headers, spec.body))
+        self.copy_to_clipboard(command)
+        target = self.root / ".funcstudio" / "last-curl.sh"
+        try:
+            target.parent.mkdir(exist_ok=True)
+            target.write_text(command + "\n", encoding="utf-8")
+        except OSError:
+            pass
+        self.notify(f"copied as curl (also saved to .funcstudio/last-curl.sh)\n{command}", timeout=6)
+
+    def action_import_curl(self) -> None:
+        def imported(text: str | None) -> None:
+            if not text:
+                return
+            try:
+                request = parse_curl(text)
+            except CurlError as exc:
+                self.notify(f"import curl: {exc}", severity="error")
+                return
+            from urllib.parse import parse_qsl, urlsplit
+
+            parts = urlsplit(request.url)
+            spec = RequestSpec(method=request.method, path=parts.path or "/", query=parse_qsl(parts.query),
+                               headers=request.headers, body=request.body)
+            self.query_one(InvokePanel).load_spec(spec)
+            self.notify(f"imported {spec.method} {spec.target}")
+
+        self.push_screen(PromptScreen("Paste a curl command", "curl http://…"), imported)
+
+    def action_save_request(self) -> None:
+        spec = self._current_spec()
+        if spec is None:
+            return
+        if self.store is None or not spec.function_id:
+            self.notify("select a function and wait for the store to save requests", severity="warning")
+            return
+
+        def named(name: str | None) -> None:
+            if name:
+                self._write_saved(spec, name.strip())
+
+        self.push_screen(PromptScreen(f"Save request for {spec.function_id} as", "name"), named)
+
+    @work(thread=True, exit_on_error=False, group="saved")
+    def _write_saved(self, spec: RequestSpec, name: str) -> None:
+        self.store.save_request(spec.function_id, name, spec.method, spec.target, spec.headers, spec.body,
+                                json.dumps(spec.to_saved()))
+        self.call_from_thread(self.notify, f"saved request {name!r}")
+
+    def action_load_request(self) -> None:
+        panel = self.query_one(InvokePanel)
+        if self.store is None or panel.entry is None or not panel.entry.function_id:
+            self.notify("select a function first", severity="warning")
+            return
+        self._list_saved(panel.entry.function_id)
+
+    @work(thread=True, exit_on_error=False, group="saved")
+    def _list_saved(self, function_id: str) -> None:
+        saved = self.store.saved_requests(function_id)
+        self.call_from_thread(self._pick_saved, saved)
+
+    def _pick_saved(self, saved: list) -> None:
+        if not saved:
+            self.notify("no saved requests for this function yet (alt+s saves one)")
+            return
+        by_id = {str(s.id): s for s in saved}
+
+        def chosen(saved_id: str | None) -> None:
+            item = by_id.get(saved_id or "")
+            if item is None:
+                return
+            try:
+                spec = RequestSpec.from_saved(json.loads(item.event)) if item.event else None
+            except ValueError:
+                spec = None
+            if spec is None:
+                spec = RequestSpec(method=item.method, path=item.path, headers=list(item.headers),
+                                   body=item.body.decode("utf-8", "replace"))
+            self.query_one(InvokePanel).load_spec(spec)
+            self.notify(f"loaded {item.name!r}")
+
+        self.push_screen(PickScreen("Load a saved request", [(str(s.id), f"{s.name}  {s.method} {s.path}")
+                                                              for s in saved]), chosen)
+
+    # -- palette helpers -----------------------------------------------------------------
+
+    def open_entry(self, entry: Entry) -> None:
+        """Select a route or function (from the palette)."""
+        tree = self.query_one(RouteTree)
+        if entry.function_id and tree.select_function(entry.function_id):
+            return
+        self.post_message(RouteTree.RouteSelected(tree, entry))
+
+
+def response_from_record(record: dict) -> ResponseData:
+    body = record.get("body") or ""
+    if isinstance(body, dict):  # the store's Body.to_json shape
+        body = body.get("text") or ""
+    if record.get("body_encoding") == "base64":
+        import base64
+
+        data = base64.b64decode(body)
+    else:
+        data = str(body).encode("utf-8")
+    return ResponseData(
+        status=int(record.get("status") or 0), headers=[tuple(h) for h in record.get("headers") or []], body=data,
+        duration_ms=record.get("duration_ms"), return_value=record.get("return_value"),
+        warnings=list(record.get("warnings") or []), outbox=list(record.get("outbox") or []),
+        error=record.get("error"), request_id=record.get("request_id"),
+    )
+
+
+def response_from(message: InvokeCompleted, record: dict | None) -> ResponseData:
+    """What the response view shows: the HTTP answer, enriched with the runtime's record.
+
+    For a control-API invocation (SCF event) the HTTP answer *is* the record, so its status and
+    body are the function's, not the control API's 200.
+    """
+    if record is not None and message.via_control and "body" in record:
+        data = response_from_record(record)
+        data.duration_ms = message.duration_ms
+        return data
+    return ResponseData(
+        status=message.status, headers=list(message.headers), body=message.body, duration_ms=message.duration_ms,
+        return_value=(record or {}).get("return_value"), warnings=list((record or {}).get("warnings") or []),
+        outbox=list((record or {}).get("outbox") or []), error=(record or {}).get("error"),
+        request_id=message.gateway_request_id,
+    )
+

@@ -1,0 +1,68 @@
+"""Command palette providers: open a route by name, and every registered action by its words.
+
+They search the in-memory route index and the action registry, never the disk.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from studio.tui.actions import ACTIONS
+from studio.tui.route_index import all_entries, build_sections
+
+# Actions worth offering in the palette (navigation keys are left to the keyboard).
+PALETTE_ACTIONS = (
+    "invoke.send", "history.replay", "runtime.restart", "editor.save", "editor.external", "editor.goto",
+    "view.routes", "view.editor", "view.invoke", "view.logs", "view.history", "view.trace",
+    "view.toggle-tree", "view.toggle-bottom", "routes.filter", "invoke.copy-curl", "invoke.import-curl",
+    "invoke.save", "invoke.load", "app.help",
+)
+
+
+class RouteProvider(Provider):
+    """`open route`: every route and function of the project."""
+
+    def _entries(self):
+        project = getattr(self.app, "project", None)
+        if project is None:
+            return []
+        return [e for e in all_entries(build_sections(project)) if e.kind in ("route", "function")]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for entry in self._entries():
+            text = f"open {entry.label}  {entry.function_id or ''}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self.app.open_entry, entry),
+                          help=f"{entry.file} · {entry.detail}")
+
+    async def discover(self) -> Hits:
+        for entry in self._entries()[:20]:
+            text = f"open {entry.label}  {entry.function_id or ''}"
+            yield DiscoveryHit(text, partial(self.app.open_entry, entry), help=entry.file or "")
+
+
+class ActionProvider(Provider):
+    """Every studio action from the registry, with its keys."""
+
+    def _actions(self):
+        by_id = {spec.id: spec for spec in ACTIONS}
+        return [by_id[i] for i in PALETTE_ACTIONS if i in by_id]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for spec in self._actions():
+            text = f"{spec.description}: {spec.tooltip}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self.app.run_action, spec.action),
+                          help=f"{spec.keys} · {spec.id}")
+
+    async def discover(self) -> Hits:
+        for spec in self._actions():
+            yield DiscoveryHit(f"{spec.description}: {spec.tooltip}",
+                               partial(self.app.run_action, spec.action),
+                               help=f"{spec.keys} · {spec.id}")

@@ -1,0 +1,125 @@
+"""Typed messages of the studio's pipelines: workers post them, `@on` handlers own the state.
+
+Workers never touch widgets; each result arrives as one of these, so tests can assert on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class ProjectLoaded(Message):
+    """Discovery finished (at start or after a reload)."""
+
+    project: Any
+    """A `studio.project.model.Project`."""
+    reload_ms: float | None = None
+
+
+@dataclass
+class ProjectLoadFailed(Message):
+    reason: str
+
+
+@dataclass
+class RuntimeReady(Message):
+    url: str
+    runtime: Any
+
+
+@dataclass
+class RuntimeFailed(Message):
+    reason: str
+
+
+@dataclass
+class StoreReady(Message):
+    store: Any
+    """A `studio.tui.services.StoreReader`."""
+
+
+@dataclass
+class RuntimeEventReceived(Message):
+    """A runtime event (events.py) that the TUI cares about, forwarded from the bus thread."""
+
+    event: Any
+
+
+@dataclass
+class InvokeRequested(Message):
+    request_id: str
+    method: str
+    path: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    function_id: str | None = None
+    """Set for control-API invocations (SCF events, CocoBase); the path is then informational."""
+    invocation_type: str = "RequestResponse"
+
+
+@dataclass
+class InvokeCompleted(Message):
+    """The gateway answered, whatever the status (a user exception's 500 included)."""
+
+    request_id: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    duration_ms: float
+    gateway_request_id: str | None = None
+    record: Any = None
+    """The runtime's record of the invocation (control API JSON), when it had one."""
+    via_control: bool = False
+    """Sent through the control API (SCF events): the HTTP body is the record itself."""
+
+
+@dataclass
+class InvokeFailed(Message):
+    """The studio could not get an answer (gateway unreachable, client timeout)."""
+
+    request_id: str
+    reason: str
+
+
+@dataclass
+class LogsAppended(Message):
+    """New log lines are in the store; bursts collapse into one repaint."""
+
+    last_id: int
+    count: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LogsAppended)
+
+
+@dataclass
+class InvocationsChanged(Message):
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, InvocationsChanged)
+
+
+@dataclass
+class InvocationLoaded(Message):
+    """One invocation in full (response, logs, frames), read from the store."""
+
+    record: Any
+    purpose: str = "show"
+    """show | replay-base"""
+
+
+@dataclass
+class OpenLocation(Message):
+    """Open a project file at a line in the editor (from a trace frame or a problem)."""
+
+    file: str
+    line: int | None = None
+
+
+@dataclass
+class ReplayCompleted(Message):
+    before: Any
+    after: Any

@@ -1,0 +1,132 @@
+"""Small modal screens: confirm, prompt, pick one, help, error and diff."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+_MODAL_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 80%; max-width: 100; height: auto; max-height: 90%; border: thick $primary;
+                    background: $panel; padding: 1 2; }}
+{name} .buttons {{ height: auto; align-horizontal: right; margin-top: 1; }}
+{name} Button {{ margin-left: 1; }}
+"""
+
+
+class ConfirmScreen(ModalScreen[str]):
+    """Asks what to do about unsaved changes (or any yes/no); dismisses with the chosen button id."""
+
+    DEFAULT_CSS = _MODAL_CSS.format(name="ConfirmScreen")
+    BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel", id="modal.cancel")]
+
+    def __init__(self, message: str, choices: tuple[tuple[str, str], ...]) -> None:
+        super().__init__()
+        self.message = message
+        self.choices = choices
+
+    def compose(self):
+        with Vertical():
+            yield Label(self.message)
+            with Horizontal(classes="buttons"):
+                for button_id, label in self.choices:
+                    yield Button(label, id=button_id, variant="primary" if button_id == "save" else "default")
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "cancel")
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of input; dismisses with the text, or None on escape."""
+
+    DEFAULT_CSS = _MODAL_CSS.format(name="PromptScreen")
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="modal.cancel")]
+
+    def __init__(self, title: str, placeholder: str = "", value: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.value = value
+
+    def compose(self):
+        with Vertical():
+            yield Label(self.title_text)
+            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
+class PickScreen(ModalScreen[str | None]):
+    """Pick one of a list; dismisses with its id, or None."""
+
+    DEFAULT_CSS = _MODAL_CSS.format(name="PickScreen")
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="modal.cancel")]
+
+    def __init__(self, title: str, items: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.items = items
+
+    def compose(self):
+        with Vertical():
+            yield Label(self.title_text)
+            yield OptionList(*[Option(label, id=item_id) for item_id, label in self.items], id="pick-list")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class TextScreen(ModalScreen[None]):
+    """Read-only text (errors with their traceback, diffs); escape or q closes."""
+
+    DEFAULT_CSS = _MODAL_CSS.format(name="TextScreen") + """
+    TextScreen > Vertical { height: 90%; }
+    TextScreen VerticalScroll { height: 1fr; }
+    """
+    BINDINGS = [Binding("escape,q", "dismiss(None)", "Close", id="modal.close")]
+
+    def __init__(self, title: str, body: Text | str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self):
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            with VerticalScroll():
+                yield Static(self.body, id="text-body")
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every binding from the action registry: keys, id and what it does."""
+
+    DEFAULT_CSS = _MODAL_CSS.format(name="HelpScreen") + """
+    HelpScreen > Vertical { height: 90%; }
+    HelpScreen DataTable { height: 1fr; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss(None)", "Close", id="modal.close")]
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self):
+        with Vertical():
+            yield Label(Text("Keys · remap any id under [keymap] in funcstudio.toml", style="bold"))
+            table: DataTable = DataTable(id="help-table", cursor_type="row")
+            yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("keys", "id", "what it does")
+        for keys, binding_id, tooltip in self.rows:
+            table.add_row(keys, binding_id, tooltip)
+        table.focus()

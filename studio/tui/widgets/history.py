@@ -1,0 +1,80 @@
+"""The invocation history: newest first, keyset-paged from the store."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable
+
+from studio.tui.actions import bindings
+from studio.tui.invocation_source import InvocationRow
+
+
+class HistoryView(Vertical):
+    """A table of recent invocations; enter shows one, ctrl+r replays it.
+
+    | Key | Action |
+    |---|---|
+    | enter | show the invocation (response, logs, trace) |
+    | ctrl+r | replay against the current code and diff (app binding `history.replay`) |
+    """
+
+    BINDINGS = bindings("history")
+
+    DEFAULT_CSS = """
+    HistoryView { height: 1fr; }
+    HistoryView DataTable { height: 1fr; }
+    """
+
+    @dataclass
+    class Chosen(Message):
+        view: HistoryView
+        request_id: str
+
+        @property
+        def control(self) -> HistoryView:
+            return self.view
+
+    def __init__(self, *, fixed_clock: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.fixed_clock = fixed_clock
+        self.rows: list[InvocationRow] = []
+
+    def compose(self):
+        table: DataTable = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("time", "trigger", "request", "status", "ms", "function", "error")
+
+    def set_rows(self, rows: list[InvocationRow]) -> None:
+        self.rows = rows
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in rows:
+            when = "00:00:00" if self.fixed_clock else time.strftime("%H:%M:%S", time.localtime(row.started_at))
+            ms = "-" if self.fixed_clock or row.duration_ms is None else f"{row.duration_ms:.1f}"
+            table.add_row(when, row.trigger, f"{row.method} {row.path}"[:40],
+                          str(row.status or row.state), ms, row.function_id or "-", row.error_type or "",
+                          key=row.request_id)
+
+    @property
+    def selected_request_id(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row is None or not 0 <= table.cursor_row < len(self.rows):
+            return None
+        return self.rows[table.cursor_row].request_id
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value:
+            self.post_message(self.Chosen(self, str(event.row_key.value)))
+
+    def action_open_invocation(self) -> None:
+        request_id = self.selected_request_id
+        if request_id:
+            self.post_message(self.Chosen(self, request_id))

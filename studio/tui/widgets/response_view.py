@@ -1,0 +1,215 @@
+"""The response view: coloured status, time and size, and the body, headers, return value,
+parity warnings and CocoBase outbox of one answer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from textual.containers import Vertical
+from textual.widgets import Input, Static, TabbedContent, TabPane, TextArea
+
+from studio.tui.actions import bindings
+from studio.tui.syntax import LARGE_FILE_LINES, language_available
+
+
+@dataclass
+class ResponseData:
+    """What the view shows; built from an `InvokeCompleted` plus the runtime's record."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    duration_ms: float | None = None
+    return_value: str | None = None
+    warnings: list[dict] = field(default_factory=list)
+    outbox: list[dict] = field(default_factory=list)
+    error: dict | None = None
+    request_id: str | None = None
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def status_class(status: int) -> str:
+    return f"status-{status // 100}xx" if 100 <= status < 600 else "status-5xx"
+
+
+def pretty_body(body: bytes, headers: list[tuple[str, str]]) -> tuple[str, bool]:
+    """(text, is_json): JSON re-indented; binary bodies described, never decoded as garbage."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"<{human_size(len(body))} of binary data>", False
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    if "json" in content_type or text.lstrip()[:1] in ("{", "["):
+        try:
+            return json.dumps(json.loads(text), indent=2, ensure_ascii=False), True
+        except ValueError:
+            pass
+    return text, False
+
+
+class ResponseView(Vertical):
+    """Shows one response; `/` searches the body, `n`/`N` step through the matches.
+
+    | Key | Action |
+    |---|---|
+    | / | search the body |
+    | n / N | next / previous match |
+    """
+
+    BINDINGS = bindings("response")
+
+    DEFAULT_CSS = """
+    ResponseView { height: 1fr; }
+    ResponseView #status-line { height: 1; padding: 0 1; background: $boost; }
+    ResponseView #status-line.status-2xx { color: $success; }
+    ResponseView #status-line.status-3xx { color: $accent; }
+    ResponseView #status-line.status-4xx { color: $warning; }
+    ResponseView #status-line.status-5xx { color: $error; }
+    ResponseView #status-line.-failed { color: $error; }
+    ResponseView #response-search { display: none; }
+    ResponseView #response-search.-active { display: block; }
+    ResponseView TabbedContent { height: 1fr; }
+    ResponseView TextArea { height: 1fr; }
+    """
+
+    def __init__(self, *, show_timing: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.show_timing = show_timing
+        self.response: ResponseData | None = None
+        self.matches: list[tuple[int, int]] = []
+        self.match_index = -1
+        self.border_title = "RESPONSE"
+
+    def compose(self):
+        yield Static("no response yet · ctrl+j sends", id="status-line")
+        yield Input(placeholder="search body… (enter)", id="response-search", compact=True)
+        with TabbedContent(id="response-tabs"):
+            with TabPane("Body", id="tab-rbody"):
+                yield self._viewer("response-body")
+            with TabPane("Headers", id="tab-rheaders"):
+                yield self._viewer("response-headers")
+            with TabPane("Return", id="tab-return"):
+                yield self._viewer("response-return")
+            with TabPane("Warnings", id="tab-warnings"):
+                yield self._viewer("response-warnings")
+            with TabPane("Outbox", id="tab-outbox"):
+                yield self._viewer("response-outbox")
+
+    @staticmethod
+    def _viewer(id: str) -> TextArea:
+        return TextArea("", read_only=True, id=id, compact=True, soft_wrap=True, show_line_numbers=False)
+
+    def show_pending(self, label: str) -> None:
+        line = self.query_one("#status-line", Static)
+        line.update(f"sending {label}…")
+        line.set_classes("-pending")
+
+    def show_failure(self, reason: str) -> None:
+        line = self.query_one("#status-line", Static)
+        line.update(f"studio error: {reason}")
+        line.set_classes("-failed")
+
+    def show(self, response: ResponseData) -> None:
+        self.response = response
+        status = response.status
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        parts = [f"{status} {phrase}".strip()]
+        if self.show_timing and response.duration_ms is not None:
+            parts.append(f"{response.duration_ms:.1f} ms")
+        parts.append(human_size(len(response.body)))
+        if response.warnings:
+            parts.append(f"⚠ {len(response.warnings)} parity warning{'s' if len(response.warnings) > 1 else ''}")
+        if response.error:
+            parts.append(f"✖ {response.error.get('type', 'error')}")
+        line = self.query_one("#status-line", Static)
+        line.update(" · ".join(parts))
+        line.set_classes(status_class(status))
+
+        text, is_json = pretty_body(response.body, response.headers)
+        body = self.query_one("#response-body", TextArea)
+        big = text.count("\n") > LARGE_FILE_LINES
+        body.language = "json" if is_json and not big and language_available("json") else None
+        body.load_text(text)
+        self.query_one("#response-headers", TextArea).load_text(
+            "\n".join(f"{k}: {v}" for k, v in response.headers))
+        ret = response.return_value
+        if ret is not None:
+            try:
+                ret = json.dumps(json.loads(ret), indent=2, ensure_ascii=False)
+            except ValueError:
+                pass
+        self.query_one("#response-return", TextArea).load_text(ret if ret is not None else "(no return value)")
+        self.query_one("#response-warnings", TextArea).load_text(
+            "\n\n".join(f"{w.get('id', '')}: {w.get('message', '')}" + (f"\nfix: {w['fix']}" if w.get("fix") else "")
+                        for w in response.warnings) or "(no parity warnings)")
+        self.query_one("#response-outbox", TextArea).load_text(
+            json.dumps(response.outbox, indent=2, ensure_ascii=False) if response.outbox else "(no mail sent)")
+        tabs = self.query_one("#response-tabs", TabbedContent)
+        tabs.get_tab("tab-warnings").label = f"Warnings ({len(response.warnings)})" if response.warnings \
+            else "Warnings"
+        self.matches = []
+        self.match_index = -1
+
+    # -- search --------------------------------------------------------------------------
+
+    def action_start_search(self) -> None:
+        search = self.query_one("#response-search", Input)
+        search.add_class("-active")
+        search.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "response-search":
+            return
+        event.stop()
+        self.search(event.value)
+        self.query_one("#response-body", TextArea).focus()
+
+    def search(self, needle: str) -> int:
+        """Find every match of `needle` in the body (case-insensitive); selects the first. Returns the count."""
+        body = self.query_one("#response-body", TextArea)
+        self.matches = []
+        if needle:
+            lowered = needle.lower()
+            for row, line in enumerate(body.text.splitlines()):
+                start = line.lower().find(lowered)
+                while start != -1:
+                    self.matches.append((row, start))
+                    start = line.lower().find(lowered, start + 1)
+        self.match_index = -1
+        self._needle = needle
+        self.query_one("#response-tabs", TabbedContent).active = "tab-rbody"
+        if self.matches:
+            self.action_next_match()
+        else:
+            self.notify(f"no match for {needle!r}", severity="warning")
+        return len(self.matches)
+
+    def _select_match(self) -> None:
+        from textual.widgets.text_area import Selection
+
+        row, col = self.matches[self.match_index]
+        body = self.query_one("#response-body", TextArea)
+        body.selection = Selection((row, col), (row, col + len(self._needle)))
+        body.scroll_cursor_visible(center=True)
+
+    def action_next_match(self) -> None:
+        if self.matches:
+            self.match_index = (self.match_index + 1) % len(self.matches)
+            self._select_match()
+
+    def action_previous_match(self) -> None:
+        if self.matches:
+            self.match_index = (self.match_index - 1) % len(self.matches)
+            self._select_match()

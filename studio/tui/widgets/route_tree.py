@@ -1,0 +1,170 @@
+"""The route tree: both routing layers, grouped by path, filterable as you type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Tree
+
+from studio.tui.route_index import Entry, Section, build_sections, filter_sections
+
+METHOD_STYLE = "cyan"
+KIND_LABELS = {"http-function": "fn", "handler-class": "class", "scf-event": "scf"}
+
+
+def entry_label(entry: Entry) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if entry.kind == "helper":
+        text.append(entry.label, style="dim")
+        text.append("  helper", style="dim italic")
+        return text
+    if entry.kind == "problem":
+        text.append(entry.label or "project", style="bold red")
+        text.append(f"  {entry.error}", style="red")
+        return text
+    methods, _, rest = entry.label.partition(" ") if entry.kind in ("route", "inner") else ("", "", entry.label)
+    if methods:
+        text.append(methods, style=METHOD_STYLE)
+        text.append(" ")
+    label = rest
+    style = "red" if entry.error else ""
+    text.append(label, style=style)
+    if entry.catch_all:
+        text.append(" *", style="bold magenta")
+    elif entry.dynamic:
+        text.append(" :", style="bold cyan")
+    if entry.detail:
+        text.append(f"  {KIND_LABELS.get(entry.detail, entry.detail)}", style="dim")
+    if entry.error:
+        text.append(f"  ✖ {entry.error}", style="red")
+    return text
+
+
+class RouteTree(Vertical):
+    """A filter box over a `Tree` of the project's routes and functions.
+
+    | Key | Action |
+    |---|---|
+    | enter | select the route (open its file, target the invoke panel) |
+    | ctrl+f | focus the filter (app binding `routes.filter`) |
+    """
+
+    DEFAULT_CSS = """
+    RouteTree { width: 34; }
+    RouteTree > Input { margin: 0; }
+    RouteTree > Tree { height: 1fr; background: $surface; overflow-x: hidden; }
+    """
+
+    @dataclass
+    class RouteSelected(Message):
+        tree: RouteTree
+        entry: Entry
+
+        @property
+        def control(self) -> RouteTree:
+            return self.tree
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._sections: list[Section] = []
+        self._filter = ""
+        self.project = None
+
+    def compose(self):
+        yield Input(placeholder="filter routes…", id="route-filter", compact=True)
+        tree: Tree[Entry] = Tree("ROUTES", id="route-tree")
+        tree.show_root = False
+        tree.guide_depth = 2
+        yield tree
+
+    @property
+    def tree(self) -> Tree:
+        return self.query_one("#route-tree", Tree)
+
+    def show_loading(self) -> None:
+        tree = self.tree
+        tree.clear()
+        tree.root.add_leaf(Text("discovering functions…", style="dim italic"))
+
+    def set_project(self, project, inner_routes=None) -> None:
+        self.project = project
+        self._sections = build_sections(project, inner_routes)
+        self._rebuild()
+
+    def set_filter(self, text: str) -> None:
+        self._filter = text
+        self._rebuild()
+
+    def visible_entries(self) -> list[Entry]:
+        out: list[Entry] = []
+
+        def walk(node) -> None:
+            if isinstance(node.data, Entry):
+                out.append(node.data)
+            for child in node.children:
+                walk(child)
+
+        walk(self.tree.root)
+        return out
+
+    def _rebuild(self) -> None:
+        tree = self.tree
+        tree.clear()
+        sections = filter_sections(self._sections, self._filter)
+        if not sections:
+            tree.root.add_leaf(Text("no routes match" if self._filter else "no functions found", style="dim"))
+            return
+        for section in sections:
+            branch = tree.root.add(Text(section.title, style="bold red" if section.title == "Problems" else "bold"),
+                                   expand=True)
+            for group, entries in section.groups:
+                if len(section.groups) > 1 or group != "/":
+                    parent = branch.add(Text(group, style="bold"), expand=True)
+                else:
+                    parent = branch
+                for entry in entries:
+                    self._add(parent, entry)
+            for entry in section.entries:
+                self._add(branch, entry)
+
+    def _add(self, parent, entry: Entry) -> None:
+        if entry.children:
+            node = parent.add(entry_label(entry), data=entry, expand=True)
+            for child in entry.children:
+                node.add_leaf(entry_label(child), data=child)
+        else:
+            parent.add_leaf(entry_label(entry), data=entry)
+
+    def select_function(self, function_id: str) -> bool:
+        """Move the cursor to the first row of a function; False if it is not visible."""
+        def walk(node):
+            if isinstance(node.data, Entry) and node.data.function_id == function_id:
+                return node
+            for child in node.children:
+                found = walk(child)
+                if found is not None:
+                    return found
+            return None
+
+        node = walk(self.tree.root)
+        if node is None:
+            return False
+        self.tree.move_cursor(node)
+        self.post_message(self.RouteSelected(self, node.data))
+        return True
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.tree.focus()
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+        event.stop()
+        if isinstance(event.node.data, Entry):
+            self.post_message(self.RouteSelected(self, event.node.data))

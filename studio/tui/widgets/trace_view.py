@@ -1,0 +1,136 @@
+"""The trace view: user frames first, runtime and framework frames folded, locals per frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from studio.tui.actions import bindings
+
+
+def order_frames(frames: list[dict], show_folded: bool) -> list[tuple[int, dict]]:
+    """(original index, frame): user frames first (innermost first), then the rest when unfolded."""
+    indexed = list(enumerate(frames))
+    user = [f for f in reversed(indexed) if f[1].get("is_user", True)]
+    other = [f for f in reversed(indexed) if not f[1].get("is_user", True)]
+    return user + (other if show_folded else [])
+
+
+class TraceView(Vertical):
+    """A frame list (pointer) beside the frame's source and locals (detail), as Toolong shows lines.
+
+    | Key | Action |
+    |---|---|
+    | enter | open the frame's file and line in the editor |
+    | f | show or hide runtime and framework frames |
+    """
+
+    BINDINGS = bindings("trace")
+
+    DEFAULT_CSS = """
+    TraceView { height: 1fr; }
+    TraceView #trace-title { height: 1; padding: 0 1; color: $error; text-style: bold; }
+    TraceView #trace-body { height: 1fr; }
+    TraceView #trace-frames { width: 1fr; height: 1fr; }
+    TraceView #trace-detail { width: 1fr; height: 1fr; padding: 0 1; background: $surface; overflow-y: auto; }
+    """
+
+    @dataclass
+    class FrameOpened(Message):
+        view: TraceView
+        file: str
+        line: int
+
+        @property
+        def control(self) -> TraceView:
+            return self.view
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.error: dict | None = None
+        self.show_folded = False
+        self.rows: list[tuple[int, dict]] = []
+
+    def compose(self):
+        yield Static("no trace: the last invocation did not raise", id="trace-title")
+        with Horizontal(id="trace-body"):
+            yield OptionList(id="trace-frames")
+            yield Static("", id="trace-detail")
+
+    def show_error(self, error: dict | None) -> None:
+        self.error = error
+        title = self.query_one("#trace-title", Static)
+        if not error:
+            title.update("no trace: the last invocation did not raise")
+        else:
+            title.update(f"{error.get('type', 'Error')}: {error.get('message', '')}")
+        self._fill()
+
+    def _fill(self) -> None:
+        frames = (self.error or {}).get("frames") or []
+        self.rows = order_frames(frames, self.show_folded)
+        options = self.query_one("#trace-frames", OptionList)
+        options.clear_options()
+        folded = sum(1 for f in frames if not f.get("is_user", True))
+        for _index, frame in self.rows:
+            label = Text()
+            style = "" if frame.get("is_user", True) else "dim"
+            label.append(f"{frame.get('file')}:{frame.get('line')}", style=style or "bold")
+            label.append(f" in {frame.get('function')}", style="dim")
+            options.add_option(Option(label))
+        if folded and not self.show_folded:
+            options.add_option(Option(Text(f"… {folded} runtime/framework frames folded (f)", style="dim italic"),
+                                      disabled=True))
+        if self.rows:
+            options.highlighted = 0
+            self._show_detail(0)
+        else:
+            self.query_one("#trace-detail", Static).update(
+                (self.error or {}).get("traceback", "") if self.error else "")
+
+    def _show_detail(self, index: int) -> None:
+        if not 0 <= index < len(self.rows):
+            return
+        frame = self.rows[index][1]
+        text = Text()
+        text.append(f"{frame.get('file')}:{frame.get('line')} in {frame.get('function')}\n", style="bold")
+        if frame.get("source"):
+            text.append(f"  {frame['source'].strip()}\n\n", style="yellow")
+        local_vars = frame.get("locals") or {}
+        if local_vars:
+            text.append("locals\n", style="bold underline")
+            for name, value in local_vars.items():
+                text.append(f"  {name}", style="cyan")
+                text.append(f" = {value}\n")
+        else:
+            text.append("(no locals)", style="dim")
+        self.query_one("#trace-detail", Static).update(text)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._show_detail(event.option_index)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.open_frame(event.option_index)
+
+    def open_frame(self, index: int | None = None) -> bool:
+        if index is None:
+            index = self.query_one("#trace-frames", OptionList).highlighted
+        if index is None or not 0 <= index < len(self.rows):
+            return False
+        frame = self.rows[index][1]
+        self.post_message(self.FrameOpened(self, str(frame.get("file")), int(frame.get("line") or 1)))
+        return True
+
+    def action_open_frame(self) -> None:
+        self.open_frame()
+
+    def action_toggle_folded(self) -> None:
+        self.show_folded = not self.show_folded
+        self._fill()
