@@ -66,7 +66,7 @@ def dispatcher_for(project: Project) -> str:
 
 
 def match_warnings(match) -> tuple[ParityWarning, ...]:
-    """Parity warnings the route table itself knows (RUNTIME_SPEC.md §6)."""
+    """Parity warnings only the route table knows (RUNTIME_SPEC.md §6); the worker adds the others."""
     found = []
     shadowed = getattr(match, "shadowed", None)
     route = getattr(match, "route", None)
@@ -76,16 +76,6 @@ def match_warnings(match) -> tuple[ParityWarning, ...]:
             f"The static route {route.path} answered {match.path}, which {shadowed.path} "
             f"({shadowed.file}) matches exactly; production sends it to {route.file} too.",
             "Move the static file, or make it an index of a folder without dynamic siblings."))
-    if getattr(match, "catchall_empty", False) and route is not None:
-        found.append(ParityWarning(
-            "EO-CATCHALL-EMPTY",
-            f"The catch-all {route.path} was hit with nothing after its prefix; the docs say it needs "
-            f"one segment, but production handles it here as well.", ""))
-    if route is not None and getattr(route, "excluded_dir", False):
-        found.append(ParityWarning(
-            "EO-EXCLUDED-DIR-ROUTE",
-            f"{route.file} lies in a folder the build excludes; production answers this route with "
-            f"`Error loading module` and 404.", "Move the entry out of the excluded folder."))
     return tuple(found)
 
 
