@@ -104,24 +104,26 @@ def _cocopot_problems(project: Project) -> list[Problem]:
 
 
 def _endpoint_clashes(project: Project) -> list[Problem]:
-    """Two SCF / CocoBase endpoints with the same path and an overlapping method: only the first answers."""
+    """Two SCF / CocoBase endpoints with the same path and overlapping methods: only the first answers."""
     problems = []
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[str, list[tuple[frozenset[str] | None, str]]] = {}
     for route in project.routes:
         if route.platform == "edgeone":
             continue
-        for method in route.methods or ("*",):
-            key = (route.path.rstrip("/") or "/", method)
-            other = seen.get(key) or (seen.get((key[0], "*")) if method != "*" else None)
-            if other is not None and other != route.function_id:
+        methods = frozenset(route.methods) if route.methods else None  # None: every method
+        path = route.path.rstrip("/") or "/"
+        for other_methods, other_id in seen.get(path, []):
+            if other_id == route.function_id:
+                continue
+            if methods is None or other_methods is None or methods & other_methods:
                 problems.append(Problem(
                     "warning", "route-conflict",
-                    f"{route.path} ({method if method != '*' else 'ANY'}) is also served by {other}; "
-                    "only the first in route order answers",
+                    f"{route.path} ({','.join(sorted(methods)) if methods else 'ANY'}) is also served by "
+                    f"{other_id}, which comes first in route order and answers instead",
                     file=route.file, hint="Give the API Gateway trigger a different path or method.",
                 ))
                 break
-            seen.setdefault(key, route.function_id)
+        seen.setdefault(path, []).append((methods, route.function_id))
     return problems
 
 

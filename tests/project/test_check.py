@@ -1,0 +1,123 @@
+"""check_project: every problem, most severe first, including the project-wide ones."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.project.check import check_project, summary
+from studio.project.loader import load_project
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FUNCSTUDIO_CONFIG_FILE", "FUNCSTUDIO_PORT", "FUNCSTUDIO_HOST"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write(root: Path, name: str, text: str) -> None:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+COCOPOT_APP = """\
+from cocopot import Cocopot
+
+app = Cocopot()
+
+@app.after_request
+def first(resp):
+    return resp
+
+@app.after_request
+def second(resp):
+    return resp
+"""
+
+
+def check(root: Path):
+    return check_project(load_project(root))
+
+
+def test_sorted_by_severity_then_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path, "cloud-functions/b.py", "def handler(event, context:\n")
+    write(tmp_path, "cloud-functions/a.py", "import yaml\ndef handler(event, context):\n    return 1\n")
+    write(tmp_path, "cloud-functions/json.py", "X = 1\n")
+    write(tmp_path, "funcstudio.toml", 'quirks = "nope"\n')
+    problems = check(tmp_path)
+    order = {"error": 0, "warning": 1, "info": 2}
+    keys = [(order[p.severity], p.file or "", p.line or 0) for p in problems]
+    assert keys == sorted(keys)
+    found = {(p.severity, p.code, p.file) for p in problems}
+    assert ("error", "syntax-error", "cloud-functions/b.py") in found
+    assert ("error", "invalid-config", "funcstudio.toml") in found
+    assert ("warning", "EO-UNDECLARED-DEP", "cloud-functions/a.py") in found
+    assert any(code == "EO-NAME-CONFLICT" for _, code, _ in found)
+    assert summary(problems)["error"] >= 2
+
+
+def test_cocopot_needs_the_shim_and_a_requirements_line(tmp_path: Path) -> None:
+    write(tmp_path, "cloud-functions/pot/index.py", COCOPOT_APP)
+    problems = check(tmp_path)
+    by_code = {p.code: p for p in problems}
+    assert by_code["CP-SHIM"].file == "cloud-functions/pot/index.py" and by_code["CP-SHIM"].line == 1
+    assert by_code["CP-AFTER-ORDER"].severity == "warning" and by_code["CP-AFTER-ORDER"].line == 9
+    undeclared = by_code["EO-UNDECLARED-DEP"]
+    assert "does not detect Cocopot" in undeclared.message and "cocopot==0.2" in undeclared.hint
+    write(tmp_path, "cloud-functions/requirements.txt", "cocopot==0.2\n")
+    codes = {p.code for p in check(tmp_path)}
+    assert "EO-UNDECLARED-DEP" not in codes and "CP-SHIM" in codes
+
+
+def test_shadowed_requirements_file(tmp_path: Path) -> None:
+    write(tmp_path, "cloud-functions/index.py", "def handler(event, context):\n    return 1\n")
+    write(tmp_path, "cloud-functions/requirements.txt", "\n")
+    write(tmp_path, "requirements.txt", "requests\n")
+    [shadowed] = [p for p in check(tmp_path) if p.code == "EO-REQS-SHADOWED"]
+    assert shadowed.file == "requirements.txt" and shadowed.severity == "warning"
+
+
+def test_scf_problems_and_clashing_endpoints(tmp_path: Path) -> None:
+    write(tmp_path, "a/index.py", "def main_handler(event, context):\n    return 1\n")
+    write(tmp_path, "b/index.py", "def main_handler(event, context):\n    return 1\n")
+    write(tmp_path, "serverless.yml", """\
+first:
+  component: '@serverless/tencent-scf'
+  inputs:
+    codeUri: ./a
+    handler: index.missing
+    events:
+      - apigw: {parameters: {endpoints: [{path: /same, method: GET}]}}
+second:
+  component: '@serverless/tencent-scf'
+  inputs:
+    codeUri: ./b
+    environment: {variables: {QCLOUD_X: 1}}
+    events:
+      - apigw: {parameters: {endpoints: [{path: /same}]}}
+""")
+    problems = check(tmp_path)
+    codes = [p.code for p in problems]
+    assert "SCF-HANDLER-NOT-FOUND" in codes and "SCF-ENV-NAME" in codes and "route-conflict" in codes
+    assert problems[0].severity == "error"
+
+
+def test_python_version_info(tmp_path: Path) -> None:
+    write(tmp_path, "cocobase/x.py", "def main():\n    return 1\n")
+    infos = [p for p in check(tmp_path) if p.code == "EO-PYTHON-VERSION"]
+    assert len(infos) == (0 if sys.version_info[:2] == (3, 10) else 1)
+    assert all(p.severity == "info" for p in infos)
+
+
+def test_clean_project_has_no_errors(tmp_path: Path) -> None:
+    write(tmp_path, "cloud-functions/index.py", "import json\ndef handler(event, context):\n    return 1\n")
+    assert summary(check(tmp_path))["error"] == 0
+    assert {p.severity for p in check(tmp_path)} <= {"info"}
+
+
+def test_missing_project(tmp_path: Path) -> None:
+    [problem] = check(tmp_path / "missing")
+    assert problem.code == "missing-project"
