@@ -146,9 +146,21 @@ class Gateway:
     def set_project(self, project: Project) -> None:
         self.state = RoutingState.build(project)
 
-    def allowed_hosts(self) -> set[str]:
-        names = {"127.0.0.1", "localhost", "[::1]", self.host if ":" not in self.host else f"[{self.host}]"}
-        return {f"{name}:{self.port}".lower() for name in names} | ({"localhost"} if self.port == 80 else set())
+    def host_allowed(self, host: str) -> bool:
+        """Loopback names and the configured host, on our port (or with no port given)."""
+        if self.host in ("0.0.0.0", "::"):
+            return True  # bound to every interface on purpose: names are not known in advance
+        name, port = host.lower(), None
+        if name.startswith("["):
+            end = name.find("]")
+            name, rest = name[: end + 1], name[end + 1 :]
+            port = rest[1:] if rest.startswith(":") else None
+        elif name.count(":") == 1:
+            name, port = name.split(":")
+        configured = f"[{self.host}]" if ":" in self.host else self.host
+        if name not in {"127.0.0.1", "localhost", "[::1]", configured.lower()}:
+            return False
+        return port is None or port == str(self.port)
 
     # -- WSGI ----------------------------------------------------------------------------
 
@@ -172,7 +184,7 @@ class Gateway:
 
     def before_request(self, request: Request, cycle: _Cycle) -> Response | None:
         host = request.headers.get("Host")
-        if host is not None and self.host not in ("0.0.0.0", "::") and host.lower() not in self.allowed_hosts():
+        if host is not None and not self.host_allowed(host):
             return json_error(403, "host-not-allowed",
                               f"Host {host!r} is not allowed: the gateway runs code and answers only "
                               f"loopback names (DNS rebinding protection).")
@@ -407,6 +419,24 @@ def serve(app, host: str, port: int):
         def log(self, type: str, message: str, *args) -> None:
             if type == "error":
                 log.debug(message, *args)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """Malformed HTTP (bad request line, header too long, ...): a JSON answer with a status
+            line, where http.server would send bare HTML to what it takes for HTTP/0.9."""
+            if self.request_version == "HTTP/0.9":
+                self.request_version = "HTTP/1.0"
+            short = self.responses.get(code, ("Error", ""))[0]
+            body = json.dumps({"error": short.lower().replace(" ", "-"), "message": message or short,
+                               "status": code}).encode("utf-8")
+            self.send_response(code, short)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header(REQUEST_ID_HEADER, new_request_id())
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+            self.close_connection = True
 
     try:
         return make_server(host, port, app, threaded=True, request_handler=QuietHandler)
