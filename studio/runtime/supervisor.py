@@ -414,6 +414,22 @@ class Supervisor:
     def inner_routes(self, function_id: str) -> list[dict] | None:
         return self._inner_routes.get(function_id)
 
+    def probe(self, function: Function) -> tuple[list[dict] | None, ErrorInfo | None]:
+        """Load the function in an instance (warm or new) and return the framework's own routes
+        (None when it is no framework app), or the load error."""
+        slot, _fresh = self._acquire(function)
+        if slot is None:
+            return self._inner_routes.get(function.id), None
+        instance = slot.instance
+        load_error = getattr(instance, "load_error", None)
+        if load_error is not None:
+            self._drop(slot)
+            self._kill(instance, function.id, "load-error")
+            return None, _to_error(load_error)
+        self._release(slot, keep=True)
+        routes = getattr(instance, "inner_routes", None)
+        return (list(routes) if routes is not None else None), None
+
     def shutdown(self) -> None:
         with self._cond:
             self._closed = True
