@@ -120,15 +120,15 @@ def logs(
             sys.stdout.flush()
 
 
-def _emit(line: str) -> None:
-    click.echo(line)
+def _emit(line: str, color: bool = False) -> None:
+    click.echo(line, color=color or None)
 
 
 def _print_logs(reader, filter, limit: int, follow: bool, as_json: bool, color: bool) -> None:
     rows = reader.logs(filter, limit=limit)
     rows.reverse()
     for row in rows:
-        _emit(json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_log(row, color))
+        _emit(json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_log(row, color), color)
     if not follow:
         return
     last = rows[-1].id if rows else reader.last_ids()["logs"]
@@ -138,7 +138,7 @@ def _print_logs(reader, filter, limit: int, follow: bool, as_json: bool, color: 
         if reader.last_ids()["logs"] < last:
             last = 0  # the store was cleared: ids start again
         for row in reader.logs_after(last, filter):
-            _emit(json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_log(row, color))
+            _emit(json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_log(row, color), color)
             last = row.id
 
 
@@ -150,7 +150,9 @@ def _print_invocations(reader, filter, limit: int, follow: bool, as_json: bool, 
         if row.state == "running" and follow:
             pending.add(row.id)
             continue
-        _emit(json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_invocation(row, color))
+        _emit(
+            json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_invocation(row, color), color
+        )
     if not follow:
         return
     last = max([r.id for r in rows], default=reader.last_ids()["invocations"])
@@ -166,7 +168,10 @@ def _print_invocations(reader, filter, limit: int, follow: bool, as_json: bool, 
         ready += [r for r in fresh if r.state != "running"]
         pending = (pending | {r.id for r in fresh if r.state == "running"}) - {r.id for r in ready}
         for row in ready:
-            _emit(json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_invocation(row, color))
+            _emit(
+                json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_invocation(row, color),
+                color,
+            )
 
 
 def _clear(reader, yes: bool) -> None:

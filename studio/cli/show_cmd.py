@@ -49,7 +49,8 @@ def show(args: tuple[str, ...], as_json: bool, color: str) -> None:
     if as_json:
         click.echo(json.dumps(detail.to_json(), ensure_ascii=False, indent=2, default=repr))
         return
-    click.echo(render(detail, use_color(color)))
+    colored = use_color(color)
+    click.echo(render(detail, colored), color=colored)
 
 
 def render(detail, color: bool = False) -> str:

@@ -50,7 +50,9 @@ def ensure_store_dir(project_root: str | Path) -> Path:
     return folder
 
 
-def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(
+    path: str | Path, *, readonly: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> sqlite3.Connection:
     """A connection with the store's pragmas. `readonly` opens with `mode=ro` and never creates."""
     if readonly:
         conn = sqlite3.connect(
@@ -61,7 +63,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         )
     else:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -73,7 +75,9 @@ def user_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
-def open_store(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
+def open_store(
+    path: str | Path, *, create: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> sqlite3.Connection:
     """Open (and create or migrate) the store at `path`; raises `StoreError` with a clear message.
 
     Creates the `.funcstudio/` folder and its `.gitignore` when `path` lives in one.
@@ -87,7 +91,7 @@ def open_store(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = connect(path)
+        conn = connect(path, busy_timeout_ms=busy_timeout_ms)
         migrate(conn, path)
     except sqlite3.Error as exc:
         raise StoreError(describe_error(exc, path)) from exc

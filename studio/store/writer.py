@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 
 from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
-from studio.store.db import StoreError, describe_error, open_store
+from studio.store.db import BUSY_TIMEOUT_MS, StoreError, describe_error, open_store
 from studio.store.redact import cap_body, cap_line, redact_headers
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class Recorder:
         *,
         queue_limit: int = 100_000,
         ack_timeout: float | None = None,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
         on_problem: Callable[[str], None] | None = None,
     ) -> None:
         self.db_path = Path(db_path)
@@ -115,7 +116,7 @@ class Recorder:
         self._unreported_drops = 0
         self._conn: sqlite3.Connection | None = None
         try:
-            self._conn = open_store(self.db_path)
+            self._conn = open_store(self.db_path, busy_timeout_ms=busy_timeout_ms)
         except StoreError as exc:
             self._turn_off(str(exc))
         else:
