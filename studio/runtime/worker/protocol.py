@@ -12,13 +12,57 @@ Messages (the "type" key):
 supervisor -> worker
   invoke    {request_id, deadline_s, request}         blob: request body
   shutdown  {}
+  load      {config}        spawn mode only: the first frame, the same config a fork gets
 
 worker -> supervisor
-  ready       {init_ms, kind, framework, inner_routes: [{methods, path, name}], modules: [abs paths]}
-  load_error  {error: {type, message, traceback, frames}, modules}
-  log         {request_id, stream, level, time, text}
+  ready       {init_ms, kind, framework, inner_routes: [{methods, path, name}], modules: [abs paths],
+               warnings: [{id, message, fix}]}
+  load_error  {error: {type, message, traceback, frames}, modules, warnings}
+  log         {request_id, stream, level, time, text, truncated?}
+              stream: stdout | stderr | logging | platform; level only for logging records.
+              request_id is null for lines written while loading or between invocations.
+              `truncated: true` says the worker hit the output cap and drops what follows.
   result      {request_id, status, headers: [[k, v]], return_value, error, warnings: [{id, message, fix}],
                duration_ms, peak_memory_kb, modules, outbox}    blob: response body
+              `modules` is present only when the set of imported project files changed.
+  exiting     {request_id, code, error}   the user code called sys.exit(); the process exits next
+
+error = {type, message, traceback, frames: [{file, line, function, source, locals: {name: repr},
+         is_user}]}, runtime frames removed.
+
+fork server (supervisor <-> zygote, its own control socket)
+  -> fork     {token, config}   ancillary fds: [channel socket, stdout pipe write end, stderr pipe
+                                write end]; the child dup2s the pipes onto fds 1 and 2
+  <- hello    {pid, python, version, preloaded: [...], failed: [...]}
+  <- forked   {token, pid}  or  {token, error}
+  <- exited   {pid, returncode}   (negative: killed by that signal)
+
+config (InstanceConfig as JSON): {function_id, platform, kind, entry_path, code_root, project_root,
+  handler, env, quirks, memory_mb, output_cap_bytes, extra}
+
+request (the `request` of an invoke frame)
+
+  HTTP (EdgeOne, CocoBase, SCF API Gateway via the gateway):
+    {method, path, query_string, headers: [[k, v]], remote_addr, scheme, host, server_port,
+     dispatcher, route, request_id, raw_path?, asgi_single?}
+    path          the percent-DECODED path without the query (as werkzeug's request.path)
+    raw_path      optional: the path as it was on the request line (percent-encoded); default
+                  is `path` re-quoted
+    query_string  the raw query text without `?`
+    headers       as the client sent them (case kept, repeats kept, in order)
+    host          the Host header value (name[:port]); server_port is an int
+    dispatcher    "flask" | "asgi": the EdgeOne dispatcher for the whole project (RUNTIME_SPEC 2.5);
+                  it decides header case, handler(request)'s type and error prefixes
+    asgi_single   optional bool: the project's only route is this ASGI entry (uvicorn serves it
+                  directly: 404 GET/HEAD/OPTIONS retried once with `/` appended)
+    route         {path, params: {name: value}, strip_prefix: str | null, catch_all, is_framework,
+                   excluded_dir?}   strip_prefix as project.model.Route.strip_prefix
+
+  event (SCF direct invoke, timers, CocoBase without HTTP):
+    {type: "event", event, context, request_id}
+
+Everything else in `extra` of the config is platform settings, passed through to adapters
+(`edgeone.headers`: "production" | "dev").
 """
 
 from __future__ import annotations
@@ -90,3 +134,61 @@ def recv_frame(sock: socket.socket) -> tuple[dict, bytes]:
 
 def read_frame(fd: int) -> tuple[dict, bytes]:
     return read_frame_with(lambda n: os.read(fd, n))
+
+
+def send_frame_with_fds(sock: socket.socket, message: dict, fds: list[int], blob: bytes = b"") -> None:
+    """Send one frame with file descriptors attached to its first byte (Unix sockets only)."""
+    data = encode_frame(message, blob)
+    sent = socket.send_fds(sock, [data], fds)
+    if sent < len(data):
+        sock.sendall(data[sent:])
+
+
+def recv_frame_with_fds(sock: socket.socket, max_fds: int = 8) -> tuple[dict, bytes, list[int]]:
+    """Receive one frame and the descriptors that came with it (see `send_frame_with_fds`)."""
+    head, fds, _flags, _addr = socket.recv_fds(sock, HEADER.size, max_fds)
+    if not head:
+        raise ConnectionClosed("channel closed")
+    pending = [head]
+
+    def read(n: int) -> bytes:
+        if pending:
+            chunk = pending.pop()
+            if len(chunk) > n:
+                pending.append(chunk[n:])
+                chunk = chunk[:n]
+            return chunk
+        return sock.recv(n)
+
+    message, blob = read_frame_with(read)
+    return message, blob, list(fds)
+
+
+class FrameDecoder:
+    """Incremental decoding for non-blocking readers: feed bytes, take whole frames."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[dict, bytes]]:
+        self._buffer += data
+        frames = []
+        while len(self._buffer) >= HEADER.size:
+            json_len, blob_len = HEADER.unpack_from(self._buffer)
+            if json_len > MAX_JSON or blob_len > MAX_BLOB:
+                raise ProtocolError(f"frame too large ({json_len} + {blob_len} bytes)")
+            end = HEADER.size + json_len + blob_len
+            if len(self._buffer) < end:
+                break
+            raw = bytes(self._buffer[HEADER.size:HEADER.size + json_len])
+            blob = bytes(self._buffer[HEADER.size + json_len:end])
+            del self._buffer[:end]
+            message = json.loads(raw) if raw else {}
+            if not isinstance(message, dict) or "type" not in message:
+                raise ProtocolError("frame without a type")
+            frames.append((message, blob))
+        return frames
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)

@@ -1,0 +1,560 @@
+"""The supervisor's handle on one worker instance: start it, invoke it, enforce its limits, kill it.
+
+`InstanceFactory.spawn(config)` forks an instance from the interpreter's zygote (or spawns one),
+waits for it to load its entry and returns an `Instance`. `Instance.invoke` sends one request and
+relays everything the instance reports while it runs: `log` frames and the lines written to its
+fds 1 and 2 go to `on_log` as they arrive; the `result` frame ends the invocation. Past the
+deadline or the memory limit the instance is killed; an instance that exits or crashes is reported
+as a fault. A dead instance never hangs the caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import selectors
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from studio.runtime.events import ErrorInfo, FrameInfo, ParityWarning
+from studio.runtime.worker import protocol
+from studio.runtime.zygote import WorkerProcess, WorkerStartError, Zygote, fork_supported, spawn_process
+
+OnLog = Callable[[str, "str | None", float, str], None]
+LOAD_TIMEOUT_S = 30.0
+POLL_S = 0.05
+EXIT_WAIT_S = 2.0
+TRUNCATED_MARKER = "[funcstudio] output truncated: this invocation wrote more than {cap} bytes"
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    """Everything a worker needs to load one function."""
+
+    function_id: str
+    platform: str
+    kind: str
+    entry_path: str
+    """Absolute path of the entry file."""
+    code_root: str
+    """Absolute: the function's cwd and first `sys.path` entry, as in production."""
+    project_root: str
+    """Absolute: frames under it (outside virtualenvs) are the user's."""
+    handler: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    quirks: str = "platform"
+    memory_mb: int | None = None
+    output_cap_bytes: int = 1 << 20
+    python: str | None = None
+    """The worker interpreter; None = sys.executable."""
+    extra: dict = field(default_factory=dict)
+    """Platform settings (edgeone.headers, scf.*, cocobase.*) passed through to adapters."""
+    load_timeout_s: float = LOAD_TIMEOUT_S
+
+    def to_wire(self) -> dict:
+        data = dataclasses.asdict(self)
+        data.pop("python")
+        return data
+
+
+@dataclass(frozen=True)
+class InstanceResult:
+    status: int | None
+    headers: list[tuple[str, str]]
+    body: bytes
+    return_value: str | None
+    error: ErrorInfo | None
+    warnings: tuple[ParityWarning, ...]
+    duration_ms: float
+    peak_memory_mb: float | None
+    fault: str | None
+    """None | timeout | memory | exit | crash | output-flood"""
+    exit_code: int | None
+    outbox: tuple[dict, ...] = ()
+    output_truncated: bool = False
+    """Some output of this invocation went past the cap and was dropped (a marker line says so)."""
+
+
+def error_from_wire(data: dict | None) -> ErrorInfo | None:
+    if not data:
+        return None
+    frames = tuple(
+        FrameInfo(file=str(f.get("file") or ""), line=int(f.get("line") or 0), function=str(f.get("function") or ""),
+                  source=str(f.get("source") or ""), locals=dict(f.get("locals") or {}),
+                  is_user=bool(f.get("is_user", True)))
+        for f in data.get("frames") or ()
+    )
+    return ErrorInfo(type=str(data.get("type") or "Error"), message=str(data.get("message") or ""),
+                     traceback=str(data.get("traceback") or ""), frames=frames)
+
+
+def warnings_from_wire(items) -> tuple[ParityWarning, ...]:
+    seen, found = set(), []
+    for item in items or ():
+        if item.get("id") in seen:
+            continue
+        seen.add(item.get("id"))
+        found.append(ParityWarning(id=str(item.get("id")), message=str(item.get("message") or ""),
+                                   fix=str(item.get("fix") or "")))
+    return tuple(found)
+
+
+def _rss_kb(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+class _Output:
+    """Lines from the instance, frames and pipes alike, under one per-invocation byte cap."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.on_log: OnLog | None = None
+        self.pending: list[tuple[str, str | None, float, str]] = []
+        self.partial = {"stdout": b"", "stderr": b""}
+        self.written = 0
+        self.truncated = False
+
+    def begin(self, on_log: OnLog) -> None:
+        self.on_log = on_log
+        self.written = 0
+        self.truncated = False
+        pending, self.pending = self.pending, []
+        for line in pending:
+            self._deliver(*line)
+
+    def end(self) -> None:
+        self.flush_partial()
+        self.on_log = None
+
+    def line(self, stream: str, level: str | None, when: float, text: str) -> None:
+        if stream != "platform":
+            if self.truncated:
+                return
+            self.written += len(text.encode("utf-8", "replace")) + 1
+            if self.written > self.cap:
+                self.mark_truncated(when)
+                return
+        self._deliver(stream, level, when, text)
+
+    def mark_truncated(self, when: float) -> None:
+        if not self.truncated:
+            self.truncated = True
+            self._deliver("platform", None, when, TRUNCATED_MARKER.format(cap=self.cap))
+
+    def pipe(self, stream: str, data: bytes) -> None:
+        if self.truncated and self.on_log is not None:
+            return  # past the cap: read and drop, never buffer
+        buffered = self.partial[stream] + data
+        *lines, rest = buffered.split(b"\n")
+        if len(rest) > 65536:
+            lines.append(rest)
+            rest = b""
+        self.partial[stream] = rest
+        now = time.time()
+        for raw in lines:
+            self.line(stream, None, now, raw.decode("utf-8", "replace"))
+
+    def flush_partial(self) -> None:
+        for stream, rest in self.partial.items():
+            if rest:
+                self.partial[stream] = b""
+                self.line(stream, None, time.time(), rest.decode("utf-8", "replace"))
+
+    def _deliver(self, stream: str, level: str | None, when: float, text: str) -> None:
+        if self.on_log is None:
+            if len(self.pending) < 10000:
+                self.pending.append((stream, level, when, text))
+            return
+        try:
+            self.on_log(stream, level, when, text)
+        except Exception:  # noqa: BLE001 - a failing subscriber must not fail the invocation
+            pass
+
+
+class Instance:
+    """One live worker process serving one function, one invocation at a time."""
+
+    def __init__(self, config: InstanceConfig, process: WorkerProcess) -> None:
+        self.id = f"i{next(_ids)}-{process.pid}"
+        self.pid = process.pid
+        self.function_id = config.function_id
+        self.config = config
+        self.init_ms = 0.0
+        self.load_error: ErrorInfo | None = None
+        self.load_warnings: tuple[ParityWarning, ...] = ()
+        self.kind: str | None = None
+        self.framework: str | None = None
+        self.inner_routes: list[dict] = []
+        self.modules: set[str] = set()
+        self.busy = False
+        self.alive = True
+        self.last_used = time.monotonic()
+        self.exit_code: int | None = None
+        self.kill_reason: str | None = None
+        self._process = process
+        self._decoder = protocol.FrameDecoder()
+        self._output = _Output(max(int(config.output_cap_bytes or 0), 1024))
+        self._lock = threading.Lock()
+        self._closed = False
+        process.channel.setblocking(False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(process.channel, selectors.EVENT_READ, "channel")
+        self._selector.register(process.out_fd, selectors.EVENT_READ, "stdout")
+        self._selector.register(process.err_fd, selectors.EVENT_READ, "stderr")
+
+    @property
+    def load_logs(self) -> list[tuple[str, str | None, float, str]]:
+        """Lines written while loading, not yet delivered to an invocation's on_log."""
+        return list(self._output.pending)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _pump(self, timeout: float) -> tuple[list[tuple[dict, bytes]], bool]:
+        """Read whatever is ready within `timeout`; returns (frames, channel closed)."""
+        frames: list[tuple[dict, bytes]] = []
+        closed = False
+        for key, _ in self._selector.select(timeout):
+            if key.data == "channel":
+                try:
+                    data = self._process.channel.recv(1 << 20)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    closed = True
+                    continue
+                try:
+                    frames.extend(self._decoder.feed(data))
+                except protocol.ProtocolError:
+                    closed = True
+            else:
+                self._read_pipe(key.data, key.fd)
+        return frames, closed
+
+    def _read_pipe(self, stream: str, fd: int) -> bool:
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return False
+        except OSError:
+            data = b""
+        if not data:
+            try:
+                self._selector.unregister(fd)
+            except (KeyError, ValueError):
+                pass
+            return False
+        self._output.pipe(stream, data)
+        return True
+
+    def _drain_pipes(self, budget_s: float = 0.2) -> None:
+        """Read what the pipes already hold (output written just before a result or a death)."""
+        end = time.monotonic() + budget_s
+        for stream, fd in (("stdout", self._process.out_fd), ("stderr", self._process.err_fd)):
+            while time.monotonic() < end and self._read_pipe(stream, fd):
+                pass
+
+    def _handle_log(self, message: dict) -> None:
+        if message.get("truncated"):
+            self._output.mark_truncated(float(message.get("time") or time.time()))
+            return
+        self._output.line(str(message.get("stream") or "stdout"), message.get("level"),
+                          float(message.get("time") or time.time()), str(message.get("text") or ""))
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill("load-timeout")
+                self.load_error = ErrorInfo("TimeoutError", f"the entry did not load within {timeout:g} s",
+                                            f"TimeoutError: the entry did not load within {timeout:g} s\n")
+                return
+            frames, closed = self._pump(min(remaining, 0.5))
+            for message, _blob in frames:
+                kind = message.get("type")
+                if kind == "log":
+                    self._handle_log(message)
+                elif kind == "ready":
+                    self.init_ms = float(message.get("init_ms") or 0.0)
+                    self.kind = message.get("kind")
+                    self.framework = message.get("framework")
+                    self.inner_routes = list(message.get("inner_routes") or [])
+                    self.modules = set(message.get("modules") or [])
+                    self.load_warnings = warnings_from_wire(message.get("warnings"))
+                    return
+                elif kind == "load_error":
+                    self.load_error = error_from_wire(message.get("error"))
+                    self.modules = set(message.get("modules") or [])
+                    self.load_warnings = warnings_from_wire(message.get("warnings"))
+                    self._drain_pipes()
+                    self._output.flush_partial()
+                    self._mark_dead(self._process.wait_exit(EXIT_WAIT_S))
+                    return
+            if closed:
+                self._drain_pipes()
+                self._output.flush_partial()
+                code = self._process.wait_exit(EXIT_WAIT_S)
+                self._mark_dead(code)
+                how = f"was killed by {_signal_name(-code)}" if code is not None and code < 0 else \
+                    f"exited with code {code}"
+                self.load_error = ErrorInfo("WorkerExit", f"the instance {how} while loading its entry",
+                                            f"WorkerExit: the instance {how} while loading its entry\n")
+                return
+
+    # -- invoking ------------------------------------------------------------------------------
+
+    def invoke(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog) -> InstanceResult:
+        with self._lock:
+            self.busy = True
+            try:
+                return self._invoke(request, body, deadline_s, on_log)
+            finally:
+                self.busy = False
+                self.last_used = time.monotonic()
+
+    def _invoke(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog) -> InstanceResult:
+        started = time.monotonic()
+        self._output.begin(on_log)
+        if not self.alive:
+            self._output.end()
+            return self._fault_result("exit", started, None, None,
+                                      ErrorInfo("WorkerExit", "the instance is not running", ""))
+        request_id = str(request.get("request_id") or "")
+        try:
+            self._process.channel.setblocking(True)
+            protocol.send_frame(self._process.channel, {"type": "invoke", "request_id": request_id,
+                                                        "deadline_s": deadline_s, "request": request}, body)
+        except OSError:
+            pass  # the instance is gone; the loop below sees the closed channel
+        finally:
+            self._process.channel.setblocking(False)
+        deadline = started + max(float(deadline_s), 0.0)
+        limit_kb = int(self.config.memory_mb) * 1024 if self.config.memory_mb else None
+        peak_kb = 0
+        exiting: dict | None = None
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    self._kill_now()
+                    self._drain_pipes()
+                    return self._fault_result("timeout", started, peak_kb, None, ErrorInfo(
+                        "TimeoutError", f"Invocation timed out after {deadline_s:g} s",
+                        f"TimeoutError: Invocation timed out after {deadline_s:g} s\n"))
+                wait = deadline - now
+                if limit_kb is not None:
+                    wait = min(wait, POLL_S)
+                frames, closed = self._pump(wait)
+                for message, blob in frames:
+                    kind = message.get("type")
+                    if kind == "log":
+                        self._handle_log(message)
+                    elif kind == "exiting":
+                        exiting = message
+                    elif kind == "result":
+                        self._drain_pipes(0.05)
+                        return self._result(message, blob, started, peak_kb)
+                if closed:
+                    self._drain_pipes()
+                    code = self._process.wait_exit(EXIT_WAIT_S)
+                    self._mark_dead(code)
+                    return self._death_result(started, peak_kb, code, exiting)
+                if limit_kb is not None:
+                    rss = _rss_kb(self.pid)
+                    if rss is not None:
+                        peak_kb = max(peak_kb, rss)
+                        if rss > limit_kb:
+                            self._kill_now()
+                            self._drain_pipes()
+                            mb = self.config.memory_mb
+                            return self._fault_result("memory", started, peak_kb, None, ErrorInfo(
+                                "MemoryError", f"Memory limit exceeded: the instance used more than {mb} MB",
+                                f"MemoryError: Memory limit exceeded: the instance used more than {mb} MB\n"))
+        finally:
+            self._output.end()
+
+    def _result(self, message: dict, blob: bytes, started: float, peak_kb: int) -> InstanceResult:
+        if "modules" in message:
+            self.modules = set(message.get("modules") or [])
+        worker_peak = message.get("peak_memory_kb")
+        peak = max(peak_kb, int(worker_peak or 0))
+        return InstanceResult(
+            status=message.get("status"),
+            headers=[(str(k), str(v)) for k, v in message.get("headers") or []],
+            body=blob, return_value=message.get("return_value"),
+            error=error_from_wire(message.get("error")),
+            warnings=warnings_from_wire(message.get("warnings")),
+            duration_ms=float(message.get("duration_ms") or (time.monotonic() - started) * 1000.0),
+            peak_memory_mb=round(peak / 1024.0, 1) if peak else None,
+            fault=None, exit_code=None, outbox=tuple(message.get("outbox") or ()),
+            output_truncated=self._output.truncated,
+        )
+
+    def _death_result(self, started: float, peak_kb: int, code: int | None, exiting: dict | None):
+        if exiting is not None:
+            error = error_from_wire(exiting.get("error"))
+            return self._fault_result("exit", started, peak_kb, code if code is not None else exiting.get("code"),
+                                      error)
+        if self.kill_reason in ("timeout", "memory", "output-flood"):
+            fault = self.kill_reason
+        else:
+            fault = "crash" if code is not None and code < 0 else "exit"
+        if self.kill_reason:
+            text = f"the instance was killed ({self.kill_reason})"
+        elif code is None:
+            text = "the instance died"
+        elif code < 0:
+            text = f"the instance crashed: killed by {_signal_name(-code)}"
+        else:
+            text = f"the instance exited with code {code} during the invocation"
+        kind = "WorkerCrash" if fault == "crash" else "WorkerExit"
+        return self._fault_result(fault, started, peak_kb, code, ErrorInfo(kind, text, f"{kind}: {text}\n"))
+
+    def _fault_result(self, fault: str, started: float, peak_kb: int | None, code: int | None,
+                      error: ErrorInfo | None) -> InstanceResult:
+        return InstanceResult(
+            status=None, headers=[], body=b"", return_value=None, error=error, warnings=self.load_warnings,
+            duration_ms=(time.monotonic() - started) * 1000.0,
+            peak_memory_mb=round(peak_kb / 1024.0, 1) if peak_kb else None, fault=fault,
+            exit_code=code if code is not None else self.exit_code, outbox=(),
+            output_truncated=self._output.truncated,
+        )
+
+    # -- ending --------------------------------------------------------------------------------
+
+    def _kill_now(self) -> None:
+        if self.exit_code is None and self.alive:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        self._mark_dead(self._process.wait_exit(EXIT_WAIT_S))
+
+    def _mark_dead(self, code: int | None) -> None:
+        self.alive = False
+        if code is not None:
+            self.exit_code = code
+
+    def kill(self, reason: str) -> None:
+        """End the instance. Idle instances retired for idle/stale/shutdown get a graceful shutdown
+        (ASGI lifespan shutdown runs) for up to a second; anything else is SIGKILLed."""
+        if self.kill_reason is None:
+            self.kill_reason = reason
+        if not self.alive:
+            self._close_fds()
+            return
+        if reason in ("idle", "stale", "shutdown") and not self.busy:
+            try:
+                self._process.channel.setblocking(True)
+                self._process.channel.settimeout(1.0)
+                protocol.send_frame(self._process.channel, {"type": "shutdown"})
+            except OSError:
+                pass
+            code = self._process.wait_exit(1.0)
+            if code is not None:
+                self._mark_dead(code)
+        if self.alive:
+            self._kill_now()
+        if not self.busy:
+            self._close_fds()
+
+    def _close_fds(self) -> None:
+        if self._closed or self.busy:
+            return
+        self._closed = True
+        try:
+            self._selector.close()
+        except Exception:  # noqa: BLE001
+            pass
+        for close in (self._process.channel.close, lambda: os.close(self._process.out_fd),
+                      lambda: os.close(self._process.err_fd)):
+            try:
+                close()
+            except OSError:
+                pass
+
+    def __repr__(self) -> str:
+        return f"<Instance {self.id} {self.function_id} alive={self.alive} busy={self.busy}>"
+
+
+class InstanceFactory:
+    """Starts instances: one zygote per worker interpreter, spawn where fork is unavailable."""
+
+    def __init__(self, preload: Sequence[str] = (), *, use_zygote: bool | None = None) -> None:
+        self.preload = tuple(preload)
+        self.use_zygote = fork_supported() if use_zygote is None else use_zygote
+        self._zygotes: dict[str, Zygote] = {}
+        self._no_zygote: set[str] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _zygote(self, python: str) -> Zygote | None:
+        if not self.use_zygote or python in self._no_zygote:
+            return None
+        with self._lock:
+            zygote = self._zygotes.get(python)
+            if zygote is not None and zygote.alive:
+                return zygote
+            try:
+                zygote = Zygote(python, self.preload)
+            except WorkerStartError:
+                self._no_zygote.add(python)
+                return None
+            self._zygotes[python] = zygote
+            return zygote
+
+    def warm(self, python: str | None = None) -> None:
+        """Start the interpreter's zygote now rather than at the first spawn."""
+        self._zygote(python or sys.executable)
+
+    def spawn(self, config: InstanceConfig) -> Instance:
+        if self._closed:
+            raise WorkerStartError("the instance factory is closed")
+        python = config.python or sys.executable
+        wire = config.to_wire()
+        zygote = self._zygote(python)
+        process = None
+        if zygote is not None:
+            try:
+                process = zygote.fork(wire)
+            except WorkerStartError:
+                process = None
+        if process is None:
+            process = spawn_process(python, wire)
+        instance = Instance(config, process)
+        instance._wait_ready(config.load_timeout_s)
+        return instance
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            zygotes, self._zygotes = list(self._zygotes.values()), {}
+        for zygote in zygotes:
+            zygote.close()

@@ -1,0 +1,307 @@
+"""Everything an invocation prints, logs, returns and raises, sent to the supervisor as it happens.
+
+Python-level writes to `sys.stdout`/`sys.stderr` and `logging` records become `log` frames at once.
+Output that bypasses Python (C code, `os.write(1, ...)`, subprocesses) lands on fds 1 and 2, which
+are pipes the supervisor reads itself, so nothing is lost when the instance is killed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+
+from . import protocol
+
+RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+LOCAL_REPR_CAP = 300
+LOCALS_PER_FRAME = 40
+RETURN_CAP = 1 << 20
+_NOT_USER_PARTS = ("/site-packages/", "/dist-packages/", "/.venv/", "/venv/", "/lib/python")
+
+
+class Channel:
+    """The frame socket to the supervisor; writes come from any thread."""
+
+    def __init__(self, sock) -> None:
+        self.sock = sock
+        self._lock = threading.Lock()
+        self.broken = False
+
+    def send(self, message: dict, blob: bytes = b"") -> None:
+        if self.broken:
+            return
+        data = protocol.encode_frame(message, blob)
+        with self._lock:
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                self.broken = True
+
+
+class Capture:
+    """Turns writes and records into `log` frames for the current invocation, under a byte cap."""
+
+    def __init__(self, channel: Channel, cap_bytes: int) -> None:
+        self.channel = channel
+        self.cap_bytes = max(int(cap_bytes or 0), 1024)
+        self.request_id: str | None = None
+        self._written = 0
+        self._truncated = False
+        self._lock = threading.Lock()
+
+    def begin(self, request_id: str | None) -> None:
+        with self._lock:
+            self.request_id = request_id
+            self._written = 0
+            self._truncated = False
+
+    def emit(self, stream: str, level: str | None, text: str) -> None:
+        if stream != "platform":
+            with self._lock:
+                if self._truncated:
+                    return
+                self._written += len(text.encode("utf-8", "replace"))
+                if self._written > self.cap_bytes:
+                    self._truncated = True
+                    self.channel.send({"type": "log", "request_id": self.request_id, "stream": stream,
+                                       "level": None, "time": time.time(), "text": "",
+                                       "truncated": True})
+                    return
+        self.channel.send({"type": "log", "request_id": self.request_id, "stream": stream,
+                           "level": level, "time": time.time(), "text": text})
+
+
+class LineStream(io.TextIOBase):
+    """A text stream that sends each completed line as a `log` frame (partial lines on flush)."""
+
+    def __init__(self, capture: Capture, stream: str, fd: int) -> None:
+        super().__init__()
+        self._capture = capture
+        self._stream = stream
+        self._fd = fd
+        self._partial = ""
+        self._lock = threading.RLock()
+        self.buffer = _BytesToText(self)
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+    @property
+    def errors(self) -> str:
+        return "replace"
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, text) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        with self._lock:
+            data = self._partial + text
+            *lines, self._partial = data.split("\n")
+        for line in lines:
+            self._capture.emit(self._stream, None, line)
+        if len(self._partial) > 65536:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            rest, self._partial = self._partial, ""
+        if rest:
+            self._capture.emit(self._stream, None, rest)
+
+
+class _BytesToText:
+    """`sys.stdout.buffer` for code that writes bytes."""
+
+    def __init__(self, text_stream: LineStream) -> None:
+        self._text = text_stream
+
+    def write(self, data) -> int:
+        self._text.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._text.flush()
+
+    def fileno(self) -> int:
+        return self._text.fileno()
+
+
+_MESSAGE_ONLY = logging.Formatter("%(message)s")
+
+
+def install(capture: Capture, on_error_record=None) -> None:
+    """Route stdout/stderr and every logging record through `capture`."""
+    sys.stdout = LineStream(capture, "stdout", 1)
+    sys.stderr = LineStream(capture, "stderr", 2)
+    original = logging.Logger.callHandlers
+
+    def call_handlers(self, record):
+        try:
+            text = _MESSAGE_ONLY.format(record)
+        except Exception:  # noqa: BLE001 - a bad format string must not lose the record
+            text = str(record.msg)
+        capture.emit("logging", record.levelname, text)
+        if on_error_record is not None and record.exc_info and record.levelno >= logging.ERROR:
+            on_error_record(record.exc_info[1])
+        return original(self, record)
+
+    logging.Logger.callHandlers = call_handlers
+    # The record is already captured: the last-resort stderr echo would only duplicate it.
+    logging.lastResort = logging.NullHandler()
+
+
+def flush_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+# -- values and errors ---------------------------------------------------------------------------
+
+
+def render_value(value) -> str | None:
+    """JSON text when the value is JSON-serialisable, else its repr (both capped)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except Exception:  # noqa: BLE001 - anything unserialisable falls back to repr
+        try:
+            text = repr(value)
+        except Exception as exc:  # noqa: BLE001
+            text = f"<unrepresentable {type(value).__name__}: {exc}>"
+    if len(text) > RETURN_CAP:
+        text = text[:RETURN_CAP] + "…"
+    return text
+
+
+def _is_runtime(filename: str) -> bool:
+    return filename.startswith(RUNTIME_DIR) or filename.startswith("<frozen ")
+
+
+def is_user_file(filename: str, project_root: str) -> bool:
+    if not filename.startswith(project_root.rstrip("/") + "/"):
+        return False
+    rest = filename[len(project_root):]
+    return not any(part in rest for part in _NOT_USER_PARTS)
+
+
+def _safe_repr(value) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # noqa: BLE001
+        text = f"<repr failed: {type(exc).__name__}>"
+    return text if len(text) <= LOCAL_REPR_CAP else text[:LOCAL_REPR_CAP] + "…"
+
+
+def _strip_runtime(te: traceback.TracebackException, seen: set) -> None:
+    while te is not None and id(te) not in seen:
+        seen.add(id(te))
+        kept = [f for f in te.stack if not _is_runtime(f.filename)]
+        te.stack = traceback.StackSummary.from_list(kept)
+        if te.__cause__ is not None:
+            _strip_runtime(te.__cause__, seen)
+        te = te.__context__
+
+
+def error_info(exc: BaseException, project_root: str) -> dict:
+    """The exception as the user needs it: frames with locals, runtime frames removed."""
+    project_root = os.path.realpath(project_root)
+    frames = []
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if _is_runtime(filename):
+            continue
+        absolute = os.path.realpath(filename) if not filename.startswith("<") else filename
+        local_reprs = {}
+        for name, value in list(frame.f_locals.items())[:LOCALS_PER_FRAME]:
+            if name.startswith("__") and name.endswith("__"):
+                continue
+            local_reprs[name] = _safe_repr(value)
+        frames.append({
+            "file": absolute, "line": lineno, "function": frame.f_code.co_name,
+            "source": _source_line(filename, lineno, frame.f_globals), "locals": local_reprs,
+            "is_user": is_user_file(absolute, project_root),
+        })
+    if isinstance(exc, SyntaxError) and exc.filename and not _is_runtime(exc.filename):
+        frames.append({"file": os.path.realpath(exc.filename), "line": exc.lineno or 0,
+                       "function": "<module>", "source": (exc.text or "").strip(), "locals": {},
+                       "is_user": is_user_file(os.path.realpath(exc.filename), project_root)})
+    try:
+        te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+        _strip_runtime(te, set())
+        text = "".join(te.format())
+    except Exception:  # noqa: BLE001
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return {"type": type(exc).__qualname__ if type(exc).__module__ == "builtins"
+            else f"{type(exc).__module__}.{type(exc).__qualname__}",
+            "message": _safe_str(exc), "traceback": text, "frames": frames}
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001
+        return f"<{type(exc).__name__}>"
+
+
+def _source_line(filename: str, lineno: int, module_globals) -> str:
+    import linecache
+
+    try:
+        return linecache.getline(filename, lineno, module_globals).strip()
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def traceback_text(exc: BaseException) -> str:
+    """The platform's `traceback.format_exc()` text, without the runtime's own frames."""
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    _strip_runtime(te, set())
+    return "".join(te.format())
+
+
+def peak_rss_kb() -> int | None:
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    try:
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def reset_peak_rss() -> None:
+    """Start a fresh peak-RSS window for the next invocation (Linux >= 4.0)."""
+    try:
+        fd = os.open("/proc/self/clear_refs", os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.write(fd, b"5")
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

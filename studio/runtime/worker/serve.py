@@ -1,0 +1,210 @@
+"""One instance: load one entry file, then serve `invoke` frames one at a time.
+
+Runs inside the worker process (forked by the zygote, or spawned). The adapter for the function's
+platform (adapters.py) does the loading and shapes requests and responses; this loop owns the
+channel, the capture, the per-invocation bookkeeping and the exits.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+from . import adapters, capture, protocol
+
+_current = None  # the Invocation being served, for hooks that fire deep inside user code
+
+
+def current():
+    """The invocation in progress (None while loading or idle)."""
+    return _current
+
+
+class Invocation:
+    """What one invocation accumulates besides its response."""
+
+    def __init__(self, runtime: Runtime, request_id: str | None, request: dict) -> None:
+        self.runtime = runtime
+        self.request_id = request_id
+        self.request = request
+        self.warnings: list[dict] = []
+        self.error: dict | None = None
+        self.return_value: str | None = None
+        self.outbox: list[dict] = []
+
+    def warn(self, id: str, message: str, fix: str = "") -> None:
+        if all(w["id"] != id for w in self.warnings):
+            self.warnings.append({"id": id, "message": message, "fix": fix})
+
+    def platform_log(self, text: str) -> None:
+        self.runtime.capture.emit("platform", None, text)
+
+    def set_error(self, exc: BaseException) -> dict:
+        if self.error is None:
+            self.error = capture.error_info(exc, self.runtime.project_root)
+        return self.error
+
+    def set_return(self, value) -> None:
+        self.return_value = capture.render_value(value)
+
+
+class Runtime:
+    """The instance's world: its config, channel and capture, shared with the adapter."""
+
+    def __init__(self, sock: socket.socket, config: dict) -> None:
+        self.config = config
+        self.channel = capture.Channel(sock)
+        self.capture = capture.Capture(self.channel, int(config.get("output_cap_bytes") or 1 << 20))
+        self.project_root = os.path.realpath(config.get("project_root") or config["code_root"])
+        self.code_root = os.path.realpath(config["code_root"])
+        self.entry_path = os.path.realpath(config["entry_path"])
+        self.quirks = config.get("quirks") or "platform"
+        self.extra = config.get("extra") or {}
+        self.load_invocation = Invocation(self, None, {})
+        self._sent_modules: list[str] | None = None
+        self._module_paths: dict[str, str] = {}
+
+    @property
+    def fixed(self) -> bool:
+        return self.quirks == "fixed"
+
+    def current(self) -> Invocation:
+        return _current or self.load_invocation
+
+    def project_modules(self) -> list[str]:
+        """Absolute paths of the project files imported so far (the entry included)."""
+        found = set()
+        cache = self._module_paths
+        for module in list(sys.modules.values()):
+            path = getattr(module, "__file__", None)
+            if not path or not isinstance(path, str):
+                continue
+            resolved = cache.get(path)
+            if resolved is None:
+                real = os.path.realpath(path)
+                resolved = cache[path] = real if capture.is_user_file(real, self.project_root) else ""
+            if resolved:
+                found.add(resolved)
+        return sorted(found)
+
+    def modules_if_changed(self) -> list[str] | None:
+        modules = self.project_modules()
+        if modules == self._sent_modules:
+            return None
+        self._sent_modules = modules
+        return modules
+
+
+def _prepare_process(config: dict) -> None:
+    code_root = os.path.realpath(config["code_root"])
+    os.chdir(code_root)
+    sys.path.insert(0, code_root)
+    for key, value in (config.get("env") or {}).items():
+        os.environ[str(key)] = str(value)
+    sys.argv = [config["entry_path"]]
+
+
+def run(sock: socket.socket, config: dict) -> int:
+    """Load, report, serve; returns the process exit code."""
+    global _current
+    runtime = Runtime(sock, config)
+    capture.install(runtime.capture, on_error_record=lambda exc: runtime.current().set_error(exc))
+    _prepare_process(config)
+    started = time.perf_counter()
+    try:
+        adapter = adapters.create(runtime)
+    except SystemExit as exc:
+        capture.flush_streams()
+        runtime.channel.send({"type": "load_error", "error": capture.error_info(exc, runtime.project_root),
+                              "modules": runtime.project_modules(),
+                              "warnings": runtime.load_invocation.warnings})
+        return _code(exc)
+    except BaseException as exc:  # noqa: BLE001 - any failure to load is reported, not raised
+        capture.flush_streams()
+        runtime.channel.send({"type": "load_error", "error": capture.error_info(exc, runtime.project_root),
+                              "modules": runtime.project_modules(),
+                              "warnings": runtime.load_invocation.warnings})
+        return 0
+    capture.flush_streams()
+    runtime.channel.send({
+        "type": "ready", "init_ms": (time.perf_counter() - started) * 1000.0,
+        "kind": adapter.kind, "framework": adapter.framework,
+        "inner_routes": adapter.inner_routes, "modules": runtime.modules_if_changed() or [],
+        "warnings": runtime.load_invocation.warnings,
+    })
+    try:
+        while True:
+            try:
+                message, blob = protocol.recv_frame(sock)
+            except protocol.ProtocolError:
+                break
+            if message["type"] == "shutdown":
+                break
+            if message["type"] != "invoke":
+                continue
+            request = message.get("request") or {}
+            invocation = Invocation(runtime, message.get("request_id") or request.get("request_id"), request)
+            _serve_one(runtime, adapter, invocation, blob)
+    finally:
+        _current = None
+        try:
+            adapter.close()
+        except BaseException:  # noqa: BLE001 - shutdown hooks must not hang the exit
+            pass
+        capture.flush_streams()
+    return 0
+
+
+def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -> None:
+    global _current
+    runtime.capture.begin(invocation.request_id)
+    capture.reset_peak_rss()
+    _current = invocation
+    started = time.perf_counter()
+    status, headers, response = None, [], b""
+    try:
+        status, headers, response = adapter.invoke(invocation, invocation.request, body)
+    except SystemExit as exc:
+        capture.flush_streams()
+        error = capture.error_info(exc, runtime.project_root)
+        runtime.channel.send({"type": "exiting", "request_id": invocation.request_id,
+                              "code": _code(exc), "error": error})
+        os._exit(_code(exc))
+    except BaseException as exc:  # noqa: BLE001 - an adapter bug is still an answered invocation
+        invocation.set_error(exc)
+        status, headers, response = 500, [("Content-Type", "text/plain; charset=utf-8")], (
+            f"funcstudio worker error: {type(exc).__name__}: {exc}".encode())
+    finally:
+        capture.flush_streams()
+        _current = None
+    result = {
+        "type": "result", "request_id": invocation.request_id, "status": status,
+        "headers": [[str(k), str(v)] for k, v in headers], "return_value": invocation.return_value,
+        "error": invocation.error, "warnings": runtime.load_invocation.warnings + invocation.warnings,
+        "duration_ms": (time.perf_counter() - started) * 1000.0, "peak_memory_kb": capture.peak_rss_kb(),
+        "outbox": invocation.outbox,
+    }
+    modules = runtime.modules_if_changed()
+    if modules is not None:
+        result["modules"] = modules
+    runtime.capture.begin(None)
+    runtime.channel.send(result, bytes(response or b""))
+
+
+def _code(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    return 1
+
+
+def main_spawned(channel_fd: int) -> int:
+    """Spawn mode: the config arrives as the first frame on the channel."""
+    sock = socket.socket(fileno=channel_fd)
+    message, _blob = protocol.recv_frame(sock)
+    code = run(sock, message["config"])
+    os._exit(code)
