@@ -59,6 +59,7 @@ def routes(project: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(records, indent=2))
         if fatal:
+            click.echo(f"Error: {fatal[0].message}", err=True)
             raise SystemExit(1)
         return
     _print_table(loaded)
