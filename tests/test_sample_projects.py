@@ -179,3 +179,46 @@ def test_cocobase_seed_has_users_and_collections():
     assert {user["token"] for user in seed["users"]} == {"demo-token-ada", "demo-token-admin"}
     skus = {doc["sku"] for doc in seed["collections"]["products"]}
     assert "BK-001" in skus  # the sku the product-page and create-order examples use
+
+
+def _routes_json(sample: str) -> list[dict]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "studio", "routes", str(SAMPLES / sample), "--json"],
+        cwd=SAMPLES.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_pages_showcase_routes_in_platform_order_with_every_kind():
+    # RUNTIME_SPEC.md §2.3: static before dynamic, non-catch-all before catch-all, longer path
+    # first, ties in alphabetical scan order. The walk-through in each file's comment relies on it.
+    routes = [(r["route"], r["kind"], r["framework"]) for r in _routes_json("pages-showcase")]
+    assert routes == [
+        ("/api/plain-dict", "http-function", None),
+        ("/api/users/list", "http-function", None),
+        ("/django-site", "wsgi", "django"),
+        ("/api/event", "http-function", None),
+        ("/api/hello", "handler-class", None),
+        ("/sanic-app", "asgi", "sanic"),
+        ("/api/boom", "http-function", None),
+        ("/api/logs", "http-function", None),
+        ("/pot", "wsgi", "cocopot"),
+        ("/", "handler-class", None),
+        ("/api/shop/:category/:item", "http-function", None),
+        ("/api/users/:id", "http-function", None),
+        ("/fastapi-api/:default*", "asgi", "fastapi"),
+        ("/flask-api/:default*", "wsgi", "flask"),
+    ]
+
+
+def test_scf_and_cocobase_samples_expose_their_functions():
+    scf = {(r["route"], r["function"]) for r in _routes_json("scf-demo")}
+    assert scf == {("/hello", "hello/index"), ("/echo", "echo/index")}  # tick has no HTTP route
+    cocobase = {r["route"] for r in _routes_json("cocobase-demo")}
+    for name in ("hello", "products", "create-order", "product-page", "send-receipt", "status"):
+        assert f"/functions/{name}/execute" in cocobase
