@@ -80,6 +80,7 @@ class Runtime:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="funcstudio-gateway", daemon=True)
         self._thread.start()
+        threading.Thread(target=self.supervisor.warm, name="funcstudio-zygote-warm", daemon=True).start()
         if self.reload_enabled:
             from studio.runtime.reloader import Reloader
 

@@ -82,6 +82,15 @@ def preload_modules(project: Project) -> list[str]:
     return wanted
 
 
+def platform_extra(settings: Settings) -> dict:
+    """Platform settings for the adapters, flattened: {"edgeone.headers": "production", "scf.region": ...}."""
+    extra = {}
+    for section in ("edgeone", "scf", "cocobase"):
+        for key, value in dataclasses.asdict(getattr(settings, section)).items():
+            extra[f"{section}.{key}"] = value
+    return extra
+
+
 def new_request_id() -> str:
     return str(uuid.uuid4())
 
@@ -231,33 +240,39 @@ class Supervisor:
             self._factory = InstanceFactory(preload_modules(self.project))
         return self._factory
 
+    def warm(self) -> None:
+        """Start the zygote now (it pre-imports the frameworks), so the first request only forks."""
+        warm = getattr(self.factory, "warm", None)
+        if warm is not None:
+            try:
+                warm(self.python)
+            except Exception:  # noqa: BLE001 - the first spawn will try again and report
+                log.exception("starting the zygote for %s failed", self.python)
+
     def instance_config(self, function: Function):
-        """Build D's `InstanceConfig`, filling whichever of these fields it declares."""
+        """What a worker needs to load this function (see instance.InstanceConfig)."""
         from studio.runtime.instance import InstanceConfig
 
-        fn_settings = self.settings.functions.get(function.id)
+        root = self.project.root.resolve()
         env = {**self.settings.env, **dict(function.env)}
+        fn_settings = self.settings.functions.get(function.id)
         if fn_settings is not None:
             env.update(fn_settings.env)
-        candidates = {
-            "function": function,
-            "function_id": function.id,
-            "project_root": self.project.root,
-            "root": self.project.root,
-            "python": self.python,
-            "interpreter": self.python,
-            "env": env,
-            "memory_mb": function.limits.memory_mb,
-            "timeout_s": function.limits.timeout_s,
-            "quirks": self.settings.quirks,
-            "settings": self.settings,
-            "output_cap_bytes": self.settings.runtime.output_cap_bytes,
-            "project": self.project,
-        }
-        if dataclasses.is_dataclass(InstanceConfig):
-            names = {f.name for f in dataclasses.fields(InstanceConfig)}
-            return InstanceConfig(**{k: v for k, v in candidates.items() if k in names})
-        return InstanceConfig(function=function, python=self.python)
+        return InstanceConfig(
+            function_id=function.id,
+            platform=function.platform,
+            kind=function.kind,
+            entry_path=str(root / function.entry),
+            code_root=str(root / function.code_root),
+            project_root=str(root),
+            handler=function.handler,
+            env={str(k): str(v) for k, v in env.items()},
+            quirks=self.settings.quirks,
+            memory_mb=function.limits.memory_mb,
+            output_cap_bytes=self.settings.runtime.output_cap_bytes,
+            python=self.python,
+            extra=platform_extra(self.settings),
+        )
 
     def _spawn(self, function: Function):
         instance = self.factory.spawn(self.instance_config(function))
@@ -483,12 +498,16 @@ class Supervisor:
         load_error = getattr(instance, "load_error", None)
         if load_error is not None:
             self._drop(slot)
+            for line in getattr(instance, "load_logs", None) or ():
+                on_log(*line)  # what the module printed before it failed
             self._kill(instance, function.id, "load-error")
             error = _to_error(load_error)
             modules = project_modules(self.project.root, getattr(instance, "modules", None) or ())
             record = self._fault_record(base, function, request_id, "load-error", t0, error=error)
             record = dataclasses.replace(record, init_ms=init_ms, instance_id=str(instance.id),
-                                         code_version=self._code_version(function, modules))
+                                         code_version=self._code_version(function, modules),
+                                         warnings=_to_warnings(getattr(instance, "load_warnings", ())),
+                                         log_count=len(logs))
             return Invocation(record, logs)
 
         try:
@@ -533,7 +552,7 @@ class Supervisor:
             instance_id=str(instance.id),
             outbox=tuple(getattr(result, "outbox", None) or ()),
             log_count=len(logs),
-            logs_truncated=any(line.text.startswith("[funcstudio] output truncated") for line in logs),
+            logs_truncated=bool(getattr(result, "output_truncated", False)),
         )
         return Invocation(record, logs)
 

@@ -259,7 +259,7 @@ def test_path_traversal_is_refused(showcase):
                       b"Connection: close\r\n\r\n" % showcase.port)
     assert raw.startswith(b"HTTP/1.1 400")
     assert b"path-traversal" in raw
-    encoded = raw_request(showcase.port, b"GET /api/%2e%2e/boom HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+    encoded = raw_request(showcase.port, b"GET /api/%%2e%%2e/boom HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
                           b"Connection: close\r\n\r\n" % showcase.port)
     assert encoded.startswith(b"HTTP/1.1 400")
 
