@@ -503,7 +503,8 @@ class Recorder:
         self.recording = False
         self.problem = f"recording is off: {message}"
         self._queue.clear()
-        log.warning("funcstudio store: %s", self.problem)
+        # Said once: through the caller's channel when it gave one, else the log.
+        (log.info if self._on_problem is not None else log.warning)("funcstudio store: %s", self.problem)
         with self._committed:
             self._committed.notify_all()
         if self._on_problem is not None:

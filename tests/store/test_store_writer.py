@@ -1,0 +1,357 @@
+"""The writer: what it keeps (redacted, capped, binary intact), retention, full queue, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+from pathlib import Path
+
+from store_builders import (
+    failing_record,
+    invocation_events,
+    publish_all,
+    record,
+    wait_until,
+)
+
+from studio.project.settings import StoreSettings
+from studio.runtime.events import (
+    EventBus,
+    InstanceStarted,
+    InvocationFinished,
+    InvocationStarted,
+    LogLine,
+    ProjectChanged,
+)
+from studio.store.queries import Reader
+from studio.store.redact import REDACTED, is_secret_header
+
+
+def rows(path, sql, params=()):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def test_attach_records_everything_published_on_a_bus(make_recorder, store_path):
+    bus = EventBus()
+    recorder = make_recorder().attach(bus)
+    for event in invocation_events("r1", 3) + [
+        InstanceStarted("i1", "api/hello", 1, 2.0),
+        ProjectChanged(("a.py",), 1.0, 3),
+    ]:
+        bus.publish(event)
+    assert recorder.flush()
+    assert rows(store_path, "SELECT request_id, state, status, log_count FROM invocations") == [
+        ("r1", "finished", 200, 3)
+    ]
+    assert rows(store_path, "SELECT seq, text FROM logs ORDER BY id") == [
+        (0, "r1 line 0"),
+        (1, "r1 line 1"),
+        (2, "r1 line 2"),
+    ]
+    recorder.close()
+    bus.publish(InvocationStarted("after-close", None, "http", "GET", "/", 1.0))  # unsubscribed: no error
+
+
+def test_request_headers_are_redacted_case_insensitively(make_recorder, store_path):
+    headers = (
+        ("authorization", "Bearer abc"),
+        ("COOKIE", "sid=1"),
+        ("Set-Cookie", "sid=2"),
+        ("X-Api-Key", "k"),
+        ("x-auth-token", "t"),
+        ("X-Client-Secret", "s"),
+        ("Password", "p"),
+        ("Accept", "text/html"),
+        ("Content-Type", "application/json"),
+    )
+    recorder = make_recorder()
+    publish_all(
+        recorder,
+        [
+            InvocationFinished(
+                record("r1", request_headers=headers, response_headers=(("Set-Cookie", "x"), ("ETag", "1")))
+            )
+        ],
+    )
+    assert recorder.flush()
+    stored = json.loads(rows(store_path, "SELECT request_headers FROM invocations")[0][0])
+    assert stored == [[name, REDACTED] for name, _ in headers[:7]] + [
+        ["Accept", "text/html"],
+        ["Content-Type", "application/json"],
+    ]
+    response = json.loads(rows(store_path, "SELECT response_headers FROM invocations")[0][0])
+    assert response == [["Set-Cookie", REDACTED], ["ETag", "1"]]
+    raw = Path(store_path).read_bytes() + Path(f"{store_path}-wal").read_bytes()
+    assert b"Bearer abc" not in raw and b"sid=1" not in raw
+
+
+def test_secret_header_names():
+    assert is_secret_header("X-GitHub-Token") and is_secret_header("api_key") and is_secret_header("Passwd")
+    assert not is_secret_header("Accept-Encoding") and not is_secret_header("X-Request-Id")
+
+
+def test_bodies_are_capped_with_a_flag_and_binary_kept_as_bytes(make_recorder, store_path):
+    binary = bytes(range(256)) * 4
+    recorder = make_recorder(StoreSettings(body_cap_bytes=100))
+    publish_all(
+        recorder,
+        [
+            InvocationFinished(record("big", request_body=b"x" * 1000, response_body=binary)),
+            InvocationFinished(record("small", request_body=b"\x00\xffok", response_body=b"fine")),
+        ],
+    )
+    assert recorder.flush()
+    big = rows(
+        store_path,
+        "SELECT request_body, request_body_size, request_body_truncated, response_body, "
+        "response_body_size, response_body_truncated FROM invocations WHERE request_id='big'",
+    )[0]
+    assert big == (b"x" * 100, 1000, 1, binary[:100], 1024, 1)
+    small = rows(
+        store_path,
+        "SELECT request_body, request_body_truncated, response_body FROM invocations "
+        "WHERE request_id='small'",
+    )[0]
+    assert small == (b"\x00\xffok", 0, b"fine")
+    assert isinstance(small[0], bytes)
+
+
+def test_error_frames_warnings_outbox_and_metrics_are_kept(make_recorder, store_path):
+    rec = failing_record(
+        "bad",
+        outbox=({"to": "a@b.c", "subject": "hi"},),
+        init_ms=80.5,
+        peak_memory_mb=31.0,
+        code_version="abc123",
+        instance_id="i-1",
+        return_value='{"a": 1}',
+        fault="crash",
+    )
+    recorder = make_recorder()
+    publish_all(recorder, invocation_events("bad", 1, rec=rec))
+    assert recorder.flush()
+    with Reader(store_path) as reader:
+        detail = reader.invocation("bad")
+    assert detail.status == 502 and detail.has_error and detail.fault == "crash"
+    assert detail.error_type == "KeyError" and "KeyError: 'user'" in detail.error_traceback
+    assert [(f.idx, f.file, f.line, f.is_user_code, f.locals) for f in detail.frames] == [
+        (0, "api/hello.py", 3, True, {"d": "{}"}),
+        (1, "/usr/lib/python3/x.py", 9, False, {}),
+    ]
+    assert detail.warnings == ({"id": "EO-X", "message": "m", "fix": "f"},)
+    assert detail.outbox == ({"to": "a@b.c", "subject": "hi"},)
+    assert (detail.init_ms, detail.peak_memory_mb, detail.code_version, detail.instance_id) == (
+        80.5,
+        31.0,
+        "abc123",
+        "i-1",
+    )
+    assert detail.return_value == '{"a": 1}'
+
+
+def test_log_lines_without_a_started_event_get_a_placeholder_that_finishes(make_recorder, store_path):
+    recorder = make_recorder()
+    events = invocation_events("late", 2)[1:]  # no InvocationStarted
+    publish_all(recorder, events)
+    assert recorder.flush()
+    assert rows(store_path, "SELECT count(*), max(state) FROM invocations") == [(1, "finished")]
+    assert rows(
+        store_path,
+        "SELECT count(*) FROM logs l JOIN invocations i ON i.id = l.invocation_id "
+        "WHERE i.request_id = 'late'",
+    ) == [(2,)]
+    assert rows(store_path, "SELECT value FROM counters WHERE name='invocations'") == [(1,)]
+
+
+def test_a_running_invocation_is_visible_then_finished(make_recorder, store_path):
+    recorder = make_recorder()
+    events = invocation_events("slow", 1)
+    publish_all(recorder, events[:2])
+    assert recorder.flush()
+    assert rows(store_path, "SELECT state, status FROM invocations") == [("running", None)]
+    recorder(events[2])
+    assert recorder.wait_recorded("slow", 5)
+    assert rows(store_path, "SELECT state, status FROM invocations") == [("finished", 200)]
+
+
+def test_retention_keeps_the_newest_invocations_with_their_logs(make_recorder, store_path):
+    recorder = make_recorder(StoreSettings(max_invocations=10, max_log_lines=1_000_000))
+    for index in range(40):
+        publish_all(recorder, invocation_events(f"r{index:02d}", 3, rec=failing_record(f"r{index:02d}")))
+    assert recorder.flush()
+    assert wait_until(lambda: rows(store_path, "SELECT count(*) FROM invocations")[0][0] == 10)
+    kept = [r[0] for r in rows(store_path, "SELECT request_id FROM invocations ORDER BY id")]
+    assert kept == [f"r{index:02d}" for index in range(30, 40)]
+    assert rows(store_path, "SELECT count(*) FROM logs")[0][0] == 30
+    assert rows(store_path, "SELECT count(*) FROM frames")[0][0] == 20
+    assert rows(store_path, "SELECT count(*) FROM logs_fts WHERE logs_fts MATCH 'r00'")[0][0] == 0
+    assert dict(rows(store_path, "SELECT name, value FROM counters")) == {"invocations": 10, "logs": 30}
+
+
+def test_retention_keeps_the_newest_log_lines(make_recorder, store_path):
+    recorder = make_recorder(StoreSettings(max_invocations=1000, max_log_lines=25))
+    for index in range(20):
+        publish_all(recorder, invocation_events(f"r{index:02d}", 5))
+    assert recorder.flush()
+    assert wait_until(lambda: rows(store_path, "SELECT count(*) FROM logs")[0][0] == 25)
+    texts = [r[0] for r in rows(store_path, "SELECT text FROM logs ORDER BY id")]
+    assert texts[0] == "r15 line 0" and texts[-1] == "r19 line 4"
+    assert rows(store_path, "SELECT count(*) FROM invocations")[0][0] == 20  # invocations stay
+    assert rows(store_path, "SELECT count(*) FROM logs_fts")[0][0] == 25
+
+
+def test_a_full_queue_drops_log_lines_counts_them_and_never_blocks(make_recorder, store_path):
+    """The writer is held up by another process's write lock; the publisher carries on."""
+    recorder = make_recorder(queue_limit=100)
+    assert recorder.recording
+    blocker = sqlite3.connect(store_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    publish_all(recorder, invocation_events("first", 1))
+    wait_until(lambda: len(recorder._queue) == 0)  # the writer took it and now waits on the lock
+    for index in range(40):  # 480 events: 80 invocation events fit within twice the limit
+        publish_all(recorder, invocation_events(f"r{index:02d}", 10))
+    blocker.execute("COMMIT")
+    blocker.close()
+    assert recorder.flush(timeout=20)
+    assert recorder.dropped_lines > 0
+    assert recorder.dropped_invocations == 0
+    finished = rows(
+        store_path, "SELECT count(*) FROM invocations WHERE state = 'finished' AND trigger = 'http'"
+    )
+    assert finished == [(41,)]  # every invocation kept although lines were dropped
+    notice = rows(store_path, "SELECT text FROM logs WHERE stream = 'platform'")
+    assert notice and f"{recorder.dropped_lines} log lines were not recorded" in notice[-1][0]
+
+
+def test_a_database_locked_for_too_long_turns_recording_off(make_recorder, store_path):
+    problems: list[str] = []
+    recorder = make_recorder(busy_timeout_ms=50, on_problem=problems.append)
+    blocker = sqlite3.connect(store_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        publish_all(recorder, invocation_events("r1", 2))
+        assert wait_until(lambda: not recorder.recording)
+        assert (
+            "recording is off" in problems[0] and "locked" in problems[0] and str(store_path) in problems[0]
+        )
+        publish_all(recorder, invocation_events("r2", 2))  # dropped at once, no exception
+        assert recorder.wait_recorded("r2", timeout=5) is False
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+
+def test_a_full_disk_turns_recording_off_and_keeps_what_was_committed(make_recorder, store_path):
+    recorder = make_recorder()
+    publish_all(recorder, invocation_events("before", 1))
+    assert recorder.flush()
+    pages = recorder._conn.execute("PRAGMA page_count").fetchone()[0]
+    recorder._conn.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: SQLITE_FULL
+    for index in range(200):
+        publish_all(
+            recorder, invocation_events(f"r{index}", 5, rec=record(f"r{index}", response_body=b"x" * 4000))
+        )
+    assert wait_until(lambda: not recorder.recording)
+    assert "full" in recorder.problem
+    assert rows(store_path, "PRAGMA integrity_check") == [("ok",)]
+    assert ("before",) in rows(store_path, "SELECT request_id FROM invocations")
+
+
+def test_a_read_only_database_turns_recording_off_with_a_clear_message(store_path):
+    """A process that may only read the store (its file modes say so) keeps running, not recording."""
+    base = Path(tempfile.mkdtemp(prefix="fs-ro-"))
+    project = base / "proj"
+    try:
+        from studio.store.db import open_store
+
+        open_store(project / ".funcstudio" / "studio.db").close()
+        for path in (base, project, project / ".funcstudio"):
+            path.chmod(0o755)
+        for path in (project / ".funcstudio").iterdir():
+            path.chmod(0o444)
+        (project / ".funcstudio").chmod(0o555)
+        script = textwrap.dedent(
+            """
+            import json, sys
+            from studio.store.writer import Recorder
+            from studio.runtime.events import InvocationStarted
+            recorder = Recorder(sys.argv[1])
+            recorder(InvocationStarted("r1", None, "http", "GET", "/", 1.0))
+            recorder.flush(5)
+            print(json.dumps(recorder.status()))
+            recorder.close()
+            """
+        )
+        command = [sys.executable, "-c", script, str(project / ".funcstudio" / "studio.db")]
+        if os.geteuid() == 0:  # root ignores file modes: run without the capabilities that do so
+            command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *command]
+        repo = str(Path(__file__).resolve().parents[2])
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=repo,
+            env={**os.environ, "PYTHONPATH": repo},
+        )
+        assert result.returncode == 0, result.stderr
+        status = json.loads(result.stdout.strip().splitlines()[-1])
+        assert status["recording"] is False
+        assert "recording is off" in status["problem"]
+        assert "read-only" in status["problem"] or "cannot open" in status["problem"]
+    finally:
+        (project / ".funcstudio").chmod(0o755)
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_events_that_cannot_be_written_are_skipped_not_fatal(make_recorder, store_path):
+    recorder = make_recorder()
+    bad = LogLine("r1", "api/hello", 0, 1.0, "stdout", None, object())  # not text
+    publish_all(recorder, [bad, *invocation_events("r2", 1)])
+    assert recorder.flush()
+    assert recorder.recording and recorder.skipped_events == 1
+    assert ("r2",) in rows(store_path, "SELECT request_id FROM invocations")
+
+
+def test_ack_timeout_makes_the_publisher_wait_for_the_commit(make_recorder, store_path):
+    recorder = make_recorder(ack_timeout=5.0)
+    publish_all(recorder, invocation_events("acked", 2))
+    # No flush: the publish of InvocationFinished returned only after its commit.
+    assert rows(store_path, "SELECT state FROM invocations WHERE request_id = 'acked'") == [("finished",)]
+
+
+def test_commit_listeners_hear_each_batch(make_recorder):
+    recorder = make_recorder()
+    heard = []
+    done = threading.Event()
+
+    def listener(info):
+        heard.append(info)
+        if "r1" in info.request_ids:
+            done.set()
+
+    recorder.add_listener(listener)
+    publish_all(recorder, invocation_events("r1", 4))
+    assert done.wait(10)
+    assert sum(info.logs for info in heard) == 4 and heard[-1].last_log_id is not None
+
+
+def test_abandoned_running_rows_are_closed_on_start(make_recorder, store_path):
+    recorder = make_recorder()
+    publish_all(recorder, [InvocationStarted("ghost", "api/x", "http", "GET", "/", 1.0)])
+    assert recorder.flush()
+    recorder.close()
+    make_recorder()
+    assert rows(store_path, "SELECT state FROM invocations") == [("interrupted",)]
