@@ -84,8 +84,12 @@ def discover_scf(root: Path, settings: Settings, *, skip_dirs: frozenset[str] = 
     decls: dict[str, _Decl] = {}
     skip = frozenset({"cloud-functions", settings.cocobase.dir.strip("/"), *skip_dirs})
 
+    # One walk finds both the config files (near the top) and the convention's index.py files.
     config_files: list[Path] = []
+    index_dirs: list[Path] = []
     for folder, files in walk_dirs(root, skip):
+        if "index.py" in files:
+            index_dirs.append(folder)
         if len(folder.relative_to(root).parts) > 3:
             continue
         for name in files:
@@ -104,9 +108,7 @@ def discover_scf(root: Path, settings: Settings, *, skip_dirs: frozenset[str] = 
             decls[decl.name] = decl
 
     claimed = {(d.src / _handler_file(d.handler)).resolve() for d in decls.values()}
-    for folder, files in walk_dirs(root, skip):
-        if "index.py" not in files:
-            continue
+    for folder in index_dirs:
         entry = folder / "index.py"
         if entry.resolve() in claimed:
             continue
