@@ -49,6 +49,7 @@ def deps(project: Path, write: bool, as_json: bool) -> None:
         }, indent=2))
     else:
         _print(reqs)
+        _print_scf(loaded)
 
     if write:
         if not reqs.edgeone:
@@ -63,6 +64,19 @@ def deps(project: Path, write: bool, as_json: bool) -> None:
         target.write_text(text, encoding="utf-8")
         added = len(text.splitlines()) - len(existing.splitlines())
         click.echo(f"wrote {reqs.target} ({added} line(s) added, existing lines kept).", err=as_json)
+
+
+def _print_scf(project) -> None:
+    """SCF deploys install only what a function's own code folder lists."""
+    scf = [fn for fn in project.functions if fn.platform == "scf"]
+    if not scf:
+        return
+    click.echo("\nSCF functions (each installs its code folder's requirements.txt):")
+    for fn in scf:
+        folder = fn.code_root or "."
+        req = project.root / fn.code_root / "requirements.txt"
+        listed = "requirements.txt" if req.is_file() else "no requirements.txt"
+        click.echo(f"  {fn.id} ({fn.name}): {folder}/ {listed}")
 
 
 def _print(reqs) -> None:

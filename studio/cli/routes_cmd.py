@@ -74,7 +74,7 @@ def _print_table(project: Project) -> None:
                 r.path,
                 ",".join(r.methods) or "ANY",
                 _kind(r),
-                r.function_id,
+                _function_label(project, r.function_id),
                 ",".join(r.params),
             ]
             for r in project.routes
@@ -99,6 +99,14 @@ def _print_table(project: Project) -> None:
             f"{len(project.problems)} problem(s), {errors} error(s): run `funcstudio check {project.root}`.",
             err=True,
         )
+
+
+def _function_label(project: Project, function_id: str) -> str:
+    """The id, plus the declared name when it differs (SCF functions answer to both)."""
+    fn = project.function(function_id)
+    if fn is not None and fn.platform == "scf" and fn.name and fn.name != function_id:
+        return f"{function_id} ({fn.name})"
+    return function_id
 
 
 def _kind(route: Route) -> str:
