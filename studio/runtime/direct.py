@@ -19,7 +19,15 @@ from studio.project.model import Function, Route
 Builder = Callable[[Function, object, str, str, dict], tuple[dict, bytes]]
 """(function, event, request_id, trigger, http_defaults) -> (request dict, body)."""
 
-BUILDERS: dict[str, Builder] = {}
+
+def _cocobase_request(function: Function, event: object, request_id: str, trigger: str,
+                      defaults: dict) -> tuple[dict, bytes]:
+    from studio.runtime.platforms import cocobase_direct_request
+
+    return cocobase_direct_request(function, event, request_id, trigger, defaults)
+
+
+BUILDERS: dict[str, Builder] = {"cocobase": _cocobase_request}
 
 
 def route_info(route: Route | None, path: str) -> tuple[dict, dict[str, str]]:

@@ -33,12 +33,27 @@ class FaultContext:
     exit_code: int | None = None
     timeout_s: float | None = None
     memory_mb: int | None = None
+    trigger: str | None = None
+    """The invocation's trigger (http | invoke | async | timer): SCF answers faults behind API Gateway with 200."""
 
 
 Renderer = Callable[[FaultContext], Rendered]
 
-# platform -> renderer; engineer G registers "scf" and "cocobase" here.
-RENDERERS: dict[str, Renderer] = {}
+
+def _render_scf(ctx: FaultContext) -> Rendered:
+    from studio.runtime.platforms import render_scf_fault
+
+    return render_scf_fault(ctx)
+
+
+def _render_cocobase(ctx: FaultContext) -> Rendered:
+    from studio.runtime.platforms import render_cocobase_fault
+
+    return render_cocobase_fault(ctx)
+
+
+# platform -> renderer (SCF and CocoBase live in platforms.py, imported when first needed).
+RENDERERS: dict[str, Renderer] = {"scf": _render_scf, "cocobase": _render_cocobase}
 
 _DEFAULT_STATUS = {
     "timeout": 504,

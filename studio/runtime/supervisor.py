@@ -39,6 +39,7 @@ from studio.runtime.events import (
     ParityWarning,
 )
 from studio.runtime.faults import FaultContext, render_fault
+from studio.runtime.platforms import function_extra
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +272,7 @@ class Supervisor:
             memory_mb=function.limits.memory_mb,
             output_cap_bytes=self.settings.runtime.output_cap_bytes,
             python=self.python,
-            extra=platform_extra(self.settings),
+            extra={**platform_extra(self.settings), **function_extra(function)},
         )
 
     def _spawn(self, function: Function):
@@ -532,7 +533,8 @@ class Supervisor:
         if fault is not None and not status:
             ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error,
                                exit_code=getattr(result, "exit_code", None),
-                               timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb)
+                               timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb,
+                               trigger=base.trigger)
             status, hdrs, resp_body = render_fault(ctx)
             headers = tuple(hdrs)
         peak = getattr(result, "peak_memory_mb", None)
@@ -563,7 +565,8 @@ class Supervisor:
     def _fault_record(self, base: InvocationRecord, function: Function, request_id: str, fault: str,
                       t0: float, error: ErrorInfo | None = None) -> InvocationRecord:
         ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error,
-                           timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb)
+                           timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb,
+                               trigger=base.trigger)
         status, headers, body = render_fault(ctx)
         return dataclasses.replace(
             base, status=status, response_headers=tuple(headers), response_body=body, error=error,
