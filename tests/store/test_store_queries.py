@@ -1,0 +1,268 @@
+"""The read side: keyset pages, every filter, FTS with hostile input, tails, counts, detail, saved requests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from store_builders import T0, failing_record, invocation_events, publish_all, record
+
+from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
+from studio.store.db import StoreError
+from studio.store.queries import AmbiguousRequestId, Filter, QueryTimeout, Reader, fts_query
+from studio.store.wiring import invocation_json
+
+LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory):
+    """60 invocations over two functions; statuses 200/404/500; five lines each at rotating levels."""
+    from studio.store.db import db_path
+    from studio.store.writer import Recorder
+
+    project = tmp_path_factory.mktemp("queries")
+    recorder = Recorder(db_path(project))
+    for index in range(60):
+        request_id = f"{index:03d}-req"
+        function_id = "api/users" if index % 2 else "api/orders"
+        at = T0 + index * 60  # one a minute
+        status = (200, 404, 500)[index % 3]
+        recorder(InvocationStarted(request_id, function_id, "http", "GET", f"/p/{index}", at))
+        for seq in range(5):
+            level = LEVELS[(index + seq) % 5] if seq < 4 else None
+            stream = "logging" if level else "stdout"
+            text = f"{request_id} step {seq} {'connection refused' if index % 10 == 0 else 'all good'}"
+            recorder(LogLine(request_id, function_id, seq, at + seq, stream, level, text))
+        rec = (failing_record if status == 500 else record)(
+            request_id, function_id=function_id, status=status, started_at=at, path=f"/p/{index}", log_count=5
+        )
+        recorder(InvocationFinished(rec))
+    assert recorder.flush()
+    recorder.close()
+    reader = Reader(db_path(project))
+    yield reader
+    reader.close()
+
+
+def all_pages(fetch, page_size):
+    """Walk keyset pages to the end; returns every row in order."""
+    out, before = [], None
+    while True:
+        page = fetch(before, page_size)
+        if not page:
+            return out
+        out += page
+        before = page[-1].id
+
+
+def test_keyset_pages_cover_every_line_once_newest_first(populated):
+    rows = all_pages(lambda before, n: populated.logs(before_id=before, limit=n), 7)
+    ids = [row.id for row in rows]
+    assert len(ids) == 300 and ids == sorted(ids, reverse=True) and len(set(ids)) == 300
+    assert rows[0].request_id == "059-req" and rows[0].seq == 4
+
+
+def test_log_filters_function_level_status_time_error(populated):
+    users = populated.logs(Filter(function_id="api/users"), limit=1000)
+    assert len(users) == 150 and {r.function_id for r in users} == {"api/users"}
+
+    errors = populated.logs(Filter(level="error"), limit=1000)
+    assert {r.level for r in errors} == {"ERROR", "CRITICAL"}
+    expected = sum(1 for i in range(60) for seq in range(4) if LEVELS[(i + seq) % 5] in ("ERROR", "CRITICAL"))
+    assert len(errors) == expected and [r.id for r in errors] == sorted((r.id for r in errors), reverse=True)
+    assert populated.logs(Filter(level="warn"), limit=1000)[0].level in ("WARNING", "ERROR", "CRITICAL")
+    assert len(populated.logs(Filter(level="debug"), limit=1000)) == 240  # lines with no level are out
+
+    five = populated.logs(Filter(status="5xx"), limit=1000)
+    assert len(five) == 100 and {int(r.request_id[:3]) % 3 for r in five} == {2}
+    exact = populated.logs(Filter(status="404"), limit=1000)
+    assert len(exact) == 100 and {int(r.request_id[:3]) % 3 for r in exact} == {1}
+
+    window = populated.logs(Filter(since=T0 + 10 * 60, until=T0 + 12 * 60), limit=1000)
+    assert {r.request_id for r in window} == {"010-req", "011-req"}
+
+    failed = populated.logs(Filter(has_error=True), limit=1000)
+    assert len(failed) == 100
+    combined = populated.logs(Filter(function_id="api/users", status="5xx", level="error"), limit=1000)
+    assert combined and all(
+        r.function_id == "api/users" and r.level in ("ERROR", "CRITICAL") for r in combined
+    )
+    assert all(int(r.request_id[:3]) % 3 == 2 for r in combined)
+
+
+def test_level_pages_merge_in_order_across_pages(populated):
+    walked = all_pages(
+        lambda before, n: populated.logs(Filter(level="warning"), before_id=before, limit=n), 5
+    )
+    direct = populated.logs(Filter(level="warning"), limit=10_000)
+    assert [r.id for r in walked] == [r.id for r in direct]
+
+
+def test_request_filter_gives_one_invocation_in_order(populated):
+    lines = populated.logs_after(0, Filter(request_id="007-req"))
+    assert [r.seq for r in lines] == [0, 1, 2, 3, 4] and {r.request_id for r in lines} == {"007-req"}
+
+
+def test_text_search_uses_fts_with_prefixes_and_pages(populated):
+    hits = populated.logs(Filter(text="connection refused"), limit=1000)
+    assert len(hits) == 30 and all("connection refused" in r.text for r in hits)
+    assert len(populated.logs(Filter(text="conn ref"), limit=1000)) == 30  # word prefixes
+    assert populated.logs(Filter(text="onnection"), limit=1000) == []  # not mid-word
+    walked = all_pages(lambda before, n: populated.logs(Filter(text="refused"), before_id=before, limit=n), 4)
+    assert [r.id for r in walked] == [r.id for r in hits]
+    mixed = populated.logs(Filter(text="refused", function_id="api/orders", level="info"), limit=1000)
+    assert mixed and all(r.function_id == "api/orders" and "refused" in r.text for r in mixed)
+    assert populated.logs_after(hits[3].id, Filter(text="refused")) == list(reversed(hits[:3]))
+
+
+@pytest.mark.parametrize(
+    "hostile", ['"', 'a"b', "*", "AND", "OR NOT", "NEAR(a b)", "col:x", "^start", "(", "-x", "'"]
+)
+def test_hostile_search_text_is_just_text(populated, hostile):
+    assert isinstance(populated.logs(Filter(text=hostile), limit=5), list)  # parsed as text, never raises
+    assert isinstance(populated.count_logs(Filter(text=hostile)), int)
+
+
+def test_fts_query_quotes_every_word():
+    assert fts_query('say "hi" AND') == '"say"* """hi"""* "AND"*'
+    assert fts_query("   ") == '""'
+
+
+def test_invocation_pages_and_filters(populated):
+    walked = all_pages(lambda before, n: populated.invocations(before_id=before, limit=n), 11)
+    assert [r.request_id for r in walked] == [f"{i:03d}-req" for i in reversed(range(60))]
+    assert {r.status for r in populated.invocations(Filter(status="4xx"), limit=100)} == {404}
+    assert len(populated.invocations(Filter(status="500"), limit=100)) == 20
+    assert {r.function_id for r in populated.invocations(Filter(function_id="api/orders"), limit=100)} == {
+        "api/orders"
+    }
+    failed = populated.invocations(Filter(has_error=True), limit=100)
+    assert len(failed) == 20 and all(r.error_type == "KeyError" for r in failed)
+    assert len(populated.invocations(Filter(has_error=False), limit=100)) == 40
+    window = populated.invocations(Filter(since=T0 + 58 * 60), limit=100)
+    assert [r.request_id for r in window] == ["059-req", "058-req"]
+    text = populated.invocations(Filter(text="refused"), limit=100)
+    assert [r.request_id for r in text] == [f"{i:03d}-req" for i in (50, 40, 30, 20, 10, 0)]
+    assert [r.request_id for r in populated.invocations(Filter(text="keyerror", function_id="api/users"))][
+        :1
+    ] == ["059-req"]
+    with_critical = populated.invocations(Filter(level="critical"), limit=100)
+    assert len(with_critical) == 48  # every invocation whose first four levels include CRITICAL
+
+
+def test_tails_return_rows_after_an_id_oldest_first(populated):
+    newest = populated.logs(limit=10)
+    tail = populated.logs_after(newest[-1].id)
+    assert [r.id for r in tail] == [r.id for r in reversed(newest[:-1])]
+    invocations = populated.invocations(limit=3)
+    after = populated.invocations_after(invocations[-1].id)
+    assert [r.request_id for r in after] == ["058-req", "059-req"]
+    assert populated.invocations_by_id([invocations[0].id])[0].request_id == "059-req"
+
+
+def test_counts_match_and_are_cached(populated):
+    assert populated.totals() == {"invocations": 60, "logs": 300}
+    assert populated.count_logs() == 300 and populated.count_invocations() == 60
+    assert populated.count_logs(Filter(level="error")) == len(
+        populated.logs(Filter(level="error"), limit=1000)
+    )
+    assert populated.count_logs(Filter(text="refused")) == 30
+    assert populated.count_invocations(Filter(status="5xx")) == 20
+    assert ("logs", Filter(text="refused")) in populated._count_cache
+    assert populated.last_ids() == {"invocations": 60, "logs": 300}
+
+
+def test_count_cache_follows_new_rows(project, make_recorder):
+    recorder = make_recorder()
+    publish_all(recorder, invocation_events("a", 2, level="ERROR"))
+    assert recorder.flush()
+    with Reader(recorder.db_path) as reader:
+        assert reader.count_logs(Filter(level="error")) == 2
+        publish_all(recorder, invocation_events("b", 3, level="ERROR"))
+        assert recorder.flush()
+        assert reader.count_logs(Filter(level="error")) == 5
+
+
+def test_one_invocation_whole_by_id_or_prefix(populated):
+    detail = populated.invocation("005-r")
+    assert detail.request_id == "005-req" and detail.status == 500 and detail.has_error
+    assert [line.seq for line in detail.logs] == [0, 1, 2, 3, 4]
+    assert detail.frames[0].file == "api/hello.py" and detail.error_traceback.endswith("KeyError: 'user'\n")
+    assert detail.warnings[0]["id"] == "EO-X"
+    data = detail.to_json()
+    json.dumps(data)
+    assert data["request_body"] == {"text": "", "size": 0, "truncated": False}
+    assert populated.invocation("does-not-exist") is None
+    with pytest.raises(AmbiguousRequestId, match="more than one"):
+        populated.invocation("00")
+    assert populated.invocation("005-req", prefix=False).request_id == "005-req"
+
+
+def test_lookup_json_has_the_runtime_record_keys(populated):
+    data = invocation_json(populated.invocation("005-req"))
+    for key in ("request_id", "status", "headers", "body", "body_encoding", "logs", "error", "warnings"):
+        assert key in data
+    assert data["error"]["type"] == "KeyError" and data["stored"] is True
+    json.dumps(data)
+
+
+def test_bad_filter_values_raise_value_error(populated):
+    with pytest.raises(ValueError, match="unknown level"):
+        populated.logs(Filter(level="loud"))
+    with pytest.raises(ValueError, match="unknown status"):
+        populated.invocations(Filter(status="6xx"))
+
+
+def test_saved_requests_crud(project, make_recorder):
+    make_recorder()
+    with Reader(project / ".funcstudio" / "studio.db") as reader:
+        first = reader.save_request("api/users", "get one", "GET", "/api/users/1", [("Accept", "json")])
+        second = reader.save_request("api/users", "create", "POST", "/api/users", body='{"name": "x"}')
+        reader.save_request("scf/hello", "timer", "INVOKE", "/", event='{"Type": "Timer"}')
+        assert [s.name for s in reader.saved_requests("api/users")] == ["create", "get one"]
+        assert len(reader.saved_requests()) == 3
+        assert second.body == b'{"name": "x"}' and first.headers == [("Accept", "json")]
+        updated = reader.save_request("api/users", "get one", "GET", "/api/users/2")
+        assert updated.id == first.id and updated.path == "/api/users/2"
+        assert reader.saved_request(first.id).path == "/api/users/2"
+        assert reader.delete_saved_request(first.id) is True
+        assert reader.delete_saved_request(first.id) is False
+        assert reader.saved_request(first.id) is None
+
+
+def test_clear_removes_history_keeps_saved_requests_and_tails_restart(project, make_recorder):
+    recorder = make_recorder()
+    for index in range(5):
+        publish_all(recorder, invocation_events(f"r{index}", 4))
+    assert recorder.flush()
+    with Reader(recorder.db_path) as reader:
+        reader.save_request("api/hello", "keep me")
+        assert reader.clear() == {"invocations": 5, "logs": 20}
+        assert reader.totals() == {"invocations": 0, "logs": 0}
+        assert reader.logs() == [] and reader.invocations() == []
+        assert reader.count_logs(Filter(text="line")) == 0
+        assert [s.name for s in reader.saved_requests()] == ["keep me"]
+        publish_all(recorder, invocation_events("fresh", 2))
+        assert recorder.flush()
+        assert [r.text for r in reader.logs_after(0)] == ["fresh line 0", "fresh line 1"]
+        assert reader.count_logs(Filter(text="fresh")) == 2
+
+
+def test_reader_on_a_missing_store_is_a_clear_error(store_path):
+    with pytest.raises(StoreError, match="no recordings yet"):
+        Reader(store_path)
+
+
+def test_time_limit_interrupts_a_slow_query(populated):
+    slow = Reader(populated.db_path, time_limit_ms=1)
+    try:
+        with pytest.raises(QueryTimeout):
+            # A deliberately heavy query on the reader's own connection, through its time limit.
+            slow._all(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 50000000) "
+                "SELECT count(*) FROM n",
+                [],
+            )
+    finally:
+        slow.close()
