@@ -145,6 +145,7 @@ def load_settings(root: Path) -> tuple[Settings, tuple[Problem, ...]]:
 
     start = len(problems)
     values = _convert_dataclass(Settings, raw, source, table_prefix, problems)
+    _check_ranges(values, source, table_prefix, problems)
     if config_path is not None and len(problems) > start:
         problems[start:] = _with_key_lines(problems[start:], config_path)
 
@@ -262,6 +263,24 @@ def _toml_error_line(exc: Exception) -> int | None:
         return line
     match = re.search(r"line (\d+)", str(exc))
     return int(match.group(1)) if match else None
+
+
+def _check_ranges(values: dict[str, object], source: str | None, where: tuple[str, ...],
+                  problems: list[Problem]) -> None:
+    """Values of the right type but outside what they can mean fall back to their defaults."""
+    def bad(key: str, value: object, allowed: str) -> None:
+        dotted = ".".join((*where, key))
+        problems.append(Problem("error", "invalid-config", f"`{dotted}`: {value!r} is not {allowed}; using the default",
+                                file=source))
+
+    port = values.get("port")
+    if isinstance(port, int) and port > 65535:
+        bad("port", port, "a port number (0-65535, 0 = any free port)")
+        del values["port"]
+    coco = values.get("cocobase")
+    if isinstance(coco, CocoBaseSettings) and not 100 <= coco.error_status <= 599:
+        bad("cocobase.error_status", coco.error_status, "an HTTP status (100-599)")
+        values["cocobase"] = dataclasses.replace(coco, error_status=CocoBaseSettings.error_status)
 
 
 def _with_key_lines(found: list[Problem], path: Path) -> list[Problem]:

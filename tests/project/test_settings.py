@@ -240,3 +240,11 @@ def test_no_other_project_module_reads_os_environ(repo_root: Path) -> None:
         if path.name != "settings.py" and "os.environ" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_out_of_range_values_fall_back(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", "port = 70000\n[cocobase]\nerror_status = 42\nstrict = true\n")
+    settings, problems = load_settings(tmp_path)
+    assert settings.port == 8088
+    assert settings.cocobase.error_status == 500 and settings.cocobase.strict is True
+    assert [(p.code, p.line) for p in problems] == [("invalid-config", 1), ("invalid-config", 3)]
