@@ -37,7 +37,8 @@ def load_module(name: str, path: str):
 
 
 def _call_params(obj) -> list[str]:
-    for target in (obj, type(obj).__dict__.get("__call__") and obj.__call__):
+    bound_call = getattr(obj, "__call__", None)  # noqa: B004 - the signature is what we want
+    for target in (obj, bound_call):
         if target is None:
             continue
         try:
@@ -51,7 +52,7 @@ def app_type(obj) -> str | None:
     """'asgi' | 'wsgi' | None by the platform adapter's rules (first hit wins)."""
     cls = type(obj)
     module = getattr(cls, "__module__", "") or ""
-    call = getattr(cls, "__call__", None)
+    call = getattr(cls, "__call__", None)  # noqa: B004 - we inspect it, not test callability
     if (inspect.iscoroutinefunction(obj) or (call is not None and inspect.iscoroutinefunction(call))
             or callable(getattr(obj, "asgi", None)) or cls.__name__ in ASGI_CLASSES
             or module.startswith(ASGI_MODULES)):
@@ -114,7 +115,7 @@ def inner_routes(obj, framework: str | None) -> list[dict]:
         if framework == "sanic":
             return _sanic_routes(obj)
         if hasattr(obj, "routes"):
-            return _starlette_routes(getattr(obj, "routes"), "")
+            return _starlette_routes(obj.routes, "")
     except Exception:  # noqa: BLE001 - route listing is informative, never fatal
         return []
     return []
