@@ -161,8 +161,15 @@ class RouteTree(Vertical):
         self.set_filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the filter: to the tree, on the first matching row."""
         event.stop()
-        self.tree.focus()
+        tree = self.tree
+        tree.focus()
+        for line in range(tree.last_line + 1):
+            node = tree.get_node_at_line(line)
+            if node is not None and isinstance(node.data, Entry):
+                tree.cursor_line = line
+                break
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         event.stop()

@@ -1,0 +1,29 @@
+"""Fixtures for the studio's Pilot tests: a fresh copy of a sample project per test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def showcase(tmp_path: Path, samples_dir: Path) -> Path:
+    target = tmp_path / "pages-showcase"
+    shutil.copytree(samples_dir / "pages-showcase", target, ignore=shutil.ignore_patterns(".funcstudio"))
+    return target
+
+
+@pytest.fixture
+def scf_demo(tmp_path: Path, samples_dir: Path) -> Path:
+    target = tmp_path / "scf-demo"
+    shutil.copytree(samples_dir / "scf-demo", target, ignore=shutil.ignore_patterns(".funcstudio"))
+    return target
+
+
+@pytest.fixture
+def coco_demo(tmp_path: Path, samples_dir: Path) -> Path:
+    target = tmp_path / "cocobase-demo"
+    shutil.copytree(samples_dir / "cocobase-demo", target, ignore=shutil.ignore_patterns(".funcstudio"))
+    return target

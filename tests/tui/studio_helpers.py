@@ -1,0 +1,52 @@
+"""Helpers for the studio's Pilot tests: the app with nondeterminism off, and bounded waits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+
+from textual.worker import WorkerCancelled, WorkerFailed
+
+SIZE = (120, 40)
+RUN = {"size": SIZE, "notifications": False, "tooltips": False}
+
+
+def make_app(root: Path, **options):
+    from studio.tui.app import StudioApp, StudioOptions
+
+    return StudioApp(root, port=0, options=StudioOptions(fixed=True, **options))
+
+
+async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    """Pause in small steps until `predicate()` holds; fail (naming `what`) after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await pilot.pause(0.05)
+
+
+async def wait_for_workers(app) -> None:
+    """Wait for the app's finite workers (cancelled ones are fine)."""
+    workers = [w for w in app.workers if w.group != "log-ids" or not w.is_finished]
+    if workers:
+        with suppress(WorkerCancelled, WorkerFailed):
+            await app.workers.wait_for_complete(workers)
+
+
+async def started(pilot) -> None:
+    """The project is in the tree, the gateway answers and the store is open."""
+    app = pilot.app
+    await wait_until(pilot, lambda: app.project is not None and app.url is not None and app.store is not None,
+                     what="project, runtime and store")
+
+
+async def select_function(pilot, function_id: str) -> None:
+    from studio.tui.widgets.route_tree import RouteTree
+
+    tree = pilot.app.query_one(RouteTree)
+    assert tree.select_function(function_id), f"{function_id} is not in the route tree"
+    await pilot.pause()

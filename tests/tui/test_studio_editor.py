@@ -1,0 +1,97 @@
+"""The editor on a real project: edit and save, the dirty marker, the unsaved-changes guard,
+jump to a line, and the plain-text fallback for big files."""
+
+from __future__ import annotations
+
+from studio_helpers import RUN, make_app, wait_until
+
+from studio.tui.screens.modals import ConfirmScreen, PromptScreen
+from studio.tui.widgets.editor import CodeEditor
+from studio.tui.widgets.route_tree import RouteTree
+
+HELLO = "cloud-functions/api/hello"
+
+
+async def open_hello(app, pilot) -> CodeEditor:
+    await wait_until(pilot, lambda: app.project is not None, what="discovery")
+    await pilot.pause()
+    app.query_one(RouteTree).select_function(HELLO)
+    await pilot.pause()
+    editor = app.query_one(CodeEditor)
+    assert editor.file == HELLO + ".py"
+    return editor
+
+
+async def test_edit_save_and_dirty_marker(showcase):
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        editor = await open_hello(app, pilot)
+        assert editor.text_area.language == "python"
+        assert not editor.dirty
+        editor.text_area.focus()
+        await pilot.press("ctrl+home", *"# edited", "enter")
+        assert editor.dirty
+        assert "modified" in str(editor.query_one("#editor-title").render())
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: not editor.dirty, what="save")
+        assert (showcase / f"{HELLO}.py").read_text().startswith("# edited\n")
+        assert "modified" not in str(editor.query_one("#editor-title").render())
+
+
+async def test_unsaved_guard_on_switch(showcase):
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        editor = await open_hello(app, pilot)
+        editor.text_area.insert("# scratch\n", (0, 0))
+        await pilot.pause()
+        app.query_one(RouteTree).select_function("cloud-functions/api/boom")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert editor.file == HELLO + ".py"  # nothing switched yet
+        await pilot.click("#cancel")
+        await pilot.pause()
+        assert editor.file == HELLO + ".py" and editor.dirty
+
+        app.query_one(RouteTree).select_function("cloud-functions/api/boom")
+        await pilot.pause()
+        await pilot.click("#discard")
+        await pilot.pause()
+        assert editor.file == "cloud-functions/api/boom.py"
+        assert not (showcase / f"{HELLO}.py").read_text().startswith("# scratch")
+
+
+async def test_quit_guard_saves(showcase):
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        editor = await open_hello(app, pilot)
+        editor.text_area.insert("# kept\n", (0, 0))
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.click("#save")
+        await pilot.pause()
+    assert (showcase / f"{HELLO}.py").read_text().startswith("# kept\n")
+
+
+async def test_goto_line(showcase):
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        editor = await open_hello(app, pilot)
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press("1", "4", "enter")
+        await pilot.pause()
+        assert editor.text_area.cursor_location[0] in (13, 14)
+        assert editor.text_area.selected_text.startswith("class handler")
+
+
+async def test_big_file_falls_back_to_plain_text(showcase):
+    big = showcase / "cloud-functions" / "api" / "big.py"
+    big.write_text("def handler(event, context):\n    return 1\n" + "x = 1\n" * 3000)
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
+        notice = app.query_one(CodeEditor).open("cloud-functions/api/big.py")
+        assert notice and "highlighting off" in notice
+        assert app.query_one(CodeEditor).text_area.language is None
