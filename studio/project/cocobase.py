@@ -45,7 +45,7 @@ def discover_cocobase(root: Path, settings: Settings) -> CocoBaseScan:
         entry = rel(path, root)
         fid = entry.removesuffix(".py")
         text, load_problem = read_source(path, root)
-        if text is not None:
+        if text is not None and load_problem is None:
             load_problem = _syntax_problem(text, path, root)
         if load_problem is None and text is not None:
             problems.extend(_lint(text, entry))
