@@ -39,13 +39,18 @@ def route_record(route: Route) -> dict[str, object]:
 @click.command("routes")
 @project_argument
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per route in match order.")
-def routes(project: Path, as_json: bool) -> None:
+@click.option("--inner", is_flag=True,
+              help="Also load each framework app (in a worker process) and list its own routes.")
+def routes(project: Path, as_json: bool, inner: bool) -> None:
     """List every route of PROJECT in the platform's match order.
 
     PROJECT is the project folder (default: the current directory). SCF API Gateway and CocoBase
     endpoints come first (they are exact), then EdgeOne routes in the platform's order: static
     before dynamic, non-catch-all before catch-all, longer paths first. `methods` empty means
     every method. Problems found on the way are printed to stderr; run `funcstudio check`.
+
+    --inner also loads every Flask/FastAPI/Django/Sanic/Cocopot app in its own worker process
+    (running its code) and lists the routes the app declares below its prefix.
     """
     from studio.project.loader import load_project
 
@@ -54,8 +59,14 @@ def routes(project: Path, as_json: bool) -> None:
     if fatal and not as_json:
         raise click.ClickException(fatal[0].message)
     records = [route_record(r) for r in loaded.routes]
-    # --inner (the runtime's view of a framework app's own routes) plugs in here: it extends each
-    # framework record with the app's inner routes without changing the fields above.
+    # --inner runs user code (in worker processes), so its module is imported only when asked for;
+    # it adds `inner_routes` / `inner_error` to framework records and leaves the other fields alone.
+    found_inner: dict[str, dict] = {}
+    if inner and not fatal:
+        from studio.cli import inner_routes
+
+        found_inner = inner_routes.collect(loaded)
+        inner_routes.attach(records, found_inner)
     if as_json:
         click.echo(json.dumps(records, indent=2))
         if fatal:
@@ -63,6 +74,10 @@ def routes(project: Path, as_json: bool) -> None:
             raise SystemExit(1)
         return
     _print_table(loaded)
+    if inner:
+        from studio.cli import inner_routes
+
+        inner_routes.echo(loaded, found_inner)
 
 
 def _print_table(project: Project) -> None:

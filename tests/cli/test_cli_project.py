@@ -202,3 +202,21 @@ def test_missing_project_is_a_clear_error(tmp_path: Path, command: str) -> None:
 def test_bad_option_is_a_usage_error() -> None:
     result = run("routes", "--jsn")
     assert result.returncode == 2 and "No such option" in result.stderr
+
+
+def test_routes_inner_lists_a_framework_apps_own_routes(tmp_path: Path) -> None:
+    write(tmp_path, "cloud-functions/api/[[default]].py", "\n".join([
+        "from flask import Flask",
+        "app = Flask(__name__)",
+        "@app.post('/items')",
+        "def create():",
+        "    return 'ok'",
+        "",
+    ]))
+    write(tmp_path, "cloud-functions/plain.py", "def handler(event, context):\n    return 1\n")
+    result = run("routes", str(tmp_path), "--json", "--inner", timeout=120)
+    assert result.returncode == 0, result.stderr
+    by_function = {r["function"]: r for r in json.loads(result.stdout)}
+    inner = by_function["cloud-functions/api/[[default]]"]["inner_routes"]
+    assert {"methods": ["POST"], "path": "/items"}.items() <= next(r for r in inner if r["path"] == "/items").items()
+    assert "inner_routes" not in by_function["cloud-functions/plain"]
