@@ -22,6 +22,12 @@ EDGEONE_DIR = "cloud-functions"
 
 def load_project(root: Path | str) -> Project:
     """Everything funcstudio knows about the project in `root`, found without running its code."""
+    return load_project_with_settings(root)[0]
+
+
+def load_project_with_settings(root: Path | str) -> tuple[Project, Settings]:
+    """The project and the settings it was loaded with (the runtime needs both); defaults when the
+    folder is missing or empty."""
     root = Path(root).expanduser()
     try:
         root = root.resolve()
@@ -29,26 +35,26 @@ def load_project(root: Path | str) -> Project:
         pass
     name = root.name or str(root)
     if not root.exists():
-        return Project(root=root, name=name, problems=(Problem(
+        return _alone(root, name, Problem(
             "error", "missing-project", f"project folder {root} does not exist",
             hint="Pass the path of a project folder (PROJECT defaults to the current directory).",
-        ),))
+        ))
     if not root.is_dir():
-        return Project(root=root, name=name, problems=(Problem(
+        return _alone(root, name, Problem(
             "error", "missing-project", f"{root} is not a folder", hint="Pass the project's folder, not a file.",
-        ),))
+        ))
     try:
         empty = not any(root.iterdir())
     except OSError as exc:
-        return Project(root=root, name=name, problems=(Problem(
+        return _alone(root, name, Problem(
             "error", "missing-project", f"cannot read project folder {root}: {exc.strerror or exc}",
-        ),))
+        ))
     if empty:
-        return Project(root=root, name=name, problems=(Problem(
+        return _alone(root, name, Problem(
             "error", "empty-project", f"project folder {root} is empty",
             hint="Add cloud-functions/ (EdgeOne Pages), a serverless.yml or index.py with main_handler (SCF), "
                  "or cocobase/*.py (CocoBase).",
-        ),))
+        ))
 
     settings, problems_t = load_settings(root)
     problems: list[Problem] = list(problems_t)
@@ -71,7 +77,7 @@ def load_project(root: Path | str) -> Project:
         ))
 
     routes = order_routes([*scf.routes, *coco.routes, *edge_routes])
-    return Project(
+    project = Project(
         root=root,
         name=name,
         functions=tuple(functions),
@@ -79,13 +85,12 @@ def load_project(root: Path | str) -> Project:
         helpers=tuple(helpers),
         problems=tuple(_dedupe(problems)),
     )
-
-
-def load_project_with_settings(root: Path | str) -> tuple[Project, Settings]:
-    """The project and the settings it was loaded with (the runtime needs both)."""
-    project = load_project(root)
-    settings, _ = load_settings(project.root) if project.root.is_dir() else (Settings(), ())
     return project, settings
+
+
+def _alone(root: Path, name: str, problem: Problem) -> tuple[Project, Settings]:
+    # FUNCSTUDIO_* overrides still apply: `serve` on a missing folder reports on the chosen port.
+    return Project(root=root, name=name, problems=(problem,)), load_settings(root)[0]
 
 
 def route_table(project: Project) -> RouteTable:

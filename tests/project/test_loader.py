@@ -129,3 +129,15 @@ def test_unknown_function_settings_are_reported(tmp_path: Path) -> None:
     problems = load_project(tmp_path).problems
     assert [(p.code, p.file) for p in problems] == [("invalid-config", "funcstudio.toml")]
     assert "helo" in problems[0].message
+
+
+def test_load_project_with_settings_returns_the_settings_used(tmp_path: Path) -> None:
+    from studio.project.loader import load_project_with_settings
+
+    write(tmp_path, "hello/index.py", "def main_handler(event, context):\n    return 1\n")
+    write(tmp_path, "funcstudio.toml", "port = 9123\n")
+    project, settings = load_project_with_settings(tmp_path)
+    assert settings.port == 9123 and settings.source == "funcstudio.toml"
+    assert [fn.id for fn in project.functions] == ["hello/index"]
+    missing, defaults = load_project_with_settings(tmp_path / "missing")
+    assert missing.problems[0].code == "missing-project" and defaults.port == 8088
