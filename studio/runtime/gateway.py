@@ -14,8 +14,10 @@ answers keeps the platform's shape.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import logging
+import socket
 import threading
 import time
 import traceback
@@ -438,10 +440,21 @@ def serve(app, host: str, port: int):
                 self.wfile.write(body)
             self.close_connection = True
 
+    # Bind here: werkzeug's own bind prints to stderr and exits the process when the port is taken.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        return make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
     except OSError as exc:
-        if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
             raise PortInUse(exc.errno, f"port {port} on {host} is already in use; "
                                        f"pick another with --port, or --port 0 for any free one") from exc
-        raise
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    try:
+        return make_server(host, sock.getsockname()[1], app, threaded=True, request_handler=QuietHandler,
+                           fd=sock.fileno())
+    finally:
+        sock.close()  # the server holds its own duplicate of the descriptor

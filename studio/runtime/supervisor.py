@@ -52,7 +52,8 @@ FRAMEWORK_MODULES: dict[str, tuple[str, ...]] = {
     "sanic": ("sanic",),
     "quart": ("quart",),
     "bottle": ("bottle",),
-    "cocopot": ("cocopot",),
+    # cocopot is left to the instance that imports it: it loads through the compatibility shim,
+    # and a zygote-wide import would flag CP-SHIM on every function forked from it.
 }
 
 BUSY_WAIT_CAP_S = 10.0

@@ -648,12 +648,15 @@ class Database:
         stamp = now_iso()
         uid = str(user_id or uuid.uuid4())
         with self._lock:
-            self.conn.execute(
-                "INSERT INTO app_users(id, email, password, auth_token, data, roles, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (uid, email, password, auth_token, json.dumps(self._clean_data(data or {}), ensure_ascii=False),
-                 json.dumps(list(roles or [])), stamp, stamp),
-            )
+            try:
+                self.conn.execute(
+                    "INSERT INTO app_users(id, email, password, auth_token, data, roles, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (uid, email, password, auth_token, json.dumps(self._clean_data(data or {}), ensure_ascii=False),
+                     json.dumps(list(roles or [])), stamp, stamp),
+                )
+            except sqlite3.IntegrityError:
+                raise DatabaseError(f"an app user with id {uid!r} or email {email!r} already exists") from None
         return self.get_app_user(uid)
 
     def get_app_user(self, user_id):
@@ -802,6 +805,17 @@ class Database:
         """Load `{"collections": {name: [doc, ...]}, "users": [...]}` (or `{name: [doc, ...]}`)."""
         if not isinstance(payload, dict):
             raise DatabaseError("seed file must hold a JSON object")
+        with self._lock:
+            self.conn.execute("BEGIN")
+            try:
+                counts = self._seed(payload)
+            except BaseException:
+                self.conn.execute("ROLLBACK")  # all or nothing: a bad seed file changes nothing
+                raise
+            self.conn.execute("COMMIT")
+        return counts
+
+    def _seed(self, payload: dict) -> dict[str, int]:
         collections = payload.get("collections", {k: v for k, v in payload.items() if k != "users"})
         counts: dict[str, int] = {}
         for name, docs in collections.items():
