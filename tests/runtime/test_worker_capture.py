@@ -42,7 +42,7 @@ def test_every_kind_of_output_is_captured(factory, tmp_path):
     assert [t for _s, _l, _w, t in instance.load_logs] == ["at import"]
     result, logs = invoke(instance, http("/n"))
     assert result.status == 200
-    lines = [(s, l, t) for s, l, _w, t in logs]
+    lines = [(s, level, t) for s, level, _w, t in logs]
     assert ("stdout", None, "at import") in lines
     assert ("stdout", None, "to stdout") in lines
     assert ("stderr", None, "to stderr") in lines
