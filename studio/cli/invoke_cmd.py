@@ -154,8 +154,13 @@ def failed(record) -> bool:
 @click.option("-d", "--data", default=None, help="Request body, or the event for a function id; @FILE reads a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--timeout", type=float, default=None, help="Client-side wait in seconds (default: the limit + 10).")
+@click.option("--event", "event_spec", default=None, metavar="FILE|-|TEMPLATE",
+              help="Event for a function id: a JSON file, - for stdin, or a template (funcstudio events list).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override an --event field (dotted path).")
+@click.option("--async", "async_", is_flag=True, help="Invoke as InvocationType=Event: 202 at once, result recorded.")
 def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, ...], data: str | None,
-           as_json: bool, timeout: float | None) -> None:
+           as_json: bool, timeout: float | None, event_spec: str | None = None, overrides: tuple[str, ...] = (),
+           async_: bool = False) -> None:
     """Invoke TARGET in PROJECT once: a URL path (/api/hello?x=1) or a function id or alias."""
     project, target = split_args(args)
     if not project.is_dir():
@@ -166,7 +171,8 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
     from studio.runtime.records import record_to_json
     from studio.runtime.server import Runtime
 
-    runtime = Runtime(project, host="127.0.0.1", port=0, reload=False)
+    # One call: the zygote imports no framework up front; the one instance imports what it needs.
+    runtime = Runtime(project, host="127.0.0.1", port=0, reload=False, preload=[])
     collector = Collector()
     runtime.bus.subscribe(collector)
     from studio.store.wiring import record_runtime
@@ -175,7 +181,13 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
     try:
         runtime.start()
         if target.startswith("/"):
+            if event_spec or async_:
+                raise Usage("--event and --async apply to a function id, not a URL path")
             record = _invoke_path(runtime, collector, target, method, headers, body, timeout)
+        elif event_spec or async_:
+            from studio.cli.invoke_event import invoke_with_event
+
+            record = invoke_with_event(runtime, collector, target, event_spec, overrides, body, async_, timeout)
         else:
             record = _invoke_function(runtime, target, body, method, headers)
         logs = collector.logs.get(record.request_id, [])

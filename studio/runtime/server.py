@@ -42,7 +42,7 @@ def load_project_and_settings(root: Path, settings: Settings | None) -> tuple[Pr
 class Runtime:
     def __init__(self, root: str | Path, settings: Settings | None = None, host: str | None = None,
                  port: int | None = None, *, reload: bool = True, lookup: Lookup | None = None,
-                 project: Project | None = None) -> None:
+                 project: Project | None = None, preload: list[str] | None = None) -> None:
         self.root = Path(root).resolve()
         if project is None:
             project, settings = load_project_and_settings(self.root, settings)
@@ -55,7 +55,8 @@ class Runtime:
         self.host = host if host is not None else settings.host
         self.port = port if port is not None else settings.port
         self.bus = EventBus()
-        self.supervisor = Supervisor(project, settings, self.bus)
+        # preload: modules the zygote imports before forking; None = the frameworks the project uses
+        self.supervisor = Supervisor(project, settings, self.bus, preload=preload)
         self.gateway = Gateway(self.supervisor, project, host=self.host, port=self.port, lookup=lookup)
         self.reload_enabled = reload
         self._reloader = None

@@ -218,12 +218,14 @@ def _headers(pairs) -> tuple[tuple[str, str], ...]:
 
 
 class Supervisor:
-    def __init__(self, project: Project, settings: Settings, bus: EventBus, factory=None) -> None:
+    def __init__(self, project: Project, settings: Settings, bus: EventBus, factory=None,
+                 preload: list[str] | None = None) -> None:
         self.project = project
         self.settings = settings
         self.bus = bus
         self.python = choose_interpreter(project.root, settings)
         self._factory = factory
+        self.preload = preload_modules(project) if preload is None else list(preload)
         self._slots: dict[str, list[_Slot]] = {}
         self._cond = threading.Condition()
         self._closed = False
@@ -239,7 +241,7 @@ class Supervisor:
         if self._factory is None:
             from studio.runtime.instance import InstanceFactory
 
-            self._factory = InstanceFactory(preload_modules(self.project))
+            self._factory = InstanceFactory(self.preload)
         return self._factory
 
     def warm(self) -> None:
