@@ -13,6 +13,7 @@ check against a `requirements.txt` in their code folder.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 from dataclasses import dataclass
@@ -209,13 +210,19 @@ def distribution_for(import_name: str) -> str:
     """Best guess of the PyPI distribution that provides `import_name`."""
     if import_name in _DISTRIBUTION_OF:
         return _DISTRIBUTION_OF[import_name]
+    found = _installed_distributions().get(import_name)
+    return found[0].lower() if found else import_name.lower()
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_distributions() -> dict[str, list[str]]:
+    """Import name -> distributions in this environment (a hint only; read once, it scans every dist)."""
     try:
         from importlib.metadata import packages_distributions
 
-        found = packages_distributions().get(import_name)
+        return dict(packages_distributions())
     except Exception:  # a broken environment must not break the scan
-        found = None
-    return found[0].lower() if found else import_name.lower()
+        return {}
 
 
 # -- scanning ------------------------------------------------------------------------------------
@@ -252,12 +259,9 @@ def _user_lines(path: Path, root: Path) -> list[Requirement]:
 
 def _local_modules(folder: Path) -> set[str]:
     """Names importable from the project itself: every `.py` stem and package folder under it."""
-    names: set[str] = set()
-    for path in files.walk_tree(folder, EXCLUDED_DIRS).files:
-        if path.suffix == ".py":
-            names.add(path.stem)
-    for path in files.walk_tree(folder, EXCLUDED_DIRS).dirs:
-        names.add(path.name)
+    tree = files.walk_tree(folder, EXCLUDED_DIRS)
+    names = {path.stem for path in tree.files if path.suffix == ".py"}
+    names.update(path.name for path in tree.dirs)
     return names
 
 
