@@ -50,7 +50,8 @@ def format_reload(event) -> str:
 @click.option("--port", type=click.IntRange(0, 65535), default=None,
               help="Port (default from settings: 8088; 0 picks a free one).")
 @click.option("--no-reload", is_flag=True, help="Do not watch the project for changes.")
-def serve(project: Path, host: str | None, port: int | None, no_reload: bool) -> None:
+@click.option("--timers", is_flag=True, help="Fire SCF timer triggers on their cron schedule.")
+def serve(project: Path, host: str | None, port: int | None, no_reload: bool, timers: bool = False) -> None:
     """Run the local runtime server for PROJECT (default: the current folder)."""
     from studio.runtime.events import InvocationFinished, ProjectChanged
     from studio.runtime.gateway import PortInUse
@@ -89,6 +90,7 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool) ->
     def on_signal(signum, _frame) -> None:
         stop.set()
 
+    scheduler = None
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         click.echo(f"funcstudio serving {runtime.project.name} at {url}")
@@ -100,6 +102,7 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool) ->
         for line in format_route_table(runtime.project):
             click.echo(line)
         click.echo("watching for changes" if not no_reload else "reload off", err=True)
+        scheduler = _start_timers(runtime) if timers else None
         sys.stdout.flush()
         while not stop.is_set():
             try:
@@ -114,6 +117,24 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool) ->
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if scheduler is not None:
+            scheduler.stop()
         runtime.stop()
         recording.close()
         click.echo("stopped", err=True)
+
+
+def _start_timers(runtime):
+    """`--timers`: a scheduler thread firing each enabled SCF timer trigger (studio.runtime.timers)."""
+    from studio.runtime.timers import TimerScheduler
+
+    scheduler = TimerScheduler(runtime)
+    scheduler.start()
+    for timer in scheduler.timers:
+        when = timer.next_fire.strftime("%Y-%m-%d %H:%M:%S UTC") if timer.next_fire else "never"
+        click.echo(f"timer {timer.function.id} {timer.trigger.name} [{timer.cron.expression}] next {when}")
+    for problem in scheduler.problems:
+        click.echo(f"  timer problem: {problem}", err=True)
+    if not scheduler.timers and not scheduler.problems:
+        click.echo("timers: no enabled SCF timer triggers", err=True)
+    return scheduler

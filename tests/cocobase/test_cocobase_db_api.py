@@ -162,3 +162,10 @@ def test_queries_never_fetch_whole_collections(db):
     assert [d["n"] for d in page["data"]] == [40, 41, 42] and page["total"] == 10 and page["has_more"]
     assert any("LIMIT" in s and "json_extract" in s for s in seen)
     assert isinstance(db.conn, sqlite3.Connection)
+
+
+def test_or_groups_written_before_plain_keys_keep_their_parameters(db):
+    db.create_document("t", {"a": 0, "b": "x"})
+    db.create_document("t", {"a": 5, "b": "y"})
+    filters = {"[or:g]a": 0, "[or:g]b_contains": "Y", "a_lte": "4"}
+    assert [d["b"] for d in db.query("t", **filters)["data"]] == ["x"]

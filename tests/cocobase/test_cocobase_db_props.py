@@ -152,7 +152,7 @@ def load(db, docs):
     return [{"id": r["id"], **doc} for r, doc in zip(db.query("things", limit=1000)["data"], docs, strict=True)]
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=documents, filters=filter_sets())
 def test_filters_agree_with_the_reference(db, docs, filters):
     stored = load(db, docs)
@@ -164,7 +164,7 @@ def test_filters_agree_with_the_reference(db, docs, filters):
 
 
 @pytest.mark.parametrize("op", OPS)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_each_operator_alone(db, op, data):
     docs = data.draw(documents)

@@ -313,21 +313,25 @@ def _condition(sql: _Sql, target: Target, field: str, op: str, value) -> str:
 
 
 def build_where(target: Target, filters: dict) -> tuple[str, list]:
-    sql = _Sql()
-    ands: list[str] = []
-    groups: dict[str, list[str]] = {}
+    """The WHERE text and its parameters; each condition keeps its own parameters so that
+    OR groups (emitted after the plain conditions) stay aligned with their placeholders."""
+    ands: list[tuple[str, list]] = []
+    groups: dict[str, list[tuple[str, list]]] = {}
     for key, value in filters.items():
         if not isinstance(key, str):
             raise DatabaseError(f"filter key {key!r} is not a string")
         group, field, op = parse_filter_key(key)
-        cond = _condition(sql, target, field, op, value)
+        sql = _Sql()
+        cond = (_condition(sql, target, field, op, value), sql.params)
         if group is None:
             ands.append(cond)
         else:
             groups.setdefault(group, []).append(cond)
     for conds in groups.values():
-        ands.append("(" + " OR ".join(conds) + ")")
-    return (" AND ".join(ands) if ands else "1"), sql.params
+        ands.append(("(" + " OR ".join(text for text, _ in conds) + ")", [p for _, ps in conds for p in ps]))
+    if not ands:
+        return "1", []
+    return " AND ".join(text for text, _ in ands), [p for _, ps in ands for p in ps]
 
 
 def _order_sql(target: Target, sort, order) -> str:

@@ -1,0 +1,51 @@
+"""`funcstudio invoke PROJECT ID --event FILE|-|TEMPLATE [--set k=v] [--async]` (SCF-style events).
+
+Kept apart from invoke_cmd so the event options stay one small module: the event comes from a
+file, stdin or a template (studio.runtime.templates); `--async` invokes as InvocationType=Event
+(202 with the request id at once), then waits for the recorded result so it can be printed.
+"""
+
+from __future__ import annotations
+
+import click
+
+from studio.cli.invoke_cmd import Usage
+
+
+def invoke_with_event(runtime, collector, ident: str, event_spec: str | None, overrides: tuple[str, ...],
+                      body: bytes | None, async_: bool, timeout: float | None):
+    from studio.runtime.server import UnknownFunction
+    from studio.runtime.templates import TEMPLATES, TemplateError, resolve_event
+
+    if event_spec is not None and body is not None:
+        raise Usage("give the event either with --event or with -d, not both")
+    if event_spec is None:
+        import json
+
+        try:
+            event = json.loads(body.decode("utf-8")) if body and body.strip() else {}
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise Usage(f"the event for {ident} must be JSON: {exc}") from None
+    else:
+        try:
+            event = resolve_event(event_spec, overrides=overrides)
+        except TemplateError as exc:
+            raise Usage(str(exc)) from None
+    trigger = "timer" if event_spec == "timer" and event_spec in TEMPLATES else None
+    function = runtime.project.function(ident)
+    if function is None:
+        known = ", ".join(f.id for f in runtime.project.functions) or "(none)"
+        raise Usage(f"no function {ident!r} in {runtime.root}; known: {known}")
+    try:
+        if not async_:
+            record, _logs = runtime.invoke_function(ident, event, trigger=trigger)
+            return record
+        request_id = runtime.invoke_function(ident, event, async_=True, trigger=trigger or "async")
+    except UnknownFunction:
+        raise Usage(f"no function {ident!r}") from None
+    click.echo(f"HTTP 202 Accepted (InvocationType=Event), request {request_id}", err=True)
+    wait = timeout if timeout is not None else function.limits.timeout_s + 10.0
+    record = collector.wait(request_id, wait)
+    if record is None:
+        raise click.ClickException(f"no record arrived for async request {request_id} within {wait:g} s")
+    return record
