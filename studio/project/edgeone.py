@@ -17,7 +17,7 @@ from pathlib import Path
 
 from studio.project.files import read_source, walk_tree
 from studio.project.model import Function, Limits, Problem, Route
-from studio.project.routing import ALL_METHODS, edgeone_route_shape, sort_routes
+from studio.project.routing import ALL_METHODS, RouteShape, edgeone_route_shape, sort_routes
 from studio.project.settings import Settings
 
 CODE_ROOT = "cloud-functions"
@@ -105,6 +105,11 @@ class _Facts:
 
 
 _FACTS: dict[str, tuple[int, int, _Facts]] = {}
+_SHAPES: dict[str, RouteShape] = {}
+_EXCLUDED: dict[str, bool] = {}
+# rel -> (facts, (excluded, load problem), Function, Route): rebuilt when any input changes.
+_BUILT: dict[str, tuple[_Facts, tuple, Function, Route]] = {}
+_BUILT_FOR: Settings | None = None
 
 
 def discover_edgeone(root: Path, settings: Settings) -> EdgeOneScan:
@@ -115,28 +120,33 @@ def discover_edgeone(root: Path, settings: Settings) -> EdgeOneScan:
         return EdgeOneScan()
     tree = walk_tree(code_root, skip_dirs=frozenset())  # the route scan skips nothing (§2.1)
     problems: list[Problem] = [_under_code_root(p) for p in tree.problems]
+    cf_str = os.fspath(code_root)
+    global _BUILT_FOR
+    if _BUILT_FOR is None or _BUILT_FOR != settings:
+        _BUILT.clear()  # limits and env come from the settings
+        _BUILT_FOR = settings
     functions: list[Function] = []
     routes: list[Route] = []
     helpers: list[str] = []
 
-    for folder in tree.dirs:
-        rel_cf = tree.rel(folder)
-        if not _excluded(rel_cf + "/x") and folder.name.lower() in CONFLICTING_NAMES:
+    for rel_cf in tree.rel_dirs:
+        name = rel_cf.rsplit("/", 1)[-1]
+        if name.lower() in CONFLICTING_NAMES and not _excluded(rel_cf + "/x"):
             problems.append(_name_conflict(f"{CODE_ROOT}/{rel_cf}", "folder"))
 
-    for path in tree.files:
-        if not path.name.endswith(".py"):
+    for rel_cf in tree.rel_files:
+        if not rel_cf.endswith(".py"):
             continue
-        rel_cf = tree.rel(path)
         rel = f"{CODE_ROOT}/{rel_cf}"
         excluded = _excluded(rel_cf)
-        if not excluded and path.name[:-3].lower() in CONFLICTING_NAMES:
+        if rel_cf.rsplit("/", 1)[-1][:-3].lower() in CONFLICTING_NAMES and not excluded:
             problems.append(_name_conflict(rel, "file"))
-        source = read_source(path)
+        abspath = f"{cf_str}/{rel_cf}"
+        source = read_source(abspath)
         if source.text is None:
             problems.append(source.problem(rel, severity="warning" if excluded else "error"))  # type: ignore[arg-type]
             continue
-        facts = _facts_for(source.path, source.mtime_ns, source.size, source.text)
+        facts = _facts_for(abspath, source.mtime_ns, source.size, source.text)
         if not facts.is_entry:
             if not excluded:
                 helpers.append(rel)
@@ -153,7 +163,12 @@ def discover_edgeone(root: Path, settings: Settings) -> EdgeOneScan:
             )
         if load_problem is not None:
             problems.append(load_problem)
-        fn, route = _function(rel, rel_cf, facts, excluded, load_problem, settings)
+        built = _BUILT.get(rel)
+        if built is not None and built[0] is facts and built[1] == (excluded, load_problem):
+            fn, route = built[2], built[3]
+        else:
+            fn, route = _function(rel, rel_cf, facts, excluded, load_problem, settings)
+            _BUILT[rel] = (facts, (excluded, load_problem), fn, route)
         functions.append(fn)
         routes.append(route)
         problems.extend(_entry_problems(rel, route, facts, excluded))
@@ -178,17 +193,26 @@ def discover_edgeone(root: Path, settings: Settings) -> EdgeOneScan:
 def clear_cache() -> None:
     """Forget every analysed file (tests, benchmarks)."""
     _FACTS.clear()
+    _SHAPES.clear()
+    _EXCLUDED.clear()
+    _BUILT.clear()
 
 
 # --- per file ---------------------------------------------------------------------------------
 
 
 def _excluded(rel_cf: str) -> bool:
-    return any(part in BUILD_EXCLUDED_DIRS for part in rel_cf.split("/")[:-1])
+    """Does the file lie in a build-excluded folder (at any depth)?"""
+    folder, _, _name = rel_cf.rpartition("/")
+    if not folder:
+        return False
+    hit = _EXCLUDED.get(folder)
+    if hit is None:
+        hit = _EXCLUDED[folder] = any(part in BUILD_EXCLUDED_DIRS for part in folder.split("/"))
+    return hit
 
 
-def _facts_for(path: Path, mtime_ns: int, size: int, text: str) -> _Facts:
-    key = os.fspath(path)
+def _facts_for(key: str, mtime_ns: int, size: int, text: str) -> _Facts:
     hit = _FACTS.get(key)
     if hit is not None and hit[0] == mtime_ns and hit[1] == size:
         return hit[2]
@@ -199,8 +223,9 @@ def _facts_for(path: Path, mtime_ns: int, size: int, text: str) -> _Facts:
 
 def analyse_source(text: str, filename: str = "<source>") -> _Facts:
     """Entry detection (§2.2) by the CLI's regexes, then the app type from the syntax tree."""
-    is_framework = _FRAMEWORK.search(text) is not None
-    is_handler = _HANDLER.search(text) is not None
+    # Substring checks first: most files are helpers, and `in` is far cheaper than the regexes.
+    is_framework = ("app" in text or "urlpatterns" in text) and _FRAMEWORK.search(text) is not None
+    is_handler = "andler" in text and _HANDLER.search(text) is not None
     if not (is_framework or is_handler):
         return _Facts(is_entry=False)
     methods: tuple[str, ...] = ()
@@ -230,7 +255,6 @@ def _infer_app_type(module: ast.Module) -> tuple[str, str | None, bool]:
     """(kind, framework, found) following the adapter's order: `app`, `application`, `handler`,
     `Handler` (§2.4). `found` is False when none of the four names is bound at module level."""
     bindings = _module_bindings(module.body)
-    hints = _import_hints(module)
     unknown_app = False
     for name in ("app", "application"):
         node = bindings.get(name)
@@ -239,6 +263,7 @@ def _infer_app_type(module: ast.Module) -> tuple[str, str | None, bool]:
         typed = _classify_app(node, bindings, set())
         if typed is not None:
             return typed[0], typed[1], True
+        hints = _import_hints(module)
         if hints:
             return hints[0][0], hints[0][1], True
         unknown_app = True
@@ -348,7 +373,9 @@ def _function(
     rel: str, rel_cf: str, facts: _Facts, excluded: bool, load_problem: Problem | None, settings: Settings
 ) -> tuple[Function, Route]:
     fid = rel[:-3]
-    shape = edgeone_route_shape(rel_cf)
+    shape = _SHAPES.get(rel_cf)
+    if shape is None:
+        shape = _SHAPES[rel_cf] = edgeone_route_shape(rel_cf)
     is_framework = facts.kind in ("wsgi", "asgi")
     route = Route(
         path=shape.path,

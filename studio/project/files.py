@@ -40,17 +40,35 @@ _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 @dataclass(frozen=True)
 class Tree:
-    """What `walk_tree` found. Paths are absolute, in scan order."""
+    """What `walk_tree` found, in scan order. Paths are kept as project-relative POSIX strings
+    (cheap to build and compare); `files` / `dirs` give absolute `Path`s when wanted."""
 
     root: Path
-    files: tuple[Path, ...]
-    dirs: tuple[Path, ...]
+    rel_files: tuple[str, ...]
+    """Files (and links that are not folders) relative to `root`, POSIX style."""
+    rel_dirs: tuple[str, ...]
     """Every folder below `root` that was walked (not the skipped ones)."""
     problems: tuple[Problem, ...]
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return tuple(self.root / rel for rel in self.rel_files)
+
+    @property
+    def dirs(self) -> tuple[Path, ...]:
+        return tuple(self.root / rel for rel in self.rel_dirs)
+
     def rel(self, path: Path) -> str:
         """`path` relative to `root`, POSIX style."""
-        return path.relative_to(self.root).as_posix()
+        return Path(path).relative_to(self.root).as_posix()
+
+    def abspath(self, rel: str) -> str:
+        """The absolute path of a `rel_files` entry, as a string (no `Path` built)."""
+        return os.path.join(self._root_str, rel) if rel else self._root_str
+
+    @property
+    def _root_str(self) -> str:
+        return os.fspath(self.root)
 
 
 @dataclass(frozen=True)
@@ -102,17 +120,11 @@ def walk_tree(root: Path, skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DI
     reported as a `symlink-loop` problem and not entered. A missing `root` gives an empty tree.
     """
     root = Path(root)
-    files: list[Path] = []
-    dirs: list[Path] = []
+    files: list[str] = []
+    dirs: list[str] = []
     problems: list[Problem] = []
 
-    def display(path: str) -> str:
-        try:
-            return Path(path).relative_to(root).as_posix()
-        except ValueError:
-            return path
-
-    def visit(folder: str, ancestors: frozenset[tuple[int, int]]) -> None:
+    def visit(folder: str, rel: str, ancestors: frozenset[tuple[int, int]]) -> None:
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -122,47 +134,48 @@ def walk_tree(root: Path, skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DI
                     severity="warning",
                     code="unreadable-folder",
                     message=f"Cannot read folder: {exc.strerror or exc}",
-                    file=display(folder),
+                    file=rel or ".",
                     hint="Check the folder's permissions.",
                 )
             )
             return
         for entry in entries:
+            entry_rel = f"{rel}/{entry.name}" if rel else entry.name
             try:
                 is_dir = entry.is_dir()  # follows symlinks
             except OSError:
                 is_dir = False
-            if is_dir:
-                if entry.name in skip_dirs:
-                    continue
-                try:
-                    st = entry.stat()
-                except OSError as exc:
-                    problems.append(_loop_or_unreadable(display(entry.path), exc))
-                    continue
-                ident = (st.st_dev, st.st_ino)
-                if ident in ancestors:
-                    problems.append(
-                        Problem(
-                            severity="warning",
-                            code="symlink-loop",
-                            message="Symbolic link loop: this folder links back to one that contains it",
-                            file=display(entry.path),
-                            hint="Remove or fix the symbolic link.",
-                        )
-                    )
-                    continue
-                dirs.append(Path(entry.path))
-                visit(entry.path, ancestors | {ident})
-            else:
+            if not is_dir:
                 # Regular files, broken links and self-referencing links: the reader reports
                 # what is wrong with each.
-                files.append(Path(entry.path))
+                files.append(entry_rel)
+                continue
+            if entry.name in skip_dirs:
+                continue
+            try:
+                st = entry.stat()  # folders are few: one stat each keeps loop detection exact
+            except OSError as exc:
+                problems.append(_loop_or_unreadable(entry_rel, exc))
+                continue
+            ident = (st.st_dev, st.st_ino)
+            if ident in ancestors:
+                problems.append(
+                    Problem(
+                        severity="warning",
+                        code="symlink-loop",
+                        message="Symbolic link loop: this folder links back to one that contains it",
+                        file=entry_rel,
+                        hint="Remove or fix the symbolic link.",
+                    )
+                )
+                continue
+            dirs.append(entry_rel)
+            visit(entry.path, entry_rel, ancestors | {ident})
 
     if root.is_dir():
         st = root.stat()
-        visit(str(root), frozenset({(st.st_dev, st.st_ino)}))
-    return Tree(root=root, files=tuple(files), dirs=tuple(dirs), problems=tuple(problems))
+        visit(os.fspath(root), "", frozenset({(st.st_dev, st.st_ino)}))
+    return Tree(root=root, rel_files=tuple(files), rel_dirs=tuple(dirs), problems=tuple(problems))
 
 
 def iter_source_files(
@@ -174,9 +187,10 @@ def iter_source_files(
 
     Folder problems (loops, permissions) are dropped here; use `walk_tree` to report them.
     """
-    for path in walk_tree(root, skip_dirs).files:
-        if path.name.endswith(suffixes):
-            yield path
+    tree = walk_tree(root, skip_dirs)
+    for rel in tree.rel_files:
+        if rel.endswith(suffixes):
+            yield tree.root / rel
 
 
 def _loop_or_unreadable(display: str, exc: OSError) -> Problem:
