@@ -168,11 +168,14 @@ def compute_requirements(project: Project) -> Requirements:
         if fn.platform != "scf":
             continue
         src = root / fn.code_root if fn.code_root else root
-        if not src.is_dir() or (src.resolve() == root.resolve() and edgeone):
+        if not src.is_dir():
             continue
         req_path = src / REQUIREMENTS
         packages = {r.package for r in _user_lines(req_path, root)} if req_path.is_file() else set()
-        missing.extend(_undeclared(_python_files(src), root, packages, _local_modules(src), "SCF-UNDECLARED-DEP",
+        # An SCF code folder that is the whole project must not answer for the other platforms' files.
+        other_platforms = frozenset({EDGEONE_DIR, "cocobase"})
+        missing.extend(_undeclared(_python_files(src, other_platforms), root, packages, _local_modules(src),
+                                   "SCF-UNDECLARED-DEP",
                                    rel(req_path, root)))
     missing = list({(p.file, p.line, p.message): p for p in missing}.values())
     return Requirements(tuple(requirements), user_file, shadowed, tuple(missing), tuple(problems), edgeone)
@@ -228,8 +231,9 @@ def _installed_distributions() -> dict[str, list[str]]:
 # -- scanning ------------------------------------------------------------------------------------
 
 
-def _python_files(folder: Path) -> list[Path]:
-    return [p for p in files.iter_source_files(folder, skip_dirs=EXCLUDED_DIRS | {".edgeone", ".funcstudio"})]
+def _python_files(folder: Path, also_skip: frozenset[str] = frozenset()) -> list[Path]:
+    skip = EXCLUDED_DIRS | {".edgeone", ".funcstudio"} | also_skip
+    return list(files.iter_source_files(folder, skip_dirs=skip))
 
 
 def _scan_edgeone_imports(edge_dir: Path, root: Path) -> list[tuple[str, str]]:

@@ -461,8 +461,10 @@ def _build_function(decl: _Decl, root: Path, settings: Settings, problems: list[
         reserved = key.upper().startswith(_RESERVED_PREFIXES)
         if bad or reserved:
             why = "is not a valid name ([a-zA-Z][a-zA-Z0-9_]*)" if bad else "uses a reserved prefix (SCF_, QCLOUD_, TENCENTCLOUD_)"
+            from_settings = fs is not None and key in fs.env
             problems.append(Problem("error", "SCF-ENV-NAME", f"environment variable {key!r} of {decl.name} {why}",
-                                    file=where, line=decl.line_of(key),
+                                    file=settings.source if from_settings else where,
+                                    line=None if from_settings else decl.line_of(key),
                                     hint="Rename it; the deploy rejects this key."))
     env = {**settings.env, **user_env}
 

@@ -143,3 +143,12 @@ def test_package_names_normalise() -> None:
     assert package_name("python_dateutil==2.9") == "python-dateutil"
     assert package_name('uvloop>=0.17.0;sys_platform!="win32"') == "uvloop"
     assert package_name("  # comment") is None
+
+
+def test_scf_function_at_the_root_does_not_answer_for_other_platforms(tmp_path: Path) -> None:
+    write(tmp_path, "index.py", "import requests\ndef main_handler(event, context):\n    return 1\n")
+    write(tmp_path, "cloud-functions/api.py", "import yaml\n" + ENTRY)
+    write(tmp_path, "cocobase/f.py", "import numpy\ndef main():\n    return 1\n")
+    reqs = reqs_of(tmp_path)
+    found = sorted((p.code, p.file) for p in reqs.missing)
+    assert found == [("EO-UNDECLARED-DEP", "cloud-functions/api.py"), ("SCF-UNDECLARED-DEP", "index.py")]

@@ -347,3 +347,13 @@ def test_path_templates() -> None:
     assert path_template_regex("/") == ("^/?$", ())
     assert path_template_regex("/a/{x}/b/{y}") == ("^/a/([^/]+)/b/([^/]+)$", ("x", "y"))
     assert path_template_regex("/v1.0") == (r"^/v1\.0$", ())
+
+
+def test_reserved_env_key_from_settings_names_the_settings_file(tmp_path: Path) -> None:
+    write(tmp_path, "orders/index.py", HANDLER)
+    write(tmp_path, "funcstudio.toml", '[functions."orders"]\nenv = { SCF_DEBUG = "1", OK = "2" }\n')
+    settings, _ = load_settings(tmp_path)
+    result = discover_scf(tmp_path, settings)
+    [problem] = result.problems
+    assert (problem.code, problem.file) == ("SCF-ENV-NAME", "funcstudio.toml")
+    assert result.functions[0].env == {"SCF_DEBUG": "1", "OK": "2"}
