@@ -50,6 +50,7 @@ def test_flask_catch_all_is_prefix_stripped(factory, tmp_path):
     assert result.status == 200
     assert json.loads(result.body) == {"path": "/health", "root": "/api", "ua": "pytest"}
     assert header(result, "eo-pages-inner-scf-status") == "200"
+    assert "CP-SHIM" not in warning_ids(result)  # cocopot is preloaded, but this function does not use it
     binary = bytes(range(256))
     echoed, _ = invoke(instance, framework_request("/api/echo", "POST"), binary)
     assert echoed.status == 200 and echoed.body == binary
@@ -132,6 +133,21 @@ def test_fastapi_with_lifespan_and_prefix_stripping(factory, tmp_path):
     assert failed.status == 500 and failed.error.type == "ValueError"
     instance.kill("shutdown")
     assert instance.exit_code == 0
+
+
+def test_asgi_slash_redirect_goes_to_the_internal_host(factory, tmp_path):
+    instance = spawn(factory, tmp_path, {"cloud-functions/api/[[default]].py": FASTAPI_APP}, "api/[[default]].py")
+    redirected, _ = invoke(instance, framework_request("/api/health/", dispatcher="asgi"))
+    assert redirected.status == 307 and header(redirected, "Location") == "http://127.0.0.1:9000/health"
+    assert "EO-SLASH-REDIRECT" in warning_ids(redirected)
+    single, _ = invoke(instance, framework_request("/api/health/", dispatcher="asgi", asgi_single=True))
+    assert single.status == 404  # uvicorn serves a lone ASGI route with redirect_slashes off
+    instance.kill("shutdown")
+    fixed = spawn(factory, tmp_path, {"cloud-functions/api/[[default]].py": FASTAPI_APP}, "api/[[default]].py",
+                  quirks="fixed")
+    redirected, _ = invoke(fixed, framework_request("/api/health/", dispatcher="asgi"))
+    assert header(redirected, "Location") == "http://localhost:8088/api/health"
+    fixed.kill("shutdown")
 
 
 DJANGO_APP = """

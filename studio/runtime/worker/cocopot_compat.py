@@ -12,6 +12,7 @@ import collections
 import collections.abc
 import importlib.abc
 import json
+import os
 import sys
 import types
 
@@ -44,6 +45,26 @@ def install(runtime=None) -> None:
 
 def loaded() -> bool:
     return _shimmed and "cocopot" in sys.modules
+
+
+def used_by(module_files) -> bool:
+    """Whether one of these project files (abs paths) imported cocopot or something from it.
+
+    The zygote may have imported cocopot for every instance; only functions that use it are flagged.
+    """
+    if not loaded():
+        return False
+    files = set(module_files)
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or os.path.realpath(path) not in files:
+            continue
+        for value in list(vars(module).values()):
+            name = getattr(value, "__name__", "") if isinstance(value, types.ModuleType) else \
+                getattr(value, "__module__", "") or getattr(type(value), "__module__", "")
+            if isinstance(name, str) and (name == "cocopot" or name.startswith("cocopot.")):
+                return True
+    return False
 
 
 class _CocopotFinder(importlib.abc.MetaPathFinder):

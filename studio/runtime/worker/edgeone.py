@@ -10,12 +10,14 @@ import os
 import sys
 import uuid
 import warnings
+from urllib.parse import urlsplit, urlunsplit
 
 from . import asgi, capture, cocopot_compat, eo_function, handler_class, loader, wsgi
 from .httpreq import HttpRequest, werkzeug_case
 
 EXCLUDED_DIRS = ("__pycache__", ".git", "node_modules", "venv", ".venv", "scripts", "tests", ".pytest_cache")
 COPIED_EXTENSIONS = (".py", ".json", ".yaml", ".yml", ".txt", ".toml", ".ini", ".env")
+INTERNAL_HOST = "127.0.0.1:9000"  # the SCF web function behind the platform listens on $PORT 9000
 # Bytecode and extension modules are produced or installed in place in production.
 _ALWAYS_READABLE = (".pyc", ".pyo", ".so", ".pyd")
 
@@ -84,6 +86,7 @@ class EdgeOneAdapter:
         self.inner_routes: list[dict] = []
         self.target = None
         self.asgi_runner = None
+        self._redirect_slashes: bool | None = None
         relative = os.path.relpath(runtime.entry_path, runtime.code_root).replace(os.sep, "/")
         self.module_name = loader.module_name_for(runtime.entry_path, runtime.code_root)
         self.excluded = _excluded_dir(relative)
@@ -103,11 +106,14 @@ class EdgeOneAdapter:
         if self.kind in ("wsgi", "asgi"):
             self.framework = loader.framework_of(self.target)
         if self.kind == "asgi":
+            router = getattr(self.target, "router", None)
+            redirect = getattr(router, "redirect_slashes", None)
+            self._redirect_slashes = redirect if isinstance(redirect, bool) else None
             self.asgi_runner = asgi.AsgiRunner(self.target)
             self.asgi_runner.startup()
         if self.kind in ("wsgi", "asgi"):
             self.inner_routes = loader.inner_routes(self.target, self.framework)
-        if cocopot_compat.loaded():
+        if self.framework == "cocopot" or cocopot_compat.used_by(runtime.project_modules()):
             runtime.load_invocation.warn(*cocopot_compat.SHIM_WARNING)
 
     def _warn_sibling(self, exc: BaseException) -> None:
@@ -247,11 +253,39 @@ class EdgeOneAdapter:
             return self._error(invocation, prefix, exc)
 
     def _asgi(self, invocation, req: HttpRequest, root_path: str, path: str):
+        single = bool(req.raw.get("asgi_single"))
+        router = getattr(self.target, "router", None)
+        if self._redirect_slashes is not None:
+            # uvicorn serving a project's only ASGI route runs it with redirect_slashes off
+            router.redirect_slashes = False if single else self._redirect_slashes
         status, headers, body = self._asgi_once(invocation, req, root_path, path)
-        if (req.raw.get("asgi_single") and status == 404 and req.method in ("GET", "HEAD", "OPTIONS")
-                and not path.endswith("/")):
+        if single and status == 404 and req.method in ("GET", "HEAD", "OPTIONS") and not path.endswith("/"):
             status, headers, body = self._asgi_once(invocation, req, root_path, path + "/")
+        if not single and status in (307, 308) and path.endswith("/") and len(path) > 1:
+            headers = self._slash_redirect(invocation, req, root_path, path, headers)
         return status, headers, body
+
+    def _slash_redirect(self, invocation, req: HttpRequest, root_path: str, path: str, headers):
+        location = next((v for k, v in headers if k.lower() == "location"), None)
+        if location is None:
+            return headers
+        parts = urlsplit(location)
+        if parts.path != path.rstrip("/"):
+            return headers
+        invocation.warn(
+            "EO-SLASH-REDIRECT",
+            f"The app redirects {req.path} to drop the trailing slash. Under the ASGI dispatcher production "
+            "sends that 307 with a Location on the function's internal host (and without the route prefix), "
+            "which the client cannot reach.",
+            "Call the path without a trailing slash, or declare both forms in the app.",
+        )
+        if self.runtime.fixed:
+            target = f"{req.scheme}://{req.header('host') or req.host}{root_path}{parts.path}"
+        else:
+            target = urlunsplit((parts.scheme or "http", INTERNAL_HOST, parts.path, parts.query, parts.fragment))
+        if parts.query and self.runtime.fixed:
+            target += "?" + parts.query
+        return [(k, target if k.lower() == "location" else v) for k, v in headers]
 
     def _asgi_once(self, invocation, req: HttpRequest, root_path: str, path: str):
         scope = asgi.http_scope(req, path, root_path)
