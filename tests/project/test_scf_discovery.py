@@ -6,6 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from studio.project.scf import discover_scf, path_template_regex
 from studio.project.settings import Settings, load_settings
@@ -357,3 +360,26 @@ def test_reserved_env_key_from_settings_names_the_settings_file(tmp_path: Path) 
     [problem] = result.problems
     assert (problem.code, problem.file) == ("SCF-ENV-NAME", "funcstudio.toml")
     assert result.functions[0].env == {"SCF_DEBUG": "1", "OK": "2"}
+
+
+# Any shape of YAML must give problems, never an exception.
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5000), st.text(max_size=8),
+                     st.sampled_from(["scf", "apigw", "timer", "index.main_handler", "./", "/x/{id}", "Timer"]))
+_keys = st.sampled_from(["component", "inputs", "name", "src", "codeUri", "handler", "timeout", "memorySize",
+                         "environment", "variables", "events", "apigw", "timer", "parameters", "endpoints",
+                         "path", "method", "Resources", "Globals", "Function", "Type", "Properties", "Events",
+                         "CodeUri", "Handler", "Timeout", "MemorySize", "Environment", "Variables", "type"])
+_yaml_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(_keys, inner, max_size=4)), max_leaves=20)
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=_yaml_values, name=st.sampled_from(["serverless.yml", "template.yaml"]))
+def test_any_yaml_shape_is_a_problem_not_an_exception(tmp_path: Path, value: object, name: str) -> None:
+    import yaml
+
+    (tmp_path / name).write_text(yaml.safe_dump(value), encoding="utf-8")
+    result = discover_scf(tmp_path, Settings())
+    assert all(p.severity in ("error", "warning", "info") for p in result.problems)
+    for fn in result.functions:
+        assert fn.platform == "scf" and fn.limits.timeout_s > 0
