@@ -146,6 +146,11 @@ class Match:
     route matches that path exactly (the documented target)."""
     catchall_empty: bool = False
     """EO-CATCHALL-EMPTY: a catch-all matched with nothing after its prefix."""
+    root_framework: bool = False
+    """EO-ROOT-FRAMEWORK: no route matched, but a framework app lives in `cloud-functions/index.py`.
+    Production answers 404 here (the adapter's root special case never fires); the match hands the
+    request to that app so the runtime can attach the warning and answer 404, or forward it under
+    `quirks = "fixed"`."""
 
     @property
     def function_id(self) -> str:
@@ -258,6 +263,13 @@ class RouteTable:
                 self._static.setdefault(r.path, []).append(c)
             if c.prefix is not None:
                 self._prefixed.append(c)
+        self._root_framework: Route | None = next(
+            (
+                r for r in self.routes
+                if r.platform == "edgeone" and r.path == "/" and not r.params and r.kind in ("wsgi", "asgi")
+            ),
+            None,
+        )
 
     def __len__(self) -> int:
         return len(self.routes)
@@ -326,6 +338,8 @@ class RouteTable:
                 sorted(seen.methods - set(ALL_METHODS))
             )
             return NoMatch(405, allowed, path)
+        if self._root_framework is not None:
+            return Match(self._root_framework, {}, 2, path, root_framework=True)
         return NoMatch(404, (), path)
 
     def _exact_dynamic(self, method: str, path: str) -> Route | None:

@@ -185,10 +185,20 @@ def test_root_index_matches_only_root_in_round_one() -> None:
 
 
 def test_root_framework_app_answers_only_root() -> None:
-    # EO-ROOT-FRAMEWORK: the adapter's root special case never fires, so `/health` is a 404.
-    t = RouteTable([eo("index.py", "wsgi")])
-    assert matched(t, "GET", "/").round == 1
-    assert isinstance(t.match("GET", "/health"), NoMatch)
+    # EO-ROOT-FRAMEWORK: the adapter's root special case never fires, so production answers 404
+    # for `/health`. The table hands such requests to the app, flagged, only when nothing else
+    # matched, so the runtime can warn (and forward under quirks = "fixed").
+    t = RouteTable([eo("index.py", "wsgi"), eo("api/[[rest]].py"), eo("users/[id].py", "handler-class", ("GET",))])
+    root = matched(t, "GET", "/")
+    assert root.round == 1 and not root.root_framework
+    fallback = matched(t, "GET", "/health")
+    assert fallback.root_framework and fallback.route.path == "/" and fallback.round == 2
+    assert fallback.strip_prefix == ""
+    assert matched(t, "GET", "/api/x").route.path == "/api/:rest*"  # real matches still win
+    assert t.match("POST", "/users/1") == NoMatch(405, ("GET",), "/users/1")  # and 405 stays 405
+    # A root handler (not a framework) gets no such fallback.
+    assert t.match("GET", "/x") != NoMatch(404, (), "/x")
+    assert RouteTable([eo("index.py")]).match("GET", "/x") == NoMatch(404, (), "/x")
 
 
 def test_round_two_prefix_form_only_for_wsgi_and_asgi() -> None:

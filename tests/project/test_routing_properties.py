@@ -87,7 +87,12 @@ def reference_match(ordered: list[Route], method: str, path: str):
                 return route, number, dict(zip(route.params, m.groups(), strict=False))
             any_path = True
             allowed |= set(route.methods)
-    return 405 if any_path else 404, tuple(m for m in ALL_METHODS if m in allowed)
+    if any_path:
+        return 405, tuple(m for m in ALL_METHODS if m in allowed)
+    for route in ordered:  # EO-ROOT-FRAMEWORK: an unmatched path goes to a root app, flagged
+        if route.path == "/" and route.kind in ("wsgi", "asgi"):
+            return route, 2, {}
+    return 404, ()
 
 
 @settings(max_examples=100, deadline=None)
@@ -120,6 +125,9 @@ def test_match_agrees_with_a_literal_reading_of_the_spec(items: list[Route], met
     got = table.match(method, path)
     if isinstance(got, Match):
         assert (got.route, got.round, dict(got.params)) == expected
+        # The root-app fallback is flagged exactly when the root route's own patterns missed.
+        root_missed = not re.match(got.route.src, got.path)
+        assert got.root_framework == (got.round == 2 and got.route.path == "/" and root_missed)
     else:
         assert (got.status, got.allowed) == expected
 
