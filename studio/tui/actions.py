@@ -59,14 +59,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("editor.external", "ctrl+o", "open_external", "$EDITOR", "Open the file in $EDITOR and reload it.",
                show=False),
     ActionSpec("editor.goto", "ctrl+g", "goto_line", "Go to line", "Jump to a line in the open file.", show=False),
-    # invoke panel
-    ActionSpec("invoke.copy-curl", "alt+c", "copy_curl", "Copy curl", "Copy the request as a curl command.",
-               scope="invoke"),
-    ActionSpec("invoke.import-curl", "alt+i", "import_curl", "Import curl", "Fill the request from a curl command.",
-               scope="invoke"),
-    ActionSpec("invoke.save", "alt+s", "save_request", "Save request", "Save this request under a name.",
-               scope="invoke"),
-    ActionSpec("invoke.load", "alt+l", "load_request", "Load request", "Load a saved request.", scope="invoke"),
+    # invoke panel (app-wide, so they work wherever the focus is)
+    ActionSpec("invoke.copy-curl", "alt+c", "copy_curl", "Copy curl", "Copy the request as a curl command."),
+    ActionSpec("invoke.import-curl", "alt+i", "import_curl", "Import curl", "Fill the request from a curl command."),
+    ActionSpec("invoke.save", "alt+s", "save_request", "Save request", "Save this request under a name."),
+    ActionSpec("invoke.load", "alt+l", "load_request", "Load request", "Load a saved request."),
     # response view
     ActionSpec("response.search", "slash", "start_search", "Search", "Search the response body.",
                scope="response"),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,9 @@ def scf_demo(tmp_path: Path, samples_dir: Path) -> Path:
 
 @pytest.fixture
 def coco_demo(tmp_path: Path, samples_dir: Path) -> Path:
+    """The CocoBase sample with its users and products seeded through `funcstudio db seed`."""
     target = tmp_path / "cocobase-demo"
     shutil.copytree(samples_dir / "cocobase-demo", target, ignore=shutil.ignore_patterns(".funcstudio"))
+    subprocess.run([sys.executable, "-m", "studio", "db", str(target), "seed", str(target / "seed.json")],
+                   check=True, capture_output=True, timeout=60, cwd=samples_dir.parent)
     return target

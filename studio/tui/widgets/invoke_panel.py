@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, TabbedContent, TabPane, TextArea
 
-from studio.tui.actions import bindings
 from studio.tui.messages import InvokeRequested
 from studio.tui.request_model import (
     RequestSpec,
@@ -36,13 +33,11 @@ class InvokePanel(Vertical):
     | Key | Action |
     |---|---|
     | ctrl+j | send (app binding `invoke.send`) |
-    | alt+c / alt+i | copy as curl / import curl |
-    | alt+s / alt+l | save / load a named request |
+    | alt+c / alt+i | copy as curl / import curl (app bindings) |
+    | alt+s / alt+l | save / load a named request (app bindings) |
 
     `send()` posts the pipeline's `InvokeRequested`; the app runs the request.
     """
-
-    BINDINGS = bindings("invoke")
 
     DEFAULT_CSS = """
     InvokePanel { height: 1fr; }
@@ -58,14 +53,6 @@ class InvokePanel(Vertical):
     InvokePanel TextArea { height: 1fr; }
     InvokePanel #invoke-error { height: auto; color: $error; }
     """
-
-    @dataclass
-    class Changed(Message):
-        panel: InvokePanel
-
-        @property
-        def control(self) -> InvokePanel:
-            return self.panel
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -258,17 +245,3 @@ class InvokePanel(Vertical):
         self.query_one("#headers", TextArea).load_text("\n".join(
             f"{k}: {v}" for k, v in spec.headers if k.lower() != "content-length"))
         self.query_one("#body", TextArea).load_text(spec.body)
-
-    # -- actions (bindings from the registry) -------------------------------------------
-
-    def action_copy_curl(self) -> None:
-        self.app.run_action("copy_curl")
-
-    def action_import_curl(self) -> None:
-        self.app.run_action("import_curl")
-
-    def action_save_request(self) -> None:
-        self.app.run_action("save_request")
-
-    def action_load_request(self) -> None:
-        self.app.run_action("load_request")

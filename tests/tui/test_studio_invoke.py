@@ -1,0 +1,191 @@
+"""Invoke through the real gateway and worker processes: the typed pipeline, the response view,
+traces into the editor, stale results, curl, saved requests, SCF events and CocoBase payloads."""
+
+from __future__ import annotations
+
+import json
+
+from studio_helpers import RUN, make_app, select_function, started, wait_until
+from textual.widgets import Input, TextArea
+
+from studio.tui.curl import CurlRequest, parse_curl, to_curl
+from studio.tui.messages import InvokeCompleted, InvokeFailed, InvokeRequested
+from studio.tui.screens.modals import PickScreen, PromptScreen
+from studio.tui.widgets.editor import CodeEditor
+from studio.tui.widgets.invoke_panel import InvokePanel
+from studio.tui.widgets.response_view import ResponseView
+from studio.tui.widgets.trace_view import TraceView
+
+
+def of(messages, kind):
+    """Each message once (the hook sees a bubbling message at every node it passes)."""
+    return list({id(m): m for m in messages if isinstance(m, kind)}.values())
+
+
+async def send_and_wait(pilot, messages) -> InvokeCompleted:
+    before = len(of(messages, InvokeCompleted))
+    await pilot.press("ctrl+j")
+    await wait_until(pilot, lambda: len(of(messages, InvokeCompleted)) > before or of(messages, InvokeFailed),
+                     timeout=60, what="InvokeCompleted")
+    assert not of(messages, InvokeFailed), of(messages, InvokeFailed)[0].reason
+    await pilot.pause()
+    return of(messages, InvokeCompleted)[-1]
+
+
+async def test_invoke_with_query_and_read_the_response(showcase):
+    app = make_app(showcase)
+    messages = []
+    async with app.run_test(message_hook=messages.append, **RUN) as pilot:
+        await started(pilot)
+        await select_function(pilot, "cloud-functions/api/hello")
+        app.query_one("#query", TextArea).load_text("name=Ada")
+        completed = await send_and_wait(pilot, messages)
+        [requested] = of(messages, InvokeRequested)
+        assert requested.method == "GET" and requested.path == "/api/hello?name=Ada"
+        assert completed.request_id == requested.request_id
+        assert completed.status == 200
+        assert json.loads(completed.body)["message"] == "Hello, Ada!"
+        view = app.query_one(ResponseView)
+        status_line = view.query_one("#status-line")
+        assert status_line.has_class("status-2xx")
+        assert str(status_line.render()).startswith("200 OK")
+        assert '"message": "Hello, Ada!"' in view.query_one("#response-body", TextArea).text
+        assert view.search("ada") == 2  # the message and the echoed path
+        assert view.query_one("#response-body", TextArea).selected_text.lower() == "ada"
+
+
+async def test_invalid_json_body_is_not_sent(showcase):
+    app = make_app(showcase)
+    messages = []
+    async with app.run_test(message_hook=messages.append, **RUN) as pilot:
+        await started(pilot)
+        await select_function(pilot, "cloud-functions/api/hello")
+        app.query_one("#method").value = "POST"
+        app.query_one("#body", TextArea).load_text('{"name": "Ada",}')
+        await pilot.press("ctrl+j")
+        await pilot.pause()
+        assert not of(messages, InvokeRequested)
+        assert "invalid JSON at line 1" in str(app.query_one("#invoke-error").render())
+        app.query_one("#body", TextArea).load_text('{"name": "Ada"}')
+        completed = await send_and_wait(pilot, messages)
+        assert completed.status == 201
+
+
+async def test_stale_results_are_dropped(showcase):
+    app = make_app(showcase)
+    async with app.run_test(**RUN) as pilot:
+        await started(pilot)
+        app.pending_request_id = "req-2"
+        app.post_message(InvokeCompleted("req-1", 200, [], b"old", 1.0))
+        await pilot.pause()
+        assert app.query_one(ResponseView).response is None
+        assert app.pending_request_id == "req-2"
+
+
+async def test_trace_frame_opens_in_the_editor(showcase):
+    app = make_app(showcase)
+    messages = []
+    async with app.run_test(message_hook=messages.append, **RUN) as pilot:
+        await started(pilot)
+        await select_function(pilot, "cloud-functions/api/boom")
+        completed = await send_and_wait(pilot, messages)
+        assert completed.status == 500
+        trace = app.query_one(TraceView)
+        assert trace.error and trace.error["type"] == "ValueError"
+        files = [frame["file"] for _i, frame in trace.rows]
+        assert files and all(frame.get("is_user", True) for _i, frame in trace.rows)
+        assert files[0].endswith("api/util.py")  # innermost user frame first
+        locals_text = str(trace.query_one("#trace-detail").render())
+        assert "raw" in locals_text and "three" in locals_text
+        await pilot.press("f10")  # focus the trace
+        await pilot.press("enter")
+        await pilot.pause()
+        editor = app.query_one(CodeEditor)
+        assert editor.file == "cloud-functions/api/util.py"
+        line = trace.rows[0][1]["line"]
+        assert editor.text_area.cursor_location[0] == line - 1
+        assert "int(raw)" in editor.text_area.selected_text
+
+
+async def test_copy_and_import_curl(showcase):
+    app = make_app(showcase)
+    async with app.run_test(**RUN) as pilot:
+        await started(pilot)
+        await select_function(pilot, "cloud-functions/api/hello")
+        app.query_one("#method").value = "POST"
+        app.query_one("#headers", TextArea).load_text("X-Trace: it's 1")
+        app.query_one("#body", TextArea).load_text('{"name": "O\'Brien"}')
+        app.action_copy_curl()
+        command = (showcase / ".funcstudio" / "last-curl.sh").read_text().strip()
+        parsed = parse_curl(command)
+        assert parsed.method == "POST" and parsed.url == f"{app.url}/api/hello"
+        assert ("X-Trace", "it's 1") in parsed.headers and parsed.body == '{"name": "O\'Brien"}'
+
+        app.action_import_curl()
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        app.screen.query_one(Input).value = to_curl(CurlRequest(
+            "PUT", "http://x/api/users/7?a=1", [("Accept", "application/json")], "hi"))
+        await pilot.press("enter")
+        await pilot.pause()
+        spec, error = app.query_one(InvokePanel).build_spec()
+        assert error is None
+        assert (spec.method, spec.path, spec.query, spec.body) == ("PUT", "/api/users/7", [("a", "1")], "hi")
+        assert ("Accept", "application/json") in spec.headers
+
+
+async def test_save_and_load_a_named_request(showcase):
+    app = make_app(showcase)
+    async with app.run_test(**RUN) as pilot:
+        await started(pilot)
+        await select_function(pilot, "cloud-functions/api/hello")
+        app.query_one("#query", TextArea).load_text("name=Saved")
+        await pilot.press("alt+s")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press(*"ada", "enter")
+        await wait_until(pilot, lambda: app.store.saved_requests("cloud-functions/api/hello"), what="saved")
+        app.query_one("#query", TextArea).load_text("")
+        await pilot.press("alt+l")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickScreen), what="the saved list")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.query_one("#query", TextArea).text == "name=Saved"
+
+
+async def test_scf_event_from_template(scf_demo):
+    app = make_app(scf_demo)
+    messages = []
+    async with app.run_test(message_hook=messages.append, **RUN) as pilot:
+        await started(pilot)
+        tick = next(fn for fn in app.project.functions if fn.name == "tick")
+        await select_function(pilot, tick.id)
+        panel = app.query_one(InvokePanel)
+        assert panel.mode == "scf"
+        panel.query_one("#scf-template").value = "timer"
+        await pilot.pause()
+        event = json.loads(panel.query_one("#body", TextArea).text)
+        assert event["Type"] == "Timer"
+        completed = await send_and_wait(pilot, messages)
+        [requested] = of(messages, InvokeRequested)
+        assert requested.function_id == tick.id
+        assert completed.record["function_id"] == tick.id
+        assert app.query_one(ResponseView).response.status == completed.record["status"]
+
+
+async def test_cocobase_payload_and_user(coco_demo):
+    app = make_app(coco_demo)
+    messages = []
+    async with app.run_test(message_hook=messages.append, **RUN) as pilot:
+        await started(pilot)
+        fn = next(f for f in app.project.functions if f.id.endswith("create-order"))
+        await select_function(pilot, fn.id)
+        panel = app.query_one(InvokePanel)
+        assert panel.mode == "cocobase"
+        panel.query_one("#body", TextArea).load_text('{"sku": "BK-001", "quantity": 2}')
+        completed = await send_and_wait(pilot, messages)
+        assert completed.status == 401  # anonymous
+        panel.query_one("#user-token", Input).value = "demo-token-ada"
+        completed = await send_and_wait(pilot, messages)
+        assert completed.status == 201  # the function returns (order, 201)
+        assert json.loads(completed.body)["success"] is True
