@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from studio.project.settings import FunctionSettings, Settings, load_settings
 
@@ -248,3 +252,39 @@ def test_out_of_range_values_fall_back(tmp_path: Path) -> None:
     assert settings.port == 8088
     assert settings.cocobase.error_status == 500 and settings.cocobase.strict is True
     assert [(p.code, p.line) for p in problems] == [("invalid-config", 1), ("invalid-config", 3)]
+
+
+# Any TOML document, however wrong its shapes, gives settings plus problems, never an exception.
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    assert isinstance(value, dict)
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+
+
+_setting_keys = st.sampled_from(["python", "port", "host", "quirks", "limits", "timeout_s", "memory_mb", "env",
+                                 "functions", "platform", "triggers", "cocobase", "dir", "strict", "error_status",
+                                 "store", "runtime", "keymap", "edgeone", "headers", "scf", "x"])
+_setting_scalars = st.one_of(st.booleans(), st.integers(-3, 70000), st.floats(allow_nan=False, allow_infinity=False),
+                             st.text(max_size=6), st.sampled_from(["platform", "fixed", "scf", "dev", "lower"]))
+_setting_values = st.recursive(_setting_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(_setting_keys, inner, max_size=4)), max_leaves=16)
+
+
+@hypothesis_settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=st.dictionaries(_setting_keys, _setting_values, max_size=6))
+def test_any_settings_document_loads(tmp_path: Path, document: dict) -> None:
+    text = "\n".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in document.items())
+    write(tmp_path, "funcstudio.toml", text)
+    settings, problems = load_settings(tmp_path)
+    assert isinstance(settings, Settings)
+    assert settings.quirks in ("platform", "fixed")
+    assert 0 <= settings.port <= 65535
+    assert all(isinstance(v, str) for v in settings.env.values())
+    assert all(p.file == "funcstudio.toml" for p in problems if p.code == "invalid-config")
