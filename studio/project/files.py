@@ -124,10 +124,10 @@ def walk_tree(root: Path, skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DI
     dirs: list[str] = []
     problems: list[Problem] = []
 
-    def visit(folder: str, rel: str, ancestors: frozenset[tuple[int, int]]) -> None:
+    def listing(folder: str, rel: str) -> list[os.DirEntry] | None:
         try:
             with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                return sorted(it, key=lambda e: e.name)
         except OSError as exc:
             problems.append(
                 Problem(
@@ -138,43 +138,53 @@ def walk_tree(root: Path, skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DI
                     hint="Check the folder's permissions.",
                 )
             )
-            return
-        for entry in entries:
-            entry_rel = f"{rel}/{entry.name}" if rel else entry.name
-            try:
-                is_dir = entry.is_dir()  # follows symlinks
-            except OSError:
-                is_dir = False
-            if not is_dir:
-                # Regular files, broken links and self-referencing links: the reader reports
-                # what is wrong with each.
-                files.append(entry_rel)
-                continue
-            if entry.name in skip_dirs:
-                continue
-            try:
-                st = entry.stat()  # folders are few: one stat each keeps loop detection exact
-            except OSError as exc:
-                problems.append(_loop_or_unreadable(entry_rel, exc))
-                continue
-            ident = (st.st_dev, st.st_ino)
-            if ident in ancestors:
-                problems.append(
-                    Problem(
-                        severity="warning",
-                        code="symlink-loop",
-                        message="Symbolic link loop: this folder links back to one that contains it",
-                        file=entry_rel,
-                        hint="Remove or fix the symbolic link.",
-                    )
-                )
-                continue
-            dirs.append(entry_rel)
-            visit(entry.path, entry_rel, ancestors | {ident})
+            return None
 
-    if root.is_dir():
-        st = root.stat()
-        visit(os.fspath(root), "", frozenset({(st.st_dev, st.st_ino)}))
+    if not root.is_dir():
+        return Tree(root=root, rel_files=(), rel_dirs=(), problems=())
+    st = root.stat()
+    top = listing(os.fspath(root), "")
+    # An explicit stack instead of recursion: no depth limit on absurdly nested trees.
+    stack = [(iter(top or ()), "", frozenset({(st.st_dev, st.st_ino)}))]
+    while stack:
+        entries, rel, ancestors = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        entry_rel = f"{rel}/{entry.name}" if rel else entry.name
+        try:
+            is_dir = entry.is_dir()  # follows symlinks
+        except OSError:
+            is_dir = False
+        if not is_dir:
+            # Regular files, broken links and self-referencing links: the reader reports
+            # what is wrong with each.
+            files.append(entry_rel)
+            continue
+        if entry.name in skip_dirs:
+            continue
+        try:
+            est = entry.stat()  # folders are few: one stat each keeps loop detection exact
+        except OSError as exc:
+            problems.append(_loop_or_unreadable(entry_rel, exc))
+            continue
+        ident = (est.st_dev, est.st_ino)
+        if ident in ancestors:
+            problems.append(
+                Problem(
+                    severity="warning",
+                    code="symlink-loop",
+                    message="Symbolic link loop: this folder links back to one that contains it",
+                    file=entry_rel,
+                    hint="Remove or fix the symbolic link.",
+                )
+            )
+            continue
+        dirs.append(entry_rel)
+        children = listing(entry.path, entry_rel)
+        if children is not None:
+            stack.append((iter(children), entry_rel, ancestors | {ident}))
     return Tree(root=root, rel_files=tuple(files), rel_dirs=tuple(dirs), problems=tuple(problems))
 
 

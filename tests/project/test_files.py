@@ -228,3 +228,22 @@ def test_folder_is_not_a_file(tmp_path: Path) -> None:
     (tmp_path / "pkg.py").mkdir()
     source = read_source(tmp_path / "pkg.py")
     assert source.text is None and source.error_code == "not-a-file"
+
+
+def test_deep_nesting_does_not_hit_the_recursion_limit(tmp_path: Path) -> None:
+    import sys
+
+    depth = sys.getrecursionlimit() + 50
+    # Build the chain with relative mkdir calls: the absolute path would exceed PATH_MAX.
+    old = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        for _ in range(depth):
+            os.mkdir("d")
+            os.chdir("d")
+        Path("leaf.py").write_text("x = 1\n", encoding="utf-8")
+    finally:
+        os.chdir(old)
+    tree = walk_tree(tmp_path)
+    assert len(tree.rel_dirs) == depth
+    assert tree.rel_files == ("/".join(["d"] * depth) + "/leaf.py",)
