@@ -86,8 +86,8 @@ def test_nested_dynamic_route(showcase):
     record = record_of(showcase, reply)
     assert record.function_id == "cloud-functions/api/shop/[category]/[item]"
     assert record.params == {"category": "books", "item": "dune"}
-    assert reply.status in (200, 404)
-    assert reply.json()["category"] == "books" if reply.status == 200 else reply.json()["item"] == "dune"
+    assert reply.status == 200
+    assert reply.json()["category"] == "books"
 
 
 def test_logs_are_captured_in_order_with_streams_and_levels(showcase):
@@ -143,11 +143,9 @@ def test_django_app(showcase):
     record = record_of(showcase, reply)
     assert record.function_id == "cloud-functions/django-site/index"
     # Under the project's ASGI dispatcher (FastAPI and Sanic are entries) Django fails as in production.
-    if reply.status == 200:
-        assert reply.json()["message"] == "hello from Django"
-    else:
-        assert reply.status == 500
-        assert "EO-ASGI-DISPATCH-WSGI" in [w.id for w in record.warnings]
+    assert reply.status == 500
+    assert "Expected ASGI message" in reply.text
+    assert "EO-ASGI-DISPATCH-WSGI" in [w.id for w in record.warnings]
 
 
 def test_cocopot_app(showcase):
