@@ -33,6 +33,8 @@ def check_project(project: Project, requirements: Requirements | None = None) ->
     problems.extend(_cocopot_aware(reqs.missing))
     problems.extend(_cocopot_problems(project))
     problems.extend(_endpoint_clashes(project))
+    problems.extend(_static_shadows(project))
+    problems.extend(_asgi_dispatch_wsgi(project))
     problems.extend(_python_version(project))
     return sort_problems(_dedupe(problems))
 
@@ -125,6 +127,52 @@ def _endpoint_clashes(project: Project) -> list[Problem]:
                 break
         seen.setdefault(path, []).append((methods, route.function_id))
     return problems
+
+
+def _static_shadows(project: Project) -> list[Problem]:
+    """EO-STATIC-SHADOWS: a static route is a prefix match tried before every dynamic route, so a
+    dynamic or catch-all route below it is reached only for methods the static one does not take."""
+    edge = [r for r in project.routes if r.platform == "edgeone"]
+    static = [r for r in edge if not r.params and r.path != "/"]
+    problems = []
+    for route in edge:
+        if not route.params:
+            continue
+        for shadow in static:
+            if not route.path.startswith(shadow.path + "/"):
+                continue
+            if shadow.methods and route.methods and not set(shadow.methods) & set(route.methods):
+                continue
+            which = f"{','.join(shadow.methods)} requests" if shadow.methods else "requests"
+            problems.append(Problem(
+                "warning", "EO-STATIC-SHADOWS",
+                f"{route.path} is never reached for {which} under {shadow.path}/: the static route "
+                f"{shadow.path} ({shadow.file}) is a prefix match and is tried first",
+                file=route.file,
+                hint=f"Move {shadow.file} (e.g. to a sibling name) or handle the deeper paths in it.",
+            ))
+            break  # the longest shadowing static route is the one that answers
+    return problems
+
+
+def _asgi_dispatch_wsgi(project: Project) -> list[Problem]:
+    """EO-ASGI-DISPATCH-WSGI: one ASGI entry puts every route under the ASGI dispatcher, where a
+    Django WSGI app fails in production."""
+    edge = [fn for fn in project.functions if fn.platform == "edgeone"]
+    asgi = [fn for fn in edge if fn.kind == "asgi"]
+    if not asgi:
+        return []
+    return [
+        Problem(
+            "warning", "EO-ASGI-DISPATCH-WSGI",
+            f"{asgi[0].entry} is an ASGI entry, so production serves every route with the ASGI dispatcher; "
+            "this Django WSGI app then fails with `Expected ASGI message 'http.response.body'`",
+            file=fn.entry,
+            hint="Serve Django through get_asgi_application(), or keep ASGI apps out of this project.",
+        )
+        for fn in edge
+        if fn.kind == "wsgi" and fn.framework == "django"
+    ]
 
 
 def _python_version(project: Project) -> list[Problem]:

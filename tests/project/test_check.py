@@ -121,3 +121,28 @@ def test_clean_project_has_no_errors(tmp_path: Path) -> None:
 def test_missing_project(tmp_path: Path) -> None:
     [problem] = check(tmp_path / "missing")
     assert problem.code == "missing-project"
+
+
+def test_static_route_shadowing_dynamic_routes_below_it(tmp_path: Path) -> None:
+    handler = "def handler(event, context):\n    return 1\n"
+    write(tmp_path, "cloud-functions/api/users/index.py", handler)
+    write(tmp_path, "cloud-functions/api/users/[id].py", handler)
+    write(tmp_path, "cloud-functions/api/[[rest]].py", handler)
+    write(tmp_path, "cloud-functions/other/[id].py", handler)
+    write(tmp_path, "cloud-functions/get-only.py",
+          "from http.server import BaseHTTPRequestHandler\nclass handler(BaseHTTPRequestHandler):\n"
+          "    def do_GET(self):\n        pass\n")
+    write(tmp_path, "cloud-functions/get-only/[id].py", handler)
+    shadows = {p.file: p for p in check(tmp_path) if p.code == "EO-STATIC-SHADOWS"}
+    assert set(shadows) == {"cloud-functions/api/users/[id].py", "cloud-functions/get-only/[id].py"}
+    assert "cloud-functions/api/users/index.py" in shadows["cloud-functions/api/users/[id].py"].message
+    assert "GET requests" in shadows["cloud-functions/get-only/[id].py"].message
+
+
+def test_django_wsgi_next_to_an_asgi_entry(tmp_path: Path) -> None:
+    write(tmp_path, "cloud-functions/site/index.py",
+          "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n")
+    assert "EO-ASGI-DISPATCH-WSGI" not in {p.code for p in check(tmp_path)}
+    write(tmp_path, "cloud-functions/fast/index.py", "from fastapi import FastAPI\napp = FastAPI()\n")
+    [problem] = [p for p in check(tmp_path) if p.code == "EO-ASGI-DISPATCH-WSGI"]
+    assert problem.file == "cloud-functions/site/index.py" and "cloud-functions/fast/index.py" in problem.message
