@@ -107,9 +107,13 @@ class _Facts:
 _FACTS: dict[str, tuple[int, int, _Facts]] = {}
 _SHAPES: dict[str, RouteShape] = {}
 _EXCLUDED: dict[str, bool] = {}
-# rel -> (facts, (excluded, load problem), Function, Route): rebuilt when any input changes.
-_BUILT: dict[str, tuple[_Facts, tuple, Function, Route]] = {}
-_BUILT_FOR: Settings | None = None
+# path -> ((facts, excluded, load problem, settings), Function, Route): reused while the inputs
+# are the same (limits and env come from the settings).
+_BUILT: dict[str, tuple[tuple, Function, Route]] = {}
+
+
+def _same_inputs(old: tuple, new: tuple) -> bool:
+    return old[0] is new[0] and old[1] == new[1] and old[2] == new[2] and (old[3] is new[3] or old[3] == new[3])
 
 
 def discover_edgeone(root: Path, settings: Settings) -> EdgeOneScan:
@@ -121,10 +125,6 @@ def discover_edgeone(root: Path, settings: Settings) -> EdgeOneScan:
     tree = walk_tree(code_root, skip_dirs=frozenset())  # the route scan skips nothing (§2.1)
     problems: list[Problem] = [_under_code_root(p) for p in tree.problems]
     cf_str = os.fspath(code_root)
-    global _BUILT_FOR
-    if _BUILT_FOR is None or _BUILT_FOR != settings:
-        _BUILT.clear()  # limits and env come from the settings
-        _BUILT_FOR = settings
     functions: list[Function] = []
     routes: list[Route] = []
     helpers: list[str] = []
@@ -163,12 +163,13 @@ def discover_edgeone(root: Path, settings: Settings) -> EdgeOneScan:
             )
         if load_problem is not None:
             problems.append(load_problem)
-        built = _BUILT.get(rel)
-        if built is not None and built[0] is facts and built[1] == (excluded, load_problem):
-            fn, route = built[2], built[3]
+        inputs = (facts, excluded, load_problem, settings)
+        built = _BUILT.get(abspath)
+        if built is not None and _same_inputs(built[0], inputs):
+            fn, route = built[1], built[2]
         else:
             fn, route = _function(rel, rel_cf, facts, excluded, load_problem, settings)
-            _BUILT[rel] = (facts, (excluded, load_problem), fn, route)
+            _BUILT[abspath] = (inputs, fn, route)
         functions.append(fn)
         routes.append(route)
         problems.extend(_entry_problems(rel, route, facts, excluded))

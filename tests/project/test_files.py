@@ -244,6 +244,24 @@ def test_deep_nesting_does_not_hit_the_recursion_limit(tmp_path: Path) -> None:
         Path("leaf.py").write_text("x = 1\n", encoding="utf-8")
     finally:
         os.chdir(old)
-    tree = walk_tree(tmp_path)
-    assert len(tree.rel_dirs) == depth
-    assert tree.rel_files == ("/".join(["d"] * depth) + "/leaf.py",)
+    try:
+        tree = walk_tree(tmp_path)
+        assert len(tree.rel_dirs) == depth
+        assert tree.rel_files == ("/".join(["d"] * depth) + "/leaf.py",)
+    finally:
+        _remove_chain(tmp_path, depth)
+
+
+def _remove_chain(top: Path, depth: int) -> None:
+    """Remove the chain bottom-up without recursion (pytest's own cleanup would recurse)."""
+    old = os.getcwd()
+    try:
+        os.chdir(top)
+        for _ in range(depth):
+            os.chdir("d")
+        os.remove("leaf.py")
+        for _ in range(depth):
+            os.chdir("..")
+            os.rmdir("d")
+    finally:
+        os.chdir(old)
