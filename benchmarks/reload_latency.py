@@ -8,6 +8,7 @@ serving the same Flask app, in the same run (DESIGN.md §8).
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import socket
 import subprocess
@@ -54,8 +55,8 @@ def wait_for(port: int, path: str, body: bytes, timeout: float = 30.0) -> float:
             status, got = get(port, path, timeout=5)
             if status == 200 and got == body:
                 return time.perf_counter()
-        except OSError:
-            pass
+        except (OSError, http.client.HTTPException):
+            pass  # the baseline is restarting
         time.sleep(0.005)
     raise TimeoutError(f"{path} never answered {body!r}")
 
