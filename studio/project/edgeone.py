@@ -241,7 +241,7 @@ def analyse_source(text: str, filename: str = "<source>") -> _Facts:
     except (ValueError, RecursionError) as exc:  # null bytes (3.10/3.11), absurd nesting
         kind, framework = _guess_from_text(text, is_framework, handler_class)
         return _Facts(True, is_framework, methods, kind, framework, (str(exc), None))
-    kind, framework, found = _infer_app_type(module)
+    kind, framework, found = _infer_app_type(module, handler_class)
     return _Facts(True, is_framework, methods, kind, framework, None, not found)
 
 
@@ -252,7 +252,7 @@ def _guess_from_text(text: str, is_framework: bool, handler_class: bool) -> tupl
     return ("handler-class" if handler_class else "http-function"), None
 
 
-def _infer_app_type(module: ast.Module) -> tuple[str, str | None, bool]:
+def _infer_app_type(module: ast.Module, handler_class: bool = False) -> tuple[str, str | None, bool]:
     """(kind, framework, found) following the adapter's order: `app`, `application`, `handler`,
     `Handler` (§2.4). `found` is False when none of the four names is bound at module level."""
     bindings = _module_bindings(module.body)
@@ -272,7 +272,9 @@ def _infer_app_type(module: ast.Module) -> tuple[str, str | None, bool]:
         node = bindings.get(name)
         if node is None:
             continue
-        if isinstance(node, ast.ClassDef) and any(_is_request_handler_base(b) for b in node.bases):
+        if isinstance(node, ast.ClassDef) and (
+            handler_class or any(_is_request_handler_base(b) for b in node.bases)
+        ):
             return "handler-class", None, True
         return "http-function", None, True
     if unknown_app:

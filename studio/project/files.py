@@ -7,12 +7,15 @@ per file and no reads.
 API (used by EdgeOne, SCF, CocoBase discovery and the dependency scan):
 
 * `walk_tree(root, skip_dirs=...)` -> `Tree`: files and folders under `root` in the platforms'
-  scan order (entries sorted by name in each folder, depth first), plus `Problem`s for symlink
-  loops and unreadable folders.
+  scan order (entries sorted by name in each folder, depth first) as root-relative POSIX strings
+  (`Tree.rel_files`, `Tree.rel_dirs`; `Tree.files` / `Tree.dirs` as absolute `Path`s), plus
+  `Problem`s for symlink loops and unreadable folders (file paths relative to `root`).
 * `iter_source_files(root, skip_dirs=..., suffixes=(".py",))`: the files of `walk_tree` with
   those suffixes, as absolute paths.
-* `read_source(path)` -> `SourceFile`: the text, or why it could not be read. Never raises for
-  bad input; `SourceFile.problem(display)` turns a failure into a `Problem`.
+* `read_source(path, st=None)` -> `SourceFile`: the text, or why it could not be read. `path`
+  may be a `str` (cheapest) or a `Path`. Never raises for bad input; `SourceFile.problem(display)`
+  turns a failure into a `Problem` naming `display`.
+* `clear_cache()`: forget every cached file (tests, benchmarks).
 
 Nothing here imports, runs or parses user code.
 """

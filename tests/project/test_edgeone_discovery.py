@@ -139,6 +139,10 @@ def test_showcase_project(tmp_path: Path) -> None:
         ("def handler(request):\n    pass\n", "http-function", None),
         ("def Handler(event):\n    pass\n", "http-function", None),
         ("import http.server\nclass Handler(http.server.BaseHTTPRequestHandler):\n    pass\n", "handler-class", None),
+        # A subclass of a project base class: the CLI's regex sees BaseHTTPRequestHandler after
+        # `class handler(`, so it is a handler class (and gets its do_* methods).
+        ("from api.base import JsonHandler\n"
+         "class handler(JsonHandler):  # a BaseHTTPRequestHandler\n    pass\n", "handler-class", None),
     ],
 )
 def test_app_type_inference(source: str, kind: str, framework: str | None) -> None:
