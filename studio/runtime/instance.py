@@ -335,6 +335,8 @@ class Instance:
             finally:
                 self.busy = False
                 self.last_used = time.monotonic()
+                if not self.alive:
+                    self._close_fds()
 
     def _invoke(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog) -> InstanceResult:
         started = time.monotonic()

@@ -231,6 +231,7 @@ class Supervisor:
         self._closed = False
         self.versions = CodeVersions()
         self._inner_routes: dict[str, list[dict]] = {}
+        self._modules_cache: dict[int, tuple[object, list[str]]] = {}
         self._reaper = threading.Thread(target=self._reap_idle, name="funcstudio-idle-reaper", daemon=True)
         self._reaper.start()
 
@@ -506,7 +507,7 @@ class Supervisor:
                 on_log(*line)  # what the module printed before it failed
             self._kill(instance, function.id, "load-error")
             error = _to_error(load_error)
-            modules = project_modules(self.project.root, getattr(instance, "modules", None) or ())
+            modules = self._project_modules(instance)
             record = self._fault_record(base, function, request_id, "load-error", t0, error=error)
             record = dataclasses.replace(record, init_ms=init_ms, instance_id=str(instance.id),
                                          code_version=self._code_version(function, modules),
@@ -528,7 +529,7 @@ class Supervisor:
         else:
             self._release(slot, keep=True)
 
-        modules = project_modules(self.project.root, getattr(instance, "modules", None) or ())
+        modules = self._project_modules(instance)
         error = _to_error(getattr(result, "error", None))
         status = getattr(result, "status", None)
         headers = _headers(getattr(result, "headers", ()))
@@ -561,8 +562,21 @@ class Supervisor:
         )
         return Invocation(record, logs)
 
+    def _project_modules(self, instance) -> list[str]:
+        """The instance's project modules; cached while the instance keeps the same module set
+        (it replaces the set when its imports change)."""
+        modules = getattr(instance, "modules", None) or ()
+        cached = self._modules_cache.get(id(instance))
+        if cached is not None and cached[0] is modules:
+            return cached[1]
+        kept = project_modules(self.project.root, modules)
+        if len(self._modules_cache) > 4 * max(1, self.settings.runtime.max_total_instances):
+            self._modules_cache.clear()
+        self._modules_cache[id(instance)] = (modules, kept)
+        return kept
+
     def _code_version(self, function: Function, modules: list[str]) -> str:
-        entry = str((self.project.root / function.entry).resolve())
+        entry = os.path.abspath(self.project.root / function.entry)
         return self.versions.version([entry, *modules])
 
     def _fault_record(self, base: InvocationRecord, function: Function, request_id: str, fault: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from worker_helpers import http, invoke, spawn, write_project
@@ -152,3 +153,17 @@ def test_spawn_mode_without_a_zygote(project):
         assert crashed.fault == "crash" and crashed.exit_code == -11
     finally:
         factory.close()
+
+
+def test_closing_the_factory_leaves_no_orphans(project):
+    factory = InstanceFactory()
+    instance = start(factory, project)
+    factory.close()  # the zygote goes; its instances die with it
+    for _ in range(100):
+        try:
+            os.kill(instance.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the instance outlived its zygote")

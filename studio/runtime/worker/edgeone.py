@@ -39,6 +39,8 @@ def _excluded_dir(relative: str) -> str | None:
 def install_file_filter(runtime) -> None:
     """Make opening a file that the build does not copy fail as in production (EO-FILE-NOT-COPIED)."""
     root = runtime.code_root.rstrip("/") + "/"
+    # An interpreter that lives inside the code root (a venv there) must still import its packages.
+    prefixes = tuple({os.path.realpath(p).rstrip("/") + "/" for p in (sys.prefix, sys.base_prefix)})
 
     def hook(event, args):
         if event != "open":
@@ -54,7 +56,7 @@ def install_file_filter(runtime) -> None:
         elif isinstance(flags, int) and (flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)):
             return
         full = os.path.abspath(path)
-        if not full.startswith(root):
+        if not full.startswith(root) or full.startswith(prefixes):
             return
         relative = full[len(root):]
         extension = os.path.splitext(relative)[1].lower()

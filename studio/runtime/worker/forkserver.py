@@ -89,8 +89,24 @@ def _reap(control: socket.socket) -> None:
             return
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: the instance is SIGKILLed when the zygote goes, so a dead studio leaves no orphans."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the zygote died before prctl took effect
+        os._exit(70)
+
+
 def _fork(control: socket.socket, message: dict, fds: list[int], wake: tuple[int, int]) -> None:
     channel_fd, out_fd, err_fd = fds
+    zygote_pid = os.getpid()
     try:
         pid = os.fork()
     except OSError as exc:
@@ -102,6 +118,8 @@ def _fork(control: socket.socket, message: dict, fds: list[int], wake: tuple[int
         code = 70
         try:
             os.setsid()
+            _die_with_parent(zygote_pid)
+            os.set_inheritable(channel_fd, False)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             control.close()
