@@ -191,6 +191,10 @@ class Recorder:
         self._wake.set()
         self._thread.join(timeout)
         if self._conn is not None and not self._thread.is_alive():
+            try:
+                self._conn.execute("PRAGMA optimize")  # keeps the planner's statistics fresh, cheaply
+            except sqlite3.Error:
+                pass
             self._conn.close()
             self._conn = None
 

@@ -8,7 +8,7 @@ import pytest
 from store_builders import invocation_events, publish_all
 
 from studio.store import db
-from studio.store.queries import Reader
+from studio.store.queries import Filter, Reader
 
 
 def test_open_creates_folder_gitignore_wal_and_version(project, store_path):
@@ -99,24 +99,62 @@ def test_missing_store_is_not_created_when_create_false(store_path):
     assert not store_path.exists()
 
 
-def test_migration_from_an_older_version_keeps_data(store_path, make_recorder, monkeypatch):
-    """A v1 file with rows, opened by a build that knows a v2: migrated in place, rows kept."""
+def test_migration_from_a_version_1_store_keeps_data_and_adds_the_index(
+    store_path, make_recorder, monkeypatch
+):
+    """A store written by the first release (schema 1), opened by this one: migrated in place."""
+    monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS[:1])
+    monkeypatch.setattr(db, "SCHEMA_VERSION", 1)
+    recorder = make_recorder()
+    publish_all(recorder, invocation_events("old-1", 2, level="ERROR"))
+    assert recorder.flush()
+    recorder.close()
+    conn = sqlite3.connect(store_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'idx_logs_function_id_level_id'"
+        ).fetchone()[0]
+        == 0
+    )
+    conn.close()
+    monkeypatch.undo()
+
+    with Reader(store_path) as reader:  # readers migrate too
+        assert [line.text for line in reader.logs(Filter(function_id="api/hello", level="error"))] == [
+            "old-1 line 1",
+            "old-1 line 0",
+        ]
+    conn = sqlite3.connect(store_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 2
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'idx_logs_function_id_level_id'"
+        ).fetchone()[0]
+        == 1
+    )
+    assert conn.execute("SELECT request_id FROM invocations").fetchall() == [("old-1",)]
+    conn.close()
+
+
+def test_a_future_migration_runs_once_on_existing_data(store_path, make_recorder, monkeypatch):
     recorder = make_recorder()
     publish_all(recorder, invocation_events("old-1", 2))
     assert recorder.flush()
     recorder.close()
 
-    def v2_add_tags(database) -> None:
+    def add_tags(database) -> None:
         database["invocations"].add_column("tags", str)
         database.execute("UPDATE invocations SET tags = 'migrated'")
 
-    monkeypatch.setattr(db, "MIGRATIONS", [*db.MIGRATIONS, v2_add_tags])
+    monkeypatch.setattr(db, "MIGRATIONS", [*db.MIGRATIONS, add_tags])
     monkeypatch.setattr(db, "SCHEMA_VERSION", len(db.MIGRATIONS))
     conn = db.open_store(store_path)
-    assert db.user_version(conn) == 2
+    assert db.user_version(conn) == db.SCHEMA_VERSION
     assert conn.execute("SELECT request_id, tags FROM invocations").fetchall() == [("old-1", "migrated")]
     assert conn.execute("SELECT count(*) FROM logs").fetchone()[0] == 2
     conn.close()
+    db.open_store(store_path).close()  # already current: add_tags does not run twice
 
 
 def test_migration_from_version_zero_file(store_path):
@@ -140,7 +178,7 @@ def test_a_failed_migration_rolls_back_and_leaves_the_version(store_path, monkey
     with pytest.raises(db.StoreError, match="boom"):
         db.open_store(store_path)
     conn = sqlite3.connect(store_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(db.MIGRATIONS) - 1
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
     conn.close()
 
