@@ -23,10 +23,10 @@ def check(project: Path, as_json: bool) -> None:
     error, 0 otherwise.
     """
     from studio.project.check import check_project, summary
-    from studio.project.loader import load_project
+    from studio.project.loader import load_project_with_settings
 
-    loaded = load_project(project)
-    problems = check_project(loaded)
+    loaded, settings = load_project_with_settings(project)
+    problems = check_project(loaded, settings=settings)
     counts = summary(problems)
     if as_json:
         click.echo(json.dumps([asdict(p) for p in problems], indent=2))

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from studio.project import files
 from studio.project.deps import Requirements, compute_requirements
 from studio.project.model import Problem, Project
+from studio.project.settings import Settings
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 PLATFORM_PYTHON = (3, 10)
@@ -23,8 +25,10 @@ _IMPORTS_COCOPOT = re.compile(r"^\s*(?:from\s+cocopot\b|import\s+cocopot\b)", re
 _AFTER_REQUEST = re.compile(r"\.after_request\b")
 
 
-def check_project(project: Project, requirements: Requirements | None = None) -> tuple[Problem, ...]:
-    """All problems of `project`, most severe first."""
+def check_project(project: Project, requirements: Requirements | None = None,
+                  settings: Settings | None = None) -> tuple[Problem, ...]:
+    """All problems of `project`, most severe first. `settings` (when given) tells which
+    interpreter the workers use, for EO-PYTHON-VERSION."""
     problems = list(project.problems)
     if not project.root.is_dir() or any(p.code in ("missing-project", "empty-project") for p in problems):
         return sort_problems(problems)
@@ -35,7 +39,7 @@ def check_project(project: Project, requirements: Requirements | None = None) ->
     problems.extend(_endpoint_clashes(project))
     problems.extend(_static_shadows(project))
     problems.extend(_asgi_dispatch_wsgi(project))
-    problems.extend(_python_version(project))
+    problems.extend(_python_version(project, settings))
     return sort_problems(_dedupe(problems))
 
 
@@ -175,15 +179,46 @@ def _asgi_dispatch_wsgi(project: Project) -> list[Problem]:
     ]
 
 
-def _python_version(project: Project) -> list[Problem]:
-    if sys.version_info[:2] == PLATFORM_PYTHON or not project.functions:
+def _python_version(project: Project, settings: Settings | None) -> list[Problem]:
+    """EO-PYTHON-VERSION: the workers' interpreter is not the platforms' 3.10.
+
+    The interpreter is `python` from the settings, else the project's `.venv`, else funcstudio's
+    own (DESIGN.md §7). Its version is read from the venv's `pyvenv.cfg`, never by running it.
+    """
+    if not project.functions:
         return []
-    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    configured = settings.python if settings is not None else None
+    interpreter: Path | None = None
+    if configured:
+        interpreter = Path(configured) if Path(configured).is_absolute() else project.root / configured
+    elif (project.root / ".venv" / "bin" / "python").exists():
+        interpreter = project.root / ".venv" / "bin" / "python"
+    if interpreter is None:
+        version, who = sys.version_info[:2], "funcstudio's own interpreter"
+    else:
+        version, who = _venv_version(interpreter), f"the worker interpreter {interpreter}"
+        if version is None:
+            return [Problem("info", "EO-PYTHON-VERSION",
+                            f"cannot tell the Python version of {interpreter} (no pyvenv.cfg beside it)",
+                            hint="Production runs Python 3.10; make sure the workers' interpreter is 3.10.")]
+    if version == PLATFORM_PYTHON:
+        return []
     return [Problem(
         "info", "EO-PYTHON-VERSION",
-        f"funcstudio runs on Python {here}; EdgeOne Pages, SCF Python3.10 and CocoBase run 3.10",
-        hint='Set python = ".venv/bin/python" (a 3.10 interpreter) in funcstudio.toml for exact parity.',
+        f"{who} is Python {version[0]}.{version[1]}; EdgeOne Pages, SCF Python3.10 and CocoBase run 3.10",
+        hint='Point python = "<a 3.10 interpreter>" in funcstudio.toml (or a 3.10 .venv) for exact parity.',
     )]
+
+
+def _venv_version(interpreter: Path) -> tuple[int, int] | None:
+    for cfg in (interpreter.parent.parent / "pyvenv.cfg", interpreter.parent / "pyvenv.cfg"):
+        text = files.read_source(cfg).text
+        if not text:
+            continue
+        match = re.search(r"^\s*(?:version|version_info)\s*=\s*(\d+)\.(\d+)", text, re.M)
+        if match:
+            return int(match.group(1)), int(match.group(2))
+    return None
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from studio.project.check import check_project, summary
-from studio.project.loader import load_project
+from studio.project.loader import load_project, load_project_with_settings
 
 
 @pytest.fixture(autouse=True)
@@ -110,6 +110,24 @@ def test_python_version_info(tmp_path: Path) -> None:
     infos = [p for p in check(tmp_path) if p.code == "EO-PYTHON-VERSION"]
     assert len(infos) == (0 if sys.version_info[:2] == (3, 10) else 1)
     assert all(p.severity == "info" for p in infos)
+
+
+@pytest.mark.parametrize(("cfg", "expected"), [
+    ("home = /usr/bin\nversion = 3.10.14\n", []),
+    ("home = /usr/bin\nversion_info = 3.12.1.final.0\n", ["Python 3.12"]),
+    (None, ["cannot tell"]),
+])
+def test_python_version_of_the_configured_interpreter(tmp_path: Path, cfg: str | None, expected: list[str]) -> None:
+    write(tmp_path, "cocobase/x.py", "def main():\n    return 1\n")
+    write(tmp_path, "env310/bin/python", "")
+    if cfg is not None:
+        write(tmp_path, "env310/pyvenv.cfg", cfg)
+    write(tmp_path, "funcstudio.toml", 'python = "env310/bin/python"\n')
+    project, settings = load_project_with_settings(tmp_path)
+    infos = [p.message for p in check_project(project, settings=settings) if p.code == "EO-PYTHON-VERSION"]
+    assert len(infos) == len(expected)
+    for message, fragment in zip(infos, expected, strict=True):
+        assert fragment in message
 
 
 def test_clean_project_has_no_errors(tmp_path: Path) -> None:
