@@ -158,7 +158,7 @@ class InvokePanel(Vertical):
             self.query_one("#scf-type", Select).value = info.invocation_type
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "scf-template" and self.mode == "scf" and event.value is not Select.BLANK:
+        if event.select.id == "scf-template" and self.mode == "scf" and event.value is not Select.NULL:
             event.stop()
             self.seed_event(str(event.value))
 

@@ -204,6 +204,7 @@ class LogsPane(Vertical):
         self.source: LogSource | None = None
         self.filters = LogFilters()
         self._generation = 0
+        self._function_ids: list[str] = []
 
     def compose(self):
         with Horizontal(id="log-filters"):
@@ -226,6 +227,7 @@ class LogsPane(Vertical):
     def set_functions(self, function_ids: list[str]) -> None:
         select = self.query_one("#log-function", Select)
         current = select.value
+        self._function_ids = list(function_ids)
         select.set_options([(f, f) for f in function_ids])
         if current in function_ids:
             select.value = current
@@ -235,9 +237,8 @@ class LogsPane(Vertical):
         with self.prevent(Select.Changed, Input.Changed):
             if filters.function_id:
                 select = self.query_one("#log-function", Select)
-                if filters.function_id not in [v for _, v in select._options if v is not Select.BLANK]:
-                    select.set_options([*((o[0], o[1]) for o in select._options[1:]),
-                                        (filters.function_id, filters.function_id)])
+                if filters.function_id not in self._function_ids:
+                    self.set_functions([*self._function_ids, filters.function_id])
                 select.value = filters.function_id
             else:
                 self.query_one("#log-function", Select).clear()
@@ -257,8 +258,7 @@ class LogsPane(Vertical):
 
     def _read_controls(self) -> LogFilters:
         def value(selector: str):
-            v = self.query_one(selector, Select).value
-            return None if v is Select.BLANK else v
+            return self.query_one(selector, Select).selection
 
         return LogFilters(function_id=value("#log-function"), level=value("#log-level"),
                           status_class=value("#log-status"), text=self.query_one("#log-search", Input).value,
