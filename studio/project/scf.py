@@ -492,31 +492,35 @@ def _build_function(decl: _Decl, root: Path, settings: Settings, problems: list[
 
 
 def _checked_timeout(decl: _Decl, settings: Settings, fs: FunctionSettings | None, problems: list[Problem]):
-    value = decl.timeout_s if decl.timeout_s is not None else settings.limits.timeout_s
+    value, from_settings = decl.timeout_s, False
+    if value is None and settings.limits.timeout_s is not None:
+        value, from_settings = settings.limits.timeout_s, True
     if fs is not None and fs.timeout_s is not None:
-        value = fs.timeout_s
+        value, from_settings = fs.timeout_s, True
     if value is None:
         return DEFAULT_TIMEOUT_S
     if not 1 <= value <= MAX_TIMEOUT_S:
         problems.append(Problem("error", "invalid-config",
                                 f"timeout of {decl.name} is {value:g} s; SCF accepts 1-900 s (using "
-                                f"{DEFAULT_TIMEOUT_S:g} s)", file=decl.config_file,
-                                line=decl.line_of("timeout", "Timeout")))
+                                f"{DEFAULT_TIMEOUT_S:g} s)", file=settings.source if from_settings else decl.config_file,
+                                line=None if from_settings else decl.line_of("timeout", "Timeout")))
         return DEFAULT_TIMEOUT_S
     return float(value)
 
 
 def _checked_memory(decl: _Decl, settings: Settings, fs: FunctionSettings | None, problems: list[Problem]):
-    value = decl.memory_mb if decl.memory_mb is not None else settings.limits.memory_mb
+    value, from_settings = decl.memory_mb, False
+    if value is None and settings.limits.memory_mb is not None:
+        value, from_settings = settings.limits.memory_mb, True
     if fs is not None and fs.memory_mb is not None:
-        value = fs.memory_mb
+        value, from_settings = fs.memory_mb, True
     if value is None:
         return DEFAULT_MEMORY_MB
     if not (value == 64 or (128 <= value <= 3072 and value % 128 == 0)):
         problems.append(Problem("error", "invalid-config",
                                 f"memory of {decl.name} is {value} MB; SCF accepts 64, or 128-3072 in 128 MB "
-                                f"steps (using {DEFAULT_MEMORY_MB} MB)", file=decl.config_file,
-                                line=decl.line_of("memorySize", "MemorySize")))
+                                f"steps (using {DEFAULT_MEMORY_MB} MB)", file=settings.source if from_settings else decl.config_file,
+                                line=None if from_settings else decl.line_of("memorySize", "MemorySize")))
         return DEFAULT_MEMORY_MB
     return int(value)
 

@@ -383,3 +383,14 @@ def test_any_yaml_shape_is_a_problem_not_an_exception(tmp_path: Path, value: obj
     assert all(p.severity in ("error", "warning", "info") for p in result.problems)
     for fn in result.functions:
         assert fn.platform == "scf" and fn.limits.timeout_s > 0
+
+
+def test_limits_from_settings_are_validated_against_scf_and_name_the_settings_file(tmp_path: Path) -> None:
+    write(tmp_path, "a/index.py", HANDLER)
+    write(tmp_path, "b/index.py", HANDLER)
+    write(tmp_path, "funcstudio.toml", '[limits]\nmemory_mb = 100\n[functions."b"]\ntimeout_s = 1000\nmemory_mb = 256\n')
+    result = scan(tmp_path)
+    assert sorted((p.file, p.message.split(" ")[0]) for p in result.problems) == [
+        ("funcstudio.toml", "memory"), ("funcstudio.toml", "timeout")]
+    limits = {fn.name: (fn.limits.timeout_s, fn.limits.memory_mb) for fn in result.functions}
+    assert limits == {"a": (3.0, 128), "b": (3.0, 256)}
