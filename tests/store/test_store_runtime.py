@@ -1,0 +1,111 @@
+"""The store wired to the real runtime: what a client was answered is what the store holds, at once,
+and the control API answers `GET /__funcstudio/invocations/<id>` from it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import sqlite3
+import threading
+
+import pytest
+
+from studio.runtime.events import InvocationFinished, LogLine
+from studio.runtime.server import Runtime
+from studio.store.db import db_path
+from studio.store.queries import Reader
+from studio.store.wiring import record_runtime
+
+pytestmark = pytest.mark.slow
+
+
+class Seen:
+    """What the runtime published, per request id (a second subscriber beside the recorder)."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, list[LogLine]] = {}
+        self.finished: dict[str, object] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, event) -> None:
+        with self.lock:
+            if isinstance(event, LogLine):
+                self.lines.setdefault(event.request_id, []).append(event)
+            elif isinstance(event, InvocationFinished):
+                self.finished[event.record.request_id] = event.record
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, samples_dir):
+    root = tmp_path_factory.mktemp("store-runtime") / "site"
+    shutil.copytree(samples_dir / "pages-showcase", root, ignore=shutil.ignore_patterns(".funcstudio"))
+    runtime = Runtime(root, host="127.0.0.1", port=0, reload=False)
+    seen = Seen()
+    recording = record_runtime(runtime)
+    runtime.bus.subscribe(seen)
+    runtime.start()
+    yield runtime, recording, seen
+    runtime.stop()
+    recording.close()
+
+
+def call(port: int, method: str, path: str, headers: dict | None = None, body: bytes | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, response.getheader("X-Funcstudio-Request-Id"), data
+
+
+@pytest.mark.parametrize("path", ["/api/logs?x=1", "/api/boom", "/api/hello?name=Ada", "/no/such/route"])
+def test_the_answer_a_client_got_is_already_stored(served, path):
+    runtime, recording, seen = served
+    status, request_id, _ = call(runtime.port, "GET", path, headers={"Authorization": "Bearer top-secret"})
+    # No flush, no wait: the response left only after the invocation was committed.
+    conn = sqlite3.connect(db_path(runtime.root))
+    row = conn.execute(
+        "SELECT status, state, request_headers FROM invocations WHERE request_id = ?", (request_id,)
+    ).fetchone()
+    stored_lines = [
+        r[0]
+        for r in conn.execute(
+            "SELECT l.text FROM logs l JOIN invocations i ON i.id = l.invocation_id WHERE i.request_id = ? "
+            "ORDER BY l.id",
+            (request_id,),
+        )
+    ]
+    conn.close()
+    assert row is not None and row[0] == status and row[1] == "finished"
+    assert ["Authorization", "[redacted]"] in json.loads(row[2])
+    with seen.lock:
+        published = [line.text for line in seen.lines.get(request_id, [])]
+    assert stored_lines == published
+
+
+def test_control_api_answers_from_the_store(served):
+    runtime, recording, seen = served
+    status, request_id, _ = call(runtime.port, "GET", "/api/logs?from=control")
+    answer_status, _, body = call(runtime.port, "GET", f"/__funcstudio/invocations/{request_id}")
+    assert answer_status == 200
+    data = json.loads(body)
+    assert data["stored"] is True and data["request_id"] == request_id and data["status"] == status
+    with seen.lock:
+        assert [line["text"] for line in data["logs"]] == [
+            line.text for line in seen.lines.get(request_id, [])
+        ]
+    prefix_status, _, prefix_body = call(runtime.port, "GET", f"/__funcstudio/invocations/{request_id[:13]}")
+    assert prefix_status == 200 and json.loads(prefix_body)["request_id"] == request_id
+    missing_status, _, _ = call(runtime.port, "GET", "/__funcstudio/invocations/not-a-request")
+    assert missing_status == 404
+
+
+def test_direct_invocations_are_recorded_with_their_trigger(served):
+    runtime, recording, seen = served
+    function = runtime.project.functions[0]
+    record, _logs = runtime.invoke_function(function.id, {"k": 1})
+    with Reader(db_path(runtime.root)) as reader:
+        detail = reader.invocation(record.request_id, prefix=False)
+    assert detail is not None and detail.trigger == "invoke" and detail.status == record.status
+    assert detail.function_id == function.id
