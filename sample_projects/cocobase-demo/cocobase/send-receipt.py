@@ -1,5 +1,6 @@
-# Send mail: funcstudio never sends it. The message lands in the invocation's outbox, which
-# `funcstudio show <request id>` and the studio display; send_mail reports success as the platform does.
+# Send mail, and follow a relation with populate. funcstudio never sends mail: the message lands in
+# the invocation's outbox, which `funcstudio show <request id>` and the studio display, and
+# send_mail reports success as the platform does.
 #
 #   curl -X POST http://127.0.0.1:8088/functions/send-receipt/execute -H 'Authorization: Bearer demo-token-ada'
 
@@ -8,8 +9,11 @@ def main():
     user = request.user
     if user is None:
         return {"error": "Unauthorized"}, 401
-    orders = db.query("orders", user_id=user.id, status_in="pending,paid", sort="created_at", order="desc")
-    lines = "".join(f"<li>{o['quantity']} x {o['product_id']}: {o['total']} EUR</li>" for o in orders["data"])
+    # populate follows `product_id` to the product document, so each order carries its product
+    orders = db.query(
+        "orders", populate=["product"], sort="created_at", order="desc", user_id=user.id, status_in="pending,paid"
+    )
+    lines = "".join(f"<li>{o['quantity']} x {o['product']['name']}: {o['total']} EUR</li>" for o in orders["data"])
     sent = request.send_mail(
         to=user.email,
         subject="Your orders at the demo shop",

@@ -12,10 +12,10 @@ ENDPOINTS = """funcstudio pages-showcase: one EdgeOne Pages project with every k
   GET  /api/shop/books/dune           nested dynamic [category]/[item].py
   GET  /api/logs                      print + logging, captured per invocation
   GET  /api/boom                      raises: 500 with a trace
-  GET  /api/plain-dict                a platform quirk: plain dicts are envelopes
+  GET  /api/plain-dict                a platform quirk: a plain dict gives an empty body
   GET  /flask-api/items/7             Flask under [[default]].py (WSGI)
   GET  /fastapi-api/items/7           FastAPI under [[default]].py (ASGI)
-  GET  /django-site/hello/            Django (WSGI)
+  GET  /django-site/hello/            Django (WSGI): 500 next to ASGI entries, as in production
   GET  /pot/hello/Ada                 Cocopot 0.2 (WSGI)
   GET  /sanic-app/health              Sanic (ASGI)
 """

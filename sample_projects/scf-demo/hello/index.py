@@ -1,8 +1,10 @@
 # SCF event function behind API Gateway (integration response on), declared in ../serverless.yml.
 #
 #   curl 'http://127.0.0.1:8088/hello?name=Ada'
-#   funcstudio events show apigw --set queryString.name=Ada > /tmp/apigw.json
-#   funcstudio invoke sample_projects/scf-demo hello --event /tmp/apigw.json
+#   funcstudio invoke sample_projects/scf-demo hello --event apigw --set queryString.name=Ada
+#
+# Through the URL the gateway applies the integration response (status, headers, body); invoked by
+# id you get main_handler's return value itself.
 #
 # `event` is the API Gateway event (requestContext, headers, queryString, body, ...) and `context`
 # a plain dict (request_id, function_name, time_limit_in_ms, ...). Header names arrive in lower case.
