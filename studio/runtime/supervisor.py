@@ -495,7 +495,14 @@ class Supervisor:
             self.bus.publish(line)
 
         t0 = time.perf_counter()
-        slot, fresh = self._acquire(function)
+        try:
+            slot, fresh = self._acquire(function)
+        except Exception as exc:  # noqa: BLE001 - e.g. a `python` setting that is no interpreter
+            message = f"Could not start a worker for {function.id} with {self.python}: {exc}"
+            log.debug("starting an instance of %s failed", function.id, exc_info=True)
+            error = ErrorInfo(type=type(exc).__name__, message=message, traceback="")
+            return Invocation(self._fault_record(base, function, request_id, "internal", t0, error=error,
+                                                 message=message), logs)
         if slot is None:
             return Invocation(self._fault_record(base, function, request_id, "busy", t0), logs)
         instance = slot.instance
@@ -580,8 +587,8 @@ class Supervisor:
         return self.versions.version([entry, *modules])
 
     def _fault_record(self, base: InvocationRecord, function: Function, request_id: str, fault: str,
-                      t0: float, error: ErrorInfo | None = None) -> InvocationRecord:
-        ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error,
+                      t0: float, error: ErrorInfo | None = None, message: str = "") -> InvocationRecord:
+        ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error, message=message,
                            timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb,
                                trigger=base.trigger)
         status, headers, body = render_fault(ctx)

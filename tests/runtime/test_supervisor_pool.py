@@ -99,3 +99,21 @@ def test_interpreter_choice(tmp_path):
     assert choose_interpreter(root, Settings()) == str(venv_python)
     assert choose_interpreter(root, Settings(python="tools/py")) == str(root / "tools" / "py")
     assert choose_interpreter(root, Settings(python="/usr/bin/python3")) == "/usr/bin/python3"
+
+
+def test_bad_interpreter_is_a_clear_500_and_the_server_keeps_serving(tmp_path):
+    root = project(tmp_path, ["a"])
+    settings = Settings(python="/nonexistent/python")
+    rt = Runtime(root, settings, host="127.0.0.1", port=0, reload=False)
+    events = EventLog()
+    rt.bus.subscribe(events)
+    rt.start()
+    try:
+        reply = request(rt.port, "GET", "/a")
+        assert reply.status == 500
+        assert b"Could not start a worker" in reply.body and b"/nonexistent/python" in reply.body
+        record = wait_until(lambda: events.finished(reply.headers["x-funcstudio-request-id"]), 10)
+        assert record.fault == "internal"
+        assert request(rt.port, "GET", "/__funcstudio/health").status == 200
+    finally:
+        rt.stop()
