@@ -422,6 +422,29 @@ def serve(app, host: str, port: int):
             if type == "error":
                 log.debug(message, *args)
 
+        # http.server's send_response adds Server and Date before the app's headers are known, so a
+        # handler class's own Server/Date (which pass through on the platform) would be doubled.
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self.log_request(code)
+            self.send_response_only(code, message)
+            self._header_names: set[str] | None = set()
+
+        def send_header(self, keyword: str, value: str) -> None:
+            names = getattr(self, "_header_names", None)
+            if names is not None:
+                names.add(keyword.lower())
+            super().send_header(keyword, value)
+
+        def end_headers(self) -> None:
+            names = getattr(self, "_header_names", None)
+            if names is not None:
+                self._header_names = None
+                if "server" not in names:
+                    super().send_header("Server", self.version_string())
+                if "date" not in names:
+                    super().send_header("Date", self.date_time_string())
+            super().end_headers()
+
         def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
             """Malformed HTTP (bad request line, header too long, ...): a JSON answer with a status
             line, where http.server would send bare HTML to what it takes for HTTP/0.9."""

@@ -50,8 +50,13 @@ def test_handler_class_get_keeps_full_path_and_query(showcase):
 
 
 def test_handler_class_post_reads_body(showcase):
-    reply = get(showcase, "/api/hello", method="POST", body=json.dumps({"name": "Grace"}).encode(),
-                headers={"Content-Type": "application/json"})
+    reply = get(
+        showcase,
+        "/api/hello",
+        method="POST",
+        body=json.dumps({"name": "Grace"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     assert reply.status == 201
     assert reply.json()["received"] == {"name": "Grace"}
 
@@ -177,8 +182,12 @@ def test_every_invocation_publishes_started_then_finished(showcase):
     reply = get(showcase, "/api/users/7")
     rid = reply.headers["x-funcstudio-request-id"]
     record_of(showcase, reply)
-    kinds = [type(e) for e in showcase.events.events
-             if getattr(e, "request_id", None) == rid or getattr(getattr(e, "record", None), "request_id", None) == rid]
+    kinds = [
+        type(e)
+        for e in showcase.events.events
+        if getattr(e, "request_id", None) == rid
+        or getattr(getattr(e, "record", None), "request_id", None) == rid
+    ]
     assert kinds[0] is InvocationStarted
     assert kinds[-1] is InvocationFinished
     assert all(k is LogLine for k in kinds[1:-1])
@@ -206,8 +215,12 @@ def test_health_and_routes(showcase):
 
 
 def test_control_invoke_by_id_and_lookup(showcase):
-    reply = get(showcase, "/__funcstudio/functions/cloud-functions/api/event/invoke", method="POST",
-                body=json.dumps({"httpMethod": "POST", "path": "/api/event", "body": "abc"}).encode())
+    reply = get(
+        showcase,
+        "/__funcstudio/functions/cloud-functions/api/event/invoke",
+        method="POST",
+        body=json.dumps({"httpMethod": "POST", "path": "/api/event", "body": "abc"}).encode(),
+    )
     assert reply.status == 200
     data = reply.json()
     assert data["status"] == 200
@@ -219,8 +232,13 @@ def test_control_invoke_by_id_and_lookup(showcase):
 
 
 def test_control_invoke_event_type_answers_202_at_once(showcase):
-    reply = get(showcase, "/__funcstudio/functions/cloud-functions/api/logs/invoke", method="POST", body=b"{}",
-                headers={"X-Funcstudio-Invocation-Type": "Event"})
+    reply = get(
+        showcase,
+        "/__funcstudio/functions/cloud-functions/api/logs/invoke",
+        method="POST",
+        body=b"{}",
+        headers={"X-Funcstudio-Invocation-Type": "Event"},
+    )
     assert reply.status == 202
     rid = reply.json()["request_id"]
     record = wait_until(lambda: showcase.events.finished(rid), 30)
@@ -231,11 +249,17 @@ def test_control_invoke_event_type_answers_202_at_once(showcase):
 def test_control_api_bad_input(showcase):
     unknown = get(showcase, "/__funcstudio/functions/no/such/thing/invoke", method="POST", body=b"{}")
     assert unknown.status == 404 and unknown.json()["error"] == "unknown-function"
-    bad = get(showcase, "/__funcstudio/functions/cloud-functions/api/event/invoke", method="POST",
-              body=b"{not json")
+    bad = get(
+        showcase, "/__funcstudio/functions/cloud-functions/api/event/invoke", method="POST", body=b"{not json"
+    )
     assert bad.status == 400 and bad.json()["error"] == "bad-event"
-    bad_type = get(showcase, "/__funcstudio/functions/cloud-functions/api/event/invoke", method="POST",
-                   body=b"{}", headers={"X-Funcstudio-Invocation-Type": "Sometimes"})
+    bad_type = get(
+        showcase,
+        "/__funcstudio/functions/cloud-functions/api/event/invoke",
+        method="POST",
+        body=b"{}",
+        headers={"X-Funcstudio-Invocation-Type": "Sometimes"},
+    )
     assert bad_type.status == 400
     assert get(showcase, "/__funcstudio/invocations/nope").status == 404
     wrong_method = get(showcase, "/__funcstudio/health", method="POST")
@@ -253,12 +277,17 @@ def test_foreign_host_is_refused(showcase):
 
 
 def test_path_traversal_is_refused(showcase):
-    raw = raw_request(showcase.port, b"GET /api/../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                      b"Connection: close\r\n\r\n" % showcase.port)
+    raw = raw_request(
+        showcase.port,
+        b"GET /api/../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+        b"Connection: close\r\n\r\n" % showcase.port,
+    )
     assert raw.startswith(b"HTTP/1.1 400")
     assert b"path-traversal" in raw
-    encoded = raw_request(showcase.port, b"GET /api/%%2e%%2e/boom HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                          b"Connection: close\r\n\r\n" % showcase.port)
+    encoded = raw_request(
+        showcase.port,
+        b"GET /api/%%2e%%2e/boom HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % showcase.port,
+    )
     assert encoded.startswith(b"HTTP/1.1 400")
 
 
@@ -271,8 +300,11 @@ def test_malformed_http_then_still_serving(showcase):
 def test_huge_body_is_413_and_huge_headers_refused(showcase):
     from studio.runtime.gateway import MAX_BODY_BYTES
 
-    raw = raw_request(showcase.port, b"POST /api/event HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n"
-                      b"Connection: close\r\n\r\n" % (showcase.port, MAX_BODY_BYTES + 1))
+    raw = raw_request(
+        showcase.port,
+        b"POST /api/event HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n\r\n" % (showcase.port, MAX_BODY_BYTES + 1),
+    )
     assert raw.startswith(b"HTTP/1.1 413")
     big = "x" * 60_000
     headers = {f"X-Big-{i}": big for i in range(3)}
@@ -283,9 +315,23 @@ def test_huge_body_is_413_and_huge_headers_refused(showcase):
 
 def test_binary_and_non_utf8_bodies_pass_through(showcase):
     payload = bytes(range(256)) * 4
-    reply = get(showcase, "/api/event", method="POST", body=payload,
-                headers={"Content-Type": "application/octet-stream"})
+    reply = get(
+        showcase,
+        "/api/event",
+        method="POST",
+        body=payload,
+        headers={"Content-Type": "application/octet-stream"},
+    )
     assert reply.status in (200, 500)
     record = record_of(showcase, reply)
     assert record.request_body == payload
     assert get(showcase, "/api/users/7").status == 200
+
+
+def test_handler_class_server_and_date_pass_through_once(showcase):
+    reply = get(showcase, "/api/hello")
+    names = [k.lower() for k, _v in reply.header_list]
+    assert names.count("server") == 1 and names.count("date") == 1
+    assert reply.headers["server"].startswith("BaseHTTP/")
+    plain = get(showcase, "/api/users/42")
+    assert [k.lower() for k, _v in plain.header_list].count("server") == 1
