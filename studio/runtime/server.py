@@ -20,7 +20,7 @@ from studio.project.model import Project
 from studio.project.settings import Settings
 from studio.runtime.events import EventBus, InvocationRecord, LogLine, ProjectChanged
 from studio.runtime.gateway import Gateway, Lookup, PortInUse, serve
-from studio.runtime.supervisor import Supervisor, new_request_id
+from studio.runtime.supervisor import Supervisor, choose_interpreter, new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,7 @@ class Runtime:
                 if new_settings != self.settings:
                     self.settings = new_settings
                     self.supervisor.settings = new_settings
+                    self.supervisor.python = choose_interpreter(self.root, new_settings)
                 self.supervisor.set_project(new_project)
                 self.gateway.set_project(new_project)
                 retired = self.supervisor.retire(affected, "stale")
