@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-FN = '''
+FN = """
 import decimal, json, os, sys, time
 
 print("cold start of fn")
@@ -36,6 +36,14 @@ def main_handler(event, context):
         return "x" * (6 * 1024 * 1024 + 10)
     if mode == "notjson":
         return {"when": {1, 2}}
+    if mode == "write":
+        import tempfile
+        with open(os.path.join(tempfile.gettempdir(), "scf-ok.txt"), "w") as f:
+            f.write("fine")
+        with open("out.txt", "w") as f:
+            f.write("fails")
+    if mode == "stdlib":
+        return json.loads("{nope")
     if mode == "decimal":
         return decimal.Decimal("1.50")
     if mode == "memory":
@@ -63,16 +71,16 @@ def http(event, context):
     if mode == "header":
         return {"statusCode": 200, "headers": {}, "body": str(event["headers"].get("User-Agent"))}
     raise RuntimeError("http boom")
-'''
+"""
 
-PASS = '''
+PASS = """
 def main_handler(event, context):
     return {"id": event["pathParameters"]["id"], "stage": event["requestContext"]["stage"],
             "template": event["requestContext"]["path"], "body": event["body"],
             "b64": event["isBase64Encoded"], "query": event["queryString"]}
-'''
+"""
 
-TOML = '''
+TOML = """
 [functions."fn"]
 platform = "scf"
 src = "fn"
@@ -91,7 +99,7 @@ triggers = [ { type = "apigw", path = "/items/{id}", method = "ANY", integrated_
 platform = "scf"
 src = "missing"
 handler = "index.nothere"
-'''
+"""
 
 
 def write_project(root: Path) -> Path:

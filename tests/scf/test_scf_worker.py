@@ -22,17 +22,34 @@ def test_event_context_and_environment(scf_runtime):
     value = json.loads(record.response_body)
     assert value["event"] == {"mode": "ok", "n": 1}
     ctx = value["context"]
-    assert list(ctx) == ["memory_limit_in_mb", "time_limit_in_ms", "request_id", "environment", "environ",
-                         "function_version", "function_name", "namespace", "tencentcloud_region",
-                         "tencentcloud_appid", "tencentcloud_uin"]
+    assert list(ctx) == [
+        "memory_limit_in_mb",
+        "time_limit_in_ms",
+        "request_id",
+        "environment",
+        "environ",
+        "function_version",
+        "function_name",
+        "namespace",
+        "tencentcloud_region",
+        "tencentcloud_appid",
+        "tencentcloud_uin",
+    ]
     assert ctx["time_limit_in_ms"] == 2000 and ctx["memory_limit_in_mb"] == 128
     assert ctx["request_id"] == record.request_id
     assert json.loads(ctx["environment"]) == {"SCF_NAMESPACE": "default", "GREETING": "hi"}
     assert ctx["environ"] == "SCF_NAMESPACE=default;GREETING=hi"
     assert ctx["function_name"] == "fn" and ctx["tencentcloud_region"] == "ap-guangzhou"
-    assert value["env"] == {"SCF_FUNCTIONNAME": "fn", "SCF_RUNTIME": "Python3.10", "TENCENTCLOUD_REGION": "ap-guangzhou",
-                            "TENCENTCLOUD_APPID": "1250000000", "USER_CODE_ROOT": "/var/user/", "GREETING": "hi",
-                            "TRIGGER_SRC": None, "SCF_NAMESPACE": "default"}
+    assert value["env"] == {
+        "SCF_FUNCTIONNAME": "fn",
+        "SCF_RUNTIME": "Python3.10",
+        "TENCENTCLOUD_REGION": "ap-guangzhou",
+        "TENCENTCLOUD_APPID": "1250000000",
+        "USER_CODE_ROOT": "/var/user/",
+        "GREETING": "hi",
+        "TRIGGER_SRC": None,
+        "SCF_NAMESPACE": "default",
+    }
     assert value["cwd_is_root"] is True
 
 
@@ -42,8 +59,11 @@ def test_platform_log_lines_wrap_user_output(scf_runtime):
     rid = record.request_id
     assert platform[:2] == [f"START RequestId: {rid}", f"Event RequestId: {rid}"]
     assert platform[2] == f"END RequestId: {rid}"
-    assert re.fullmatch(rf"Report RequestId: {rid} Duration:\d+ms Billed Duration:(\d+)00ms Memory:128MB "
-                        r"MaxMemoryUsed:\d+\.\d{4}MB", platform[3])
+    assert re.fullmatch(
+        rf"Report RequestId: {rid} Duration:\d+ms Billed Duration:(\d+)00ms Memory:128MB "
+        r"MaxMemoryUsed:\d+\.\d{4}MB",
+        platform[3],
+    )
     user = [line for line in logs if line.stream == "stdout"]
     assert [line.text for line in user][-1] == "mode ok"
     order = [line.stream for line in logs]
@@ -63,13 +83,22 @@ def test_uncaught_exception_is_430_with_user_frames_only(scf_runtime):
     assert record.status == 430 and body["statusCode"] == 430 and body["errorCode"] == -1
     assert body["errorMessage"] == "user code exception caught" and body["requestId"] == record.request_id
     trace = body["stackTrace"]
-    assert trace.startswith("Traceback (most recent call last):\n  File \"/var/user/index.py\"")
-    assert trace.endswith("ValueError: err msg") and "funcstudio" not in trace and "studio/runtime" not in trace
+    assert trace.startswith('Traceback (most recent call last):\n  File "/var/user/index.py"')
+    assert (
+        trace.endswith("ValueError: err msg") and "funcstudio" not in trace and "studio/runtime" not in trace
+    )
     assert record.error.type == "ValueError"
-    assert [line.text.split()[0] for line in logs if line.stream == "platform"] == ["START", "Event", "END", "Report"]
+    assert [line.text.split()[0] for line in logs if line.stream == "platform"] == [
+        "START",
+        "Event",
+        "END",
+        "Report",
+    ]
 
 
-@pytest.mark.parametrize("mode, status, words", [("big", 407, "exceeds the upper limit"), ("notjson", 430, "TypeError")])
+@pytest.mark.parametrize(
+    "mode, status, words", [("big", 407, "exceeds the upper limit"), ("notjson", 430, "TypeError")]
+)
 def test_response_errors(scf_runtime, mode, status, words):
     record, _ = invoke(scf_runtime, "fn", {"mode": mode})
     body = json.loads(record.response_body)
@@ -95,8 +124,12 @@ def test_timeout_is_433_with_the_configured_seconds(scf_runtime):
     record, _ = invoke(scf_runtime, "fn", {"mode": "sleep"})
     body = json.loads(record.response_body)
     assert record.status == 433 and record.fault == "timeout"
-    assert body == {"errorCode": -1, "errorMessage": "Invoking task timed out after 2 seconds",
-                    "requestId": record.request_id, "statusCode": 433}
+    assert body == {
+        "errorCode": -1,
+        "errorMessage": "Invoking task timed out after 2 seconds",
+        "requestId": record.request_id,
+        "statusCode": 433,
+    }
 
 
 def test_exit_is_439_and_the_next_call_works(scf_runtime):
@@ -118,7 +151,9 @@ def test_handler_not_found_is_437(scf_runtime):
     assert record.status == 437 and body["statusCode"] == 437 and "nothere" in body["errorMessage"]
 
 
-@pytest.mark.parametrize("ident, words", [("importerr", "RuntimeError: boom at import"), ("broken", "SyntaxError")])
+@pytest.mark.parametrize(
+    "ident, words", [("importerr", "RuntimeError: boom at import"), ("broken", "SyntaxError")]
+)
 def test_import_failures_are_430(scf_runtime, ident, words):
     record, _ = invoke(scf_runtime, ident, {})
     body = json.loads(record.response_body)
@@ -143,8 +178,13 @@ def test_cold_start_output_falls_in_the_first_invocation(tmp_path):
 
 
 def test_apigw_event_and_integration_response(scf_runtime):
-    reply = call(scf_runtime.port, "POST", "/fn?mode=ok&a=1&a=2", body=b'{"x": 1}',
-                 headers={"User-Agent": "probe", "X-Custom": "v"})
+    reply = call(
+        scf_runtime.port,
+        "POST",
+        "/fn?mode=ok&a=1&a=2",
+        body=b'{"x": 1}',
+        headers={"User-Agent": "probe", "X-Custom": "v"},
+    )
     assert reply.status == 201
     assert reply.header_values("X-Multi") == ["a", "b"] and reply.header_values("Location") == []
     event = reply.json()["event"]
@@ -166,7 +206,10 @@ def test_apigw_base64_and_bad_shapes(scf_runtime):
     for mode in ("bad", "plain"):
         bad = call(scf_runtime.port, "GET", f"/fn?mode={mode}")
         assert bad.status == 403
-        assert bad.json() == {"errno": 403, "error": "Invalid scf response format. please check your scf response format."}
+        assert bad.json() == {
+            "errno": 403,
+            "error": "Invalid scf response format. please check your scf response format.",
+        }
 
 
 def test_apigw_error_is_http_200_with_the_error_object(scf_runtime):
@@ -188,8 +231,14 @@ def test_passthrough_path_parameters_and_binary_body(scf_runtime):
     reply = call(scf_runtime.port, "PUT", "/items/42?q=1", body=b"\xff\xfe")
     assert reply.status == 200 and reply.header_values("Content-Type") == ["application/json"]
     value = reply.json()
-    assert value == {"id": "42", "stage": "test", "template": "/items/{id}", "body": "//4=", "b64": True,
-                     "query": {"q": "1"}}
+    assert value == {
+        "id": "42",
+        "stage": "test",
+        "template": "/items/{id}",
+        "body": "//4=",
+        "b64": True,
+        "query": {"q": "1"},
+    }
 
 
 # -- the control API: every template, sync and async ----------------------------------------
@@ -198,8 +247,13 @@ def test_passthrough_path_parameters_and_binary_body(scf_runtime):
 @pytest.mark.parametrize("name", ["apigw", "timer", "cos", "cmq", "ckafka", "direct"])
 def test_every_template_through_the_control_api(scf_runtime, name):
     event = load_template(name, ["queryString.mode=ok"] if name == "apigw" else ["mode=ok"])
-    reply = call(scf_runtime.port, "POST", "/__funcstudio/functions/fn/invoke", body=json.dumps(event).encode(),
-                 headers={"X-Funcstudio-Invocation-Type": "RequestResponse"})
+    reply = call(
+        scf_runtime.port,
+        "POST",
+        "/__funcstudio/functions/fn/invoke",
+        body=json.dumps(event).encode(),
+        headers={"X-Funcstudio-Invocation-Type": "RequestResponse"},
+    )
     assert reply.status == 200
     payload = reply.json()
     assert payload["status"] == 200 and payload["trigger"] == "invoke", payload
@@ -209,7 +263,11 @@ def test_every_template_through_the_control_api(scf_runtime, name):
     else:
         assert returned["event"] == event  # the function got the template as its event
     assert [line["text"].split()[0] for line in payload["logs"] if line["stream"] == "platform"] == [
-        "START", "Event", "END", "Report"]
+        "START",
+        "Event",
+        "END",
+        "Report",
+    ]
 
 
 def test_control_api_rejects_an_event_that_is_not_json(scf_runtime):
@@ -220,8 +278,13 @@ def test_control_api_rejects_an_event_that_is_not_json(scf_runtime):
 def test_async_invoke_answers_202_and_records_the_result(scf_runtime):
     import time
 
-    reply = call(scf_runtime.port, "POST", "/__funcstudio/functions/fn/invoke", body=b'{"mode": "decimal"}',
-                 headers={"X-Funcstudio-Invocation-Type": "Event"})
+    reply = call(
+        scf_runtime.port,
+        "POST",
+        "/__funcstudio/functions/fn/invoke",
+        body=b'{"mode": "decimal"}',
+        headers={"X-Funcstudio-Invocation-Type": "Event"},
+    )
     assert reply.status == 202
     rid = reply.json()["request_id"]
     deadline = time.monotonic() + 30
@@ -233,3 +296,18 @@ def test_async_invoke_answers_202_and_records_the_result(scf_runtime):
             break
         time.sleep(0.1)
     assert found is not None and found["status"] == 200 and found["trigger"] == "async"
+
+
+def test_only_tmp_is_writable(scf_runtime):
+    record, _ = invoke(scf_runtime, "fn", {"mode": "write"})
+    body = json.loads(record.response_body)
+    assert record.status == 430 and "OSError: [Errno 30] Read-only file system" in body["stackTrace"]
+    assert "SCF-READONLY-FS" in [w.id for w in record.warnings]
+    assert not (scf_runtime.root / "fn" / "out.txt").exists()
+
+
+def test_stdlib_frames_show_platform_paths(scf_runtime):
+    record, _ = invoke(scf_runtime, "fn", {"mode": "stdlib"})
+    trace = json.loads(record.response_body)["stackTrace"]
+    assert 'File "/var/lang/python3/lib/python3.10/json/__init__.py"' in trace
+    assert 'File "/var/user/index.py"' in trace and "JSONDecodeError" in trace

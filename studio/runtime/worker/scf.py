@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import base64
 import decimal
+import errno
 import importlib
 import json
 import math
 import os
+import sys
+import sysconfig
+import tempfile
 import time
 import traceback
 import uuid
@@ -30,6 +34,8 @@ ASYNC_EVENT_LIMIT = 128 * 1024
 RESPONSE_LIMIT = 6 * 1024 * 1024
 ASYNC_TRIGGERS = ("async", "timer", "cos", "cmq")
 USER_ROOT = "/var/user"
+PLATFORM_STDLIB = "/var/lang/python3/lib/python3.10"
+WRITABLE_PREFIXES = ("/tmp/", "/dev/", "/proc/self/")
 BAD_INTEGRATION = {"errno": 403, "error": "Invalid scf response format. please check your scf response format."}
 
 BUILTIN_ENV = {
@@ -98,7 +104,37 @@ class ScfAdapter:
         self.apigw = [t for t in (extra.get("scf.apigw") or ()) if isinstance(t, dict)]
         self.user_env = {str(k): str(v) for k, v in (self.config.get("env") or {}).items()}
         self.function = None
+        self.active = False
+        sys.dont_write_bytecode = True  # PYTHONDONTWRITEBYTECODE=x in production
+        # resolved now: gettempdir() probes by writing files, which must not happen inside the hook
+        self.temp_dir = tempfile.gettempdir().rstrip("/") + "/"
         self._set_environment()
+        sys.addaudithook(self._readonly_fs)
+
+    def _readonly_fs(self, event: str, args) -> None:
+        """Only /tmp is writable in production (SCF-READONLY-FS): other writes fail with EROFS."""
+        if event != "open" or not self.active:
+            return
+        path, mode, flags = (tuple(args) + (None, None, None))[:3]
+        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+        if not writing or not isinstance(path, (str, bytes)):
+            return
+        full = os.path.abspath(os.fsdecode(path))
+        in_code = full.startswith(self.runtime.project_root.rstrip("/") + "/")  # /var/user is read-only
+        if not in_code and (full.startswith(WRITABLE_PREFIXES) or full.startswith(self.temp_dir)):
+            return
+        self.active = False  # the warning itself must not re-enter this hook
+        try:
+            from . import serve
+
+            invocation = serve.current()
+            if invocation is not None:
+                invocation.warn("SCF-READONLY-FS", f"Writing {full} failed: only /tmp is writable in SCF.",
+                                "Write scratch files under /tmp (tempfile.gettempdir()).")
+        finally:
+            self.active = True
+        raise OSError(errno.EROFS, "Read-only file system", os.fsdecode(path))
 
     # -- process set-up ---------------------------------------------------------------------
 
@@ -145,9 +181,11 @@ class ScfAdapter:
         started = time.perf_counter()
         invocation.platform_log(f"START RequestId: {request_id}")
         invocation.platform_log(f"Event RequestId: {request_id}")
+        self.active = True
         try:
             return self._invoke(invocation, request, body, request_id)
         finally:  # also on SystemExit: END and Report are printed whatever happened (§7 #9)
+            self.active = False
             self._end(invocation, request_id, started)
 
     def _end(self, invocation, request_id: str, started: float) -> None:
@@ -229,7 +267,9 @@ class ScfAdapter:
         """The platform's trace: user frames only, code-root paths shown under /var/user."""
         text = capture.traceback_text(exc).rstrip("\n")
         root = self.runtime.code_root.rstrip("/")
-        return text.replace(root + "/", USER_ROOT + "/")
+        text = text.replace(root + "/", USER_ROOT + "/")
+        stdlib = sysconfig.get_paths().get("stdlib", "").rstrip("/")
+        return text.replace(stdlib + "/", PLATFORM_STDLIB + "/") if stdlib else text
 
     def context(self, request_id: str) -> dict:
         visible = {"SCF_NAMESPACE": self.namespace, **self.user_env}
