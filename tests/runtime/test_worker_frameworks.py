@@ -37,13 +37,26 @@ def boom():
 
 
 def framework_request(path, method="GET", **kw):
-    return http(path, method, route_path="/api/:default*", params={"default": path[5:]},
-                strip_prefix="/api", catch_all=True, is_framework=True, **kw)
+    return http(
+        path,
+        method,
+        route_path="/api/:default*",
+        params={"default": path[5:]},
+        strip_prefix="/api",
+        catch_all=True,
+        is_framework=True,
+        **kw,
+    )
 
 
 def test_flask_catch_all_is_prefix_stripped(factory, tmp_path):
-    instance = spawn(factory, tmp_path, {"cloud-functions/api/[[default]].py": FLASK_APP}, "api/[[default]].py",
-                     kind="wsgi")
+    instance = spawn(
+        factory,
+        tmp_path,
+        {"cloud-functions/api/[[default]].py": FLASK_APP},
+        "api/[[default]].py",
+        kind="wsgi",
+    )
     assert (instance.kind, instance.framework) == ("wsgi", "flask")
     assert {"methods": ["GET"], "path": "/health", "name": "health"} in instance.inner_routes
     result, logs = invoke(instance, framework_request("/api/health"))
@@ -65,8 +78,9 @@ def test_flask_catch_all_is_prefix_stripped(factory, tmp_path):
 
 def test_dynamic_framework_route_is_not_stripped(factory, tmp_path):
     instance = spawn(factory, tmp_path, {"cloud-functions/api/[id].py": FLASK_APP}, "api/[id].py")
-    result, _ = invoke(instance, http("/api/health", route_path="/api/:id", params={"id": "health"},
-                                      is_framework=True))
+    result, _ = invoke(
+        instance, http("/api/health", route_path="/api/:id", params={"id": "health"}, is_framework=True)
+    )
     assert result.status == 404  # the app sees /api/health, which it does not declare
     instance.kill("shutdown")
 
@@ -96,7 +110,10 @@ async def lifespan(app):
     events.append("startup")
     print("lifespan startup")
     yield {"token": "from-lifespan"}
-    print("lifespan shutdown")
+    import os
+    if os.environ.get("SHUTDOWN_MARK"):
+        with open(os.environ["SHUTDOWN_MARK"], "w") as mark:
+            mark.write("shut down")
 
 app = FastAPI(lifespan=lifespan)
 
@@ -117,34 +134,54 @@ async def boom():
 
 
 def test_fastapi_with_lifespan_and_prefix_stripping(factory, tmp_path):
-    instance = spawn(factory, tmp_path, {"cloud-functions/api/[[default]].py": FASTAPI_APP}, "api/[[default]].py")
+    mark = tmp_path / "shutdown.txt"
+    instance = spawn(
+        factory,
+        tmp_path,
+        {"cloud-functions/api/[[default]].py": FASTAPI_APP},
+        "api/[[default]].py",
+        env={"SHUTDOWN_MARK": str(mark)},
+    )
     assert (instance.kind, instance.framework) == ("asgi", "fastapi")
     assert any(r["path"] == "/health" and r["methods"] == ["GET"] for r in instance.inner_routes)
     result, logs = invoke(instance, framework_request("/api/health", dispatcher="asgi"))
     assert result.status == 200
     data = json.loads(result.body)
-    assert data == {"path": "/health", "root": "/api", "events": ["startup"], "state": "from-lifespan",
-                    "ua": "pytest"}
+    assert data == {
+        "path": "/health",
+        "root": "/api",
+        "events": ["startup"],
+        "state": "from-lifespan",
+        "ua": "pytest",
+    }
     assert "lifespan startup" in logs.texts("stdout")  # load output reaches the first invocation
     binary = bytes(range(256)) * 4
     echoed, _ = invoke(instance, framework_request("/api/bin", "POST", dispatcher="asgi"), binary)
     assert echoed.body == binary
     failed, _ = invoke(instance, framework_request("/api/boom", dispatcher="asgi"))
     assert failed.status == 500 and failed.error.type == "ValueError"
+    assert not mark.exists()
     instance.kill("shutdown")
-    assert instance.exit_code == 0
+    assert instance.exit_code == 0 and mark.read_text() == "shut down"  # lifespan shutdown ran
 
 
 def test_asgi_slash_redirect_goes_to_the_internal_host(factory, tmp_path):
-    instance = spawn(factory, tmp_path, {"cloud-functions/api/[[default]].py": FASTAPI_APP}, "api/[[default]].py")
+    instance = spawn(
+        factory, tmp_path, {"cloud-functions/api/[[default]].py": FASTAPI_APP}, "api/[[default]].py"
+    )
     redirected, _ = invoke(instance, framework_request("/api/health/", dispatcher="asgi"))
     assert redirected.status == 307 and header(redirected, "Location") == "http://127.0.0.1:9000/health"
     assert "EO-SLASH-REDIRECT" in warning_ids(redirected)
     single, _ = invoke(instance, framework_request("/api/health/", dispatcher="asgi", asgi_single=True))
     assert single.status == 404  # uvicorn serves a lone ASGI route with redirect_slashes off
     instance.kill("shutdown")
-    fixed = spawn(factory, tmp_path, {"cloud-functions/api/[[default]].py": FASTAPI_APP}, "api/[[default]].py",
-                  quirks="fixed")
+    fixed = spawn(
+        factory,
+        tmp_path,
+        {"cloud-functions/api/[[default]].py": FASTAPI_APP},
+        "api/[[default]].py",
+        quirks="fixed",
+    )
     redirected, _ = invoke(fixed, framework_request("/api/health/", dispatcher="asgi"))
     assert header(redirected, "Location") == "http://localhost:8088/api/health"
     fixed.kill("shutdown")
@@ -168,7 +205,9 @@ app = get_wsgi_application()
 
 
 def test_django_wsgi_and_the_asgi_dispatcher_failure(factory, tmp_path):
-    instance = spawn(factory, tmp_path, {"cloud-functions/api/[[default]].py": DJANGO_APP}, "api/[[default]].py")
+    instance = spawn(
+        factory, tmp_path, {"cloud-functions/api/[[default]].py": DJANGO_APP}, "api/[[default]].py"
+    )
     assert (instance.kind, instance.framework) == ("wsgi", "django")
     assert instance.inner_routes == [{"methods": [], "path": "/health", "name": "health"}]
     result, _ = invoke(instance, framework_request("/api/health"))
@@ -194,7 +233,9 @@ async def health(request):
 
 
 def test_sanic_asgi(factory, tmp_path):
-    instance = spawn(factory, tmp_path, {"cloud-functions/api/[[default]].py": SANIC_APP}, "api/[[default]].py")
+    instance = spawn(
+        factory, tmp_path, {"cloud-functions/api/[[default]].py": SANIC_APP}, "api/[[default]].py"
+    )
     assert instance.load_error is None, instance.load_error
     assert (instance.kind, instance.framework) == ("asgi", "sanic")
     result, _ = invoke(instance, framework_request("/api/health", dispatcher="asgi"))
@@ -266,8 +307,11 @@ def test_cocopot_through_the_shim_with_its_bugs(factory, tmp_path):
     post, _ = invoke(instance, cocopot_request("/py/only-post", "POST"))  # bug 1+2: always 405, bad Allow
     assert post.status == 405 and header(post, "Allow").startswith("M, e, t, h, o, d")
     assert "CP-ALLOW-HEADER" in warning_ids(post)
-    posted_json, _ = invoke(instance, cocopot_request("/py/json", "POST", headers=[
-        ("Host", "x"), ("Content-Type", "application/json")]), b'{"k": "v"}')
+    posted_json, _ = invoke(
+        instance,
+        cocopot_request("/py/json", "POST", headers=[("Host", "x"), ("Content-Type", "application/json")]),
+        b'{"k": "v"}',
+    )
     assert posted_json.status == 200 and json.loads(posted_json.body) == {"got": {"k": "v"}, "m": "POST"}
     tup, _ = invoke(instance, cocopot_request("/py/tuple"))  # bug 3
     assert tup.status == 500 and "CP-TUPLE-RETURN" in warning_ids(tup)
@@ -277,7 +321,7 @@ def test_cocopot_through_the_shim_with_its_bugs(factory, tmp_path):
     handled, _ = invoke(instance, cocopot_request("/py/fail"))  # bug 5
     assert handled.status == 400 and "CP-TEARDOWN-NONE" in warning_ids(handled)
     torn, _ = invoke(instance, cocopot_request("/py/torn"))
-    assert torn.body == b"[\"None\"]" or torn.body == b"['None']"
+    assert torn.body == b'["None"]' or torn.body == b"['None']"
     instance.kill("shutdown")
 
 
