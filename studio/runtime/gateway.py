@@ -67,6 +67,16 @@ def dispatcher_for(project: Project) -> str:
     return "flask"
 
 
+def response_problem(status: int | None, headers) -> str | None:
+    """Why a function's response cannot go out over HTTP as it is, or None."""
+    if status is not None and not 200 <= int(status) <= 999:
+        return f"status {status} is not a final HTTP status (200-999)"
+    for name, value in headers:
+        if not name or any(c in name for c in " \t\r\n:") or any(c in value for c in "\r\n\x00"):
+            return f"header {name!r}: {value!r} contains a space, colon or line break"
+    return None
+
+
 def match_warnings(match) -> tuple[ParityWarning, ...]:
     """Parity warnings only the route table knows (RUNTIME_SPEC.md §6); the worker adds the others."""
     found = []
@@ -212,8 +222,8 @@ class Gateway:
         record = cycle.record
         if record is None and cycle.dispatched and cycle.base is not None:
             # dispatch started but never produced a record: still end the invocation
-            record = dataclasses.replace(cycle.base, **{"status": 500, "fault": "internal",
-                                             "duration_ms": (time.perf_counter() - cycle.t0) * 1000})
+            record = dataclasses.replace(cycle.base, status=500, fault="internal",
+                                         duration_ms=(time.perf_counter() - cycle.t0) * 1000)
         if record is not None:
             self.finish(record, cycle.extra.get("logs"))
 
@@ -233,10 +243,10 @@ class Gateway:
         log.exception("gateway failure on request %s", cycle.request_id)
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         if cycle.base is not None and cycle.record is None:
-            cycle.record = dataclasses.replace(cycle.base, **{
-                "status": 500, "fault": "internal",
-                "error": ErrorInfo(type=type(exc).__name__, message=str(exc), traceback=trace),
-                "duration_ms": (time.perf_counter() - cycle.t0) * 1000})
+            cycle.record = dataclasses.replace(
+                cycle.base, status=500, fault="internal",
+                error=ErrorInfo(type=type(exc).__name__, message=str(exc), traceback=trace),
+                duration_ms=(time.perf_counter() - cycle.t0) * 1000)
         return json_error(500, "internal", f"funcstudio failed: {type(exc).__name__}: {exc}",
                           request_id=cycle.request_id, traceback=trace)
 
@@ -276,9 +286,9 @@ class Gateway:
         if route is None or function is None:
             status = int(getattr(match, "status", 404) or 404)
             status, hdrs, text = render_no_match(status if status in (404, 405) else 404, state.dispatcher)
-            cycle.record = dataclasses.replace(cycle.base, **{
-                "status": status, "response_headers": tuple(hdrs),
-                "response_body": text, "duration_ms": (time.perf_counter() - cycle.t0) * 1000})
+            cycle.record = dataclasses.replace(cycle.base, status=status, response_headers=tuple(hdrs),
+                                               response_body=text,
+                                               duration_ms=(time.perf_counter() - cycle.t0) * 1000)
             return Response(text, status=status, headers=hdrs)
         route_dict, _ = route_info(route, path)
         route_dict["params"] = dict(getattr(match, "params", None) or {})
@@ -309,8 +319,16 @@ class Gateway:
 
     def _respond(self, invocation: Invocation, cycle: _Cycle) -> Response:
         record = invocation.record
-        cycle.record = record
         cycle.extra["logs"] = invocation.logs
+        problem = response_problem(record.status, record.response_headers)
+        if problem is not None:
+            # HTTP cannot carry it: answer 502 and keep what the function returned in the record
+            message = f"The function's response cannot be sent over HTTP: {problem}."
+            record = dataclasses.replace(
+                record, status=502, response_headers=(("Content-Type", "application/json; charset=utf-8"),),
+                response_body=json.dumps({"error": "bad-response", "message": message}).encode(),
+                error=record.error or ErrorInfo(type="InvalidResponse", message=message, traceback=""))
+        cycle.record = record
         headers = [(k, v) for k, v in record.response_headers if k.lower() not in HOP_BY_HOP]
         return Response(record.response_body, status=record.status or 500, headers=headers)
 
@@ -395,13 +413,13 @@ class Gateway:
             record, logs = invocation.record, invocation.logs
         except Exception as exc:  # noqa: BLE001 - recorded as an internal fault
             trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            record = dataclasses.replace(base, **{"status": 500, "fault": "internal",
-                                       "error": ErrorInfo(type=type(exc).__name__, message=str(exc),
-                                                          traceback=trace),
-                                       "duration_ms": (time.perf_counter() - t0) * 1000})
+            record = dataclasses.replace(
+                base, status=500, fault="internal",
+                error=ErrorInfo(type=type(exc).__name__, message=str(exc), traceback=trace),
+                duration_ms=(time.perf_counter() - t0) * 1000)
         finally:
             if record is None:
-                record = dataclasses.replace(base, **{"status": 500, "fault": "internal"})
+                record = dataclasses.replace(base, status=500, fault="internal")
             self.finish(record, logs)
         return record, logs
 

@@ -1,0 +1,49 @@
+"""Responses HTTP cannot carry (line breaks in headers, impossible statuses) become a clear 502 that is
+still recorded, and the gateway keeps serving."""
+
+from __future__ import annotations
+
+import pytest
+from gw_helpers import EventLog, request, wait_until, write_files
+
+from studio.runtime.server import Runtime
+
+pytestmark = pytest.mark.slow
+
+FILES = {
+    "cloud-functions/badhdr.py": """
+        def handler(event, context):
+            return {"statusCode": 200, "headers": {"X-Bad": "a\\nb"}, "body": "x"}
+    """,
+    "cloud-functions/badstatus.py": """
+        def handler(event, context):
+            return {"statusCode": 1234, "body": "x"}
+    """,
+    "cloud-functions/ok.py": """
+        def handler(event, context):
+            return {"statusCode": 200, "body": "ok"}
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    rt = Runtime(write_files(tmp_path_factory.mktemp("bad"), FILES), host="127.0.0.1", port=0, reload=False)
+    rt.events = EventLog()
+    rt.bus.subscribe(rt.events)
+    rt.start()
+    yield rt
+    rt.stop()
+
+
+@pytest.mark.parametrize("path, words", [("/badhdr", "X-Bad"), ("/badstatus", "status 1234")])
+def test_unsendable_response_is_502_and_recorded(runtime, path, words):
+    reply = request(runtime.port, "GET", path)
+    assert reply.status == 502
+    assert reply.json()["error"] == "bad-response"
+    assert words in reply.json()["message"]
+    record = wait_until(lambda: runtime.events.finished(reply.headers["x-funcstudio-request-id"]), 10)
+    assert record.status == 502
+    assert record.error is not None and words in record.error.message
+    assert record.return_value  # what the function returned is kept
+    assert request(runtime.port, "GET", "/ok").body == b"ok"
