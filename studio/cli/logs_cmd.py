@@ -91,6 +91,8 @@ def logs(
             if clear:
                 _clear(reader, yes)
                 return
+            if function_id is not None:
+                function_id = _resolve_function(reader, function_id)
             if request_id is not None:
                 resolved = reader.resolve_request_id(request_id)
                 if resolved is None:
@@ -110,7 +112,7 @@ def logs(
                 _print_invocations(reader, filter, limit, follow, as_json, colored)
             else:
                 _print_logs(reader, filter, limit, follow, as_json, colored)
-        except ValueError as exc:  # an unknown level
+        except ValueError as exc:  # an unknown level (status and function are checked above)
             raise click.BadParameter(str(exc), param_hint="--level") from None
         except AmbiguousRequestId as exc:
             raise click.ClickException(str(exc)) from None
@@ -118,6 +120,26 @@ def logs(
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             sys.stdout.flush()
+
+
+def _resolve_function(reader, name: str) -> str:
+    try:
+        resolved = reader.resolve_function_id(name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--function") from None
+    if resolved is None:
+        known = reader.function_ids()
+        click.echo(
+            f"note: nothing recorded for function {name!r}"
+            + (
+                f"; recorded functions: {', '.join(known[:10])}" + (", ..." if len(known) > 10 else "")
+                if known
+                else ""
+            ),
+            err=True,
+        )
+        return name
+    return resolved
 
 
 def _emit(line: str, color: bool = False) -> None:

@@ -404,6 +404,26 @@ class Reader:
         sql = f"SELECT {_SUMMARY_COLUMNS} FROM invocations i WHERE i.id IN ({marks}) ORDER BY i.id"
         return [_summary(row) for row in self._all(sql, list(ids))]
 
+    def function_ids(self) -> list[str]:
+        """Every function id with a recorded invocation, sorted (an index walk, not a table scan)."""
+        rows = self._all(
+            "SELECT DISTINCT function_id FROM invocations WHERE function_id IS NOT NULL ORDER BY function_id",
+            [],
+        )
+        return [row[0] for row in rows]
+
+    def resolve_function_id(self, name: str) -> str | None:
+        """`name` as recorded: an exact id, else the one id ending in `/name` (so `api/users` finds
+        `cloud-functions/api/users`); None when nothing matches; ValueError when several do."""
+        known = self.function_ids()
+        if name in known:
+            return name
+        tail = "/" + name.strip("/")
+        matches = [function_id for function_id in known if function_id.endswith(tail)]
+        if len(matches) > 1:
+            raise ValueError(f"function {name!r} matches {', '.join(matches)}; give the full id")
+        return matches[0] if matches else None
+
     def resolve_request_id(self, prefix: str) -> str | None:
         """The one request id starting with `prefix`; None if none; `AmbiguousRequestId` if several."""
         if not prefix:

@@ -135,6 +135,7 @@ def test_logs_filters(project):
         return [json.loads(line)["text"] for line in result.stdout.splitlines()]
 
     assert texts("--function", "api/boom") == ["about to fail", "bye"]
+    assert texts("--function", "boom") == ["about to fail", "bye"]  # a unique tail of the id is enough
     assert texts("--status", "5xx") == ["about to fail", "bye"]
     assert texts("--status", "404") == ["user 7 missing"]
     assert texts("--level", "warning") == ["slow query 800ms", "about to fail"]
@@ -154,6 +155,12 @@ def test_logs_filters(project):
     assert texts("--since", iso) == ["about to fail", "bye", "user 7 missing"]
     assert texts("--request", "bbbb") == ["plain print", "user 42 found", "slow query 800ms"]
     assert texts("--errors") == ["about to fail", "bye"]
+
+
+def test_an_unknown_function_says_what_was_recorded(project):
+    result = run("logs", str(project), "--function", "api/nothing")
+    assert result.returncode == 0 and result.stdout == ""
+    assert "nothing recorded for function 'api/nothing'" in result.stderr and "api/boom" in result.stderr
 
 
 def test_logs_json_lines_are_complete_objects(project):

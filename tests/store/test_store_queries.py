@@ -266,3 +266,22 @@ def test_time_limit_interrupts_a_slow_query(populated):
             )
     finally:
         slow.close()
+
+
+def test_function_ids_resolve_by_full_id_or_unique_tail(populated, project, make_recorder):
+    assert populated.function_ids() == ["api/orders", "api/users"]
+    assert populated.resolve_function_id("api/users") == "api/users"
+    assert populated.resolve_function_id("users") == "api/users"
+    assert populated.resolve_function_id("/orders/") == "api/orders"
+    assert populated.resolve_function_id("sers") is None and populated.resolve_function_id("nope") is None
+    recorder = make_recorder()
+    publish_all(
+        recorder,
+        invocation_events("a", 0, function_id="cloud-functions/v1/users")
+        + invocation_events("b", 0, function_id="cloud-functions/v2/users"),
+    )
+    assert recorder.flush()
+    with Reader(recorder.db_path) as reader:
+        with pytest.raises(ValueError, match="give the full id"):
+            reader.resolve_function_id("users")
+        assert reader.resolve_function_id("v2/users") == "cloud-functions/v2/users"
