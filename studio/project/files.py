@@ -83,7 +83,8 @@ class SourceFile:
     the EdgeOne CLI reads it, plus `error_code = "not-utf8"` and the line of the first bad byte.
     """
 
-    path: Path
+    filename: str
+    """The path as given to `read_source` (a string: building a `Path` per file is costly)."""
     text: str | None
     mtime_ns: int = 0
     size: int = 0
@@ -91,6 +92,10 @@ class SourceFile:
     """`not-utf8`, `unreadable-file`, `symlink-loop`, `not-a-file` or None."""
     error: str | None = None
     line: int | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.filename)
 
     @property
     def ok(self) -> bool:
@@ -110,7 +115,7 @@ class SourceFile:
             severity=severity,  # type: ignore[arg-type]
             code=self.error_code,
             message=self.error or self.error_code,
-            file=display if display is not None else str(self.path),
+            file=display if display is not None else self.filename,
             line=self.line,
             hint=hint,
         )
@@ -247,12 +252,12 @@ def read_source(path: Path, st: os.stat_result | None = None) -> SourceFile:
                 "not-a-file": "Broken symbolic link or missing file",
             }.get(code, f"Cannot read file: {exc.strerror or exc}")
             _CACHE.pop(key, None)
-            return SourceFile(path=Path(path), text=None, error_code=code, error=message)
+            return SourceFile(filename=key, text=None, error_code=code, error=message)
     cached = _CACHE.get(key)
     if cached is not None and cached.mtime_ns == st.st_mtime_ns and cached.size == st.st_size:
         return cached
     if not stat_mod.S_ISREG(st.st_mode):
-        result = SourceFile(Path(path), None, st.st_mtime_ns, st.st_size, "not-a-file", "Not a regular file")
+        result = SourceFile(key, None, st.st_mtime_ns, st.st_size, "not-a-file", "Not a regular file")
     else:
         try:
             with open(key, "rb") as fh:
@@ -260,17 +265,17 @@ def read_source(path: Path, st: os.stat_result | None = None) -> SourceFile:
         except OSError as exc:
             code = "symlink-loop" if exc.errno == errno.ELOOP else "unreadable-file"
             result = SourceFile(
-                Path(path), None, st.st_mtime_ns, st.st_size, code, f"Cannot read file: {exc.strerror or exc}"
+                key, None, st.st_mtime_ns, st.st_size, code, f"Cannot read file: {exc.strerror or exc}"
             )
         else:
-            result = _decode(Path(path), data, st)
+            result = _decode(key, data, st)
     _CACHE[key] = result
     return result
 
 
-def _decode(path: Path, data: bytes, st: os.stat_result) -> SourceFile:
+def _decode(path: str, data: bytes, st: os.stat_result) -> SourceFile:
     encoding = "utf-8"
-    if path.suffix == ".py":
+    if path.endswith(".py"):
         encoding = _declared_encoding(data) or "utf-8"
     if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
@@ -297,7 +302,12 @@ def _decode(path: Path, data: bytes, st: os.stat_result) -> SourceFile:
 
 def _declared_encoding(data: bytes) -> str | None:
     """The PEP 263 coding cookie of the first two lines, normalised, or None."""
-    for line in data.split(b"\n", 2)[:2]:
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first >= 0 else -1
+    head = data if second < 0 else data[:second]
+    if b"coding" not in head:
+        return None
+    for line in head.split(b"\n"):
         m = _CODING_COOKIE.match(line)
         if m:
             try:
