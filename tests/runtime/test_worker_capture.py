@@ -172,3 +172,20 @@ def test_env_reaches_the_function(factory, tmp_path):
     result, _ = invoke(instance, http("/e"))
     assert result.body == b"dev-key"
     instance.kill("shutdown")
+
+
+def test_a_logged_exception_is_the_error_only_when_the_response_failed(factory, tmp_path):
+    source = """
+    import logging
+    def handler(event):
+        try:
+            {}["missing"]
+        except KeyError:
+            logging.getLogger("app").exception("recovered")
+        return "fine"
+    """
+    instance = spawn(factory, tmp_path, {"cloud-functions/l.py": source}, "l.py")
+    result, logs = invoke(instance, http("/l"))
+    assert result.status == 200 and result.error is None
+    assert any(s == "logging" and lvl == "ERROR" and "KeyError" in t for s, lvl, _w, t in logs)
+    instance.kill("shutdown")

@@ -31,6 +31,8 @@ class Invocation:
         self.request = request
         self.warnings: list[dict] = []
         self.error: dict | None = None
+        self.logged_error: dict | None = None
+        """An exception a framework logged (Flask, Django, Sanic do); it becomes `error` on a 5xx."""
         self.return_value: str | None = None
         self.outbox: list[dict] = []
 
@@ -45,6 +47,10 @@ class Invocation:
         if self.error is None:
             self.error = capture.error_info(exc, self.runtime.project_root)
         return self.error
+
+    def note_logged_exception(self, exc: BaseException) -> None:
+        if self.logged_error is None:
+            self.logged_error = capture.error_info(exc, self.runtime.project_root)
 
     def set_return(self, value) -> None:
         self.return_value = capture.render_value(value)
@@ -110,7 +116,7 @@ def run(sock: socket.socket, config: dict) -> int:
     """Load, report, serve; returns the process exit code."""
     global _current
     runtime = Runtime(sock, config)
-    capture.install(runtime.capture, on_error_record=lambda exc: runtime.current().set_error(exc))
+    capture.install(runtime.capture, on_error_record=lambda exc: runtime.current().note_logged_exception(exc))
     _prepare_process(config)
     started = time.perf_counter()
     try:
@@ -179,6 +185,8 @@ def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -
     finally:
         capture.flush_streams()
         _current = None
+    if invocation.error is None and invocation.logged_error is not None and (status or 0) >= 500:
+        invocation.error = invocation.logged_error
     result = {
         "type": "result", "request_id": invocation.request_id, "status": status,
         "headers": [[str(k), str(v)] for k, v in headers], "return_value": invocation.return_value,
