@@ -94,6 +94,7 @@ class Recorder:
         self.settings = settings or StoreSettings()
         self.queue_limit = queue_limit
         self.ack_timeout = ack_timeout
+        self._ack_degraded = False
         self.recording = False
         self.problem: str | None = None
         self.dropped_lines = 0
@@ -151,8 +152,11 @@ class Recorder:
             self._enqueued += 1
         if not self._wake.is_set():
             self._wake.set()
-        if self.ack_timeout and isinstance(event, InvocationFinished):
-            self.wait_recorded(event.record.request_id, self.ack_timeout)
+        if self.ack_timeout and not self._ack_degraded and isinstance(event, InvocationFinished):
+            if not self.wait_recorded(event.record.request_id, self.ack_timeout):
+                # The writer is stuck (a lock, a slow disk): stop waiting until a commit succeeds again,
+                # so one stall costs one request `ack_timeout`, not every request after it.
+                self._ack_degraded = True
 
     def wait_recorded(self, request_id: str, timeout: float = 2.0) -> bool:
         """Block until the invocation `request_id` is committed (True), or `timeout` (False)."""
@@ -260,6 +264,7 @@ class Recorder:
                 self._turn_off(describe_error(exc, self.db_path))
                 break
             else:
+                self._ack_degraded = False
                 self._mark_written(len(batch), info.request_ids)
                 for listener in self._listeners:
                     try:

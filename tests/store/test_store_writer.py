@@ -355,3 +355,23 @@ def test_abandoned_running_rows_are_closed_on_start(make_recorder, store_path):
     recorder.close()
     make_recorder()
     assert rows(store_path, "SELECT state FROM invocations") == [("interrupted",)]
+
+
+def test_a_stalled_writer_costs_one_ack_wait_then_recovers(make_recorder, store_path):
+    recorder = make_recorder(ack_timeout=0.2)
+    blocker = sqlite3.connect(store_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer now waits on the lock (within its busy timeout)
+    try:
+        publish_all(recorder, invocation_events("stalled-1", 1))
+        assert recorder._ack_degraded  # that wait timed out: later requests do not wait
+        publish_all(recorder, invocation_events("stalled-2", 1))
+        assert rows(store_path, "SELECT count(*) FROM invocations WHERE state = 'finished'") == [(0,)]
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert recorder.flush()
+    assert recorder.recording and not recorder._ack_degraded
+    assert rows(store_path, "SELECT request_id FROM invocations ORDER BY id") == [
+        ("stalled-1",),
+        ("stalled-2",),
+    ]
