@@ -513,4 +513,4 @@ def _name_conflict(rel: str, what: str) -> Problem:
 def _under_code_root(problem: Problem) -> Problem:
     if problem.file is None:
         return problem
-    return replace(problem, file=f"{CODE_ROOT}/{problem.file}")
+    return replace(problem, file=CODE_ROOT if problem.file == "." else f"{CODE_ROOT}/{problem.file}")

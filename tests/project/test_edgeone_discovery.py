@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from privilege_drop import run_unprivileged, shared_folder
 
 from studio.project import edgeone, files
 from studio.project.edgeone import analyse_source, discover_edgeone
@@ -261,6 +262,28 @@ def test_symlink_loops_are_problems_and_the_rest_is_found(tmp_path: Path) -> Non
     ]
 
 
+def test_unreadable_entry_and_folder_are_problems_and_the_rest_is_found() -> None:
+    with shared_folder() as root:
+        project(root, {
+            "cloud-functions/api/secret.py": EVENT_FN,
+            "cloud-functions/locked/inner.py": EVENT_FN,
+            "cloud-functions/api/ok.py": EVENT_FN,
+        })
+        (root / "cloud-functions" / "api" / "secret.py").chmod(0)
+        (root / "cloud-functions" / "locked").chmod(0)
+
+        def probe():
+            result = scan(root)
+            return [f.id for f in result.functions], [(p.code, p.file, p.severity) for p in result.problems]
+
+        functions, problems = run_unprivileged(probe)
+    assert functions == ["cloud-functions/api/ok"]
+    assert problems == [
+        ("unreadable-folder", "cloud-functions/locked", "warning"),
+        ("unreadable-file", "cloud-functions/api/secret.py", "error"),
+    ]
+
+
 def test_no_cloud_functions_folder_is_not_an_edgeone_project(tmp_path: Path) -> None:
     assert scan(tmp_path) == edgeone.EdgeOneScan()
     assert scan(tmp_path / "missing") == edgeone.EdgeOneScan()
@@ -379,7 +402,7 @@ def test_rescan_sees_edits_and_new_files(tmp_path: Path) -> None:
     assert result.helpers == ()
 
 
-def test_sample_pages_showcase_if_present(samples_dir: Path) -> None:
+def test_sample_pages_showcase(samples_dir: Path) -> None:
     """Engineer C's sample: every kind is found and nothing is an error."""
     root = samples_dir / "pages-showcase"
     if not (root / "cloud-functions").is_dir():

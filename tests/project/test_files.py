@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from privilege_drop import run_unprivileged, shared_folder
 
 from studio.project import files
 from studio.project.files import iter_source_files, read_source, walk_tree
@@ -126,53 +127,10 @@ def test_coding_cookie_is_honoured_for_python_files(tmp_path: Path) -> None:
     assert read_source(data).error_code == "not-utf8"
 
 
-def _unprivileged(fn):
-    """Run `fn()` as an ordinary user and return its result.
-
-    Tests may run as root, who reads any file regardless of its mode. When they do, a forked child
-    drops to `nobody` (no exec needed) so the permission checks are real; otherwise `fn` runs here.
-    """
-    if os.geteuid() != 0:
-        return fn()
-    import pickle
-
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 0
-        try:
-            os.close(read_end)
-            os.setgid(65534)
-            os.setuid(65534)
-            data = pickle.dumps(fn())
-        except BaseException as exc:  # report, never escape into pytest's loop
-            data = pickle.dumps(RuntimeError(repr(exc)))
-            code = 1
-        with os.fdopen(write_end, "wb") as out:
-            out.write(data)
-        os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as inp:
-        data = inp.read()
-    os.waitpid(pid, 0)
-    result = pickle.loads(data)
-    if isinstance(result, RuntimeError):
-        raise result
-    return result
-
-
 @pytest.fixture
 def shared_dir():
-    """A folder an unprivileged user can enter (pytest's tmp_path is private to its owner)."""
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="funcstudio-files-"))
-    folder.chmod(0o755)
-    yield folder
-    for path in folder.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    shutil.rmtree(folder)
+    with shared_folder() as folder:
+        yield folder
 
 
 def test_unreadable_file(shared_dir: Path) -> None:
@@ -184,7 +142,7 @@ def test_unreadable_file(shared_dir: Path) -> None:
         problem = source.problem("cloud-functions/secret.py")
         return source.text, source.error_code, problem.file, problem.hint
 
-    text, code, file, hint = _unprivileged(probe)
+    text, code, file, hint = run_unprivileged(probe)
     assert text is None and code == "unreadable-file"
     assert file == "cloud-functions/secret.py" and "permission" in hint.lower()
 
@@ -198,7 +156,7 @@ def test_unreadable_folder_is_a_problem_not_a_crash(shared_dir: Path) -> None:
         tree = walk_tree(shared_dir)
         return rels(shared_dir, tree.files), [(p.code, p.file) for p in tree.problems]
 
-    found, problems = _unprivileged(probe)
+    found, problems = run_unprivileged(probe)
     assert found == ["open.py"]
     assert problems == [("unreadable-folder", "locked")]
 
