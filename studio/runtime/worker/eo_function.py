@@ -80,11 +80,18 @@ class FlaskRequestContext:
 
     _app = None
 
+    @classmethod
+    def prepare(cls) -> None:
+        """Create the dispatcher app ahead of time (the zygote does, so forks inherit it)."""
+        if cls._app is None:
+            import flask
+
+            cls._app = flask.Flask("edgeone_dispatcher")
+
     def __init__(self, req: HttpRequest) -> None:
         import flask
 
-        if FlaskRequestContext._app is None:
-            FlaskRequestContext._app = flask.Flask("edgeone_dispatcher")
+        FlaskRequestContext.prepare()
         self._ctx = FlaskRequestContext._app.request_context(req.wsgi_environ())
         self.flask = flask
 

@@ -8,6 +8,7 @@ instances live in their own sessions and are the supervisor's to kill.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import selectors
@@ -36,6 +37,13 @@ def preload(names) -> tuple[list[str], list[str]]:
             done.append(name)
         except BaseException:  # noqa: BLE001 - a framework that fails to import is simply not preloaded
             failed.append(name)
+    if "flask" in sys.modules:
+        from . import eo_function
+
+        try:
+            eo_function.FlaskRequestContext.prepare()
+        except Exception:  # noqa: BLE001 - a broken flask just means a slower first request
+            pass
     return done, failed
 
 
@@ -43,6 +51,11 @@ def main(control_fd: int) -> int:
     control = socket.socket(fileno=control_fd)
     first, _blob, _fds = protocol.recv_frame_with_fds(control)
     done, failed = preload(first.get("preload") or [])
+    # Keep the preloaded objects out of the children's garbage collections: collecting them would
+    # touch (and so copy) every page the forks share with the zygote.
+    gc.collect()
+    if hasattr(gc, "freeze"):
+        gc.freeze()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     os.set_blocking(wake_r, False)

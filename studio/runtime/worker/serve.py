@@ -71,6 +71,8 @@ class Runtime:
         self.load_invocation = Invocation(self, None, {})
         self._sent_modules: list[str] | None = None
         self._module_paths: dict[str, str] = {}
+        given = os.path.abspath(config.get("project_root") or config["code_root"])
+        self._root_prefixes = tuple({given.rstrip("/") + "/", self.project_root.rstrip("/") + "/"})
 
     @property
     def fixed(self) -> bool:
@@ -89,8 +91,12 @@ class Runtime:
                 continue
             resolved = cache.get(path)
             if resolved is None:
-                real = os.path.realpath(path)
-                resolved = cache[path] = real if capture.is_user_file(real, self.project_root) else ""
+                if path.startswith(self._root_prefixes):
+                    real = os.path.realpath(path)
+                    resolved = real if capture.is_user_file(real, self.project_root) else ""
+                else:
+                    resolved = ""  # outside the project (stdlib, site-packages): no syscall needed
+                cache[path] = resolved
             if resolved:
                 found.add(resolved)
         return sorted(found)
