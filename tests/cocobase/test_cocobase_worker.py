@@ -51,6 +51,7 @@ FUNCTIONS = {
                 return db.create_document("notes", request.json())
             return db.query("notes", sort="n", order="desc", **{k: v for k, v in request.query_params.items()})
     ''',
+    "net": 'import socket\n\ndef main():\n    with socket.create_connection(("127.0.0.1", int(request.get("port")))):\n        return True\n',
     "slow": 'import time as t\n\ndef main():\n    t.sleep(30)\n',
 }
 
@@ -171,6 +172,12 @@ def test_sandbox_escapes_work_locally_with_a_warning(cb, name, ids):
     status, headers, body = call(cb.port, "GET", f"/functions/{name}/execute")
     assert status == 200 and json.loads(body)["success"] is True
     assert ids <= {w["id"] for w in record_of(cb, headers)["warnings"]}
+
+
+def test_socket_connect_warns(cb):
+    status, headers, body = call(cb.port, "GET", f"/functions/net/execute?port={cb.port}")
+    assert status == 200 and json.loads(body)["result"] is True
+    assert {"CB-IMPORT", "CB-SANDBOX-IO"} <= {w["id"] for w in record_of(cb, headers)["warnings"]}
 
 
 def test_mail_goes_to_the_outbox(cb):

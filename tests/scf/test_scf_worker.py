@@ -158,6 +158,7 @@ def test_import_failures_are_430(scf_runtime, ident, words):
     record, _ = invoke(scf_runtime, ident, {})
     body = json.loads(record.response_body)
     assert record.status == 430 and words in body["stackTrace"] and "/var/user/index.py" in body["stackTrace"]
+    assert "importlib" not in body["stackTrace"]  # runtime frames are dropped
 
 
 def test_cold_start_output_falls_in_the_first_invocation(tmp_path):
