@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import shutil
+import signal
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,9 +41,22 @@ def run_unprivileged(fn):
             out.write(data)
         os._exit(code)
     os.close(write_end)
-    with os.fdopen(read_end, "rb") as inp:
-        data = inp.read()
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 30  # bounded: a child stuck on a lock inherited at fork is killed
+    with os.fdopen(read_end, "rb", buffering=0) as inp:
+        while True:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([inp], [], [], max(remaining, 0))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise TimeoutError("the unprivileged child did not answer within 30 s")
+            chunk = inp.read(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
     os.waitpid(pid, 0)
+    data = b"".join(chunks)
     result = pickle.loads(data)
     if isinstance(result, RuntimeError):
         raise result
