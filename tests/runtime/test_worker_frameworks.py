@@ -353,3 +353,14 @@ def test_plain_wsgi_callable(factory, tmp_path):
     assert result.body == b"/a/b|/w"
     assert [v for k, v in result.headers if k == "X-Multi"] == ["1", "2"]
     instance.kill("shutdown")
+
+
+def test_lone_asgi_route_retries_a_404_with_a_slash(factory, tmp_path):
+    source = FASTAPI_APP + '\n@app.get("/items/")\nasync def items():\n    return ["a"]\n'
+    instance = spawn(factory, tmp_path, {"cloud-functions/api/[[default]].py": source}, "api/[[default]].py")
+    single, _ = invoke(instance, framework_request("/api/items", dispatcher="asgi", asgi_single=True))
+    assert (single.status, json.loads(single.body)) == (200, ["a"])
+    shared, _ = invoke(instance, framework_request("/api/items", dispatcher="asgi"))
+    assert shared.status == 307  # the app's own slash redirect, as under the ASGI dispatcher
+    assert header(shared, "Location") == "http://127.0.0.1:9000/items/"
+    instance.kill("shutdown")

@@ -263,7 +263,7 @@ class EdgeOneAdapter:
         status, headers, body = self._asgi_once(invocation, req, root_path, path)
         if single and status == 404 and req.method in ("GET", "HEAD", "OPTIONS") and not path.endswith("/"):
             status, headers, body = self._asgi_once(invocation, req, root_path, path + "/")
-        if not single and status in (307, 308) and path.endswith("/") and len(path) > 1:
+        if not single and status in (307, 308) and path != "/":
             headers = self._slash_redirect(invocation, req, root_path, path, headers)
         return status, headers, body
 
@@ -272,11 +272,11 @@ class EdgeOneAdapter:
         if location is None:
             return headers
         parts = urlsplit(location)
-        if parts.path != path.rstrip("/"):
+        if parts.path not in (path.rstrip("/"), path + "/") or parts.path == path:
             return headers
         invocation.warn(
             "EO-SLASH-REDIRECT",
-            f"The app redirects {req.path} to drop the trailing slash. Under the ASGI dispatcher production "
+            f"The app redirects {req.path} to add or drop a trailing slash. Under the ASGI dispatcher production "
             "sends that 307 with a Location on the function's internal host (and without the route prefix), "
             "which the client cannot reach.",
             "Call the path without a trailing slash, or declare both forms in the app.",
