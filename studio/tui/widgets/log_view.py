@@ -58,7 +58,7 @@ class LogView(ScrollView, can_focus=True):
     BINDINGS = [b for b in bindings("logs") if b.action not in ("focus_search",)]
 
     DEFAULT_CSS = """
-    LogView { height: 1fr; background: $surface; }
+    LogView { height: 1fr; background: $surface; overflow-x: hidden; }
     """
 
     COMPONENT_CLASSES = {"log-view--time", "log-view--request", "log-view--stream"}
@@ -81,7 +81,7 @@ class LogView(ScrollView, can_focus=True):
         self._pages.clear()
         self.virtual_size = Size(self.size.width, len(ids))
         if self.tail:
-            self.scroll_end(animate=False, immediate=True)
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         self.refresh()
 
     def extend_ids(self, more: array) -> None:
@@ -93,7 +93,7 @@ class LogView(ScrollView, can_focus=True):
             self._pages.pop(last_page, None)
         self.virtual_size = Size(self.size.width, len(self.ids))
         if self.tail:
-            self.scroll_end(animate=False, immediate=True)
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         self.refresh()
 
     def _page(self, number: int) -> dict[int, LogRow]:

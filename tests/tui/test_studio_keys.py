@@ -1,0 +1,83 @@
+"""Keyboard and palette: the action registry, remapping through settings.keymap, help, the palette."""
+
+from __future__ import annotations
+
+from studio_helpers import RUN, make_app, select_function, started, wait_until
+from test_studio_invoke import of
+
+from studio.tui import actions
+from studio.tui.messages import InvokeRequested
+from studio.tui.screens.modals import HelpScreen
+
+
+def test_every_binding_has_a_unique_id_and_tooltip():
+    ids = [spec.id for spec in actions.ACTIONS]
+    assert len(ids) == len(set(ids))
+    for spec in actions.ACTIONS:
+        assert "." in spec.id and spec.tooltip.endswith(".")
+    usable, problems = actions.checked_keymap({"invoke.send": "f9", "nope.nothing": "x", "editor.save": ""})
+    assert usable == {"invoke.send": "f9"}
+    assert any("nope.nothing" in p for p in problems) and any("editor.save" in p for p in problems)
+
+
+async def test_keymap_from_settings_remaps_send(showcase):
+    with open(showcase / "funcstudio.toml", "a") as fh:
+        fh.write('\n[keymap]\n"invoke.send" = "f9"\n')
+    app = make_app(showcase)
+    messages = []
+    async with app.run_test(message_hook=messages.append, **RUN) as pilot:
+        await started(pilot)
+        await select_function(pilot, "cloud-functions/api/hello")
+        await pilot.press("ctrl+j")  # the old key no longer sends
+        await pilot.pause()
+        assert not of(messages, InvokeRequested)
+        await pilot.press("f9")
+        await wait_until(pilot, lambda: of(messages, InvokeRequested), what="f9 sends")
+
+
+async def test_help_lists_every_action(showcase):
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        ids = {row[1] for row in app.screen.rows}
+        assert ids == {spec.id for spec in actions.ACTIONS}
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_palette_opens_a_route(showcase):
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"open shop")
+        await wait_until(
+            pilot, lambda: len(app.screen.query("CommandList Option, CommandList")) > 0, what="palette hits"
+        )
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: app.query_one("#editor").file == "cloud-functions/api/shop/[category]/[item].py",
+            what="route opened",
+        )
+
+
+async def test_toggle_panels_and_external_editor_without_a_terminal(showcase, monkeypatch):
+    monkeypatch.setenv("EDITOR", "true")
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
+        await pilot.press("ctrl+b")
+        assert not app.query_one("#sidebar").display
+        await pilot.press("ctrl+b", "ctrl+t")
+        assert app.query_one("#sidebar").display and not app.query_one("#bottom").display
+        await select_function(pilot, "cloud-functions/api/hello")
+        await pilot.press("ctrl+o")  # headless: suspend is not supported; the studio says so and stays
+        await pilot.pause()
+        assert app.query_one("#editor").file == "cloud-functions/api/hello.py"

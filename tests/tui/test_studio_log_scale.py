@@ -1,0 +1,71 @@
+"""The log view stays virtual: 50k stored lines, only the visible pages are ever read."""
+
+from __future__ import annotations
+
+import time
+
+from studio_helpers import SIZE
+from textual.app import App
+
+from studio.store.db import open_store
+from studio.tui.log_source import LogFilters, LogSource
+from studio.tui.widgets.log_view import PAGE_CACHE, PAGE_SIZE, LogView
+
+ROWS = 50_000
+
+
+def fill_store(path) -> None:
+    conn = open_store(path)
+    now = time.time()
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO invocations (id, request_id, state, function_id, trigger, method, path, status,"
+                 " status_class, started_at) VALUES (1, 'r1', 'finished', 'api/big', 'http', 'GET', '/big', 200,"
+                 " 2, ?)", [now])
+    conn.execute(
+        "INSERT INTO logs (invocation_id, function_id, seq, time, stream, level, text)"
+        " WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)"
+        " SELECT 1, 'api/big', i, ?, 'logging', CASE WHEN i % 1000 = 0 THEN 'ERROR' ELSE 'INFO' END,"
+        " 'line ' || i FROM n",
+        [ROWS, now],
+    )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+class LogApp(App):
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+
+    def compose(self):
+        yield LogView(self.source, fixed_clock=True)
+
+
+async def test_a_large_log_reads_only_visible_pages(tmp_path):
+    db = tmp_path / "studio.db"
+    fill_store(db)
+    source = LogSource(db)
+    ids = source.matching_ids(LogFilters())
+    assert len(ids) == ROWS
+    app = LogApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(LogView)
+        view.set_ids(ids)  # tail: the newest lines are on screen
+        await pilot.pause()
+        assert view.virtual_size.height == ROWS
+        assert view.page_reads <= 2
+        assert f"line {ROWS - 1}" in "".join(s.text for s in view.render_line(view.scrollable_content_region.height - 1))
+        view.tail = False
+        view.scroll_to(y=ROWS // 2, animate=False, immediate=True)
+        await pilot.pause()
+        top = "".join(s.text for s in view.render_line(0))
+        assert f"line {ROWS // 2}" in top
+        before = view.page_reads
+        for _ in range(10):  # page through a stretch of the middle
+            await pilot.press("pagedown")
+        assert len(view._pages) <= PAGE_CACHE
+        assert view.page_reads - before <= 10 * view.size.height // PAGE_SIZE + 2
+
+    errors = source.matching_ids(LogFilters(level="ERROR"))
+    assert len(errors) == ROWS // 1000
+    assert source.rows(list(errors[:3]))[errors[1]].text == "line 1000"
