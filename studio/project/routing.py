@@ -185,6 +185,8 @@ class _Compiled:
     """None: every method."""
     catch_group: int = -1
     """Index of the catch-all param's group (for EO-CATCHALL-EMPTY)."""
+    names: tuple[str, ...] = ()
+    """Param names, in group order."""
 
 
 def _methods(route: Route) -> frozenset[str] | None:
@@ -201,21 +203,17 @@ def _compile(route: Route) -> _Compiled:
         if not route.catch_all and route.kind in ("wsgi", "asgi"):
             body = route.src[:-1] if route.src.endswith("$") else route.src
             prefix = re.compile(body + "(?:/.*)?$")
+        names = route.params
     else:
-        regex = re.compile(template_src(route.path)[0])
+        pattern, names = template_src(route.path)
+        regex = re.compile(pattern)
         prefix = None
     catch_group = -1
     if route.catch_all:
         shown = [seg for seg in route.path.split("/") if seg.startswith(":")]
         starred = [i for i, seg in enumerate(shown) if seg.endswith("*")]
         catch_group = starred[0] if starred else len(route.params) - 1
-    return _Compiled(route, regex, prefix, _methods(route), catch_group)
-
-
-def _param_names(route: Route) -> tuple[str, ...]:
-    if route.platform == "edgeone":
-        return route.params
-    return template_src(route.path)[1]
+    return _Compiled(route, regex, prefix, _methods(route), catch_group, names)
 
 
 @dataclass
@@ -236,7 +234,10 @@ class RouteTable:
 
     Platform endpoints (SCF API Gateway, CocoBase) are tried before the EdgeOne rounds: they are
     separate platforms with exact endpoints of their own, so an exact platform endpoint wins over
-    an EdgeOne prefix or catch-all route that happens to cover the same path.
+    an EdgeOne prefix or catch-all route that happens to cover the same path. They match by
+    `Route.path` read as a template (`{name}` = one segment, the rest literal; `src` is only
+    informative), literal paths before templated ones; `methods` empty or containing `ANY` means
+    every method. EdgeOne routes match by their `src` (§2.3).
     """
 
     def __init__(self, routes: Iterable[Route]) -> None:
@@ -251,7 +252,7 @@ class RouteTable:
         for c in compiled:
             r = c.route
             if r.platform != "edgeone":
-                if _param_names(r):
+                if c.names:
                     self._platform_templated.append(c)
                 else:
                     self._platform_exact.setdefault(_normalise(r.path), []).append(c)
@@ -292,7 +293,7 @@ class RouteTable:
             m = c.regex.match(path)
             if m:
                 if c.methods is None or method in c.methods:
-                    return Match(c.route, dict(zip(_param_names(c.route), m.groups(), strict=False)), 0, path)
+                    return Match(c.route, dict(zip(c.names, m.groups(), strict=False)), 0, path)
                 seen.add(c)
 
         # Round 1: static routes (prefix matches: longest matching path first, which is their
