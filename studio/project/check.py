@@ -15,7 +15,7 @@ from pathlib import Path
 
 from studio.project import files
 from studio.project.deps import Requirements, compute_requirements
-from studio.project.model import Problem, Project
+from studio.project.model import Problem, Project, Route
 from studio.project.settings import Settings
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -137,16 +137,22 @@ def _static_shadows(project: Project) -> list[Problem]:
     """EO-STATIC-SHADOWS: a static route is a prefix match tried before every dynamic route, so a
     dynamic or catch-all route below it is reached only for methods the static one does not take."""
     edge = [r for r in project.routes if r.platform == "edgeone"]
-    static = [r for r in edge if not r.params and r.path != "/"]
+    static: dict[str, Route] = {}
+    for r in edge:
+        if not r.params and r.path != "/":
+            static.setdefault(r.path, r)  # the first in route order answers
     problems = []
     for route in edge:
         if not route.params:
             continue
-        for shadow in static:
-            if not route.path.startswith(shadow.path + "/"):
+        parts = route.path.split("/")
+        # Ancestors of the route's path, longest first: the longest static one is the one that answers.
+        for depth in range(len(parts) - 1, 1, -1):
+            shadow = static.get("/".join(parts[:depth]))
+            if shadow is None:
                 continue
             if shadow.methods and route.methods and not set(shadow.methods) & set(route.methods):
-                continue
+                continue  # round 1 skips it for these methods; a shorter static route may still answer
             which = f"{','.join(shadow.methods)} requests" if shadow.methods else "requests"
             problems.append(Problem(
                 "warning", "EO-STATIC-SHADOWS",
@@ -155,7 +161,7 @@ def _static_shadows(project: Project) -> list[Problem]:
                 file=route.file,
                 hint=f"Move {shadow.file} (e.g. to a sibling name) or handle the deeper paths in it.",
             ))
-            break  # the longest shadowing static route is the one that answers
+            break
     return problems
 
 

@@ -58,6 +58,8 @@ IMPORT_SCAN = re.compile(r"(?:^|\n)\s*(?:from\s+(\w+)|import\s+(\w+))")
 """The build's own import regex: only the first name of a statement counts."""
 
 REQUIREMENTS = "requirements.txt"
+_SKIP = EXCLUDED_DIRS | {".edgeone", ".funcstudio"}
+"""Never scanned: the build's excluded folders and tools' output."""
 EDGEONE_DIR = "cloud-functions"
 
 # Import names whose distribution is named differently (for the hint and for --write).
@@ -147,7 +149,9 @@ def compute_requirements(project: Project) -> Requirements:
         user_packages = {r.package for r in user_lines}
 
         computed: list[Requirement] = [Requirement(line, package_name(line) or line, "always") for line in ALWAYS]
-        scanned = _scan_edgeone_imports(edge_dir, root)
+        edge_tree = files.walk_tree(edge_dir, _SKIP)
+        edge_files = [p for p in edge_tree.files if p.name.endswith(".py")]
+        scanned = _scan_edgeone_imports(edge_files, root)
         for name, origin in scanned:
             for line in IMPORT_TABLE.get(name, ()):
                 computed.append(Requirement(line, package_name(line) or line, "import", origin))
@@ -160,8 +164,8 @@ def compute_requirements(project: Project) -> Requirements:
         requirements.extend(user_lines)
 
         installed = {r.package for r in requirements}
-        local = _local_modules(edge_dir)
-        missing.extend(_undeclared(_python_files(edge_dir), root, installed, local, "EO-UNDECLARED-DEP",
+        local = _local_modules(edge_tree)
+        missing.extend(_undeclared(edge_files, root, installed, local, "EO-UNDECLARED-DEP",
                                    user_file or f"{EDGEONE_DIR}/{REQUIREMENTS}"))
 
     for fn in project.functions:
@@ -173,8 +177,9 @@ def compute_requirements(project: Project) -> Requirements:
         req_path = src / REQUIREMENTS
         packages = {r.package for r in _user_lines(req_path, root)} if req_path.is_file() else set()
         # An SCF code folder that is the whole project must not answer for the other platforms' files.
-        other_platforms = frozenset({EDGEONE_DIR, "cocobase"})
-        missing.extend(_undeclared(_python_files(src, other_platforms), root, packages, _local_modules(src),
+        tree = files.walk_tree(src, _SKIP | {EDGEONE_DIR, "cocobase"})
+        missing.extend(_undeclared([p for p in tree.files if p.name.endswith(".py")], root, packages,
+                                   _local_modules(tree),
                                    "SCF-UNDECLARED-DEP",
                                    rel(req_path, root)))
     missing = list({(p.file, p.line, p.message): p for p in missing}.values())
@@ -231,23 +236,36 @@ def _installed_distributions() -> dict[str, list[str]]:
 # -- scanning ------------------------------------------------------------------------------------
 
 
-def _python_files(folder: Path, also_skip: frozenset[str] = frozenset()) -> list[Path]:
-    skip = EXCLUDED_DIRS | {".edgeone", ".funcstudio"} | also_skip
-    return list(files.iter_source_files(folder, skip_dirs=skip))
+def _scan_edgeone_imports(paths: list[Path], root: Path) -> list[tuple[str, str]]:
+    """(first imported name, `file:line`) for each name of the build's table, by the build's regex,
+    first occurrence per name (the scan order decides)."""
+    found: dict[str, str] = {}
+    for path in paths:
+        for name, line in _regex_imports(path):
+            if name in IMPORT_TABLE and name not in found:
+                found[name] = f"{rel(path, root)}:{line}"
+    return list(found.items())
 
 
-def _scan_edgeone_imports(edge_dir: Path, root: Path) -> list[tuple[str, str]]:
-    """(first imported name, `file:line`) per import statement, by the build's regex."""
-    found: list[tuple[str, str]] = []
-    for path in _python_files(edge_dir):
-        text = files.read_source(path).text
-        if text is None:
-            continue
-        for match in IMPORT_SCAN.finditer(text):
-            name = match.group(1) or match.group(2)
-            line = text.count("\n", 0, match.end()) + 1
-            found.append((name, f"{rel(path, root)}:{line}"))
-    return found
+_REGEX_CACHE: dict[str, tuple[int, int, tuple[tuple[str, int], ...]]] = {}
+
+
+def _regex_imports(path: Path) -> tuple[tuple[str, int], ...]:
+    source = files.read_source(path)
+    key = str(path)
+    cached = _REGEX_CACHE.get(key)
+    if cached is not None and cached[0] == source.mtime_ns and cached[1] == source.size:
+        return cached[2]
+    text = source.text or ""
+    found = []
+    line, last = 1, 0
+    for match in IMPORT_SCAN.finditer(text):
+        line += text.count("\n", last, match.end())
+        last = match.end()
+        found.append((match.group(1) or match.group(2), line))
+    result = tuple(found)
+    _REGEX_CACHE[key] = (source.mtime_ns, source.size, result)
+    return result
 
 
 def _user_lines(path: Path, root: Path) -> list[Requirement]:
@@ -261,11 +279,10 @@ def _user_lines(path: Path, root: Path) -> list[Requirement]:
     return lines
 
 
-def _local_modules(folder: Path) -> set[str]:
+def _local_modules(tree: files.Tree) -> set[str]:
     """Names importable from the project itself: every `.py` stem and package folder under it."""
-    tree = files.walk_tree(folder, EXCLUDED_DIRS)
-    names = {path.stem for path in tree.files if path.suffix == ".py"}
-    names.update(path.name for path in tree.dirs)
+    names = {rel.rsplit("/", 1)[-1][:-3] for rel in tree.rel_files if rel.endswith(".py")}
+    names.update(rel.rsplit("/", 1)[-1] for rel in tree.rel_dirs)
     return names
 
 
@@ -274,14 +291,7 @@ def _undeclared(paths: list[Path], root: Path, installed: set[str], local: set[s
     problems = []
     stdlib = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
     for path in paths:
-        text = files.read_source(path).text
-        if text is None:
-            continue
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError):
-            continue  # reported as a syntax error elsewhere
-        for name, line in _imports(tree):
+        for name, line in file_imports(path):
             if name in stdlib or name in local or name == "__future__":
                 continue
             dist = distribution_for(name)
@@ -298,22 +308,54 @@ def _undeclared(paths: list[Path], root: Path, installed: set[str], local: set[s
     return problems
 
 
-def _imports(tree: ast.AST) -> list[tuple[str, int]]:
-    """Top-level names of absolute imports, skipping optional ones (inside `try: ... except ImportError`)."""
-    optional: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
-            for inner in node.body:
-                for sub in ast.walk(inner):
-                    optional.add(id(sub))
-    found = []
-    for node in ast.walk(tree):
-        if id(node) in optional:
-            continue
+# path -> (mtime_ns, size, imports): parsing is the expensive part of a scan, so unchanged files
+# are parsed once.
+_IMPORTS_CACHE: dict[str, tuple[int, int, tuple[tuple[str, int], ...]]] = {}
+
+
+def file_imports(path: Path) -> tuple[tuple[str, int], ...]:
+    """(top-level module, line) of each required absolute import in a file; () when it does not parse."""
+    source = files.read_source(path)
+    key = str(path)
+    cached = _IMPORTS_CACHE.get(key)
+    if cached is not None and cached[0] == source.mtime_ns and cached[1] == source.size:
+        return cached[2]
+    found: tuple[tuple[str, int], ...] = ()
+    text = source.text
+    if text and "import" in text:
+        try:
+            found = tuple(_imports(ast.parse(text).body, optional=False))
+        except (SyntaxError, ValueError, RecursionError):
+            found = ()  # reported as a syntax error elsewhere
+    _IMPORTS_CACHE[key] = (source.mtime_ns, source.size, found)
+    return found
+
+
+def _imports(body: list[ast.stmt], optional: bool) -> list[tuple[str, int]]:
+    """Imports are statements, so only statement lists are walked (not every expression node).
+    Imports under `try: ... except ImportError` are optional and skipped."""
+    found: list[tuple[str, int]] = []
+    for node in body:
         if isinstance(node, ast.Import):
-            found.extend((alias.name.split(".")[0], node.lineno) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.module.split(".")[0], node.lineno))
+            if not optional:
+                found.extend((alias.name.split(".")[0], node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if not optional and node.level == 0 and node.module:
+                found.append((node.module.split(".")[0], node.lineno))
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            guarded = optional or any(_catches_import_error(h) for h in node.handlers)
+            found.extend(_imports(node.body, guarded))
+            for handler in node.handlers:
+                found.extend(_imports(handler.body, optional))
+            found.extend(_imports(node.orelse, optional))
+            found.extend(_imports(node.finalbody, optional))
+        else:
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(node, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    found.extend(_imports(inner, optional))
+            for case in getattr(node, "cases", ()) or ():  # match statements
+                found.extend(_imports(case.body, optional))
     return found
 
 
