@@ -6,6 +6,12 @@ relays everything the instance reports while it runs: `log` frames and the lines
 fds 1 and 2 go to `on_log` as they arrive; the `result` frame ends the invocation. Past the
 deadline or the memory limit the instance is killed; an instance that exits or crashes is reported
 as a fault. A dead instance never hangs the caller.
+
+An `Instance` exposes: id, pid, function_id, init_ms, load_error (ErrorInfo | None), load_warnings,
+load_logs (lines printed while loading, delivered to the first invocation's on_log too), kind and
+framework as detected, inner_routes, modules (abs paths of project files it imported), busy, alive,
+last_used (monotonic), exit_code, kill_reason. `kill(reason)` is graceful for idle/stale/shutdown
+(ASGI lifespan shutdown runs, 1 s at most) and SIGKILLs the process group otherwise.
 """
 
 from __future__ import annotations
@@ -130,6 +136,7 @@ class _Output:
         self.cap = cap
         self.on_log: OnLog | None = None
         self.pending: list[tuple[str, str | None, float, str]] = []
+        self.pending_bytes = 0
         self.partial = {"stdout": b"", "stderr": b""}
         self.written = 0
         self.truncated = False
@@ -138,7 +145,7 @@ class _Output:
         self.on_log = on_log
         self.written = 0
         self.truncated = False
-        pending, self.pending = self.pending, []
+        pending, self.pending, self.pending_bytes = self.pending, [], 0
         for line in pending:
             self._deliver(*line)
 
@@ -182,7 +189,9 @@ class _Output:
 
     def _deliver(self, stream: str, level: str | None, when: float, text: str) -> None:
         if self.on_log is None:
-            if len(self.pending) < 10000:
+            # Between invocations: keep lines for the next one, but never more than the cap.
+            self.pending_bytes += len(text)
+            if self.pending_bytes <= self.cap:
                 self.pending.append((stream, level, when, text))
             return
         try:
