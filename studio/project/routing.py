@@ -246,7 +246,9 @@ class RouteTable:
         self._platform_exact: dict[str, list[_Compiled]] = {}
         self._platform_templated: list[_Compiled] = []
         self._static: dict[str, list[_Compiled]] = {}
-        self._dynamic: list[_Compiled] = []
+        self._dynamic: dict[int, list[_Compiled]] = {}
+        """Ordinary dynamic routes by segment count: `^/a/([^/]+)$` only matches paths with exactly
+        as many `/` as its own path, so a request looks at one bucket (route order kept)."""
         self._prefixed: list[_Compiled] = []
         self._catch_all: list[_Compiled] = []
         for c in compiled:
@@ -259,7 +261,7 @@ class RouteTable:
             elif r.catch_all:
                 self._catch_all.append(c)
             elif r.params:
-                self._dynamic.append(c)
+                self._dynamic.setdefault(r.path.count("/"), []).append(c)
             else:
                 self._static.setdefault(r.path, []).append(c)
             if c.prefix is not None:
@@ -308,7 +310,7 @@ class RouteTable:
                         shadowed = self._exact_dynamic(method, path)
                     return Match(c.route, {}, 1, path, shadowed=shadowed)
                 seen.add(c)
-        for c in self._dynamic:
+        for c in self._dynamic.get(path.count("/"), ()):
             m = c.regex.match(path)
             if m:
                 if c.methods is None or method in c.methods:
@@ -345,7 +347,7 @@ class RouteTable:
 
     def _exact_dynamic(self, method: str, path: str) -> Route | None:
         """The dynamic or catch-all route that would take `path` if statics were exact."""
-        for c in self._dynamic + self._catch_all:
+        for c in [*self._dynamic.get(path.count("/"), ()), *self._catch_all]:
             if c.regex.match(path) and (c.methods is None or method in c.methods):
                 return c.route
         return None
