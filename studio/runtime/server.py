@@ -128,6 +128,9 @@ class Runtime:
                         affected.add(fn.id)  # removed, or its definition changed
                 if any(Path(p).name in ("funcstudio.toml", "pyproject.toml", ".env") for p in changed):
                     affected.update(fn.id for fn in old.functions)
+                # Stale first, then the new table: no request can reach old code through the new
+                # table; the (slower) kills come after the swap.
+                retired, victims = self.supervisor.mark_stale(affected)
                 self.project = new_project
                 if new_settings != self.settings:
                     self.settings = new_settings
@@ -135,9 +138,9 @@ class Runtime:
                     self.supervisor.python = choose_interpreter(self.root, new_settings)
                 self.supervisor.set_project(new_project)
                 self.gateway.set_project(new_project)
-                retired = self.supervisor.retire(affected, "stale")
             finally:
                 self.gateway.reloading = False
+            self.supervisor.kill_retired(victims, "stale")
             event = ProjectChanged(
                 changed=tuple(self._rel(p) for p in changed), time=time.time(),
                 function_count=len(new_project.functions), retired=retired,

@@ -384,6 +384,13 @@ class Supervisor:
 
     def retire(self, function_ids: Iterable[str], reason: str = "stale") -> tuple[str, ...]:
         """Idle instances of these functions die now; busy ones die when their invocation ends."""
+        retired, victims = self.mark_stale(function_ids)
+        self.kill_retired(victims, reason)
+        return retired
+
+    def mark_stale(self, function_ids: Iterable[str]) -> tuple[tuple[str, ...], list[_Slot]]:
+        """The fast half of `retire`: no instance of these functions serves again. Returns the ids
+        that had instances and the idle slots to kill (with `kill_retired`, off the hot path)."""
         wanted = set(function_ids)
         victims, retired = [], set()
         with self._cond:
@@ -395,11 +402,14 @@ class Supervisor:
                         self._slots[fid].remove(slot)
                         victims.append(slot)
             self._cond.notify_all()
-        for slot in victims:
-            self._kill(slot, slot.function_id, reason)
         for fid in wanted:
             self._inner_routes.pop(fid, None)
-        return tuple(sorted(retired))
+        return tuple(sorted(retired)), victims
+
+    def kill_retired(self, victims: list[_Slot], reason: str = "stale") -> None:
+        for slot in victims:
+            if slot.instance is not None:
+                self._kill(slot, slot.function_id, reason)
 
     def affected_by(self, changed: Iterable[str]) -> set[str]:
         """Ids of functions whose running instances loaded one of these absolute paths."""
