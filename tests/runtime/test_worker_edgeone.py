@@ -308,3 +308,60 @@ def test_module_name_and_sys_path_follow_production(factory, tmp_path):
     code_root = str((tmp_path / "cloud-functions").resolve())
     assert data == {"name": "api_users_[id]", "cwd": code_root, "path0": code_root}
     instance.kill("shutdown")
+
+
+def test_simple_request_fields_under_the_asgi_dispatcher(factory, tmp_path):
+    source = """
+    def handler(request):
+        return {"body": {
+            "args": request.args, "qs": request.query_string.decode(), "url": request.url,
+            "ctype": request.content_type, "length": request.content_length, "host": request.host,
+            "json": request.get_json(), "scheme": request.scheme, "remote": request.remote_addr,
+            "headers_lower": all(k == k.lower() for k in request.headers)}}
+    """
+    instance = spawn(factory, tmp_path, {"cloud-functions/s.py": source}, "s.py")
+    request = http("/s", "POST", query="a=1&a=2", dispatcher="asgi",
+                   headers=[("Host", "example.test"), ("Content-Type", "application/json")])
+    result, _ = invoke(instance, request, b'{"k": [1]}')
+    assert json.loads(result.body) == {
+        "args": {"a": ["1", "2"]}, "qs": "a=1&a=2", "url": "http://example.test/s?a=1&a=2",
+        "ctype": "application/json", "length": 10, "host": "example.test", "json": {"k": [1]},
+        "scheme": "http", "remote": "127.0.0.1", "headers_lower": True,
+    }
+    instance.kill("shutdown")
+
+
+def test_files_in_excluded_folders_are_absent(factory, tmp_path):
+    source = """
+    import os
+    def handler(event):
+        return open(os.path.join(os.path.dirname(__file__), "scripts", "seed.json")).read()
+    """
+    files = {"cloud-functions/x.py": source, "cloud-functions/scripts/seed.json": "[]"}
+    instance = spawn(factory, tmp_path, files, "x.py")
+    result, _ = invoke(instance, http("/x"))
+    assert result.status == 500 and "EO-FILE-NOT-COPIED" in warning_ids(result)
+    assert "scripts/" in [w for w in result.warnings if w.id == "EO-FILE-NOT-COPIED"][0].message
+    instance.kill("shutdown")
+
+
+def test_module_without_an_entry_answers_404(factory, tmp_path):
+    instance = spawn(factory, tmp_path, {"cloud-functions/n.py": "app = 5\nvalue = 1\n"}, "n.py")
+    assert instance.load_error is None and instance.kind is None
+    result, _ = invoke(instance, http("/n"))
+    assert (result.status, result.body) == (404, b"Not Found")
+    assert header(result, "Content-Type") == "text/plain"
+    instance.kill("shutdown")
+
+
+def test_sibling_import_inside_a_handler_is_flagged_on_the_invocation(factory, tmp_path):
+    files = {
+        "cloud-functions/api/b.py": "def handler(event):\n    import util\n    return 'x'\n",
+        "cloud-functions/api/util.py": "X = 1\n",
+    }
+    instance = spawn(factory, tmp_path, files, "api/b.py")
+    result, _ = invoke(instance, http("/api/b"))
+    assert result.status == 500 and result.error.type == "ModuleNotFoundError"
+    sibling = [w for w in result.warnings if w.id == "EO-SIBLING-IMPORT"]
+    assert sibling and "from api import util" in sibling[0].fix
+    instance.kill("shutdown")

@@ -148,6 +148,8 @@ class EdgeOneAdapter:
         else:
             invocation.platform_log(f"Pages request path: {req.path}")
         status, headers, data, own = self._dispatch(invocation, req)
+        if invocation.exception is not None:
+            self._warn_sibling(invocation.exception)
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(data))))
         if not (own and req.asgi):

@@ -31,6 +31,7 @@ class Invocation:
         self.request = request
         self.warnings: list[dict] = []
         self.error: dict | None = None
+        self.exception: BaseException | None = None
         self.logged_error: dict | None = None
         """An exception a framework logged (Flask, Django, Sanic do); it becomes `error` on a 5xx."""
         self.return_value: str | None = None
@@ -44,6 +45,8 @@ class Invocation:
         self.runtime.capture.emit("platform", None, text)
 
     def set_error(self, exc: BaseException) -> dict:
+        if self.exception is None:
+            self.exception = exc
         if self.error is None:
             self.error = capture.error_info(exc, self.runtime.project_root)
         return self.error
