@@ -93,6 +93,22 @@ def platform_extra(settings: Settings) -> dict:
     return extra
 
 
+def instance_alive(instance) -> bool:
+    """The instance's own flag, and on Linux the process itself (a zombie counts as dead)."""
+    if not getattr(instance, "alive", True):
+        return False
+    pid = getattr(instance, "pid", None)
+    if not pid:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return not os.path.isdir("/proc/self")  # no /proc at all: trust the flag
+    except OSError:
+        return True
+
+
 def new_request_id() -> str:
     return str(uuid.uuid4())
 
@@ -232,6 +248,7 @@ class Supervisor:
         self.versions = CodeVersions()
         self._inner_routes: dict[str, list[dict]] = {}
         self._modules_cache: dict[int, tuple[object, list[str]]] = {}
+        self._dead: list[_Slot] = []
         self._reaper = threading.Thread(target=self._reap_idle, name="funcstudio-idle-reaper", daemon=True)
         self._reaper.start()
 
@@ -304,6 +321,13 @@ class Supervisor:
 
     def _acquire(self, function: Function) -> tuple[_Slot | None, bool]:
         """A slot marked busy (and whether it is new), or (None, False) when all stay busy."""
+        try:
+            return self._acquire_slot(function)
+        finally:
+            if self._dead:
+                self._bury_dead()
+
+    def _acquire_slot(self, function: Function) -> tuple[_Slot | None, bool]:
         limit = max(1, self.settings.runtime.max_instances)
         wait_until = time.monotonic() + min(BUSY_WAIT_CAP_S, max(1.0, function.limits.timeout_s))
         with self._cond:
@@ -311,10 +335,15 @@ class Supervisor:
                 if self._closed:
                     raise RuntimeError("the runtime is shutting down")
                 slots = self._slots.setdefault(function.id, [])
-                for slot in slots:
-                    if not slot.busy and not slot.stale and getattr(slot.instance, "alive", True):
-                        slot.busy = True
-                        return slot, False
+                for slot in list(slots):
+                    if slot.busy or slot.stale:
+                        continue
+                    if not instance_alive(slot.instance):
+                        slots.remove(slot)  # died while idle (OOM killer, kill -9): never hand it out
+                        self._dead.append(slot)
+                        continue
+                    slot.busy = True
+                    return slot, False
                 if len(slots) < limit:
                     slot = _Slot(instance=None, function_id=function.id, busy=True)
                     slots.append(slot)  # reserve the place while spawning outside the lock
@@ -330,6 +359,12 @@ class Supervisor:
             raise
         self._enforce_global_cap()
         return slot, True
+
+    def _bury_dead(self) -> None:
+        with self._cond:
+            dead, self._dead = self._dead, []
+        for slot in dead:
+            self._kill(slot, slot.function_id, "crash")
 
     def _drop(self, slot: _Slot) -> None:
         with self._cond:

@@ -117,3 +117,19 @@ def test_bad_interpreter_is_a_clear_500_and_the_server_keeps_serving(tmp_path):
         assert request(rt.port, "GET", "/__funcstudio/health").status == 200
     finally:
         rt.stop()
+
+
+def test_instance_killed_while_idle_is_replaced_not_handed_out(tmp_path):
+    import signal
+
+    rt, events = start(project(tmp_path, ["a"]))
+    try:
+        pid = pid_of(rt, "/a")
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: gone(pid), 10)
+        reply = request(rt.port, "GET", "/a")
+        assert reply.status == 200  # a fresh instance, not a fault from the dead one
+        assert int(reply.text) != pid
+        assert any(e.pid == pid and e.reason == "crash" for e in events.of(InstanceExited))
+    finally:
+        rt.stop()
