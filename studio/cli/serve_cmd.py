@@ -41,7 +41,8 @@ def format_reload(event) -> str:
     at = time.strftime("%H:%M:%S", time.localtime(event.time))
     changed = ", ".join(event.changed[:3]) + (f" (+{len(event.changed) - 3})" if len(event.changed) > 3 else "")
     retired = f"; retired {', '.join(event.retired)}" if event.retired else ""
-    return f"{at}  reload  {changed}  ({event.function_count} functions, {event.reload_ms:.0f}ms{retired})"
+    count = f"{event.function_count} function{'s' if event.function_count != 1 else ''}"
+    return f"{at}  reload  {changed}  ({count}, {event.reload_ms:.0f}ms{retired})"
 
 
 @click.command("serve")
