@@ -236,11 +236,16 @@ class Recorder:
         while True:
             self._wake.wait(0.5)
             self._wake.clear()  # before draining, so an event appended after the drain wakes us again
-            while self._queue:
-                batch = [self._queue.popleft() for _ in range(min(len(self._queue), BATCH_MAX))]
-                self._write_batch(batch)
-            if self.recording and not self._closing:
-                self._prune_some()
+            try:
+                while self._queue:
+                    batch = [self._queue.popleft() for _ in range(min(len(self._queue), BATCH_MAX))]
+                    self._write_batch(batch)
+                if self.recording and not self._closing:
+                    self._prune_some()
+            except Exception as exc:  # noqa: BLE001 - a bug here must not leave the runtime waiting on us
+                log.exception("store writer failed")
+                self._safe_rollback()
+                self._turn_off(f"the store writer failed: {type(exc).__name__}: {exc}")
             if self._closing and not self._queue:
                 break
 
