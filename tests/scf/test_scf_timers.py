@@ -76,7 +76,7 @@ def test_timer_firing_is_a_recorded_timer_invocation(scf_runtime):
 
 
 def test_serve_timers_flag_prints_the_schedule(tmp_path):
-    from conftest import write_project
+    from scf_helpers import write_project
 
     root = write_project(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "studio", "serve", str(root), "--port", "0", "--no-reload",

@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from conftest import call
+from scf_helpers import call
 
 from studio.runtime.templates import load_template
 
@@ -162,7 +162,7 @@ def test_import_failures_are_430(scf_runtime, ident, words):
 
 
 def test_cold_start_output_falls_in_the_first_invocation(tmp_path):
-    from conftest import write_project
+    from scf_helpers import write_project
 
     from studio.runtime.server import Runtime
 
