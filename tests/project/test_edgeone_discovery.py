@@ -184,6 +184,12 @@ def test_entry_markers(source: str) -> None:
     assert analyse_source(source).is_entry
 
 
+def test_windows_line_endings() -> None:
+    facts = analyse_source(HANDLER_CLASS.replace("\n", "\r\n"))
+    assert (facts.is_entry, facts.kind, facts.methods) == (True, "handler-class", ("GET", "POST"))
+    assert analyse_source(FLASK.replace("\n", "\r\n")).framework == "flask"
+
+
 def test_handler_class_methods() -> None:
     src = HANDLER_CLASS + "    def do_DELETE(self):\n        pass\n"
     assert analyse_source(src).methods == ("GET", "POST", "DELETE")

@@ -95,7 +95,7 @@ def reference_match(ordered: list[Route], method: str, path: str):
     return 404, ()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(route_sets, st.randoms(use_true_random=False))
 def test_order_is_independent_of_input_order(items: list[Route], rnd) -> None:
     shuffled = list(items)
@@ -104,7 +104,7 @@ def test_order_is_independent_of_input_order(items: list[Route], rnd) -> None:
     assert RouteTable(shuffled).routes == RouteTable(items).routes
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(route_sets)
 def test_order_is_the_documented_total_order(items: list[Route]) -> None:
     ordered = sort_routes(items)
@@ -132,7 +132,7 @@ def test_match_agrees_with_a_literal_reading_of_the_spec(items: list[Route], met
         assert (got.status, got.allowed) == expected
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(route_sets)
 def test_static_route_path_hits_itself_or_an_earlier_static_route(items: list[Route]) -> None:
     table = RouteTable(items)
@@ -147,7 +147,7 @@ def test_static_route_path_hits_itself_or_an_earlier_static_route(items: list[Ro
         assert order[got.route.file] <= order[route.file]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(route_sets, methods, request_paths)
 def test_catch_all_never_wins_over_a_matching_non_catch_all(items: list[Route], method: str, path: str) -> None:
     table = RouteTable(items)
@@ -162,7 +162,7 @@ def test_catch_all_never_wins_over_a_matching_non_catch_all(items: list[Route], 
                 assert not re.match(r.src[:-1] + "(?:/.*)?$", norm)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(route_sets, methods, request_paths)
 def test_405_only_when_some_route_matched_the_path(items: list[Route], method: str, path: str) -> None:
     table = RouteTable(items)
@@ -180,14 +180,14 @@ def test_405_only_when_some_route_matched_the_path(items: list[Route], method: s
         assert all(isinstance(r, NoMatch) and r.status == 404 for r in any_method)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(route_sets, methods, request_paths, st.integers(1, 3))
 def test_trailing_slashes_do_not_change_the_match(items: list[Route], method: str, path: str, n: int) -> None:
     table = RouteTable(items)
     assert table.match(method, path) == table.match(method, path + "/" * n)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(route_sets, methods, request_paths)
 def test_shadowed_target_is_an_exact_dynamic_match(items: list[Route], method: str, path: str) -> None:
     table = RouteTable(items)
