@@ -300,13 +300,14 @@ def test_module_name_and_sys_path_follow_production(factory, tmp_path):
     source = """
     import os, sys
     def handler(event):
-        return {"body": {"name": __name__, "cwd": os.getcwd(), "path0": sys.path[0]}}
+        return {"body": {"name": __name__, "cwd": os.getcwd(), "path0": sys.path[0],
+                         "port": os.environ["PORT"]}}
     """
     instance = spawn(factory, tmp_path, {"cloud-functions/api/users/[id].py": source}, "api/users/[id].py")
     result, _ = invoke(instance, http("/api/users/1", params={"id": "1"}))
     data = json.loads(result.body)
     code_root = str((tmp_path / "cloud-functions").resolve())
-    assert data == {"name": "api_users_[id]", "cwd": code_root, "path0": code_root}
+    assert data == {"name": "api_users_[id]", "cwd": code_root, "path0": code_root, "port": "9000"}
     instance.kill("shutdown")
 
 

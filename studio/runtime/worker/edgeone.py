@@ -24,6 +24,9 @@ _ALWAYS_READABLE = (".pyc", ".pyo", ".so", ".pyd")
 
 def create(runtime):
     warnings.simplefilter("ignore")  # production runs `python3 -W ignore -u app.py`
+    # The platform's web function listens on $PORT (9000); `edgeone pages dev` picks 9100 and up.
+    dev = str(runtime.extra.get("edgeone.headers") or "production") == "dev"
+    os.environ.setdefault("PORT", "9100" if dev else "9000")
     install_file_filter(runtime)
     cocopot_compat.install(runtime)
     return EdgeOneAdapter(runtime)
