@@ -55,13 +55,19 @@ def deps(project: Path, write: bool, as_json: bool) -> None:
         if not reqs.edgeone:
             raise click.ClickException("no cloud-functions/ folder: there is no EdgeOne requirements file to write")
         target = loaded.root / reqs.target
-        existing = target.read_text(encoding="utf-8") if target.is_file() else ""
+        try:
+            existing = target.read_text(encoding="utf-8") if target.is_file() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"cannot read {reqs.target}: {exc}; nothing written") from None
         text = render_requirements(reqs, existing)
         if text == existing:
             click.echo(f"{reqs.target} already lists everything; nothing written.", err=as_json)
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {reqs.target}: {exc.strerror or exc}") from None
         added = len(text.splitlines()) - len(existing.splitlines())
         click.echo(f"wrote {reqs.target} ({added} line(s) added, existing lines kept).", err=as_json)
 

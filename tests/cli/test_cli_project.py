@@ -220,3 +220,13 @@ def test_routes_inner_lists_a_framework_apps_own_routes(tmp_path: Path) -> None:
     inner = by_function["cloud-functions/api/[[default]]"]["inner_routes"]
     assert {"methods": ["POST"], "path": "/items"}.items() <= next(r for r in inner if r["path"] == "/items").items()
     assert "inner_routes" not in by_function["cloud-functions/plain"]
+
+
+def test_deps_write_refuses_an_undecodable_requirements_file(tmp_path: Path) -> None:
+    write(tmp_path, "cloud-functions/index.py", "import requests\ndef handler(event, context):\n    return 1\n")
+    req = tmp_path / "cloud-functions" / "requirements.txt"
+    req.write_bytes(b"caf\xe9==1\n")
+    result = run("deps", str(tmp_path), "--write")
+    assert result.returncode == 1
+    assert "cannot read cloud-functions/requirements.txt" in result.stderr and "Traceback" not in result.stderr
+    assert req.read_bytes() == b"caf\xe9==1\n"
