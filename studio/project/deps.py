@@ -146,6 +146,10 @@ def compute_requirements(project: Project) -> Requirements:
         elif outer.is_file():
             user_file = rel(outer, root)
         user_lines = _user_lines(root / user_file, root) if user_file else []
+        if user_file:
+            unreadable = files.read_source(root / user_file).problem(user_file, severity="warning")
+            if unreadable is not None:
+                problems.append(unreadable)
         user_packages = {r.package for r in user_lines}
 
         computed: list[Requirement] = [Requirement(line, package_name(line) or line, "always") for line in ALWAYS]

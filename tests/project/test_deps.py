@@ -152,3 +152,12 @@ def test_scf_function_at_the_root_does_not_answer_for_other_platforms(tmp_path: 
     reqs = reqs_of(tmp_path)
     found = sorted((p.code, p.file) for p in reqs.missing)
     assert found == [("EO-UNDECLARED-DEP", "cloud-functions/api.py"), ("SCF-UNDECLARED-DEP", "index.py")]
+
+
+def test_undecodable_requirements_file_is_reported(tmp_path: Path) -> None:
+    write(tmp_path, "cloud-functions/index.py", ENTRY)
+    (tmp_path / "cloud-functions" / "requirements.txt").write_bytes(b"requests\ncaf\xe9\n")
+    reqs = reqs_of(tmp_path)
+    assert [(p.code, p.file, p.line) for p in reqs.problems] == [
+        ("not-utf8", "cloud-functions/requirements.txt", 2)]
+    assert "requests" in reqs.lines
