@@ -109,3 +109,35 @@ def test_direct_invocations_are_recorded_with_their_trigger(served):
         detail = reader.invocation(record.request_id, prefix=False)
     assert detail is not None and detail.trigger == "invoke" and detail.status == record.status
     assert detail.function_id == function.id
+
+
+def test_parallel_requests_through_the_runtime_keep_their_own_lines(served):
+    """Eight clients at once against a function that logs its query: each stored invocation holds
+    exactly the lines that request printed, in order, and no other request's."""
+    runtime, recording, seen = served
+    answered: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        for n in range(15):
+            tag = f"c{index}n{n}"
+            status, request_id, _ = call(runtime.port, "GET", f"/api/logs?tag={tag}")
+            assert status == 200
+            with lock:
+                answered[request_id] = tag
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(answered) == 120
+    with Reader(db_path(runtime.root)) as reader:
+        for request_id, tag in answered.items():
+            detail = reader.invocation(request_id, prefix=False)
+            texts = [line.text for line in detail.logs]
+            assert any(f"'tag': '{tag}'" in text for text in texts), texts
+            assert not any("'tag': 'c" in text and f"'tag': '{tag}'" not in text for text in texts)
+            assert [line.seq for line in detail.logs] == sorted(line.seq for line in detail.logs)
+            with seen.lock:
+                assert texts == [line.text for line in seen.lines[request_id]]
