@@ -59,6 +59,8 @@ def http(event, context):
         return {"isBase64Encoded": False, "statusCode": 201,
                 "headers": {"Content-Type": "application/json", "X-Multi": ["a", "b"], "Location": "/elsewhere"},
                 "body": json.dumps({"event": event})}
+    if mode == "sleep":
+        time.sleep(30)
     if mode == "b64":
         return {"isBase64Encoded": True, "statusCode": 200, "headers": {"Content-Type": "image/png"},
                 "body": "iVBORw0KGgo="}

@@ -312,3 +312,22 @@ def test_stdlib_frames_show_platform_paths(scf_runtime):
     trace = json.loads(record.response_body)["stackTrace"]
     assert 'File "/var/lang/python3/lib/python3.10/json/__init__.py"' in trace
     assert 'File "/var/user/index.py"' in trace and "JSONDecodeError" in trace
+
+
+def test_timeout_behind_api_gateway_is_http_200_with_433(scf_runtime):
+    reply = call(scf_runtime.port, "GET", "/fn?mode=sleep")
+    assert reply.status == 200
+    assert reply.json()["statusCode"] == 433 and reply.json()["errorMessage"] == "Invoking task timed out after 2 seconds"
+
+
+def test_original_header_case_setting(tmp_path):
+    from studio.runtime.server import Runtime
+
+    (tmp_path / "hdr").mkdir()
+    (tmp_path / "hdr" / "index.py").write_text(
+        "def main_handler(event, context):\n"
+        "    return {'statusCode': 200, 'headers': {}, 'body': ','.join(sorted(event['headers']))}\n")
+    (tmp_path / "funcstudio.toml").write_text('[scf]\nheader_case = "original"\n')
+    with Runtime(tmp_path, host="127.0.0.1", port=0, reload=False) as runtime:
+        reply = call(runtime.port, "GET", "/hdr", headers={"X-Mixed-Case": "1"})
+    assert reply.status == 200 and "X-Mixed-Case" in reply.body.decode().split(",")
