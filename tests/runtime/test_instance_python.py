@@ -43,3 +43,30 @@ def test_instances_run_under_another_interpreter(tmp_path):
         same.kill("shutdown")
     finally:
         factory.close()
+
+
+def test_an_interpreter_that_cannot_start_is_a_load_error(tmp_path):
+    factory = InstanceFactory()
+    try:
+        missing = str(tmp_path / "no-such-python")
+        instance = spawn(factory, tmp_path, {"cloud-functions/p.py": SOURCE}, "p.py", python=missing)
+        assert not instance.alive and instance.load_error.type == "WorkerStartError"
+        assert missing in instance.load_error.message
+        result, _ = invoke(instance, http("/p"))
+        assert result.fault == "exit" and result.error == instance.load_error
+    finally:
+        factory.close()
+
+
+def test_an_interpreter_that_dies_at_start_reports_its_output(tmp_path):
+    fake = tmp_path / "fake-python"
+    fake.write_text("#!/bin/sh\necho 'this python is broken' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    factory = InstanceFactory()
+    try:
+        instance = spawn(factory, tmp_path, {"cloud-functions/p.py": SOURCE}, "p.py", python=str(fake))
+        assert not instance.alive and instance.load_error is not None
+        assert "exited with code 3" in instance.load_error.message
+        assert ("stderr", "this python is broken") in [(s, t) for s, _l, _w, t in instance.load_logs]
+    finally:
+        factory.close()

@@ -101,9 +101,14 @@ class HttpRequest:
         return parse_qsl(self.query_string, keep_blank_values=True)
 
     def server_name_port(self) -> tuple[str, int]:
+        """(name, port) from the Host header: `example.test:8080`, `[::1]:8080`, `example.test`."""
         host = self.header("host") or self.host
-        name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
-        if not name:
+        if host.startswith("["):
+            name, _, rest = host.partition("]")
+            name, port = name + "]", rest[1:] if rest.startswith(":") else ""
+        elif host.count(":") == 1:
+            name, _, port = host.partition(":")
+        else:
             name, port = host, ""
         try:
             return name, int(port) if port else self.server_port
