@@ -137,6 +137,12 @@ class Recorder:
         """The bus subscriber: enqueue and wake the writer. Never raises; waits only for `ack_timeout`."""
         if not self.recording:
             return
+        try:
+            self._enqueue(event)
+        except Exception:  # noqa: BLE001 - recording is best effort; the request path comes first
+            log.exception("store: could not enqueue %r", event)
+
+    def _enqueue(self, event: Event) -> None:
         if not isinstance(event, (LogLine, InvocationStarted, InvocationFinished)):
             return
         backlog = len(self._queue)
