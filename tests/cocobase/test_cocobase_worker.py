@@ -19,7 +19,7 @@ FUNCTIONS = {
                     "ts": request.timestamp, "proj": request.proj}
     ''',
     "status": 'result = {"ok": True, "static": env.static_base_url}\n',
-    "tuple": 'def main():\n    return {"error": "Unauthorized"}, 401\n',
+    "tuple": 'def main():\n    return {"error": "Unauthorized"}, 401, {"WWW-Authenticate": "Bearer"}\n',
     "page": '''
         def main():
             return render.render_html("<a href='{{ static('x.css') }}'>{{ name }}</a>", {"name": request.get("n")})
@@ -135,6 +135,7 @@ def test_module_level_result(cb):
 def test_tuple_return_sets_the_status_inside_the_envelope(cb):
     status, headers, body = call(cb.port, "GET", "/functions/tuple/execute")
     assert status == 401 and json.loads(body)["result"] == {"error": "Unauthorized"}
+    assert headers["www-authenticate"] == "Bearer"
     assert "CB-TUPLE" in {w["id"] for w in record_of(cb, headers)["warnings"]}
 
 

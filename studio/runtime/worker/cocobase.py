@@ -292,7 +292,7 @@ class CocoBaseAdapter:
 
     def _globals(self, req: Request) -> dict:
         return {
-            "__name__": "__main__",
+            "__name__": "cloud_function",  # not "__main__": a guarded main() call must not run twice
             "__file__": self.runtime.entry_path,
             "__builtins__": self._builtins(),
             "json": json, "datetime": _datetime_module.datetime, "timedelta": _datetime_module.timedelta,
@@ -371,10 +371,15 @@ class CocoBaseAdapter:
                             f"({'inside the envelope' if self.tuple_mode == 'envelope' else 'as a raw body'}); "
                             "the platform's exact body here is unconfirmed.",
                             "Set cocobase.tuple_mode to match what production sends.")
+            extra_headers = _header_pairs(value[2]) if len(value) == 3 else []
             value, status = value[0], value[1]
             if self.tuple_mode == "raw" and not isinstance(value, HTMLResponse):
                 invocation.set_return(_jsonable(value))
-                return status, [("Content-Type", "application/json")], _dumps(value)
+                return status, [("Content-Type", "application/json"), *extra_headers], _dumps(value)
+            if not isinstance(value, HTMLResponse):
+                invocation.set_return(_jsonable(value))
+                code, headers, body = self._envelope(True, value, output, None, elapsed, status)
+                return code, [*headers, *extra_headers], body
         if isinstance(value, HTMLResponse):
             invocation.set_return({"html": value.body[:2000], "status_code": value.status_code})
             code = value.status_code if status == 200 else status
@@ -405,6 +410,16 @@ def _default(value):
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
+
+
+def _header_pairs(headers) -> list[tuple[str, str]]:
+    """The third item of `return body, status, headers` (a dict or pairs); bad shapes are ignored."""
+    items = headers.items() if isinstance(headers, dict) else headers if isinstance(headers, (list, tuple)) else ()
+    pairs = []
+    for item in items:
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            pairs.append((str(item[0]), str(item[1])))
+    return pairs
 
 
 def _dumps(value) -> bytes:
