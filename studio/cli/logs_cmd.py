@@ -75,8 +75,13 @@ def logs(
     matches whole words or their beginnings (`conn` finds `connection`), every word required.
     """
     from studio.store.db import StoreError
-    from studio.store.queries import AmbiguousRequestId, Filter, parse_status
+    from studio.store.queries import AmbiguousRequestId, Filter, parse_level, parse_status
 
+    if level is not None:
+        try:
+            parse_level(level)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--level") from None
     if status is not None:
         try:
             parse_status(status)
@@ -112,8 +117,6 @@ def logs(
                 _print_invocations(reader, filter, limit, follow, as_json, colored)
             else:
                 _print_logs(reader, filter, limit, follow, as_json, colored)
-        except ValueError as exc:  # an unknown level (status and function are checked above)
-            raise click.BadParameter(str(exc), param_hint="--level") from None
         except AmbiguousRequestId as exc:
             raise click.ClickException(str(exc)) from None
         except StoreError as exc:

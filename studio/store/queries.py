@@ -655,6 +655,13 @@ def fts_query(text: str) -> str:
     return " ".join('"' + word.replace('"', '""') + '"*' for word in words) or '""'
 
 
+def parse_level(level: str) -> list[str]:
+    """`warning` -> ["WARNING", "ERROR", "CRITICAL"] (that level and above); ValueError if unknown."""
+    levels = _levels_from(level)
+    assert levels is not None
+    return levels
+
+
 def _levels_from(level: str | None) -> list[str] | None:
     if level is None:
         return None
