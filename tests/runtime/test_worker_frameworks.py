@@ -364,3 +364,15 @@ def test_lone_asgi_route_retries_a_404_with_a_slash(factory, tmp_path):
     assert shared.status == 307  # the app's own slash redirect, as under the ASGI dispatcher
     assert header(shared, "Location") == "http://127.0.0.1:9000/items/"
     instance.kill("shutdown")
+
+
+def test_django_asgi_application_without_lifespan_support(factory, tmp_path):
+    source = DJANGO_APP.replace(
+        "from django.core.wsgi import get_wsgi_application", "from django.core.asgi import get_asgi_application"
+    ).replace("app = get_wsgi_application()", "application = get_asgi_application()")
+    instance = spawn(factory, tmp_path, {"cloud-functions/api/[[default]].py": source}, "api/[[default]].py")
+    assert instance.load_error is None  # Django refuses lifespan; like uvicorn, the app still loads
+    assert (instance.kind, instance.framework) == ("asgi", "django")
+    result, _ = invoke(instance, framework_request("/api/health", dispatcher="asgi"))
+    assert result.status == 200 and json.loads(result.body)["path_info"] == "/health"
+    instance.kill("shutdown")
