@@ -65,6 +65,8 @@ class StudioOptions:
     """`time.perf_counter()` at process start; the app records the first-frame delay against it."""
     exit_when_ready: bool = False
     """Benchmarks: exit as soon as the first frame is interactive."""
+    quiet: bool = False
+    """Screenshots: no toast notifications."""
 
 
 class StudioHeader(Static):
@@ -102,25 +104,37 @@ class StudioApp(App):
         self.status_problems: list[str] = []
         self._unsubscribe = None
 
+    def mask(self, text: str) -> str:
+        """In fixed mode, hide what changes between runs: the port and the project's absolute path."""
+        if not self.options.fixed:
+            return text
+        if self.url:
+            text = text.replace(self.url.split("://", 1)[1], "127.0.0.1:<port>")
+        return text.replace(str(self.root), "<project>")
+
+    def notify(self, *args, **kwargs) -> None:
+        if not self.options.quiet:
+            super().notify(*args, **kwargs)
+
     # -- layout --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         fixed = self.options.fixed
-        yield StudioHeader(self._header_text(), id="header")
+        yield StudioHeader(self._header_text(), id="header", markup=False)
         with Horizontal(id="main"):
             yield RouteTree(id="sidebar")
             with Vertical(id="work"):
                 yield CodeEditor(self.root, id="editor")
                 with Horizontal(id="io"):
                     yield InvokePanel(id="invoke")
-                    yield ResponseView(show_timing=not fixed, id="response")
+                    yield ResponseView(show_timing=not fixed, mask=self.mask, id="response")
         with TabbedContent(id="bottom", initial="logs"):
             with TabPane("Logs", id="logs"):
-                yield LogsPane(fixed_clock=fixed, id="logs-pane")
+                yield LogsPane(fixed_clock=fixed, mask=self.mask, id="logs-pane")
             with TabPane("History", id="history"):
                 yield HistoryView(fixed_clock=fixed, id="history-view")
             with TabPane("Trace", id="trace"):
-                yield TraceView(id="trace-view")
+                yield TraceView(self.root, mask=self.mask, id="trace-view")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -102,7 +102,7 @@ class TextScreen(ModalScreen[None]):
         with Vertical():
             yield Label(Text(self.title_text, style="bold"))
             with VerticalScroll():
-                yield Static(self.body, id="text-body")
+                yield Static(self.body, id="text-body", markup=False)
 
 
 class HelpScreen(ModalScreen[None]):

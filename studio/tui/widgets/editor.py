@@ -55,7 +55,7 @@ class CodeEditor(Vertical):
         self.notice: str | None = None
 
     def compose(self):
-        yield Static("no file open · select a route", id="editor-title")
+        yield Static("no file open · select a route", id="editor-title", markup=False)
         yield TextArea.code_editor("", language=None, id="code", soft_wrap=False)
 
     @property

@@ -83,7 +83,7 @@ class InvokePanel(Vertical):
             with TabPane("User", id="tab-user"):
                 yield Label("CocoBase signed-in user: bearer token from the local user store")
                 yield Input("", placeholder="token (empty: anonymous)", id="user-token", compact=True)
-        yield Static("", id="invoke-error")
+        yield Static("", id="invoke-error", markup=False)
 
     def on_mount(self) -> None:
         self._apply_mode()

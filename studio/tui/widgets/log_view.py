@@ -63,8 +63,10 @@ class LogView(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {"log-view--time", "log-view--request", "log-view--stream"}
 
-    def __init__(self, source: LogSource | None = None, *, fixed_clock: bool = False, id: str | None = None):
+    def __init__(self, source: LogSource | None = None, *, fixed_clock: bool = False, mask=None,
+                 id: str | None = None):
         super().__init__(id=id)
+        self.mask = mask or (lambda text: text)
         self.source = source
         self.fixed_clock = fixed_clock
         self.ids: array = array("q")
@@ -125,8 +127,8 @@ class LogView(ScrollView, can_focus=True):
         status = row.status
         style = "green" if status and status < 400 else "yellow" if status and status < 500 else "red"
         text.append(f" {status if status else '   '} ", style=style if status else "")
-        text.append(f"{(row.level or row.stream)[:7]:<7} ", style="dim")
-        text.append(row.text.replace("\n", " ⏎ "), style=LEVEL_STYLES.get(row.level or "", Style()))
+        text.append(f"{(row.level or row.stream)[:8]:<8} ", style="dim")
+        text.append(self.mask(row.text.replace("\n", " ⏎ ")), style=LEVEL_STYLES.get(row.level or "", Style()))
         return text
 
     def render_line(self, y: int) -> Strip:
@@ -198,9 +200,10 @@ class LogsPane(Vertical):
         ids: array
         append: bool
 
-    def __init__(self, *, fixed_clock: bool = False, id: str | None = None) -> None:
+    def __init__(self, *, fixed_clock: bool = False, mask=None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.fixed_clock = fixed_clock
+        self.mask = mask
         self.source: LogSource | None = None
         self.filters = LogFilters()
         self._generation = 0
@@ -213,7 +216,7 @@ class LogsPane(Vertical):
             yield Select([(f"{c}xx", c) for c in (2, 3, 4, 5)], prompt="status", id="log-status", compact=True)
             yield Input(placeholder="/ search text", id="log-search", compact=True)
             yield Static("", id="log-count")
-        yield LogView(fixed_clock=self.fixed_clock, id="log-view")
+        yield LogView(fixed_clock=self.fixed_clock, mask=self.mask, id="log-view")
 
     @property
     def view(self) -> LogView:

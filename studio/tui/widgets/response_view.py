@@ -81,8 +81,9 @@ class ResponseView(Vertical):
     ResponseView TextArea { height: 1fr; }
     """
 
-    def __init__(self, *, show_timing: bool = True, id: str | None = None) -> None:
+    def __init__(self, *, show_timing: bool = True, mask=None, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.mask = mask or (lambda text: text)
         self.show_timing = show_timing
         self.response: ResponseData | None = None
         self.matches: list[tuple[int, int]] = []
@@ -90,7 +91,7 @@ class ResponseView(Vertical):
         self.border_title = "RESPONSE"
 
     def compose(self):
-        yield Static("no response yet · ctrl+j sends", id="status-line")
+        yield Static("no response yet · ctrl+j sends", id="status-line", markup=False)
         yield Input(placeholder="search body… (enter)", id="response-search", compact=True)
         with TabbedContent(id="response-tabs"):
             with TabPane("Body", id="tab-rbody"):
@@ -138,12 +139,13 @@ class ResponseView(Vertical):
         line.set_classes(status_class(status))
 
         text, is_json = pretty_body(response.body, response.headers)
+        text = self.mask(text)
         body = self.query_one("#response-body", TextArea)
         big = text.count("\n") > LARGE_FILE_LINES
         body.language = "json" if is_json and not big and language_available("json") else None
         body.load_text(text)
         self.query_one("#response-headers", TextArea).load_text(
-            "\n".join(f"{k}: {v}" for k, v in response.headers))
+            self.mask("\n".join(f"{k}: {v}" for k, v in response.headers)))
         ret = response.return_value
         if ret is not None:
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.text import Text
 from textual.containers import Horizontal, Vertical
@@ -50,17 +51,19 @@ class TraceView(Vertical):
         def control(self) -> TraceView:
             return self.view
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, root: Path | None = None, *, mask=None, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.root = root
+        self.mask = mask or (lambda text: text)
         self.error: dict | None = None
         self.show_folded = False
         self.rows: list[tuple[int, dict]] = []
 
     def compose(self):
-        yield Static("no trace: the last invocation did not raise", id="trace-title")
+        yield Static("no trace: the last invocation did not raise", id="trace-title", markup=False)
         with Horizontal(id="trace-body"):
             yield OptionList(id="trace-frames")
-            yield Static("", id="trace-detail")
+            yield Static("", id="trace-detail", markup=False)
 
     def show_error(self, error: dict | None) -> None:
         self.error = error
@@ -68,7 +71,7 @@ class TraceView(Vertical):
         if not error:
             title.update("no trace: the last invocation did not raise")
         else:
-            title.update(f"{error.get('type', 'Error')}: {error.get('message', '')}")
+            title.update(self.mask(f"{error.get('type', 'Error')}: {error.get('message', '')}"))
         self._fill()
 
     def _fill(self) -> None:
@@ -80,7 +83,7 @@ class TraceView(Vertical):
         for _index, frame in self.rows:
             label = Text()
             style = "" if frame.get("is_user", True) else "dim"
-            label.append(f"{frame.get('file')}:{frame.get('line')}", style=style or "bold")
+            label.append(f"{self.display_path(frame.get('file'))}:{frame.get('line')}", style=style or "bold")
             label.append(f" in {frame.get('function')}", style="dim")
             options.add_option(Option(label))
         if folded and not self.show_folded:
@@ -91,14 +94,22 @@ class TraceView(Vertical):
             self._show_detail(0)
         else:
             self.query_one("#trace-detail", Static).update(
-                (self.error or {}).get("traceback", "") if self.error else "")
+                self.mask((self.error or {}).get("traceback", "")) if self.error else "")
+
+    def display_path(self, file: object) -> str:
+        """Project files relative to the project root; others as the runtime gave them."""
+        text = str(file)
+        if self.root is not None and text.startswith(str(self.root) + "/"):
+            return text[len(str(self.root)) + 1:]
+        return text
 
     def _show_detail(self, index: int) -> None:
         if not 0 <= index < len(self.rows):
             return
         frame = self.rows[index][1]
         text = Text()
-        text.append(f"{frame.get('file')}:{frame.get('line')} in {frame.get('function')}\n", style="bold")
+        text.append(f"{self.display_path(frame.get('file'))}:{frame.get('line')} in {frame.get('function')}\n",
+                    style="bold")
         if frame.get("source"):
             text.append(f"  {frame['source'].strip()}\n\n", style="yellow")
         local_vars = frame.get("locals") or {}
@@ -106,7 +117,7 @@ class TraceView(Vertical):
             text.append("locals\n", style="bold underline")
             for name, value in local_vars.items():
                 text.append(f"  {name}", style="cyan")
-                text.append(f" = {value}\n")
+                text.append(f" = {self.mask(str(value))}\n")
         else:
             text.append("(no locals)", style="dim")
         self.query_one("#trace-detail", Static).update(text)

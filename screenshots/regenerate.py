@@ -1,0 +1,146 @@
+"""Regenerate screenshots/*.svg: the studio's key screens on sample_projects/pages-showcase.
+
+    .venv/bin/python screenshots/regenerate.py            # writes screenshots/{overview,invoke,trace,logs}.svg
+    .venv/bin/python screenshots/regenerate.py --png      # also PNGs (needs rsvg-convert, librsvg2-bin)
+
+Each scene runs the real studio (runtime, workers, store) on a fresh copy of the sample in a temp
+folder, with everything nondeterministic off: the port, durations, timestamps and request ids are
+hidden, the cursor does not blink and there are no toasts. The snapshot tests reuse `SCENES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample_projects" / "pages-showcase"
+SIZE = (120, 40)
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+async def _until(pilot, predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the studio did not reach the scene's state in time")
+        await pilot.pause(0.05)
+
+
+async def _ready(pilot) -> None:
+    app = pilot.app
+    await _until(pilot, lambda: app.project is not None and app.url is not None and app.store is not None)
+    await pilot.pause()
+
+
+async def _send(pilot) -> None:
+    app = pilot.app
+    done = len(app.query_one("#history-view").rows)
+    await pilot.press("ctrl+j")
+    await _until(pilot, lambda: app.pending_request_id is None and app.query_one("#response").response)
+    await _until(pilot, lambda: len(app.query_one("#history-view").rows) > done)
+    await pilot.pause()
+
+
+async def _select(pilot, function_id: str) -> None:
+    pilot.app.query_one("#sidebar").select_function(function_id)
+    await pilot.pause()
+
+
+async def overview(pilot) -> None:
+    await _ready(pilot)
+    await _select(pilot, "cloud-functions/api/users/[id]")
+    pilot.app.query_one("#param-id").value = "42"
+    pilot.app.query_one("#route-tree").focus()
+    await pilot.pause()
+
+
+async def invoke(pilot) -> None:
+    from textual.widgets import TextArea
+
+    await _ready(pilot)
+    await _select(pilot, "cloud-functions/api/hello")
+    app = pilot.app
+    app.query_one("#method").value = "POST"
+    app.query_one("#body", TextArea).load_text('{"name": "Ada", "langs": ["python", "sql"]}')
+    await _send(pilot)
+    app.query_one("#response-body").focus()
+    await pilot.pause()
+
+
+async def trace(pilot) -> None:
+    await _ready(pilot)
+    await _select(pilot, "cloud-functions/api/boom")
+    await _send(pilot)
+    await pilot.press("f10")
+    await pilot.pause()
+
+
+async def logs(pilot) -> None:
+    from studio.tui.log_source import LogFilters
+
+    await _ready(pilot)
+    app = pilot.app
+    for function_id in ("cloud-functions/api/logs", "cloud-functions/api/boom", "cloud-functions/api/logs"):
+        await _select(pilot, function_id)
+        await _send(pilot)
+    pane = app.query_one("#logs-pane")
+    pane.set_functions(sorted(fn.id for fn in app.project.functions))
+    pane.apply_filters(LogFilters(function_id="cloud-functions/api/logs", level="INFO"))
+    await _until(pilot, lambda: pane.view.line_count > 0)
+    await pilot.press("f8")
+    app.query_one("#bottom").styles.height = 20
+    await pilot.pause()
+
+
+SCENES = {"overview": overview, "invoke": invoke, "trace": trace, "logs": logs}
+
+
+def make_app(project: Path):
+    from studio.tui.app import StudioApp, StudioOptions
+
+    return StudioApp(project, port=0, options=StudioOptions(fixed=True, quiet=True))
+
+
+def copy_sample(into: Path) -> Path:
+    target = into / "pages-showcase"
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns(".funcstudio"))
+    return target
+
+
+async def capture(name: str, out: Path) -> Path:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_app(copy_sample(Path(tmp)))
+        async with app.run_test(size=SIZE, notifications=False, tooltips=False) as pilot:
+            await SCENES[name](pilot)
+            await pilot.pause(0.2)
+            path = out / f"{name}.svg"
+            path.write_text(app.export_screenshot(title=f"funcstudio · {name}"), encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", default=list(SCENES))
+    parser.add_argument("--png", action="store_true", help="also write PNGs with rsvg-convert")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    args = parser.parse_args()
+    for name in args.names:
+        path = asyncio.run(capture(name, args.out))
+        print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+        if args.png:
+            png = path.with_suffix(".png")
+            subprocess.run(["rsvg-convert", "-w", "1400", str(path), "-o", str(png)], check=True)
+            print(f"wrote {png}")
+
+
+if __name__ == "__main__":
+    main()
