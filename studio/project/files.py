@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import errno
+import operator
 import os
 import re
 import stat as stat_mod
@@ -38,6 +39,7 @@ PROJECT_SKIP_DIRS: frozenset[str] = frozenset(
 )
 """Folders never worth walking when the whole project is scanned (tools, VCS, environments)."""
 
+_by_name = operator.attrgetter("name")
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
@@ -135,7 +137,7 @@ def walk_tree(root: Path, skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DI
     def listing(folder: str, rel: str) -> list[os.DirEntry] | None:
         try:
             with os.scandir(folder) as it:
-                return sorted(it, key=lambda e: e.name)
+                return sorted(it, key=_by_name)
         except OSError as exc:
             problems.append(
                 Problem(
@@ -156,43 +158,44 @@ def walk_tree(root: Path, skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DI
     stack = [(iter(top or ()), "", frozenset({(st.st_dev, st.st_ino)}))]
     while stack:
         entries, rel, ancestors = stack[-1]
-        entry = next(entries, None)
-        if entry is None:
-            stack.pop()
-            continue
-        entry_rel = f"{rel}/{entry.name}" if rel else entry.name
-        try:
-            is_dir = entry.is_dir()  # follows symlinks
-        except OSError:
-            is_dir = False
-        if not is_dir:
-            # Regular files, broken links and self-referencing links: the reader reports
-            # what is wrong with each.
-            files.append(entry_rel)
-            continue
-        if entry.name in skip_dirs:
-            continue
-        try:
-            est = entry.stat()  # folders are few: one stat each keeps loop detection exact
-        except OSError as exc:
-            problems.append(_loop_or_unreadable(entry_rel, exc))
-            continue
-        ident = (est.st_dev, est.st_ino)
-        if ident in ancestors:
-            problems.append(
-                Problem(
-                    severity="warning",
-                    code="symlink-loop",
-                    message="Symbolic link loop: this folder links back to one that contains it",
-                    file=entry_rel,
-                    hint="Remove or fix the symbolic link.",
+        prefix = f"{rel}/" if rel else ""
+        for entry in entries:  # an iterator: after a descent, the loop resumes where it left off
+            try:
+                is_dir = entry.is_dir()  # follows symlinks
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                # Regular files, broken links and self-referencing links: the reader reports
+                # what is wrong with each.
+                files.append(prefix + entry.name)
+                continue
+            if entry.name in skip_dirs:
+                continue
+            entry_rel = prefix + entry.name
+            try:
+                est = entry.stat()  # folders are few: one stat each keeps loop detection exact
+            except OSError as exc:
+                problems.append(_loop_or_unreadable(entry_rel, exc))
+                continue
+            ident = (est.st_dev, est.st_ino)
+            if ident in ancestors:
+                problems.append(
+                    Problem(
+                        severity="warning",
+                        code="symlink-loop",
+                        message="Symbolic link loop: this folder links back to one that contains it",
+                        file=entry_rel,
+                        hint="Remove or fix the symbolic link.",
+                    )
                 )
-            )
-            continue
-        dirs.append(entry_rel)
-        children = listing(entry.path, entry_rel)
-        if children is not None:
-            stack.append((iter(children), entry_rel, ancestors | {ident}))
+                continue
+            dirs.append(entry_rel)
+            children = listing(entry.path, entry_rel)
+            if children is not None:
+                stack.append((iter(children), entry_rel, ancestors | {ident}))
+                break  # depth first: the child folder's entries come next
+        else:
+            stack.pop()
     return Tree(root=root, rel_files=tuple(files), rel_dirs=tuple(dirs), problems=tuple(problems))
 
 
