@@ -40,6 +40,8 @@ from .cocobase_render import HTMLResponse, Renderer
 APPROVED = frozenset({"json", "datetime", "time", "math", "re", "secrets", "uuid", "hashlib", "base64",
                       "string", "collections"})
 BLOCKED_BUILTINS = ("open", "exec", "eval", "compile", "__import__", "globals", "vars", "input", "breakpoint")
+OUTPUT_CAP_CHARS = 1 << 20
+"""The envelope's `output` keeps the first MiB of printed text; the log stream has its own cap."""
 _MODULE_FILE_SUFFIXES = (".py", ".pyc", ".so", ".pyd", ".pth", ".zip", ".egg")
 
 
@@ -170,7 +172,10 @@ class Tee(io.TextIOBase):
         return True
 
     def write(self, text) -> int:
-        self._buffer.write(text)
+        if self._buffer.tell() < OUTPUT_CAP_CHARS:
+            self._buffer.write(text[: OUTPUT_CAP_CHARS - self._buffer.tell()])
+            if self._buffer.tell() >= OUTPUT_CAP_CHARS:
+                self._buffer.write("\n[funcstudio] output truncated\n")
         return self._target.write(text)
 
     def flush(self) -> None:
