@@ -153,6 +153,9 @@ class Zygote:
                     if message["type"] == "forked":
                         self._replies[int(message.get("token") or 0)] = message
                     elif message["type"] == "exited":
+                        if len(self._exits) > 4096:  # exits nobody asked about (pids are reused anyway)
+                            for pid in list(self._exits)[:2048]:
+                                del self._exits[pid]
                         self._exits[int(message["pid"])] = int(message["returncode"])
                     self._cond.notify_all()
         except (OSError, protocol.ProtocolError):

@@ -189,3 +189,28 @@ def test_a_logged_exception_is_the_error_only_when_the_response_failed(factory, 
     assert result.status == 200 and result.error is None
     assert any(s == "logging" and lvl == "ERROR" and "KeyError" in t for s, lvl, _w, t in logs)
     instance.kill("shutdown")
+
+
+def test_lines_reach_on_log_while_the_invocation_is_still_running(factory, tmp_path):
+    # The handler waits until the test has SEEN its lines: only live streaming lets it finish.
+    source = """
+    import os, time
+    def handler(event):
+        print("first")
+        os.write(2, b"second\\n")
+        while not os.path.exists(os.environ["SEEN_MARK"]):
+            time.sleep(0.01)
+        return "end"
+    """
+    mark = tmp_path / "seen"
+    instance = spawn(factory, tmp_path, {"cloud-functions/w.py": source}, "w.py", env={"SEEN_MARK": str(mark)})
+    seen = set()
+
+    def on_log(stream, level, when, text):
+        seen.add(text)
+        if {"first", "second"} <= seen:
+            mark.touch()
+
+    result = instance.invoke(http("/w"), b"", 10.0, on_log)
+    assert (result.fault, result.body) == (None, b"end")
+    instance.kill("shutdown")
