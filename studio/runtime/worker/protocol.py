@@ -31,6 +31,7 @@ error = {type, message, traceback, frames: [{file, line, function, source, local
          is_user}]}, runtime frames removed.
 
 fork server (supervisor <-> zygote, its own control socket)
+  -> config   {preload: [module names]}   first frame; import failures are ignored (listed in hello)
   -> fork     {token, config}   ancillary fds: [channel socket, stdout pipe write end, stderr pipe
                                 write end]; the child dup2s the pipes onto fds 1 and 2
   <- hello    {pid, python, version, preloaded: [...], failed: [...]}
@@ -38,7 +39,9 @@ fork server (supervisor <-> zygote, its own control socket)
   <- exited   {pid, returncode}   (negative: killed by that signal)
 
 config (InstanceConfig as JSON): {function_id, platform, kind, entry_path, code_root, project_root,
-  handler, env, quirks, memory_mb, output_cap_bytes, extra}
+  handler, env, quirks, memory_mb, output_cap_bytes, extra, load_timeout_s}
+  output_cap_bytes bounds what one invocation may print (frames and fd output together); past it
+  the supervisor emits one `platform` marker line and drops the rest.
 
 request (the `request` of an invoke frame)
 
