@@ -63,3 +63,13 @@ def test_send_mail_lands_in_the_outbox(demo):
     assert out.returncode == 0, out.stderr
     assert [m["to"] for m in record["outbox"]] == [["ada@example.com"]]
     assert json.loads(record["body"])["result"]["email_sent"]["success"] is True
+
+
+def test_show_prints_the_recorded_outbox(demo):
+    out = run("invoke", str(demo), "/functions/send-receipt/execute", "-X", "POST",
+              "-H", "Authorization: Bearer demo-token-ada", "--json")
+    request_id = json.loads(out.stdout)["request_id"]
+    shown = run("show", str(demo), request_id)
+    assert shown.returncode == 0, shown.stderr
+    outbox = shown.stdout.split("Outbox", 1)[1]
+    assert '"subject": "Your orders at the demo shop"' in outbox and "ada@example.com" in outbox
