@@ -366,3 +366,13 @@ def test_sibling_import_inside_a_handler_is_flagged_on_the_invocation(factory, t
     sibling = [w for w in result.warnings if w.id == "EO-SIBLING-IMPORT"]
     assert sibling and "from api import util" in sibling[0].fix
     instance.kill("shutdown")
+
+
+def test_flask_dispatcher_rejects_methods_outside_its_rules(factory, tmp_path):
+    instance = spawn(factory, tmp_path, {"cloud-functions/r.py": RETURNS}, "r.py")
+    result, _ = invoke(instance, http("/r", "PROPFIND"))
+    assert result.status == 405 and b"Method Not Allowed" in result.body
+    assert header(result, "eo-pages-inner-scf-status") == "405"
+    under_asgi, _ = invoke(instance, http("/r", "PROPFIND", query="r=str", dispatcher="asgi"))
+    assert under_asgi.status == 200
+    instance.kill("shutdown")

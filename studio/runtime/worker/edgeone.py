@@ -17,6 +17,9 @@ from .httpreq import HttpRequest, werkzeug_case
 
 EXCLUDED_DIRS = ("__pycache__", ".git", "node_modules", "venv", ".venv", "scripts", "tests", ".pytest_cache")
 COPIED_EXTENSIONS = (".py", ".json", ".yaml", ".yml", ".txt", ".toml", ".ini", ".env")
+FLASK_DISPATCHER_METHODS = frozenset(("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"))
+FLASK_405 = ("<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n"
+             "<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n")
 INTERNAL_HOST = "127.0.0.1:9000"  # the SCF web function behind the platform listens on $PORT 9000
 # Bytecode and extension modules are produced or installed in place in production.
 _ALWAYS_READABLE = (".pyc", ".pyo", ".so", ".pyd")
@@ -196,6 +199,10 @@ class EdgeOneAdapter:
     def _dispatch(self, invocation, req: HttpRequest):
         fixed = self.runtime.fixed
         route = req.route
+        if not req.asgi and req.method not in FLASK_DISPATCHER_METHODS:
+            # the Flask dispatcher's catch-all rules list these methods only; Flask answers the rest
+            return 405, [("Content-Type", "text/html; charset=utf-8"),
+                         ("Allow", ", ".join(sorted(FLASK_DISPATCHER_METHODS)))], FLASK_405.encode(), False
         if self.excluded:
             invocation.warn(
                 "EO-EXCLUDED-DIR-ROUTE",
