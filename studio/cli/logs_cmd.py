@@ -26,7 +26,12 @@ from studio.cli._store_common import (
 FOLLOW_POLL_S = 0.3
 
 
-@click.command("logs")
+@click.command(
+    "logs",
+    epilog="Exit status: 0 when the query ran, also with no match and on a project with nothing "
+    "recorded yet (a note goes to stderr); 1 when the store can't be read or --clear was declined; "
+    "2 for bad options.",
+)
 @click.argument("project", required=False, default=".", type=click.Path(path_type=Path))
 @click.option("--function", "-f", "function_id", default=None, help="Only this function id.")
 @click.option(

@@ -25,7 +25,11 @@ from studio.cli._store_common import (
 BINARY_PREVIEW_BYTES = 256
 
 
-@click.command("show")
+@click.command(
+    "show",
+    epilog="REQUEST_ID may be any unique prefix. Exit status: 0 found; 1 not found, ambiguous or "
+    "unreadable store; 2 bad arguments.",
+)
 @click.argument("args", nargs=-1, required=True, metavar="[PROJECT] REQUEST_ID")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
