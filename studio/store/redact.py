@@ -1,13 +1,15 @@
 """What the store keeps of a request or response: headers with secrets redacted, bodies capped.
 
-Redaction happens before anything touches the disk, so a token pasted into a test request never
-lands in `studio.db`.
+Redaction happens before anything touches the disk, so a token sent in a header (or a query
+parameter with a secret-looking name) never lands in `studio.db`. What a function prints is kept
+as printed: the store cannot know which of its own output is secret.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
@@ -23,6 +25,16 @@ def is_secret_header(name: str) -> bool:
 def redact_headers(headers: Iterable[tuple[str, str]]) -> list[list[str]]:
     """Headers as JSON-ready pairs, in their order, with the value of every secret one replaced."""
     return [[name, REDACTED if is_secret_header(name) else value] for name, value in headers]
+
+
+def redact_query(query_string: str) -> str:
+    """`token=abc&page=2` -> `token=%5Bredacted%5D&page=2`; untouched when nothing is secret."""
+    if not query_string or SECRET_NAME.search(query_string) is None:
+        return query_string
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    if not any(SECRET_NAME.search(name) for name, _ in pairs):
+        return query_string
+    return urlencode([(name, REDACTED if SECRET_NAME.search(name) else value) for name, value in pairs])
 
 
 def cap_body(body: bytes | str | None, cap: int) -> tuple[bytes, int, bool]:

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING
 from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
 from studio.store.db import BUSY_TIMEOUT_MS, StoreError, describe_error, open_store
-from studio.store.redact import cap_body, cap_line, redact_headers
+from studio.store.redact import cap_body, cap_line, redact_headers, redact_query
 
 if TYPE_CHECKING:
     from studio.runtime.events import Event, EventBus
@@ -414,7 +414,7 @@ class Recorder:
             "trigger": record.trigger,
             "method": record.method,
             "path": record.path,
-            "query_string": record.query_string,
+            "query_string": redact_query(record.query_string),
             "params": json.dumps(dict(record.params), ensure_ascii=False),
             "request_headers": json.dumps(redact_headers(record.request_headers), ensure_ascii=False),
             "request_body": request_body,

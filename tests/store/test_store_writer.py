@@ -375,3 +375,18 @@ def test_a_stalled_writer_costs_one_ack_wait_then_recovers(make_recorder, store_
         ("stalled-1",),
         ("stalled-2",),
     ]
+
+
+def test_secret_query_parameters_are_redacted_others_kept(make_recorder, store_path):
+    recorder = make_recorder()
+    publish_all(
+        recorder,
+        [
+            InvocationFinished(record("q1", query_string="access_token=abc123&page=2&api_key=k")),
+            InvocationFinished(record("q2", query_string="page=2&name=Ada%20L")),
+        ],
+    )
+    assert recorder.flush()
+    stored = dict(rows(store_path, "SELECT request_id, query_string FROM invocations"))
+    assert "abc123" not in stored["q1"] and "page=2" in stored["q1"] and stored["q1"].count("redacted") == 2
+    assert stored["q2"] == "page=2&name=Ada%20L"  # nothing secret: byte for byte as sent
