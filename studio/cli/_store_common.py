@@ -36,19 +36,30 @@ def store_file(project: Path) -> Path:
     return db_path(project)
 
 
-def open_reader(project: Path):
-    """A Reader on the project's store, or None when nothing was recorded yet (message on stderr)."""
+def open_reader(project: Path, *, wait: bool = False):
+    """A Reader on the project's store, or None when nothing was recorded yet (message on stderr).
+
+    With `wait` (for `--follow`), a missing store is waited for, as `tail -F` waits for a file;
+    Ctrl-C ends the wait.
+    """
     from studio.store.db import StoreError
     from studio.store.queries import Reader
 
     path = store_file(project)
     if not path.exists():
         click.echo(
-            f"No recordings yet for {project}: run `funcstudio serve` or `funcstudio invoke` there first "
-            f"(they record into {path}).",
+            f"No recordings yet for {project}: run `funcstudio serve` or `funcstudio invoke` there "
+            f"{'(waiting for them)' if wait else 'first'}; they record into {path}.",
             err=True,
         )
-        return None
+        if not wait:
+            return None
+        try:
+            while not path.exists():
+                time.sleep(0.3)
+        except KeyboardInterrupt:
+            return None
+        # The schema may still be in the making: the Reader's own migration waits for it, or does it.
     try:
         return Reader(path)
     except StoreError as exc:

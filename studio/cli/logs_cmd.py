@@ -93,7 +93,7 @@ def logs(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--status") from None
     since_at = parse_since(since)
-    reader = open_reader(project)
+    reader = open_reader(project, wait=follow and not clear)
     if reader is None:
         return
     with reader:

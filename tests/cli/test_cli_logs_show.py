@@ -376,3 +376,24 @@ def test_logs_json_never_imports_textual_or_rich(project):
         [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=REPO, timeout=60
     )
     assert "LOADED []" in result.stderr, result.stderr
+
+
+def test_follow_waits_for_a_store_that_does_not_exist_yet(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio", "logs", str(tmp_path), "--follow", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+        cwd=REPO,
+    )
+    try:
+        assert b"waiting for them" in proc.stderr.readline()
+        recorder = Recorder(db_path(tmp_path))
+        invocation(recorder, "first-ever", "api/x", 200, [("INFO", "hello from a new store")], NOW)
+        assert recorder.flush()
+        assert [json.loads(line)["text"] for line in read_lines(proc, 1)] == ["hello from a new store"]
+        recorder.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
