@@ -515,37 +515,6 @@ class Instance:
         return f"<Instance {self.id} {self.function_id} alive={self.alive} busy={self.busy}>"
 
 
-class FailedInstance:
-    """What `spawn` returns when no worker process could be started at all (bad interpreter path):
-    an instance that is already dead with a load error saying why."""
-
-    def __init__(self, config: InstanceConfig, reason: str) -> None:
-        self.id = f"i{next(_ids)}-failed"
-        self.pid = 0
-        self.function_id = config.function_id
-        self.config = config
-        self.init_ms = 0.0
-        text = f"WorkerStartError: {reason}\n"
-        self.load_error: ErrorInfo | None = ErrorInfo("WorkerStartError", reason, text)
-        self.load_warnings: tuple[ParityWarning, ...] = ()
-        self.load_logs: list[tuple[str, str | None, float, str]] = []
-        self.kind = self.framework = None
-        self.inner_routes: list[dict] = []
-        self.modules: set[str] = set()
-        self.busy = False
-        self.alive = False
-        self.last_used = time.monotonic()
-        self.exit_code = None
-        self.kill_reason: str | None = None
-
-    def invoke(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog) -> InstanceResult:
-        return InstanceResult(status=None, headers=[], body=b"", return_value=None, error=self.load_error,
-                              warnings=(), duration_ms=0.0, peak_memory_mb=None, fault="exit", exit_code=None)
-
-    def kill(self, reason: str) -> None:
-        self.kill_reason = self.kill_reason or reason
-
-
 class InstanceFactory:
     """Starts instances: one zygote per worker interpreter, spawn where fork is unavailable."""
 
@@ -576,7 +545,11 @@ class InstanceFactory:
         """Start the interpreter's zygote now rather than at the first spawn."""
         self._zygote(python or sys.executable)
 
-    def spawn(self, config: InstanceConfig) -> Instance | FailedInstance:
+    def spawn(self, config: InstanceConfig) -> Instance:
+        """A loaded instance (or a dead one whose `load_error` says why the entry did not load).
+
+        Raises WorkerStartError when the interpreter cannot be started at all (bad `python` path).
+        """
         if self._closed:
             raise WorkerStartError("the instance factory is closed")
         python = config.python or sys.executable
@@ -589,10 +562,7 @@ class InstanceFactory:
             except WorkerStartError:
                 process = None
         if process is None:
-            try:
-                process = spawn_process(python, wire)
-            except WorkerStartError as exc:
-                return FailedInstance(config, str(exc))
+            process = spawn_process(python, wire)  # WorkerStartError: no interpreter to run at all
         instance = Instance(config, process)
         instance._wait_ready(config.load_timeout_s)
         return instance

@@ -98,7 +98,10 @@ def spawn_process(python: str, config: dict, env: dict | None = None) -> WorkerP
         child.close()
         os.close(out_w)
         os.close(err_w)
-    protocol.send_frame(parent, {"type": "load", "config": config})
+    try:
+        protocol.send_frame(parent, {"type": "load", "config": config})
+    except OSError:
+        pass  # it died at once; the instance reports that (and its stderr) as the load error
     return _SpawnedProcess(popen, parent, out_r, err_r)
 
 

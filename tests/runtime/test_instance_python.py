@@ -6,9 +6,11 @@ import json
 import os
 import sys
 
+import pytest
 from worker_helpers import http, invoke, spawn
 
 from studio.runtime.instance import InstanceFactory
+from studio.runtime.zygote import WorkerStartError
 
 SOURCE = """
 import sys
@@ -45,15 +47,15 @@ def test_instances_run_under_another_interpreter(tmp_path):
         factory.close()
 
 
-def test_an_interpreter_that_cannot_start_is_a_load_error(tmp_path):
+def test_an_interpreter_that_cannot_start_is_a_clear_error(tmp_path):
     factory = InstanceFactory()
     try:
         missing = str(tmp_path / "no-such-python")
-        instance = spawn(factory, tmp_path, {"cloud-functions/p.py": SOURCE}, "p.py", python=missing)
-        assert not instance.alive and instance.load_error.type == "WorkerStartError"
-        assert missing in instance.load_error.message
-        result, _ = invoke(instance, http("/p"))
-        assert result.fault == "exit" and result.error == instance.load_error
+        with pytest.raises(WorkerStartError, match="no-such-python"):
+            spawn(factory, tmp_path, {"cloud-functions/p.py": SOURCE}, "p.py", python=missing)
+        healthy = spawn(factory, tmp_path, {}, "p.py")
+        assert invoke(healthy, http("/p"))[0].status == 200
+        healthy.kill("shutdown")
     finally:
         factory.close()
 
