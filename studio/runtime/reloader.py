@@ -10,6 +10,7 @@ retire instances, publish `ProjectChanged`) is the runtime's business: the reloa
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +39,21 @@ def is_watched(path: str, root: Path) -> bool:
     return True
 
 
+class _Either:
+    """A stop flag for RustNotify.watch that trips on either of two events."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
 class Reloader:
+    """Two notifiers: the root itself (not recursive: top-level files, new folders) and every
+    top-level folder that is not ignored (recursive). A project's `.venv` or `.git` is never walked,
+    which keeps start-up fast and inotify watches few; a new top-level folder re-arms the tree."""
+
     def __init__(self, root: Path, on_change: Callable[[list[str]], None], *, step_ms: int = 50,
                  debounce_ms: int = 1600) -> None:
         self.root = Path(root).resolve()
@@ -46,37 +61,89 @@ class Reloader:
         self.step_ms = step_ms
         self.debounce_ms = debounce_ms
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._rescan = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._tree_dirs: list[str] = []
+        self._root_notify = None
+        self._tree_notify = None
+
+    def top_dirs(self) -> list[str]:
+        try:
+            entries = sorted(os.scandir(self.root), key=lambda e: e.name)
+        except OSError:
+            return []
+        return [e.path for e in entries
+                if e.name not in IGNORED_DIRS and e.is_dir(follow_symlinks=False)]
 
     def start(self) -> None:
-        # The notifier is created here, not on the thread, so a change made right after
+        # The notifiers are created here, not on the threads, so a change made right after
         # start() returns is already seen.
         from watchfiles._rust_notify import RustNotify
 
-        self._notify = RustNotify([str(self.root)], False, False, 300, True, True)
-        self._thread = threading.Thread(target=self._run, name="funcstudio-reloader", daemon=True)
-        self._thread.start()
+        self._root_notify = RustNotify([str(self.root)], False, False, 300, False, True)
+        self._tree_dirs = self.top_dirs()
+        self._tree_notify = RustNotify(self._tree_dirs, False, False, 300, True, True) if self._tree_dirs else None
+        for target, name in ((self._run_root, "funcstudio-reloader-root"), (self._run_tree, "funcstudio-reloader")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-        notify = getattr(self, "_notify", None)
-        if notify is not None:
-            notify.close()
+        for thread in self._threads:
+            thread.join(timeout=5.0)
+        for notify in (self._root_notify, self._tree_notify):
+            if notify is not None:
+                notify.close()
 
-    def _run(self) -> None:
+    def _run_root(self) -> None:
+        self._watch(self._root_notify, self._stop, on_batch=self._check_new_dirs)
+
+    def _check_new_dirs(self, paths: list[str]) -> None:
+        if self.top_dirs() != self._tree_dirs:
+            self._rescan.set()
+
+    def _run_tree(self) -> None:
+        from watchfiles._rust_notify import RustNotify
+
         while not self._stop.is_set():
+            if self._tree_notify is None:
+                self._rescan.wait(1.0)
+            else:
+                self._watch(self._tree_notify, _Either(self._stop, self._rescan))
+                if not self._stop.is_set() and not self._rescan.is_set():
+                    self._rescan.set()  # the notifier failed (a folder vanished): re-arm shortly
+                    self._stop.wait(0.5)
+            if self._stop.is_set():
+                return
+            if self._rescan.is_set():
+                self._rescan.clear()
+                old, self._tree_notify = self._tree_notify, None
+                if old is not None:
+                    old.close()
+                self._tree_dirs = self.top_dirs()
+                try:
+                    self._tree_notify = (RustNotify(self._tree_dirs, False, False, 300, True, True)
+                                         if self._tree_dirs else None)
+                except Exception:  # noqa: BLE001 - e.g. a folder vanished meanwhile; try again later
+                    log.debug("re-arming the watcher failed", exc_info=True)
+                    self._rescan.set()
+                    self._stop.wait(0.5)
+
+    def _watch(self, notify, stop, on_batch=None) -> None:
+        while not stop.is_set():
             try:
-                raw = self._notify.watch(self.debounce_ms, self.step_ms, 1000, self._stop)
+                raw = notify.watch(self.debounce_ms, self.step_ms, 1000, stop)
             except Exception:  # noqa: BLE001 - e.g. the folder vanished; the server keeps serving
-                log.exception("watching %s stopped", self.root)
+                log.debug("watching %s stopped", self.root, exc_info=True)
                 return
             if raw == "stop":
                 return
             if not isinstance(raw, set):
                 continue  # "timeout" or "signal"
             paths = sorted({path for _change, path in raw if is_watched(path, self.root)})
+            if on_batch is not None and raw:
+                on_batch(paths)
             if not paths:
                 continue
             try:

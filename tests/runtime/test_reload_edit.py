@@ -143,3 +143,22 @@ def test_ignored_paths():
     for ignored in ("/p/.funcstudio/studio.db", "/p/.git/index", "/p/.venv/lib/x.py",
                     "/p/cloud-functions/__pycache__/a.cpython-311.pyc", "/p/cloud-functions/.#a.py"):
         assert not is_watched(ignored, root), ignored
+
+
+def test_new_top_level_folder_is_watched_and_venv_is_not(live):
+    from studio.runtime.events import ProjectChanged
+
+    root = live.root
+    venv_file = root / ".venv" / "lib" / "site.py"
+    venv_file.parent.mkdir(parents=True)
+    save(venv_file, "x = 1\n")
+    # a new top-level platform folder: its first function is discovered and served
+    (root / "cocobase").mkdir()
+    save(root / "cocobase" / "ping.py", 'def main():\n    return "pong"\n')
+    reply = wait_until(lambda: (r := request(live.port, "GET", "/functions/ping/execute")).status == 200 and r, 20)
+    assert reply.json()["result"] == "pong"
+    # and later edits inside it are seen too
+    save(root / "cocobase" / "ping.py", 'def main():\n    return "pong2"\n')
+    wait_until(lambda: request(live.port, "GET", "/functions/ping/execute").json()["result"] == "pong2", 20)
+    changed = [p for e in live.events.of(ProjectChanged) for p in e.changed]
+    assert not any(p.startswith(".venv") for p in changed)
