@@ -60,10 +60,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                show=False),
     ActionSpec("editor.goto", "ctrl+g", "goto_line", "Go to line", "Jump to a line in the open file.", show=False),
     # invoke panel (app-wide, so they work wherever the focus is)
-    ActionSpec("invoke.copy-curl", "alt+c", "copy_curl", "Copy curl", "Copy the request as a curl command."),
-    ActionSpec("invoke.import-curl", "alt+i", "import_curl", "Import curl", "Fill the request from a curl command."),
-    ActionSpec("invoke.save", "alt+s", "save_request", "Save request", "Save this request under a name."),
-    ActionSpec("invoke.load", "alt+l", "load_request", "Load request", "Load a saved request."),
+    ActionSpec("invoke.copy-curl", "alt+c", "copy_curl", "Copy curl", "Copy the request as a curl command.", show=False),
+    ActionSpec("invoke.import-curl", "alt+i", "import_curl", "Import curl", "Fill the request from a curl command.", show=False),
+    ActionSpec("invoke.save", "alt+s", "save_request", "Save request", "Save this request under a name.", show=False),
+    ActionSpec("invoke.load", "alt+l", "load_request", "Load request", "Load a saved request.", show=False),
     # response view
     ActionSpec("response.search", "slash", "start_search", "Search", "Search the response body.",
                scope="response"),

@@ -17,6 +17,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -79,7 +80,7 @@ class StudioApp(App):
     """`funcstudio ./project`."""
 
     TITLE = "funcstudio"
-    CSS_PATH = "studio.tcss"
+    CSS_PATH = Path(__file__).with_name("studio.tcss")
     BINDINGS = actions.bindings("app")
     COMMANDS = App.COMMANDS | {RouteProvider, ActionProvider}
 
@@ -132,9 +133,9 @@ class StudioApp(App):
             with TabPane("Logs", id="logs"):
                 yield LogsPane(fixed_clock=fixed, mask=self.mask, id="logs-pane")
             with TabPane("History", id="history"):
-                yield HistoryView(fixed_clock=fixed, id="history-view")
+                yield Lazy(HistoryView(fixed_clock=fixed, id="history-view"))
             with TabPane("Trace", id="trace"):
-                yield TraceView(self.root, mask=self.mask, id="trace-view")
+                yield Lazy(TraceView(self.root, mask=self.mask, id="trace-view"))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -144,7 +145,8 @@ class StudioApp(App):
             for box in self.query("Input"):
                 box.cursor_blink = False
         self.query_one(RouteTree).show_loading()
-        self._start_services()
+        # after the first frame: discovery and the runtime must not compete with the first paint
+        self.call_after_refresh(self._start_services)
 
     def on_ready(self) -> None:
         if self.options.startup_timer is not None:

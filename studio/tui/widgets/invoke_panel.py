@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.widgets import Input, Label, Select, Static, TabbedContent, TabPane, TextArea
 
 from studio.tui.messages import InvokeRequested
@@ -23,8 +24,8 @@ SCF_TEMPLATES = ("apigw", "timer", "cos", "cmq", "ckafka", "direct")
 
 
 def _json_editor(id: str) -> TextArea:
-    return TextArea("", language="json" if language_available("json") else None, id=id,
-                    show_line_numbers=False, soft_wrap=True, compact=True, tab_behavior="indent")
+    """Plain at first: the JSON grammar is loaded after the first frame (`on_mount` below)."""
+    return TextArea("", id=id, show_line_numbers=False, soft_wrap=True, compact=True, tab_behavior="indent")
 
 
 class InvokePanel(Vertical):
@@ -47,7 +48,7 @@ class InvokePanel(Vertical):
     InvokePanel #params { height: auto; }
     InvokePanel #params Label { padding: 0 1; }
     InvokePanel #params Input { width: 1fr; }
-    InvokePanel #scf-options { height: 1; }
+    InvokePanel #scf-options { height: 1; display: none; }
     InvokePanel #scf-options Select { width: 1fr; }
     InvokePanel TabbedContent { height: 1fr; }
     InvokePanel TextArea { height: 1fr; }
@@ -68,25 +69,35 @@ class InvokePanel(Vertical):
             yield Select([(m, m) for m in METHODS], value="GET", allow_blank=False, id="method", compact=True)
             yield Input("/", placeholder="/path", id="path", compact=True)
         yield Horizontal(id="params")
-        with Horizontal(id="scf-options"):
-            yield Select([(t, t) for t in SCF_TEMPLATES], value="direct", allow_blank=False, id="scf-template",
-                         compact=True)
-            yield Select([("sync", "RequestResponse"), ("async", "Event")], value="RequestResponse",
-                         allow_blank=False, id="scf-type", compact=True)
+        yield Lazy(Horizontal(
+            Select([(t, t) for t in SCF_TEMPLATES], value="direct", allow_blank=False, id="scf-template",
+                   compact=True),
+            Select([("sync", "RequestResponse"), ("async", "Event")], value="RequestResponse",
+                   allow_blank=False, id="scf-type", compact=True),
+            id="scf-options",
+        ))
         with TabbedContent(id="request-tabs"):
             with TabPane("Body", id="tab-body"):
                 yield _json_editor("body")
+            # secondary tabs mount after the first frame (startup budget, STYLE.md §6)
             with TabPane("Query", id="tab-query"):
-                yield TextArea("", id="query", compact=True, show_line_numbers=False)
+                yield Lazy(TextArea("", id="query", compact=True, show_line_numbers=False))
             with TabPane("Headers", id="tab-headers"):
-                yield TextArea("", id="headers", compact=True, show_line_numbers=False)
+                yield Lazy(TextArea("", id="headers", compact=True, show_line_numbers=False))
             with TabPane("User", id="tab-user"):
-                yield Label("CocoBase signed-in user: bearer token from the local user store")
-                yield Input("", placeholder="token (empty: anonymous)", id="user-token", compact=True)
+                yield Lazy(Vertical(
+                    Label("CocoBase signed-in user: bearer token from the local user store"),
+                    Input("", placeholder="token (empty: anonymous)", id="user-token", compact=True),
+                ))
         yield Static("", id="invoke-error", markup=False)
 
     def on_mount(self) -> None:
         self._apply_mode()
+        self.call_after_refresh(self._highlight_body)
+
+    def _highlight_body(self) -> None:
+        if language_available("json"):
+            self.query_one("#body", TextArea).language = "json"
 
     # -- target --------------------------------------------------------------------------
 
@@ -125,7 +136,8 @@ class InvokePanel(Vertical):
 
     def _apply_mode(self) -> None:
         scf = self.mode == "scf"
-        self.query_one("#scf-options").display = scf
+        for row in self.query("#scf-options"):
+            row.display = scf
         self.query_one("#request-line").display = not scf
         tabs = self.query_one("#request-tabs", TabbedContent)
         for pane_id, visible in (("tab-query", not scf), ("tab-headers", not scf),

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual import work
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
+from textual.lazy import Lazy
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -210,12 +211,15 @@ class LogsPane(Vertical):
         self._function_ids: list[str] = []
 
     def compose(self):
-        with Horizontal(id="log-filters"):
-            yield Select([], prompt="function", id="log-function", compact=True)
-            yield Select([(lvl.lower(), lvl) for lvl in LEVELS], prompt="level", id="log-level", compact=True)
-            yield Select([(f"{c}xx", c) for c in (2, 3, 4, 5)], prompt="status", id="log-status", compact=True)
-            yield Input(placeholder="/ search text", id="log-search", compact=True)
-            yield Static("", id="log-count")
+        # the filter bar mounts after the first frame (startup budget, STYLE.md §6)
+        yield Lazy(Horizontal(
+            Select([], prompt="function", id="log-function", compact=True),
+            Select([(lvl.lower(), lvl) for lvl in LEVELS], prompt="level", id="log-level", compact=True),
+            Select([(f"{c}xx", c) for c in (2, 3, 4, 5)], prompt="status", id="log-status", compact=True),
+            Input(placeholder="/ search text", id="log-search", compact=True),
+            Static("", id="log-count"),
+            id="log-filters",
+        ))
         yield LogView(fixed_clock=self.fixed_clock, mask=self.mask, id="log-view")
 
     @property
@@ -228,9 +232,12 @@ class LogsPane(Vertical):
         self.refilter()
 
     def set_functions(self, function_ids: list[str]) -> None:
-        select = self.query_one("#log-function", Select)
-        current = select.value
         self._function_ids = list(function_ids)
+        selects = self.query("#log-function").results(Select)
+        select = next(selects, None)
+        if select is None:
+            return
+        current = select.value
         select.set_options([(f, f) for f in function_ids])
         if current in function_ids:
             select.value = current
@@ -310,4 +317,5 @@ class LogsPane(Vertical):
         else:
             view.set_ids(message.ids)
             self.post_message(self.Filtered(self, self.filters, len(message.ids)))
-        self.query_one("#log-count", Static).update(f"{view.line_count:,} lines")
+        for count in self.query("#log-count").results(Static):
+            count.update(f"{view.line_count:,} lines")

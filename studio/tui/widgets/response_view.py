@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from textual.containers import Vertical
+from textual.lazy import Lazy
 from textual.widgets import Input, Static, TabbedContent, TabPane, TextArea
 
 from studio.tui.actions import bindings
@@ -97,13 +98,13 @@ class ResponseView(Vertical):
             with TabPane("Body", id="tab-rbody"):
                 yield self._viewer("response-body")
             with TabPane("Headers", id="tab-rheaders"):
-                yield self._viewer("response-headers")
+                yield Lazy(self._viewer("response-headers"))
             with TabPane("Return", id="tab-return"):
-                yield self._viewer("response-return")
+                yield Lazy(self._viewer("response-return"))
             with TabPane("Warnings", id="tab-warnings"):
-                yield self._viewer("response-warnings")
+                yield Lazy(self._viewer("response-warnings"))
             with TabPane("Outbox", id="tab-outbox"):
-                yield self._viewer("response-outbox")
+                yield Lazy(self._viewer("response-outbox"))
 
     @staticmethod
     def _viewer(id: str) -> TextArea:

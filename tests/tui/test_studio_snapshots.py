@@ -1,0 +1,41 @@
+"""SVG snapshots of the key screens (pytest-textual-snapshot), from the same scenes as
+screenshots/regenerate.py, with everything nondeterministic off. Update with --snapshot-update."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+import pytest
+
+from studio.tui.app import StudioApp, StudioOptions
+
+
+def _scenes(repo_root):
+    spec = importlib.util.spec_from_file_location("regenerate", repo_root / "screenshots" / "regenerate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SCENES
+
+
+@pytest.mark.parametrize("scene", ["overview", "invoke", "trace", "logs"])
+def test_key_screen(scene, snap_compare, tmp_path, samples_dir, repo_root):
+    project = tmp_path / "pages-showcase"
+    shutil.copytree(samples_dir / "pages-showcase", project, ignore=shutil.ignore_patterns(".funcstudio"))
+    app = StudioApp(project, port=0, options=StudioOptions(fixed=True, quiet=True))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_scenes(repo_root)[scene])
+
+
+def test_help_screen(snap_compare, tmp_path, samples_dir):
+    project = tmp_path / "pages-showcase"
+    shutil.copytree(samples_dir / "pages-showcase", project, ignore=shutil.ignore_patterns(".funcstudio"))
+    app = StudioApp(project, port=0, options=StudioOptions(fixed=True, quiet=True, start_runtime=False))
+
+    async def open_help(pilot):
+        for _ in range(600):  # discovery runs in a worker; bounded wait
+            if app.project is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("f1")
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=open_help)
