@@ -384,7 +384,10 @@ class Supervisor:
                     slots.remove(slot)
             self._cond.notify_all()
         if retire and keep is True:
-            self._kill(slot, slot.function_id, "shutdown" if self._closed else "stale")
+            # a graceful stop can take a moment (ASGI lifespan shutdown): not on the request's time
+            reason = "shutdown" if self._closed else "stale"
+            threading.Thread(target=self._kill, args=(slot, slot.function_id, reason),
+                             name="funcstudio-retire", daemon=True).start()
 
     def _idle_slots(self) -> list[_Slot]:
         return [s for slots in self._slots.values() for s in slots if not s.busy and s.instance is not None]
