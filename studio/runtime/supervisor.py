@@ -413,7 +413,7 @@ class Supervisor:
             victims = []
             with self._cond:
                 for slot in self._idle_slots():
-                    dead = not getattr(slot.instance, "alive", True)
+                    dead = not instance_alive(slot.instance)
                     if dead or now - slot.last_used > timeout:
                         self._slots[slot.function_id].remove(slot)
                         victims.append((slot, "crash" if dead else "idle"))
