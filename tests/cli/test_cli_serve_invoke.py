@@ -203,3 +203,23 @@ def test_cli_commands_do_not_import_textual_or_rich():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT, timeout=60)
     assert out.stdout.decode().strip() == "[]", out.stderr
+
+
+def test_serve_line_formats():
+    from studio.cli.serve_cmd import format_invocation, format_reload
+    from studio.runtime.events import InvocationRecord, ParityWarning, ProjectChanged
+
+    record = InvocationRecord(request_id="r", function_id="cloud-functions/api/hello", platform="edgeone",
+                              kind="handler-class", trigger="http", method="GET", path="/api/hello",
+                              query_string="name=Ada", status=200, duration_ms=12.34, started_at=0.0,
+                              warnings=(ParityWarning("EO-X", "m"), ParityWarning("EO-Y", "m")))
+    line = format_invocation(record)
+    assert "GET" in line and "/api/hello?name=Ada" in line and " 200 " in line and "12.3ms" in line
+    assert "cloud-functions/api/hello" in line and "2 warnings" in line
+    missing = format_invocation(InvocationRecord(request_id="r", function_id=None, platform=None, kind=None,
+                                                 trigger="http", method="GET", path="/x", status=404,
+                                                 fault=None))
+    assert "(no route)" in missing and "warning" not in missing
+    event = ProjectChanged(changed=("cloud-functions/a.py",), time=0.0, function_count=1,
+                           retired=("cloud-functions/a",), reload_ms=4.0)
+    assert format_reload(event).endswith("reload  cloud-functions/a.py  (1 function, 4ms; retired cloud-functions/a)")
