@@ -51,7 +51,9 @@ def show(args: tuple[str, ...], as_json: bool, color: str) -> None:
     if detail is None:
         raise click.ClickException(f"no invocation with request id {request_id!r} in {reader.db_path}")
     if as_json:
-        click.echo(json.dumps(detail.to_json(), ensure_ascii=False, indent=2, default=repr))
+        from studio.store.wiring import invocation_json  # the control API's shape, so both read alike
+
+        click.echo(json.dumps(invocation_json(detail), ensure_ascii=False, indent=2, default=repr))
         return
     colored = use_color(color)
     click.echo(render(detail, colored), color=colored)
