@@ -76,8 +76,22 @@ def ingest_through_writer(folder: Path, lines: int) -> float:
         for seq in range(LINES_PER_INVOCATION):
             n = index * LINES_PER_INVOCATION + seq
             recorder(LogLine(request_id, function_id, seq, now, "logging", "INFO", line_text(n)))
-        recorder(InvocationFinished(InvocationRecord(request_id, function_id, "edgeone", "wsgi", "http", "GET",
-                                                     "/x", status=200, started_at=now, log_count=10)))
+        recorder(
+            InvocationFinished(
+                InvocationRecord(
+                    request_id,
+                    function_id,
+                    "edgeone",
+                    "wsgi",
+                    "http",
+                    "GET",
+                    "/x",
+                    status=200,
+                    started_at=now,
+                    log_count=10,
+                )
+            )
+        )
     assert recorder.flush(timeout=600)
     elapsed = time.perf_counter() - t0
     assert recorder.dropped_lines == 0
@@ -102,8 +116,10 @@ def ingest_raw(folder: Path, lines: int) -> float:
             conn.executemany(
                 "INSERT INTO logs (invocation_id, function_id, seq, time, stream, level, text) "
                 "VALUES (?, ?, ?, ?, 'logging', 'INFO', ?)",
-                [(invocation_id, function_id, seq, now, line_text(index * LINES_PER_INVOCATION + seq))
-                 for seq in range(LINES_PER_INVOCATION)],
+                [
+                    (invocation_id, function_id, seq, now, line_text(index * LINES_PER_INVOCATION + seq))
+                    for seq in range(LINES_PER_INVOCATION)
+                ],
             )
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - t0
@@ -167,40 +183,72 @@ def read_benchmarks(path: Path, rounds: int) -> list[tuple[str, float, float, st
         assert len(ours()) == len(theirs()), name
         results.append((name, median_ms(ours, rounds), median_ms(theirs, rounds), baseline_name))
 
-    compare("newest page (200)", lambda: reader.logs(limit=200),
-            lambda: raw.execute(f"SELECT {columns} {join} ORDER BY l.id DESC LIMIT 200").fetchall(),
-            "same SELECT, raw sqlite3")
+    compare(
+        "newest page (200)",
+        lambda: reader.logs(limit=200),
+        lambda: raw.execute(f"SELECT {columns} {join} ORDER BY l.id DESC LIMIT 200").fetchall(),
+        "same SELECT, raw sqlite3",
+    )
     errors = Filter(function_id="api/fn3", level="error")
-    compare("filtered page: fn + level>=ERROR", lambda: reader.logs(errors, limit=200),
-            lambda: raw.execute(f"SELECT {columns} {join} WHERE l.function_id = 'api/fn3' AND l.level IN "
-                                "('ERROR', 'CRITICAL') ORDER BY l.id DESC LIMIT 200").fetchall(),
-            "raw level IN (...)")
+    compare(
+        "filtered page: fn + level>=ERROR",
+        lambda: reader.logs(errors, limit=200),
+        lambda: raw.execute(
+            f"SELECT {columns} {join} WHERE l.function_id = 'api/fn3' AND l.level IN "
+            "('ERROR', 'CRITICAL') ORDER BY l.id DESC LIMIT 200"
+        ).fetchall(),
+        "raw level IN (...)",
+    )
     status = Filter(status="5xx")
-    compare("filtered page: 5xx", lambda: reader.logs(status, limit=200),
-            lambda: raw.execute(f"SELECT {columns} {join} WHERE i.status_class = 5 ORDER BY l.id DESC "
-                                "LIMIT 200").fetchall(),
-            "same SELECT, raw sqlite3")
+    compare(
+        "filtered page: 5xx",
+        lambda: reader.logs(status, limit=200),
+        lambda: raw.execute(
+            f"SELECT {columns} {join} WHERE i.status_class = 5 ORDER BY l.id DESC LIMIT 200"
+        ).fetchall(),
+        "same SELECT, raw sqlite3",
+    )
     needle = Filter(text="needle")
-    compare("FTS search 'needle' (100 hits)", lambda: reader.logs(needle, limit=200),
-            lambda: raw.execute(f"SELECT {columns} FROM logs_fts f JOIN logs l ON l.id = f.rowid JOIN invocations "
-                                "i ON i.id = l.invocation_id WHERE logs_fts MATCH 'needle' ORDER BY f.rowid DESC "
-                                "LIMIT 200").fetchall(),
-            "FTS5 by hand, raw sqlite3")
-    compare("text search 'needle' (100 hits)", lambda: reader.logs(needle, limit=200),
-            lambda: raw.execute(f"SELECT {columns} {join} WHERE l.text LIKE '%needle%' ORDER BY l.id DESC "
-                                "LIMIT 200").fetchall(),
-            "raw LIKE '%needle%'")
+    compare(
+        "FTS search 'needle' (100 hits)",
+        lambda: reader.logs(needle, limit=200),
+        lambda: raw.execute(
+            f"SELECT {columns} FROM logs_fts f JOIN logs l ON l.id = f.rowid JOIN invocations "
+            "i ON i.id = l.invocation_id WHERE logs_fts MATCH 'needle' ORDER BY f.rowid DESC "
+            "LIMIT 200"
+        ).fetchall(),
+        "FTS5 by hand, raw sqlite3",
+    )
+    compare(
+        "text search 'needle' (100 hits)",
+        lambda: reader.logs(needle, limit=200),
+        lambda: raw.execute(
+            f"SELECT {columns} {join} WHERE l.text LIKE '%needle%' ORDER BY l.id DESC LIMIT 200"
+        ).fetchall(),
+        "raw LIKE '%needle%'",
+    )
     common = Filter(text="connection")
-    compare("FTS search 'connection' (common)", lambda: reader.logs(common, limit=200),
-            lambda: raw.execute(f"SELECT {columns} {join} WHERE l.text LIKE '%connection%' ORDER BY l.id DESC "
-                                "LIMIT 200").fetchall(),
-            "raw LIKE '%connection%'")
+    compare(
+        "FTS search 'connection' (common)",
+        lambda: reader.logs(common, limit=200),
+        lambda: raw.execute(
+            f"SELECT {columns} {join} WHERE l.text LIKE '%connection%' ORDER BY l.id DESC LIMIT 200"
+        ).fetchall(),
+        "raw LIKE '%connection%'",
+    )
     top = raw.execute("SELECT max(id) FROM logs").fetchone()[0]
-    compare("deep page (900k back)", lambda: reader.logs(before_id=top - 900_000, limit=200),
-            lambda: raw.execute(f"SELECT {columns} {join} ORDER BY l.id DESC LIMIT 200 OFFSET 900000").fetchall(),
-            "raw LIMIT/OFFSET")
-    compare("count all lines", lambda: [reader.count_logs()],
-            lambda: raw.execute("SELECT count(*) FROM logs").fetchall(), "raw count(*)")
+    compare(
+        "deep page (900k back)",
+        lambda: reader.logs(before_id=top - 900_000, limit=200),
+        lambda: raw.execute(f"SELECT {columns} {join} ORDER BY l.id DESC LIMIT 200 OFFSET 900000").fetchall(),
+        "raw LIMIT/OFFSET",
+    )
+    compare(
+        "count all lines",
+        lambda: [reader.count_logs()],
+        lambda: raw.execute("SELECT count(*) FROM logs").fetchall(),
+        "raw count(*)",
+    )
     reader.close()
     raw.close()
     return results
@@ -215,8 +263,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="funcstudio-bench-store-") as tmp:
         folder = Path(tmp)
         print(f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}")
-        print(f"\ningest of {args.ingest:,} log lines ({args.ingest // LINES_PER_INVOCATION:,} invocations), "
-              "3 runs each, median:")
+        print(
+            f"\ningest of {args.ingest:,} log lines ({args.ingest // LINES_PER_INVOCATION:,} invocations), "
+            "3 runs each, median:"
+        )
         writer_rates, raw_rates = [], []
         for run in range(3):
             writer_rates.append(ingest_through_writer(folder / f"ingest{run}", args.ingest))
@@ -230,8 +280,10 @@ def main() -> None:
         t0 = time.perf_counter()
         generate(path, args.lines)
         size = sum(p.stat().st_size for p in path.parent.iterdir()) / 1e6
-        print(f"\n{args.lines:,} log lines generated in {time.perf_counter() - t0:.1f} s ({size:.0f} MB); "
-              f"medians of {args.rounds} runs:")
+        print(
+            f"\n{args.lines:,} log lines generated in {time.perf_counter() - t0:.1f} s ({size:.0f} MB); "
+            f"medians of {args.rounds} runs:"
+        )
         print(f"  {'query':<36} {'funcstudio':>11} {'baseline':>11} {'ratio':>7}  baseline")
         for name, ours_ms, base_ms, baseline in read_benchmarks(path, args.rounds):
             print(f"  {name:<36} {ours_ms:>9.3f}ms {base_ms:>9.3f}ms {ours_ms / base_ms:>7.2f}  {baseline}")
