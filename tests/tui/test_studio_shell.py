@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from studio_helpers import RUN, make_app, started, wait_until
+import os
+
+from studio_helpers import RUN, make_app, select_function, started, wait_until
 
 from studio.tui.messages import ProjectLoaded, RuntimeReady, StoreReady
 from studio.tui.widgets.editor import CodeEditor
 from studio.tui.widgets.invoke_panel import InvokePanel
+from studio.tui.widgets.response_view import ResponseView
 from studio.tui.widgets.route_tree import RouteTree
 
 
@@ -28,8 +31,26 @@ async def test_first_frame_then_services_fill_in(showcase):
         assert f"{len(app.project.functions)} functions" in header
         assert app.url.startswith("http://127.0.0.1:")
         runtime = app.runtime
-    # leaving the app stops the gateway and every worker
+        await select_function(pilot, "cloud-functions/api/hello")
+        await pilot.press("ctrl+j")
+        await wait_until(pilot, lambda: app.query_one(ResponseView).response is not None, what="a response")
+        pids = [i["pid"] for i in runtime.supervisor.instances()]
+        assert pids and all(_alive(pid) for pid in pids)
+    # leaving the app stops the gateway and kills every worker
     assert app.runtime is None and runtime._server is None
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 async def test_route_tree_groups_marks_and_filters(showcase):

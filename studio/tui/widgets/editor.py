@@ -25,7 +25,7 @@ class CodeEditor(Vertical):
     CodeEditor { height: 1fr; }
     CodeEditor > #editor-title { height: 1; background: $boost; padding: 0 1; }
     CodeEditor > #editor-title.-dirty { color: $warning; }
-    CodeEditor > TextArea { height: 1fr; border: none; }
+    CodeEditor > TextArea, CodeEditor > TextArea:focus { height: 1fr; border: none; }
     """
 
     @dataclass

@@ -37,7 +37,7 @@ class TraceView(Vertical):
     TraceView { height: 1fr; }
     TraceView #trace-title { height: 1; padding: 0 1; color: $error; text-style: bold; }
     TraceView #trace-body { height: 1fr; }
-    TraceView #trace-frames { width: 1fr; height: 1fr; }
+    TraceView #trace-frames, TraceView #trace-frames:focus { width: 1fr; height: 1fr; border: none; }
     TraceView #trace-detail { width: 1fr; height: 1fr; padding: 0 1; background: $surface; overflow-y: auto; }
     """
 
