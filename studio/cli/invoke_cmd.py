@@ -167,6 +167,11 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
         raise Usage(f"project folder {str(project)!r} does not exist")
     headers = parse_headers(header_values)
     body = read_data(data)
+    event = None
+    if (event_spec or async_) and not target.startswith("/"):
+        from studio.cli.invoke_event import prepare_event
+
+        event = prepare_event(target, event_spec, overrides, body)  # usage errors before any worker starts
 
     from studio.runtime.records import record_to_json
     from studio.runtime.server import Runtime
@@ -187,7 +192,7 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
         elif event_spec or async_:
             from studio.cli.invoke_event import invoke_with_event
 
-            record = invoke_with_event(runtime, collector, target, event_spec, overrides, body, async_, timeout)
+            record = invoke_with_event(runtime, collector, target, event, event_spec, async_, timeout)
         else:
             record = _invoke_function(runtime, target, body, method, headers)
         logs = collector.logs.get(record.request_id, [])

@@ -7,30 +7,37 @@ file, stdin or a template (studio.runtime.templates); `--async` invokes as Invoc
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from studio.cli.invoke_cmd import Usage
 
 
-def invoke_with_event(runtime, collector, ident: str, event_spec: str | None, overrides: tuple[str, ...],
-                      body: bytes | None, async_: bool, timeout: float | None):
-    from studio.runtime.server import UnknownFunction
-    from studio.runtime.templates import TEMPLATES, TemplateError, resolve_event
+def prepare_event(ident: str, event_spec: str | None, overrides: tuple[str, ...], body: bytes | None) -> object:
+    """The event from --event (file, -, template) or -d; a Usage error names what is wrong."""
+    from studio.runtime.templates import TemplateError, resolve_event
 
     if event_spec is not None and body is not None:
         raise Usage("give the event either with --event or with -d, not both")
     if event_spec is None:
-        import json
-
+        if overrides:
+            raise Usage("--set needs --event")
         try:
-            event = json.loads(body.decode("utf-8")) if body and body.strip() else {}
+            return json.loads(body.decode("utf-8")) if body and body.strip() else {}
         except (UnicodeDecodeError, ValueError) as exc:
             raise Usage(f"the event for {ident} must be JSON: {exc}") from None
-    else:
-        try:
-            event = resolve_event(event_spec, overrides=overrides)
-        except TemplateError as exc:
-            raise Usage(str(exc)) from None
+    try:
+        return resolve_event(event_spec, overrides=overrides)
+    except TemplateError as exc:
+        raise Usage(str(exc)) from None
+
+
+def invoke_with_event(runtime, collector, ident: str, event: object, event_spec: str | None, async_: bool,
+                      timeout: float | None):
+    from studio.runtime.server import UnknownFunction
+    from studio.runtime.templates import TEMPLATES
+
     trigger = "timer" if event_spec == "timer" and event_spec in TEMPLATES else None
     function = runtime.project.function(ident)
     if function is None:
