@@ -28,9 +28,14 @@ def prepare_event(ident: str, event_spec: str | None, overrides: tuple[str, ...]
         except (UnicodeDecodeError, ValueError) as exc:
             raise Usage(f"the event for {ident} must be JSON: {exc}") from None
     try:
-        return resolve_event(event_spec, overrides=overrides)
+        event = resolve_event(event_spec, overrides=overrides)
     except TemplateError as exc:
         raise Usage(str(exc)) from None
+    if event_spec == "timer" and isinstance(event, dict) and not any(o.startswith("Time=") for o in overrides):
+        from datetime import datetime, timezone
+
+        event["Time"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # a firing happens now
+    return event
 
 
 def invoke_with_event(runtime, collector, ident: str, event: object, event_spec: str | None, async_: bool,

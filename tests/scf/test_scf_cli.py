@@ -40,6 +40,7 @@ def test_invoke_timer_template_and_stdin(demo):
     assert out.returncode == 0, out.stderr
     record = json.loads(out.stdout)
     assert record["trigger"] == "timer" and json.loads(record["body"])["message"] == "nightly"
+    assert not any("2019-02-21" in line["text"] for line in record["logs"])  # Time is the firing time, now
     out = run("invoke", str(demo), "echo", "--event", "-", stdin='{"k": [1, 2]}')
     assert out.returncode == 0 and '{"echo": {"k": [1, 2]}}' in out.stdout
 
