@@ -276,16 +276,13 @@ def test_control_api_rejects_an_event_that_is_not_json(scf_runtime):
     assert reply.status == 400
 
 
-def test_async_invoke_answers_202_and_records_the_result(scf_runtime):
+@pytest.mark.parametrize("name", ["apigw", "timer", "cos", "cmq", "ckafka", "direct"])
+def test_async_invoke_answers_202_and_records_the_result(scf_runtime, name):
     import time
 
-    reply = call(
-        scf_runtime.port,
-        "POST",
-        "/__funcstudio/functions/fn/invoke",
-        body=b'{"mode": "decimal"}',
-        headers={"X-Funcstudio-Invocation-Type": "Event"},
-    )
+    event = load_template(name, ["queryString.mode=plain"] if name == "apigw" else ["mode=decimal"])
+    reply = call(scf_runtime.port, "POST", "/__funcstudio/functions/fn/invoke", body=json.dumps(event).encode(),
+                 headers={"X-Funcstudio-Invocation-Type": "Event"})
     assert reply.status == 202
     rid = reply.json()["request_id"]
     deadline = time.monotonic() + 30
@@ -297,6 +294,7 @@ def test_async_invoke_answers_202_and_records_the_result(scf_runtime):
             break
         time.sleep(0.1)
     assert found is not None and found["status"] == 200 and found["trigger"] == "async"
+    assert found["return_value"] == ('"just a string"' if name == "apigw" else '"1.50"')
 
 
 def test_only_tmp_is_writable(scf_runtime):

@@ -237,9 +237,9 @@ class ScfAdapter:
             invocation.set_error(exc)
             return self._error(invocation, 430, "user code exception caught", request_id, apigw,
                                stackTrace=self.stack_trace(exc))
-        invocation.set_return(value)
         if isinstance(value, decimal.Decimal):
             value = str(value)
+        invocation.set_return(value)
         try:
             text = json.dumps(value, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
