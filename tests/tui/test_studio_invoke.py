@@ -72,14 +72,18 @@ async def test_invalid_json_body_is_not_sent(showcase):
 
 
 async def test_stale_results_are_dropped(showcase):
-    app = make_app(showcase)
+    app = make_app(showcase, start_runtime=False)
     async with app.run_test(**RUN) as pilot:
-        await started(pilot)
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
         app.pending_request_id = "req-2"
         app.post_message(InvokeCompleted("req-1", 200, [], b"old", 1.0))
         await pilot.pause()
         assert app.query_one(ResponseView).response is None
         assert app.pending_request_id == "req-2"
+        app.post_message(InvokeCompleted("req-2", 200, [], b"new", 1.0))
+        await pilot.pause()
+        assert app.query_one(ResponseView).response.body == b"new"
+        assert app.pending_request_id is None
 
 
 async def test_trace_frame_opens_in_the_editor(showcase):

@@ -1,4 +1,4 @@
-"""The log view stays virtual: 50k stored lines, only the visible pages are ever read."""
+"""The log view stays virtual: 20k stored lines, only the visible pages are ever read."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from studio.store.db import open_store
 from studio.tui.log_source import LogFilters, LogSource
 from studio.tui.widgets.log_view import PAGE_CACHE, PAGE_SIZE, LogView
 
-ROWS = 50_000
+ROWS = 20_000
 
 
 def fill_store(path) -> None:
