@@ -297,7 +297,11 @@ class StudioApp(App):
     def _runtime_event(self, message: RuntimeEventReceived) -> None:
         from studio.runtime.events import ProjectChanged
 
+        from studio.runtime.events import InstanceExited
+
         event = message.event
+        if isinstance(event, InstanceExited) and event.reason in ("timeout", "memory", "crash", "exit"):
+            self.notify(f"{event.function_id}: instance ended ({event.reason})", severity="warning", timeout=6)
         if isinstance(event, ProjectChanged):
             stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
             self.reload_info = f"reloaded {stamp} ({event.reload_ms:.0f} ms)"

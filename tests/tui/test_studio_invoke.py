@@ -110,6 +110,11 @@ async def test_trace_frame_opens_in_the_editor(showcase):
         assert editor.text_area.cursor_location[0] == line - 1
         assert "int(raw)" in editor.text_area.selected_text
 
+        # f5 restarts every instance: the next request starts fresh
+        assert app.runtime.supervisor.instances()
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: not app.runtime.supervisor.instances(), what="instances restarted")
+
 
 async def test_copy_and_import_curl(showcase):
     app = make_app(showcase)
