@@ -295,9 +295,7 @@ class StudioApp(App):
 
     @on(RuntimeEventReceived)
     def _runtime_event(self, message: RuntimeEventReceived) -> None:
-        from studio.runtime.events import ProjectChanged
-
-        from studio.runtime.events import InstanceExited
+        from studio.runtime.events import InstanceExited, ProjectChanged
 
         event = message.event
         if isinstance(event, InstanceExited) and event.reason in ("timeout", "memory", "crash", "exit"):
