@@ -118,3 +118,18 @@ async def test_live_update_on_reload(showcase):
         await pilot.pause()
         assert any(e.path == "/api/ping" for e in app.query_one(RouteTree).visible_entries())
         assert "reloaded" in app.reload_info
+
+
+async def test_a_taken_port_falls_back_to_a_free_one(showcase):
+    import socket
+
+    from studio.tui.app import StudioApp, StudioOptions
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = StudioApp(showcase, port=port, options=StudioOptions(fixed=True))
+        async with app.run_test(**RUN) as pilot:
+            await started(pilot)
+            assert app.url.startswith("http://127.0.0.1:") and not app.url.endswith(f":{port}")
