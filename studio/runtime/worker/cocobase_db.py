@@ -228,28 +228,49 @@ class Target:
         return f"json_extract({self.alias}.data, {path})", f"json_type({self.alias}.data, {path})"
 
 
-def _eq_sql(sql: _Sql, x: str, t: str, value) -> str:
-    parts = []
-    for kind, v in value_variants(value):
-        if kind == "text":
-            parts.append(f"({t} = 'text' AND {x} = {sql.p(v)})")
-        elif kind == "num":
-            parts.append(f"({t} IN ('integer','real') AND {x} = {sql.p(v)})")
-        elif kind == "bool":
-            parts.append(f"({t} = '{'true' if v else 'false'}')")
-        else:
-            parts.append(f"({t} IS NULL OR {t} = 'null')")
-    return "(" + " OR ".join(parts) + ")"
+def _by_type(t: str, branches: list[tuple[str, str]]) -> str:
+    """One CASE on the JSON type, so each row parses the document for the type once and for the
+    value at most once (SQLite re-parses the JSON at every json_* call site)."""
+    if not branches:
+        return "0"
+    whens = " ".join(f"WHEN '{kind}' THEN {expr}" for kind, expr in branches)
+    return f"(CASE COALESCE({t}, 'null') {whens} ELSE 0 END)"
+
+
+def _eq_sql(sql: _Sql, x: str, t: str, values: list) -> str:
+    """Equal to any of `values`, each standing for its typed variants (value_variants)."""
+    texts, nums, bools, null = [], [], set(), False
+    for value in values:
+        for kind, v in value_variants(value):
+            if kind == "text":
+                texts.append(v)
+            elif kind == "num":
+                nums.append(v)
+            elif kind == "bool":
+                bools.add(v)
+            else:
+                null = True
+    branches = []
+    if texts:
+        branches.append(("text", f"{x} IN ({', '.join(sql.p(v) for v in texts)})"))
+    if nums:
+        branches.append(("integer", f"{x} IN ({', '.join(sql.p(v) for v in nums)})"))
+        branches.append(("real", f"{x} IN ({', '.join(sql.p(v) for v in nums)})"))
+    branches += [("true" if b else "false", "1") for b in sorted(bools)]
+    if null:
+        branches.append(("null", "1"))
+    return _by_type(t, branches)
 
 
 def _cmp_sql(sql: _Sql, x: str, t: str, value, symbol: str) -> str:
-    parts = []
+    branches = []
     for kind, v in value_variants(value):
         if kind == "text":
-            parts.append(f"({t} = 'text' AND {x} {symbol} {sql.p(v)})")
+            branches.append(("text", f"{x} {symbol} {sql.p(v)}"))
         elif kind == "num":
-            parts.append(f"({t} IN ('integer','real') AND {x} {symbol} {sql.p(v)})")
-    return "(" + " OR ".join(parts) + ")" if parts else "0"
+            branches.append(("integer", f"{x} {symbol} {sql.p(v)}"))
+            branches.append(("real", f"{x} {symbol} {sql.p(v)}"))
+    return _by_type(t, branches)
 
 
 def _text_sql(sql: _Sql, x: str, t: str, value, op: str) -> str:
@@ -268,14 +289,14 @@ def _text_sql(sql: _Sql, x: str, t: str, value, op: str) -> str:
 def _leaf_sql(sql: _Sql, x: str, t: str, op: str, value) -> str:
     """A positive predicate (negations are applied by the caller) that is never NULL."""
     if op in ("eq", "ne"):
-        body = _eq_sql(sql, x, t, value)
+        body = _eq_sql(sql, x, t, [value])
     elif op in ("gt", "gte", "lt", "lte"):
         body = _cmp_sql(sql, x, t, value, {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op])
     elif op in ("contains", "startswith", "endswith"):
         body = _text_sql(sql, x, t, value, op)
     elif op in ("in", "notin"):
         items = split_list(value)
-        body = "(" + " OR ".join(_eq_sql(sql, x, t, item) for item in items) + ")" if items else "0"
+        body = _eq_sql(sql, x, t, items) if items else "0"
     elif op == "isnull":
         body = f"({t} IS NULL OR {t} = 'null')"
     else:  # pragma: no cover - parse_filter_key only yields known operators
@@ -445,14 +466,25 @@ class Database:
         where, params = build_where(target, filters)
         base = f"FROM documents d WHERE d.collection = ? AND {where}"
         args = [collection, *params]
+        # One scan gives the page and the total (a window count over the filtered rows); a second
+        # COUNT runs only when the page came back empty because of the offset or a zero limit.
+        window = ", COUNT(*) OVER ()" if count else ""
+        sql = f"SELECT d.id, d.data, d.created_at, d.updated_at{window} {base} ORDER BY {_order_sql(target, sort, order)}"
+        page_args = list(args)
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            page_args += [-1 if limit is None else limit, offset or 0]
         with self._lock:
-            total = self.conn.execute(f"SELECT COUNT(*) {base}", args).fetchone()[0] if count else None
-            sql = f"SELECT d.id, d.data, d.created_at, d.updated_at {base} ORDER BY {_order_sql(target, sort, order)}"
-            if limit is not None or offset:
-                sql += " LIMIT ? OFFSET ?"
-                args = [*args, -1 if limit is None else limit, offset or 0]
-            rows = self.conn.execute(sql, args).fetchall()
-        return rows, total
+            rows = self.conn.execute(sql, page_args).fetchall()
+            total = None
+            if count:
+                if rows:
+                    total = rows[0][4]
+                elif offset or limit == 0:
+                    total = self.conn.execute(f"SELECT COUNT(*) {base}", args).fetchone()[0]
+                else:
+                    total = 0
+        return [row[:4] for row in rows], total
 
     def query(self, collection_name, populate=None, select=None, sort=None, order="asc", limit=10, offset=0, **filters):
         collection = self._collection(collection_name)
