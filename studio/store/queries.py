@@ -304,6 +304,8 @@ class Reader:
                 conn.set_progress_handler(None, 0)
 
     def _all(self, sql: str, params: Sequence[object]) -> list[tuple]:
+        # Command-line text can hold lone surrogates (undecodable bytes); SQLite wants valid UTF-8.
+        params = [_valid_utf8(value) if isinstance(value, str) else value for value in params]
         with self._limited() as conn:
             try:
                 return conn.execute(sql, params).fetchall()
@@ -651,6 +653,8 @@ class Reader:
 
 def fts_query(text: str) -> str:
     """User words -> an FTS5 query: each word quoted (its `"` doubled) and matched as a prefix."""
+    # NUL ends a C string inside SQLite (an "unterminated string"); control characters are never words.
+    text = "".join(" " if ord(char) < 32 or char == "\x7f" else char for char in text)
     words = [word for word in text.split() if word]
     return " ".join('"' + word.replace('"', '""') + '"*' for word in words) or '""'
 
@@ -746,6 +750,14 @@ def _log_conditions(filter: Filter, level: str | None) -> tuple[list[str], list[
         where.append("i.has_error = ?")
         params.append(int(filter.has_error))
     return where, params
+
+
+def _valid_utf8(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def _summary(row: Sequence[object]) -> InvocationSummary:

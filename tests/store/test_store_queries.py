@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from store_builders import T0, failing_record, invocation_events, publish_all, record
 
 from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
@@ -285,3 +287,51 @@ def test_function_ids_resolve_by_full_id_or_unique_tail(populated, project, make
         with pytest.raises(ValueError, match="give the full id"):
             reader.resolve_function_id("users")
         assert reader.resolve_function_id("v2/users") == "cloud-functions/v2/users"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=40))
+def test_any_search_text_is_safe(populated, text):
+    """Whatever a user types into --grep is words to look for, never FTS5 syntax that can fail."""
+    rows = populated.logs(Filter(text=text), limit=5)
+    assert isinstance(rows, list)
+    assert populated.count_logs(Filter(text=text)) >= len(rows)
+    assert isinstance(populated.invocations(Filter(text=text), limit=5), list)
+
+
+def test_undecodable_command_line_text_is_searched_not_crashed_on(populated):
+    text = b"conn\xff".decode("utf-8", "surrogateescape")  # what argv holds for an invalid byte
+    hits = populated.logs(Filter(text=text))  # the bad byte becomes a separator: "conn" is searched
+    assert hits and all("conn" in hit.text for hit in hits)
+    assert populated.logs(Filter(function_id=text)) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.characters(categories=["Lu", "Ll", "Nd"]), min_size=1, max_size=12))
+def test_a_stored_word_is_found_by_itself_and_its_prefix(searchable, word):
+    recorder, reader = searchable
+    request_id = f"w-{len(reader.invocations(limit=10_000))}"
+    publish_all(
+        recorder,
+        invocation_events(request_id, 0)[:1]
+        + [LogLine(request_id, "api/words", 0, T0, "stdout", None, f"before {word} after")]
+        + invocation_events(request_id, 0)[1:],
+    )
+    assert recorder.flush()
+    for query in (word, word[: max(1, len(word) // 2)]):
+        hits = reader.logs(Filter(text=query, request_id=request_id))
+        assert [hit.text for hit in hits] == [f"before {word} after"], query
+
+
+@pytest.fixture(scope="module")
+def searchable(tmp_path_factory):
+    from studio.store.db import db_path
+    from studio.store.writer import Recorder
+
+    path = db_path(tmp_path_factory.mktemp("words"))
+    recorder = Recorder(path)
+    recorder.flush()
+    reader = Reader(path)
+    yield recorder, reader
+    reader.close()
+    recorder.close()
