@@ -50,6 +50,20 @@ def cap_body(body: bytes | str | None, cap: int) -> tuple[bytes, int, bool]:
 
 
 def cap_line(text: str) -> str:
+    text = valid_text(text)
     if len(text) <= LINE_CAP_CHARS:
         return text
     return f"{text[:LINE_CAP_CHARS]} …[line cut at {LINE_CAP_CHARS} characters of {len(text)}]"
+
+
+def valid_text(text: str) -> str:
+    """`text` as valid UTF-8: lone surrogates (undecodable bytes a process printed) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")  # back to the bytes that were printed
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "replace")
+        return raw.decode("utf-8", "replace")
+    return text

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING
 from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
 from studio.store.db import BUSY_TIMEOUT_MS, StoreError, describe_error, open_store
-from studio.store.redact import cap_body, cap_line, redact_headers, redact_query
+from studio.store.redact import cap_body, cap_line, redact_headers, redact_query, valid_text
 
 if TYPE_CHECKING:
     from studio.runtime.events import Event, EventBus
@@ -387,11 +387,11 @@ class Recorder:
                     (
                         invocation_id,
                         index,
-                        frame.file,
+                        valid_text(frame.file),
                         frame.line,
-                        frame.function,
-                        frame.source,
-                        json.dumps(dict(frame.locals), ensure_ascii=False),
+                        valid_text(frame.function),
+                        valid_text(frame.source),
+                        valid_text(json.dumps(dict(frame.locals), ensure_ascii=False)),
                         int(frame.is_user),
                     )
                     for index, frame in enumerate(record.error.frames)
@@ -400,6 +400,10 @@ class Recorder:
         return created
 
     def _invocation_values(self, record: InvocationRecord) -> dict[str, object]:
+        values = self._raw_invocation_values(record)
+        return {name: valid_text(v) if isinstance(v, str) else v for name, v in values.items()}
+
+    def _raw_invocation_values(self, record: InvocationRecord) -> dict[str, object]:
         cap = self.settings.body_cap_bytes
         request_body, request_size, request_cut = cap_body(record.request_body, cap)
         response_body, response_size, response_cut = cap_body(record.response_body, cap)

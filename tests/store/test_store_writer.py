@@ -390,3 +390,22 @@ def test_secret_query_parameters_are_redacted_others_kept(make_recorder, store_p
     stored = dict(rows(store_path, "SELECT request_id, query_string FROM invocations"))
     assert "abc123" not in stored["q1"] and "page=2" in stored["q1"] and stored["q1"].count("redacted") == 2
     assert stored["q2"] == "page=2&name=Ada%20L"  # nothing secret: byte for byte as sent
+
+
+def test_undecodable_text_is_kept_readable_and_recording_stays_on(make_recorder, store_path):
+    """A process printing invalid UTF-8 (decoded with surrogateescape) must not stop recording."""
+    bad = b"caf\xe9 \xff".decode("utf-8", "surrogateescape")
+    rec = failing_record("odd", path=f"/{bad}", request_headers=(("X-Name", bad),))
+    events = invocation_events("odd", 0, rec=rec)
+    events.insert(1, LogLine("odd", "api/hello", 0, 1.0, "stdout", None, f"printed {bad}"))
+    recorder = make_recorder()
+    publish_all(recorder, events + invocation_events("after", 1))
+    assert recorder.flush()
+    assert recorder.recording and recorder.skipped_events == 0
+    assert rows(store_path, "SELECT text FROM logs WHERE text LIKE 'printed%'") == [
+        ("printed caf\ufffd \ufffd",)
+    ]
+    assert rows(store_path, "SELECT path FROM invocations WHERE request_id = 'odd'") == [
+        ("/caf\ufffd \ufffd",)
+    ]
+    assert ("after",) in rows(store_path, "SELECT request_id FROM invocations")
