@@ -335,3 +335,30 @@ def searchable(tmp_path_factory):
     yield recorder, reader
     reader.close()
     recorder.close()
+
+
+filters = st.builds(
+    Filter,
+    function_id=st.sampled_from([None, "api/users", "api/orders"]),
+    status=st.sampled_from([None, "2xx", "4xx", "5xx", "404"]),
+    level=st.sampled_from([None, "debug", "info", "warning", "error", "critical"]),
+    since=st.sampled_from([None, T0 + 20 * 60]),
+    has_error=st.sampled_from([None, True, False]),
+    text=st.sampled_from([None, "refused", "step", "conn good"]),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(filters, st.integers(min_value=1, max_value=40))
+def test_pages_tails_and_counts_agree_for_any_filter(populated, filter, page_size):
+    everything = populated.logs(filter, limit=10_000)
+    assert [r.id for r in everything] == sorted((r.id for r in everything), reverse=True)
+    walked = all_pages(lambda before, n: populated.logs(filter, before_id=before, limit=n), page_size)
+    assert [r.id for r in walked] == [r.id for r in everything]
+    assert populated.count_logs(filter) == len(everything)
+    tail = populated.logs_after(0, filter, limit=10_000)
+    assert [r.id for r in tail] == [r.id for r in reversed(everything)]
+    invocations = all_pages(
+        lambda before, n: populated.invocations(filter, before_id=before, limit=n), page_size
+    )
+    assert len(invocations) == populated.count_invocations(filter)
