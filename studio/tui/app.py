@@ -23,8 +23,6 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from studio.tui import actions
 from studio.tui.commands import ActionProvider, RouteProvider
-from studio.tui.curl import CurlError, CurlRequest, parse_curl, to_curl
-from studio.tui.gateway_client import REQUEST_ID_HEADER, GatewayClient
 from studio.tui.messages import (
     InvocationLoaded,
     InvocationsChanged,
@@ -43,7 +41,6 @@ from studio.tui.messages import (
 )
 from studio.tui.request_model import RequestSpec
 from studio.tui.route_index import Entry
-from studio.tui.screens.modals import ConfirmScreen, HelpScreen, PickScreen, PromptScreen, TextScreen
 from studio.tui.widgets.editor import CodeEditor
 from studio.tui.widgets.history import HistoryView
 from studio.tui.widgets.invoke_panel import InvokePanel
@@ -331,6 +328,8 @@ class StudioApp(App):
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
+        from studio.tui.screens.modals import TextScreen
+
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             import traceback
@@ -365,6 +364,8 @@ class StudioApp(App):
 
     def guard_unsaved(self, then) -> None:
         """Run `then` now, or after the user saves or discards the open file's changes."""
+        from studio.tui.screens.modals import ConfirmScreen
+
         editor = self.query_one(CodeEditor)
         if not editor.dirty:
             then()
@@ -432,6 +433,8 @@ class StudioApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="invoke", description="Invoking")
     def _invoke(self, message: InvokeRequested) -> None:
+        from studio.tui.gateway_client import REQUEST_ID_HEADER, GatewayClient
+
         client = GatewayClient(self.url)
         try:
             if message.function_id:
@@ -481,6 +484,8 @@ class StudioApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="routes")
     def _refresh_inner_routes(self) -> None:
+        from studio.tui.gateway_client import GatewayClient
+
         try:
             response = GatewayClient(self.url, timeout=5).request("GET", "/__funcstudio/routes")
             routes = json.loads(response.body).get("routes", [])
@@ -503,6 +508,8 @@ class StudioApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="invocation")
     def _load_invocation(self, request_id: str, purpose: str) -> None:
+        from studio.tui.gateway_client import GatewayClient
+
         record = self.store.full(request_id) if self.store is not None else None
         if record is None and self.url:
             try:
@@ -524,6 +531,8 @@ class StudioApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="replay", description="Replaying")
     def _replay(self, before: dict) -> None:
+        from studio.tui.gateway_client import REQUEST_ID_HEADER, GatewayClient
+
         client = GatewayClient(self.url)
         try:
             if before.get("trigger") in ("invoke", "async") and before.get("function_id"):
@@ -551,6 +560,7 @@ class StudioApp(App):
     @on(ReplayCompleted)
     def _replay_completed(self, message: ReplayCompleted) -> None:
         from studio.tui.diffing import diff_records
+        from studio.tui.screens.modals import TextScreen
 
         after = message.after
         self.last_record = after
@@ -566,6 +576,8 @@ class StudioApp(App):
         self.guard_unsaved(self.exit)
 
     def action_show_help(self) -> None:
+        from studio.tui.screens.modals import HelpScreen
+
         keymap = getattr(self.settings, "keymap", None) or {}
         self.push_screen(HelpScreen(actions.help_rows(actions.checked_keymap(keymap)[0])))
 
@@ -632,6 +644,8 @@ class StudioApp(App):
         self.query_one("#route-filter").focus()
 
     def action_goto_line(self) -> None:
+        from studio.tui.screens.modals import PromptScreen
+
         editor = self.query_one(CodeEditor)
         if editor.file is None:
             return
@@ -675,6 +689,8 @@ class StudioApp(App):
         return spec
 
     def action_copy_curl(self) -> None:
+        from studio.tui.curl import CurlRequest, to_curl
+
         spec = self._current_spec()
         if spec is None or self.url is None:
             return
@@ -689,6 +705,9 @@ class StudioApp(App):
         self.notify(f"copied as curl (also saved to .funcstudio/last-curl.sh)\n{command}", timeout=6)
 
     def action_import_curl(self) -> None:
+        from studio.tui.curl import CurlError, parse_curl
+        from studio.tui.screens.modals import PromptScreen
+
         def imported(text: str | None) -> None:
             if not text:
                 return
@@ -708,6 +727,8 @@ class StudioApp(App):
         self.push_screen(PromptScreen("Paste a curl command", "curl http://…"), imported)
 
     def action_save_request(self) -> None:
+        from studio.tui.screens.modals import PromptScreen
+
         spec = self._current_spec()
         if spec is None:
             return
@@ -740,6 +761,8 @@ class StudioApp(App):
         self.call_from_thread(self._pick_saved, saved)
 
     def _pick_saved(self, saved: list) -> None:
+        from studio.tui.screens.modals import PickScreen
+
         if not saved:
             self.notify("no saved requests for this function yet (alt+s saves one)")
             return

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable
 
 from studio.tui.actions import bindings
-from studio.tui.invocation_source import InvocationRow
+
+if TYPE_CHECKING:
+    from studio.tui.invocation_source import InvocationRow
 
 
 class HistoryView(Vertical):

@@ -28,6 +28,27 @@ def _json_editor(id: str) -> TextArea:
     return TextArea("", id=id, show_line_numbers=False, soft_wrap=True, compact=True, tab_behavior="indent")
 
 
+class RequestTabs(Vertical):
+    """Body (or event, or payload), query, headers and the CocoBase user, as tabs."""
+
+    DEFAULT_CSS = "RequestTabs { height: 1fr; }"
+
+    def compose(self):
+        with TabbedContent(id="request-tabs"):
+            with TabPane("Body", id="tab-body"):
+                yield _json_editor("body")
+            with TabPane("Query", id="tab-query"):
+                yield TextArea("", id="query", compact=True, show_line_numbers=False)
+            with TabPane("Headers", id="tab-headers"):
+                yield TextArea("", id="headers", compact=True, show_line_numbers=False)
+            with TabPane("User", id="tab-user"):
+                yield Label("CocoBase signed-in user: bearer token from the local user store")
+                yield Input("", placeholder="token (empty: anonymous)", id="user-token", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_ancestor(InvokePanel).tabs_mounted()
+
+
 class InvokePanel(Vertical):
     """Builds a `RequestSpec` for the selected function.
 
@@ -76,22 +97,15 @@ class InvokePanel(Vertical):
                    allow_blank=False, id="scf-type", compact=True),
             id="scf-options",
         ))
-        with TabbedContent(id="request-tabs"):
-            with TabPane("Body", id="tab-body"):
-                yield _json_editor("body")
-            # secondary tabs mount after the first frame (startup budget, STYLE.md §6)
-            with TabPane("Query", id="tab-query"):
-                yield Lazy(TextArea("", id="query", compact=True, show_line_numbers=False))
-            with TabPane("Headers", id="tab-headers"):
-                yield Lazy(TextArea("", id="headers", compact=True, show_line_numbers=False))
-            with TabPane("User", id="tab-user"):
-                yield Lazy(Vertical(
-                    Label("CocoBase signed-in user: bearer token from the local user store"),
-                    Input("", placeholder="token (empty: anonymous)", id="user-token", compact=True),
-                ))
+        # the tabs mount after the first frame (startup budget, STYLE.md §6)
+        yield Lazy(RequestTabs())
         yield Static("", id="invoke-error", markup=False)
 
     def on_mount(self) -> None:
+        self._apply_mode()
+
+    def tabs_mounted(self) -> None:
+        """The lazy tabs are in: apply the mode, then load the JSON grammar for the body."""
         self._apply_mode()
         self.call_after_refresh(self._highlight_body)
 
@@ -139,7 +153,9 @@ class InvokePanel(Vertical):
         for row in self.query("#scf-options"):
             row.display = scf
         self.query_one("#request-line").display = not scf
-        tabs = self.query_one("#request-tabs", TabbedContent)
+        tabs = next(self.query("#request-tabs").results(TabbedContent), None)
+        if tabs is None:
+            return
         for pane_id, visible in (("tab-query", not scf), ("tab-headers", not scf),
                                  ("tab-user", self.mode == "cocobase")):
             if visible:

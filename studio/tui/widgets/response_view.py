@@ -57,6 +57,27 @@ def pretty_body(body: bytes, headers: list[tuple[str, str]]) -> tuple[str, bool]
     return text, False
 
 
+def _viewer(id: str) -> TextArea:
+    return TextArea("", read_only=True, id=id, compact=True, soft_wrap=True, show_line_numbers=False)
+
+
+class ResponseTabs(Vertical):
+    DEFAULT_CSS = "ResponseTabs { height: 1fr; }"
+
+    def compose(self):
+        with TabbedContent(id="response-tabs"):
+            with TabPane("Body", id="tab-rbody"):
+                yield _viewer("response-body")
+            with TabPane("Headers", id="tab-rheaders"):
+                yield _viewer("response-headers")
+            with TabPane("Return", id="tab-return"):
+                yield _viewer("response-return")
+            with TabPane("Warnings", id="tab-warnings"):
+                yield _viewer("response-warnings")
+            with TabPane("Outbox", id="tab-outbox"):
+                yield _viewer("response-outbox")
+
+
 class ResponseView(Vertical):
     """Shows one response; `/` searches the body, `n`/`N` step through the matches.
 
@@ -94,21 +115,7 @@ class ResponseView(Vertical):
     def compose(self):
         yield Static("no response yet · ctrl+j sends", id="status-line", markup=False)
         yield Input(placeholder="search body… (enter)", id="response-search", compact=True)
-        with TabbedContent(id="response-tabs"):
-            with TabPane("Body", id="tab-rbody"):
-                yield self._viewer("response-body")
-            with TabPane("Headers", id="tab-rheaders"):
-                yield Lazy(self._viewer("response-headers"))
-            with TabPane("Return", id="tab-return"):
-                yield Lazy(self._viewer("response-return"))
-            with TabPane("Warnings", id="tab-warnings"):
-                yield Lazy(self._viewer("response-warnings"))
-            with TabPane("Outbox", id="tab-outbox"):
-                yield Lazy(self._viewer("response-outbox"))
-
-    @staticmethod
-    def _viewer(id: str) -> TextArea:
-        return TextArea("", read_only=True, id=id, compact=True, soft_wrap=True, show_line_numbers=False)
+        yield Lazy(ResponseTabs())  # after the first frame (startup budget, STYLE.md §6)
 
     def show_pending(self, label: str) -> None:
         line = self.query_one("#status-line", Static)
