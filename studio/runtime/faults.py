@@ -35,6 +35,8 @@ class FaultContext:
     memory_mb: int | None = None
     trigger: str | None = None
     """The invocation's trigger (http | invoke | async | timer): SCF answers faults behind API Gateway with 200."""
+    error_status: int | None = None
+    """CocoBase: the HTTP status of its error envelope (`cocobase.error_status`)."""
 
 
 Renderer = Callable[[FaultContext], Rendered]

@@ -92,7 +92,8 @@ def render_cocobase_fault(ctx: FaultContext) -> Rendered:
         message = describe(ctx)
     envelope = {"success": False, "result": None, "output": "", "error": message,
                 "execution_time": float(ctx.timeout_s or 0) if ctx.fault == "timeout" else 0.0}
-    return 500, [("Content-Type", JSON)], json.dumps(envelope).encode("utf-8")
+    status = getattr(ctx, "error_status", None) or 500
+    return status, [("Content-Type", JSON)], json.dumps(envelope).encode("utf-8")
 
 
 # -- direct invocations ------------------------------------------------------------------------

@@ -593,7 +593,7 @@ class Supervisor:
             ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error,
                                exit_code=getattr(result, "exit_code", None),
                                timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb,
-                               trigger=base.trigger)
+                               trigger=base.trigger, error_status=self.settings.cocobase.error_status)
             status, hdrs, resp_body = render_fault(ctx)
             headers = tuple(hdrs)
         peak = getattr(result, "peak_memory_mb", None)
@@ -638,7 +638,7 @@ class Supervisor:
                       t0: float, error: ErrorInfo | None = None, message: str = "") -> InvocationRecord:
         ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error, message=message,
                            timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb,
-                               trigger=base.trigger)
+                               trigger=base.trigger, error_status=self.settings.cocobase.error_status)
         status, headers, body = render_fault(ctx)
         return dataclasses.replace(
             base, status=status, response_headers=tuple(headers), response_body=body, error=error,

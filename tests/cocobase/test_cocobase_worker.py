@@ -58,6 +58,7 @@ FUNCTIONS = {
 TOML = '''
 [cocobase]
 project_id = "proj-x"
+error_status = 503
 
 [functions."cocobase/slow"]
 timeout_s = 2
@@ -148,14 +149,14 @@ def test_render_html_is_raw_html_with_static(cb):
 def test_sandboxed_templates_cannot_reach_python_internals(cb):
     status, _, body = call(cb.port, "GET", "/functions/evil/execute")
     env = json.loads(body)
-    assert status == 500 and env["success"] is False and "unsafe" in env["error"]
+    assert status == 503 and env["success"] is False and "unsafe" in env["error"]
     assert "subclasses" not in body.decode().split('"error"')[0]
 
 
 def test_uncaught_error_envelope_keeps_output(cb):
     status, headers, body = call(cb.port, "GET", "/functions/boom/execute")
     env = json.loads(body)
-    assert status == 500
+    assert status == 503
     assert env == {"success": False, "result": None, "output": "before\n", "error": "bad thing",
                    "execution_time": env["execution_time"]}
     record = record_of(cb, headers)
@@ -164,7 +165,7 @@ def test_uncaught_error_envelope_keeps_output(cb):
 
 def test_datetime_is_the_class(cb):
     status, headers, body = call(cb.port, "GET", "/functions/dt/execute")
-    assert status == 500 and "has no attribute 'datetime'" in json.loads(body)["error"]
+    assert status == 503 and "has no attribute 'datetime'" in json.loads(body)["error"]
     assert "CB-DATETIME-CLASS" in {w["id"] for w in record_of(cb, headers)["warnings"]}
 
 
@@ -209,7 +210,7 @@ def test_db_is_shared_and_persistent(cb):
 def test_timeout_envelope(cb):
     status, _, body = call(cb.port, "GET", "/functions/slow/execute")
     env = json.loads(body)
-    assert status == 500 and env["success"] is False
+    assert status == 503 and env["success"] is False
     assert env["error"] == "Execution timed out after 2 seconds"
 
 
