@@ -171,10 +171,16 @@ async def test_scf_event_from_template(scf_demo):
         await select_function(pilot, tick.id)
         panel = app.query_one(InvokePanel)
         assert panel.mode == "scf"
-        panel.query_one("#scf-template").value = "timer"
         await pilot.pause()
+        # tick has a timer trigger, so its event starts from the timer template
+        assert panel.query_one("#scf-template").value == "timer"
         event = json.loads(panel.query_one("#body", TextArea).text)
         assert event["Type"] == "Timer"
+        panel.query_one("#scf-template").value = "cos"
+        await pilot.pause()
+        assert "Records" in json.loads(panel.query_one("#body", TextArea).text)
+        panel.query_one("#scf-template").value = "timer"
+        await pilot.pause()
         completed = await send_and_wait(pilot, messages)
         [requested] = of(messages, InvokeRequested)
         assert requested.function_id == tick.id

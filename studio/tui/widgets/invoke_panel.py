@@ -117,6 +117,7 @@ class InvokePanel(Vertical):
 
     def set_target(self, entry: Entry) -> None:
         """Point the panel at a route or function, keeping what the user typed where it still fits."""
+        changed_function = self.entry is None or self.entry.function_id != entry.function_id
         self.entry = entry
         if entry.platform == "scf":
             self.mode = "scf"
@@ -134,8 +135,15 @@ class InvokePanel(Vertical):
         self.query_one("#path", Input).value = self.template
         self._build_params()
         self._apply_mode()
-        if self.mode == "scf" and not self.query_one("#body", TextArea).text.strip():
-            self.seed_event(self.query_one("#scf-template", Select).value)
+        if self.mode == "scf" and (changed_function or not self.query_one("#body", TextArea).text.strip()):
+            # seed from the function's own trigger type when there is a template for it
+            triggers = (entry.detail or "").split(",")
+            template = next((t for t in triggers if t in SCF_TEMPLATES), "direct")
+            select = self.query_one("#scf-template", Select)
+            if select.value != template:
+                select.value = template  # Select.Changed seeds the event
+            else:
+                self.seed_event(template)
 
     def _build_params(self) -> None:
         container = self.query_one("#params", Horizontal)
