@@ -316,10 +316,27 @@ class StudioApp(App):
     def _refresh_history(self) -> None:
         if self.store is None:
             return
-        rows = self.store.recent(200)
+        rows = self.store.recent(HistoryView.PAGE)
         functions = sorted({r.function_id for r in rows if r.function_id})
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self._show_history, rows, functions)
+
+    @on(HistoryView.OlderWanted)
+    def _older_wanted(self, message: HistoryView.OlderWanted) -> None:
+        self._load_older(message.before_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history-older")
+    def _load_older(self, before_id: int) -> None:
+        if self.store is None:
+            return
+        rows = self.store.recent(HistoryView.PAGE, before_id=before_id)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._append_history, before_id, rows)
+
+    def _append_history(self, before_id: int, rows) -> None:
+        view = self.query_one(HistoryView)
+        if view.rows and view.rows[-1].id == before_id:  # still the page it asked for
+            view.add_older(rows)
 
     def _show_history(self, rows, functions) -> None:
         self.query_one(HistoryView).set_rows(rows)

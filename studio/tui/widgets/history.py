@@ -23,6 +23,7 @@ class HistoryView(Vertical):
     |---|---|
     | enter | show the invocation (response, logs, trace) |
     | ctrl+r | replay against the current code and diff (app binding `history.replay`) |
+    | ctrl+end | the oldest row shown; reaching it reads the next page from the store |
     """
 
     BINDINGS = bindings("history")
@@ -41,10 +42,25 @@ class HistoryView(Vertical):
         def control(self) -> HistoryView:
             return self.view
 
+    @dataclass
+    class OlderWanted(Message):
+        """The cursor reached the oldest row shown: the app reads the page before `before_id`."""
+
+        view: HistoryView
+        before_id: int
+
+        @property
+        def control(self) -> HistoryView:
+            return self.view
+
+    PAGE = 200
+
     def __init__(self, *, fixed_clock: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.fixed_clock = fixed_clock
         self.rows: list[InvocationRow] = []
+        self.exhausted = False
+        """True once a page came back short: there is nothing older to read."""
 
     def compose(self):
         table: DataTable = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
@@ -55,9 +71,18 @@ class HistoryView(Vertical):
         table.add_columns("time", "trigger", "request", "status", "ms", "function", "error")
 
     def set_rows(self, rows: list[InvocationRow]) -> None:
-        self.rows = rows
+        """The newest page (replaces what is shown, keeping the cursor's row index)."""
+        self.rows = []
+        self.exhausted = len(rows) < self.PAGE
+        self.query_one(DataTable).clear()
+        self.add_older(rows)
+
+    def add_older(self, rows: list[InvocationRow]) -> None:
+        """Append a page of older rows (keyset: every id below the last one shown)."""
+        if len(rows) < self.PAGE:
+            self.exhausted = True
         table = self.query_one(DataTable)
-        table.clear()
+        self.rows.extend(rows)
         for row in rows:
             when = "00:00:00" if self.fixed_clock else time.strftime("%H:%M:%S", time.localtime(row.started_at))
             ms = "-" if self.fixed_clock or row.duration_ms is None else f"{row.duration_ms:.1f}"
@@ -71,6 +96,11 @@ class HistoryView(Vertical):
         if not self.rows or table.cursor_row is None or not 0 <= table.cursor_row < len(self.rows):
             return None
         return self.rows[table.cursor_row].request_id
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if not self.exhausted and self.rows and event.cursor_row >= len(self.rows) - 1:
+            self.post_message(self.OlderWanted(self, self.rows[-1].id))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -318,4 +318,4 @@ class LogsPane(Vertical):
             view.set_ids(message.ids)
             self.post_message(self.Filtered(self, self.filters, len(message.ids)))
         for count in self.query("#log-count").results(Static):
-            count.update(f"{view.line_count:,} lines")
+            count.update(f"{view.line_count:,} line{'s' if view.line_count != 1 else ''}")
