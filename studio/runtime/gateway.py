@@ -371,12 +371,21 @@ class Gateway:
         state = self.state
         function = state.project.function(function_id)
         if function is None:
-            return json_error(404, "unknown-function", f"no function with id or alias {function_id!r}",
-                              functions=[fn.id for fn in state.project.functions])
+            known = [fn.id for fn in state.project.functions]
+            shown = ", ".join(known[:20]) + (f", … ({len(known) - 20} more)" if len(known) > 20 else "")
+            return json_error(404, "unknown-function",
+                              f"no function with id or alias {function_id!r} in this project; "
+                              f"known ids: {shown or '(none)'} (all routes: GET {CONTROL_PREFIX}/routes)",
+                              functions=known)
         raw = request.get_data(cache=False)
         try:
             event = json.loads(raw.decode("utf-8")) if raw.strip() else {}
         except (UnicodeDecodeError, ValueError) as exc:
+            if function.platform == "scf":  # the platform's own answer (RUNTIME_SPEC.md §3.7)
+                from studio.runtime.platforms import scf_error_body
+
+                body = scf_error_body(400, f"InvalidParameterValue: the event is not JSON: {exc}", cycle.request_id)
+                return Response(body, status=400, content_type="application/json")
             return json_error(400, "bad-event", f"the event is not JSON: {exc}")
         kind = request.headers.get(INVOCATION_TYPE_HEADER, "RequestResponse")
         if kind not in ("RequestResponse", "Event"):

@@ -8,6 +8,7 @@ and `direct.py` look the renderers and builders up here by platform.
 from __future__ import annotations
 
 import json
+import math
 
 from studio.project.model import Function
 from studio.runtime.faults import FaultContext, Rendered, describe
@@ -83,6 +84,31 @@ def render_scf_fault(ctx: FaultContext) -> Rendered:
     # Behind API Gateway the client gets HTTP 200 with the error object (§3.6, §7 #12).
     http_status = 200 if getattr(ctx, "trigger", None) == "http" else status
     return http_status, [("Content-Type", JSON)], scf_error_body(status, message, ctx.request_id, stack)
+
+
+def scf_billed_ms(duration_ms: float, timeout_s: float | None) -> int:
+    """Rounded up to 100 ms and capped at the timeout, as scfcli bills (worker/scf.py does the same)."""
+    billed = max(100, int(math.ceil(duration_ms / 100.0)) * 100)
+    return min(billed, int(timeout_s * 1000)) if timeout_s else billed
+
+
+def fault_log_lines(function: Function, request_id: str, duration_ms: float,
+                    peak_memory_mb: float | None) -> list[str]:
+    """The platform lines production still prints after the runtime killed an instance mid-invocation.
+
+    SCF always closes an invocation with END and Report (RUNTIME_SPEC.md §3.8, §7 #9); a killed
+    worker could not print them itself, so the supervisor adds them after its last streamed line.
+    """
+    if function.platform != "scf":
+        return []
+    timeout_s = function.limits.timeout_s
+    memory_mb = function.limits.memory_mb or 128
+    return [
+        f"END RequestId: {request_id}",
+        f"Report RequestId: {request_id} Duration:{int(math.ceil(duration_ms))}ms "
+        f"Billed Duration:{scf_billed_ms(duration_ms, timeout_s)}ms Memory:{memory_mb}MB "
+        f"MaxMemoryUsed:{float(peak_memory_mb or 0.0):.4f}MB",
+    ]
 
 
 def render_cocobase_fault(ctx: FaultContext) -> Rendered:

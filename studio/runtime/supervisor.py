@@ -39,7 +39,8 @@ from studio.runtime.events import (
     ParityWarning,
 )
 from studio.runtime.faults import FaultContext, render_fault
-from studio.runtime.platforms import function_extra
+from studio.runtime.platforms import fault_log_lines, function_extra
+from studio.runtime.undeclared import UndeclaredDeps
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ FRAMEWORK_MODULES: dict[str, tuple[str, ...]] = {
     "sanic": ("sanic",),
     "quart": ("quart",),
     "bottle": ("bottle",),
-    # cocopot is left to the instance that imports it: it loads through the compatibility shim,
-    # and a zygote-wide import would flag CP-SHIM on every function forked from it.
+    # imported through the compatibility shim; CP-SHIM goes only to functions that use cocopot
+    "cocopot": ("cocopot",),
 }
 
 BUSY_WAIT_CAP_S = 10.0
@@ -249,6 +250,7 @@ class Supervisor:
         self._inner_routes: dict[str, list[dict]] = {}
         self._modules_cache: dict[int, tuple[object, list[str]]] = {}
         self._dead: list[_Slot] = []
+        self.undeclared = UndeclaredDeps()
         self._reaper = threading.Thread(target=self._reap_idle, name="funcstudio-idle-reaper", daemon=True)
         self._reaper.start()
 
@@ -566,7 +568,8 @@ class Supervisor:
             record = self._fault_record(base, function, request_id, "load-error", t0, error=error)
             record = dataclasses.replace(record, init_ms=init_ms, instance_id=str(instance.id),
                                          code_version=self._code_version(function, modules),
-                                         warnings=_to_warnings(getattr(instance, "load_warnings", ())),
+                                         warnings=self._dep_warnings(function, error, _to_warnings(
+                                             getattr(instance, "load_warnings", ()))),
                                          log_count=len(logs))
             return Invocation(record, logs)
 
@@ -583,6 +586,8 @@ class Supervisor:
             self._kill(instance, function.id, fault or "crash", getattr(result, "exit_code", None))
         else:
             self._release(slot, keep=True)
+        if fault is not None:
+            self._close_killed(function, request_id, result, logs, on_log)
 
         modules = self._project_modules(instance)
         error = _to_error(getattr(result, "error", None))
@@ -604,7 +609,7 @@ class Supervisor:
             response_body=bytes(resp_body),
             return_value=_return_text(getattr(result, "return_value", None)),
             error=error,
-            warnings=_to_warnings(getattr(result, "warnings", ())),
+            warnings=self._dep_warnings(function, error, _to_warnings(getattr(result, "warnings", ()))),
             fault=fault,
             duration_ms=float(getattr(result, "duration_ms", None) or (time.perf_counter() - t0) * 1000),
             init_ms=init_ms,
@@ -616,6 +621,32 @@ class Supervisor:
             logs_truncated=bool(getattr(result, "output_truncated", False)),
         )
         return Invocation(record, logs)
+
+    def _dep_warnings(self, function: Function, error: ErrorInfo | None,
+                      warnings: tuple[ParityWarning, ...]) -> tuple[ParityWarning, ...]:
+        """EO-UNDECLARED-DEP when the error is a ModuleNotFoundError production would share."""
+        if error is None or not error.type.endswith("ModuleNotFoundError"):
+            return warnings
+        try:
+            found = self.undeclared.warning(self.project, function, error)
+        except Exception:  # noqa: BLE001 - a hint must never fail the invocation
+            log.debug("checking %s against the computed requirements failed", function.id, exc_info=True)
+            return warnings
+        if found is None or any(w.id == found.id for w in warnings):
+            return warnings
+        return (*warnings, found)
+
+    @staticmethod
+    def _close_killed(function: Function, request_id: str, result, logs: list[LogLine], on_log) -> None:
+        """The platform's closing lines (SCF END/Report) that a killed instance could not print,
+        after every line it streamed; skipped when the worker printed them before dying."""
+        end = f"END RequestId: {request_id}"
+        if any(line.stream == "platform" and line.text == end for line in logs):
+            return
+        lines = fault_log_lines(function, request_id, float(getattr(result, "duration_ms", 0.0) or 0.0),
+                                getattr(result, "peak_memory_mb", None))
+        for text in lines:
+            on_log("platform", None, time.time(), text)
 
     def _project_modules(self, instance) -> list[str]:
         """The instance's project modules; cached while the instance keeps the same module set

@@ -109,20 +109,31 @@ class LineStream(io.TextIOBase):
     def write(self, text) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        stream, level = self._tag(text)
         with self._lock:
             data = self._partial + text
             *lines, self._partial = data.split("\n")
         for line in lines:
-            self._capture.emit(self._stream, None, line)
+            self._capture.emit(stream, level, line)
         if len(self._partial) > 65536:
             self.flush()
         return len(text)
 
     def flush(self) -> None:
+        stream, level = self._tag("")
         with self._lock:
             rest, self._partial = self._partial, ""
         if rest:
-            self._capture.emit(self._stream, None, rest)
+            self._capture.emit(stream, level, rest)
+
+    def _tag(self, text: str) -> tuple[str, str | None]:
+        """`logging` and the record's level while a logging handler of this thread writes a record."""
+        handling = getattr(_handling, "record", None)
+        if handling is None:
+            return self._stream, None
+        if text:
+            handling.printed = True
+        return "logging", handling.level
 
 
 class _BytesToText:
@@ -143,26 +154,46 @@ class _BytesToText:
 
 
 _MESSAGE_ONLY = logging.Formatter("%(message)s")
+_handling = threading.local()
+"""`.record`: the record this thread's logging handlers are writing, if any (see `_Handling`)."""
+
+
+class _Handling:
+    def __init__(self, level: str) -> None:
+        self.level = level
+        self.printed = False
 
 
 def install(capture: Capture, on_error_record=None) -> None:
-    """Route stdout/stderr and every logging record through `capture`."""
+    """Route stdout/stderr and every logging record through `capture`.
+
+    A record is one line, as production shows it: what the user's handler wrote to stdout/stderr
+    (formatted their way), tagged `logging` with the record's level. Only a record that no handler
+    printed (no handlers, a file handler, Python's last resort) is captured from the record itself.
+    """
     sys.stdout = LineStream(capture, "stdout", 1)
     sys.stderr = LineStream(capture, "stderr", 2)
     original = logging.Logger.callHandlers
 
     def call_handlers(self, record):
+        outer = getattr(_handling, "record", None)
+        handling = _handling.record = _Handling(record.levelname)
         try:
-            text = _MESSAGE_ONLY.format(record)
-        except Exception:  # noqa: BLE001 - a bad format string must not lose the record
-            text = str(record.msg)
-        capture.emit("logging", record.levelname, text)
+            result = original(self, record)
+        finally:
+            _handling.record = outer
+        if not handling.printed:
+            try:
+                text = _MESSAGE_ONLY.format(record)
+            except Exception:  # noqa: BLE001 - a bad format string must not lose the record
+                text = str(record.msg)
+            capture.emit("logging", record.levelname, text)
         if on_error_record is not None and record.exc_info and record.levelno >= logging.ERROR:
             on_error_record(record.exc_info[1])
-        return original(self, record)
+        return result
 
     logging.Logger.callHandlers = call_handlers
-    # The record is already captured: the last-resort stderr echo would only duplicate it.
+    # A record nothing printed is captured above: the last-resort stderr echo would duplicate it.
     logging.lastResort = logging.NullHandler()
 
 
