@@ -73,6 +73,27 @@ class StudioHeader(Static):
     """
 
 
+class BottomPanel(Vertical):
+    """Logs, history and trace as tabs."""
+
+    DEFAULT_CSS = "BottomPanel { height: auto; }"
+
+    def __init__(self, fixed: bool, root: Path, mask) -> None:
+        super().__init__()
+        self.fixed = fixed
+        self.root = root
+        self.mask = mask
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="bottom", initial="logs"):
+            with TabPane("Logs", id="logs"):
+                yield LogsPane(fixed_clock=self.fixed, mask=self.mask, id="logs-pane")
+            with TabPane("History", id="history"):
+                yield Lazy(HistoryView(fixed_clock=self.fixed, id="history-view"))
+            with TabPane("Trace", id="trace"):
+                yield Lazy(TraceView(self.root, mask=self.mask, id="trace-view"))
+
+
 class StudioApp(App):
     """`funcstudio ./project`."""
 
@@ -126,24 +147,22 @@ class StudioApp(App):
                 with Horizontal(id="io"):
                     yield InvokePanel(id="invoke")
                     yield ResponseView(show_timing=not fixed, mask=self.mask, id="response")
-        with TabbedContent(id="bottom", initial="logs"):
-            with TabPane("Logs", id="logs"):
-                yield LogsPane(fixed_clock=fixed, mask=self.mask, id="logs-pane")
-            with TabPane("History", id="history"):
-                yield Lazy(HistoryView(fixed_clock=fixed, id="history-view"))
-            with TabPane("Trace", id="trace"):
-                yield Lazy(TraceView(self.root, mask=self.mask, id="trace-view"))
+        # the bottom panel mounts after the first frame (startup budget, STYLE.md §6); services start
+        # later still, so their results always find it
+        yield Lazy(BottomPanel(fixed, self.root, self.mask))
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.options.fixed:
-            for area in self.query("TextArea"):
-                area.cursor_blink = False
-            for box in self.query("Input"):
-                box.cursor_blink = False
+        self._no_blink()
         self.query_one(RouteTree).show_loading()
         # after the first frame: discovery and the runtime must not compete with the first paint
         self.call_after_refresh(self._start_services)
+
+    def _no_blink(self) -> None:
+        """Fixed mode: no blinking cursors (run again once the lazy parts are in)."""
+        if self.options.fixed:
+            for widget in self.query("TextArea, Input"):
+                widget.cursor_blink = False
 
     def on_ready(self) -> None:
         if self.options.startup_timer is not None:
@@ -287,6 +306,7 @@ class StudioApp(App):
     def _store_ready(self, message: StoreReady) -> None:
         log_source, invocations = message.store
         self.store = invocations
+        self._no_blink()
         self.query_one(LogsPane).set_source(log_source)
         self._refresh_history()
 
