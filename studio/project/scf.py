@@ -79,7 +79,9 @@ def discover_scf(root: Path, settings: Settings, *, skip_dirs: frozenset[str] = 
     `skip_dirs` are project-relative folders that belong to another platform (`cloud-functions`,
     the CocoBase folder): the convention never looks inside them.
     """
-    root = Path(root)
+    # Declared `src` folders are resolved to absolute paths: the root must be too, or their ids
+    # would not be project-relative when the caller passed a relative root.
+    root = Path(root).resolve()
     problems: list[Problem] = []
     decls: dict[str, _Decl] = {}
     skip = frozenset({"cloud-functions", settings.cocobase.dir.strip("/"), *skip_dirs})
