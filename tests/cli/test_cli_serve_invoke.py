@@ -6,7 +6,6 @@ import json
 import os
 import queue
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,10 +28,8 @@ def funcstudio(*args, cwd=None, timeout=120, input=None):
 
 
 @pytest.fixture(scope="module")
-def showcase(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli") / "pages-showcase"
-    shutil.copytree(ROOT / "sample_projects" / "pages-showcase", root)
-    return root
+def showcase(sample_copy):
+    return sample_copy("pages-showcase")
 
 
 def alive(pid: int) -> bool:

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def run(*args, stdin: str | None = None):
-    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=120,
-                          cwd=REPO, input=stdin)
+from helpers import run_funcstudio as run
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    target = tmp_path_factory.mktemp("cbdemo") / "cocobase-demo"
-    shutil.copytree(REPO / "sample_projects" / "cocobase-demo", target, ignore=shutil.ignore_patterns(".funcstudio"))
+def demo(sample_copy):
+    target = sample_copy("cocobase-demo")
     seeded = run("db", str(target), "seed", str(target / "seed.json"))
     assert seeded.returncode == 0, seeded.stderr
     assert "products: 5" in seeded.stdout and "users: 2" in seeded.stdout

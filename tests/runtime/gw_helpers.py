@@ -8,6 +8,8 @@ import socket
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +105,19 @@ class EventLog:
         from studio.runtime.events import LogLine
 
         return [e for e in self.of(LogLine) if e.request_id == request_id]
+
+
+@contextmanager
+def serving(root: Path, settings=None, *, reload: bool = False) -> Iterator:
+    """`root` served by a started Runtime on 127.0.0.1 (port 0), every event it publishes kept in
+    `runtime.events` (an EventLog); stopped on exit."""
+    from studio.runtime.server import Runtime
+
+    runtime = Runtime(root, settings, host="127.0.0.1", port=0, reload=reload)
+    runtime.events = EventLog()
+    runtime.bus.subscribe(runtime.events)
+    runtime.start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()

@@ -4,9 +4,7 @@ still recorded, and the gateway keeps serving."""
 from __future__ import annotations
 
 import pytest
-from gw_helpers import EventLog, request, wait_until, write_files
-
-from studio.runtime.server import Runtime
+from gw_helpers import request, serving, wait_until, write_files
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +26,8 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory):
-    rt = Runtime(write_files(tmp_path_factory.mktemp("bad"), FILES), host="127.0.0.1", port=0, reload=False)
-    rt.events = EventLog()
-    rt.bus.subscribe(rt.events)
-    rt.start()
-    yield rt
-    rt.stop()
+    with serving(write_files(tmp_path_factory.mktemp("bad"), FILES)) as rt:
+        yield rt
 
 
 @pytest.mark.parametrize("path, words", [("/badhdr", "X-Bad"), ("/badstatus", "status 1234")])

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from gw_helpers import EventLog, wait_until, write_files
 from gw_helpers import request as http
-
-from studio.runtime.server import Runtime
+from gw_helpers import serving, wait_until, write_files
 
 pytestmark = pytest.mark.slow
 
@@ -36,13 +34,9 @@ PAYLOAD = b"ok\xff\xfe\x00end"
 def runtime(request, tmp_path_factory):
     quirks = request.param
     root = write_files(tmp_path_factory.mktemp(quirks), {**FILES, "funcstudio.toml": f'quirks = "{quirks}"\n'})
-    rt = Runtime(root, host="127.0.0.1", port=0, reload=False)
-    rt.events = EventLog()
-    rt.bus.subscribe(rt.events)
-    rt.quirks = quirks
-    rt.start()
-    yield rt
-    rt.stop()
+    with serving(root) as rt:
+        rt.quirks = quirks
+        yield rt
 
 
 def test_bytes_return_is_octet_stream_byte_exact(runtime):

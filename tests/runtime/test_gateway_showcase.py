@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from gw_helpers import EventLog, raw_request, request, wait_until
+from gw_helpers import raw_request, request, serving, wait_until
 
 from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
-from studio.runtime.server import Runtime
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def showcase(tmp_path_factory, samples_dir):
-    root = tmp_path_factory.mktemp("showcase") / "pages-showcase"
-    shutil.copytree(samples_dir / "pages-showcase", root)
-    runtime = Runtime(root, host="127.0.0.1", port=0, reload=False)
-    events = EventLog()
-    runtime.bus.subscribe(events)
-    runtime.start()
-    runtime.events = events
-    yield runtime
-    runtime.stop()
+def showcase(sample_copy):
+    with serving(sample_copy("pages-showcase")) as runtime:
+        yield runtime
 
 
 def get(rt, path, **kw):

@@ -8,11 +8,10 @@ import threading
 import time
 
 import pytest
-from gw_helpers import EventLog, request, wait_until, write_files
+from gw_helpers import request, serving, wait_until, write_files
 
 from studio.runtime.events import ProjectChanged
 from studio.runtime.reloader import is_watched
-from studio.runtime.server import Runtime
 
 pytestmark = pytest.mark.slow
 
@@ -42,13 +41,8 @@ FILES = {
 @pytest.fixture()
 def live(tmp_path):
     root = write_files(tmp_path / "proj", FILES)
-    runtime = Runtime(root, host="127.0.0.1", port=0, reload=True)
-    events = EventLog()
-    runtime.bus.subscribe(events)
-    runtime.start()
-    runtime.events = events
-    yield runtime
-    runtime.stop()
+    with serving(root, reload=True) as runtime:
+        yield runtime
 
 
 def body(rt, path):

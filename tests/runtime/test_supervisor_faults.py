@@ -6,10 +6,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from gw_helpers import EventLog, request, wait_until, write_files
+from gw_helpers import request, serving, wait_until, write_files
 
 from studio.runtime.events import InstanceExited
-from studio.runtime.server import Runtime
 
 pytestmark = pytest.mark.slow
 
@@ -98,13 +97,8 @@ FILES = {
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
     root = write_files(tmp_path_factory.mktemp("faults"), FILES)
-    runtime = Runtime(root, host="127.0.0.1", port=0, reload=False)
-    events = EventLog()
-    runtime.bus.subscribe(events)
-    runtime.start()
-    runtime.events = events
-    yield runtime
-    runtime.stop()
+    with serving(root) as runtime:
+        yield runtime
 
 
 def call(rt, path):

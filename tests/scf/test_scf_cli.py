@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def run(*args, stdin: str | None = None):
-    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True, timeout=120,
-                          cwd=REPO, input=stdin)
+from helpers import run_funcstudio as run
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    target = tmp_path_factory.mktemp("scfdemo") / "scf-demo"
-    shutil.copytree(REPO / "sample_projects" / "scf-demo", target, ignore=shutil.ignore_patterns(".funcstudio"))
-    return target
+def demo(sample_copy):
+    return sample_copy("scf-demo")
 
 
 def test_events_show_then_invoke_with_the_file(demo, tmp_path):

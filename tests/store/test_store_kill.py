@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +14,8 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+
+from helpers import copy_sample
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
@@ -94,9 +95,8 @@ def test_sigkill_during_a_flood_through_a_recorder(tmp_path):
     check_store(path, set(acked), lines_each=5)
 
 
-def test_sigkill_of_funcstudio_serve_under_http_load(tmp_path, samples_dir):
-    project = tmp_path / "site"
-    shutil.copytree(samples_dir / "pages-showcase", project, ignore=shutil.ignore_patterns(".funcstudio"))
+def test_sigkill_of_funcstudio_serve_under_http_load(tmp_path):
+    project = copy_sample("pages-showcase", tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "studio", "serve", str(project), "--port", "0", "--no-reload"],
         stdout=subprocess.PIPE,

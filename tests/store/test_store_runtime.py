@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import sqlite3
 import threading
 
@@ -37,9 +36,8 @@ class Seen:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, samples_dir):
-    root = tmp_path_factory.mktemp("store-runtime") / "site"
-    shutil.copytree(samples_dir / "pages-showcase", root, ignore=shutil.ignore_patterns(".funcstudio"))
+def served(sample_copy):
+    root = sample_copy("pages-showcase")
     runtime = Runtime(root, host="127.0.0.1", port=0, reload=False)
     seen = Seen()
     recording = record_runtime(runtime)
