@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import write_file as write
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_projects"
@@ -29,12 +30,6 @@ def routes_json(project: Path) -> list[dict]:
     result = run("routes", str(project), "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
-
-
-def write(root: Path, name: str, text: str) -> None:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 def test_routes_json_pages_showcase_is_in_platform_order() -> None:

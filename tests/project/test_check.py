@@ -6,22 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import write_file as write
 
 from studio.project.check import check_project, summary
 from studio.project.loader import load_project, load_project_with_settings
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("FUNCSTUDIO_CONFIG_FILE", "FUNCSTUDIO_PORT", "FUNCSTUDIO_HOST"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def write(root: Path, name: str, text: str) -> None:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
 
 COCOPOT_APP = """\
 from cocopot import Cocopot

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpers import write_file as write
+
 from studio.project.cocobase import discover_cocobase
 from studio.project.settings import CocoBaseSettings, FunctionSettings, Settings
-
-
-def write(root: Path, name: str, text: str | bytes) -> None:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
 
 
 def test_each_file_is_a_function_with_two_endpoints(tmp_path: Path) -> None:

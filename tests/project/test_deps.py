@@ -4,25 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from helpers import write_file as write
 
 from studio.project.deps import ALWAYS, compute_requirements, package_name, render_requirements
 from studio.project.loader import load_project
 
 ENTRY = "def handler(event, context):\n    return 'ok'\n"
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("FUNCSTUDIO_CONFIG_FILE", "FUNCSTUDIO_PORT", "FUNCSTUDIO_HOST"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def write(root: Path, name: str, text: str) -> Path:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def reqs_of(root: Path):

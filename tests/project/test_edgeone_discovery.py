@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import write_files as project
 from privilege_drop import run_unprivileged, shared_folder
 
 from studio.project import edgeone, files
@@ -18,17 +19,6 @@ def _fresh_caches():
     files.clear_cache()
     edgeone.clear_cache()
     yield
-
-
-def project(root: Path, tree: dict[str, str | bytes]) -> Path:
-    for rel, text in tree.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text, encoding="utf-8")
-    return root
 
 
 HANDLER_CLASS = """\

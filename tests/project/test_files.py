@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import write_file as write
 from privilege_drop import run_unprivileged, shared_folder
 
 from studio.project import files
@@ -17,16 +18,6 @@ def _fresh_cache():
     files.clear_cache()
     yield
     files.clear_cache()
-
-
-def write(root: Path, rel: str, text: str | bytes = "") -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def rels(root: Path, paths) -> list[str]:

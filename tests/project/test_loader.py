@@ -6,24 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import write_file as write
 
 from studio.project.loader import load_project, route_table
 from studio.project.routing import Match, NoMatch
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("FUNCSTUDIO_CONFIG_FILE", "FUNCSTUDIO_PORT", "FUNCSTUDIO_HOST"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def write(root: Path, name: str, text: str | bytes) -> None:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture

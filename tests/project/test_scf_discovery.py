@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import write_file
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -16,16 +16,8 @@ from studio.project.settings import Settings, load_settings
 HANDLER = "def main_handler(event, context):\n    return {'ok': True}\n"
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("FUNCSTUDIO_CONFIG_FILE", "FUNCSTUDIO_PORT", "FUNCSTUDIO_HOST"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def write(root: Path, name: str, text: str) -> None:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    write_file(root, name, text, dedent=True)
 
 
 def scan(root: Path, settings: Settings | None = None):

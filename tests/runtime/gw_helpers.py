@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import helpers
+
 
 @dataclass
 class Reply:
@@ -71,11 +73,8 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
 
 
 def write_files(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root
+    """Every {relative path: text} into root, each text dedented and without its leading newlines."""
+    return helpers.write_files(root, {rel: textwrap.dedent(text).lstrip("\n") for rel, text in files.items()})
 
 
 class EventLog:

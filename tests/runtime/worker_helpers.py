@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import textwrap
 import uuid
 from pathlib import Path
+
+from helpers import write_files
 
 from studio.runtime.instance import InstanceConfig, InstanceFactory
 
 
-def write_project(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(textwrap.dedent(text))
-    return root
+def write_project(root: Path, files: dict[str, str | bytes]) -> Path:
+    return write_files(root, files, dedent=True)
 
 
 def edgeone_config(root: Path, entry: str, **overrides) -> InstanceConfig:
