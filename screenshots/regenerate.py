@@ -38,6 +38,7 @@ async def _until(pilot, predicate, timeout: float = 60.0) -> None:
 async def _ready(pilot) -> None:
     app = pilot.app
     await _until(pilot, lambda: app.project is not None and app.url is not None and app.store is not None)
+    await _until(pilot, lambda: app.query_one("#logs-pane").scans > 0)  # the log view has read the store
     await pilot.pause()
 
 

@@ -209,6 +209,8 @@ class LogsPane(Vertical):
         self.filters = LogFilters()
         self._generation = 0
         self._function_ids: list[str] = []
+        self.scans = 0
+        """Id scans applied so far (tests and screenshots wait on it)."""
 
     def compose(self):
         # the filter bar mounts after the first frame (startup budget, STYLE.md §6)
@@ -310,6 +312,7 @@ class LogsPane(Vertical):
         message.stop()
         if message.generation != self._generation:
             return  # a newer filter superseded this scan
+        self.scans += 1
         view = self.view
         if message.append:
             known = view.ids[-1] if view.ids else 0
