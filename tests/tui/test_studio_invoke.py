@@ -70,6 +70,16 @@ async def test_invalid_json_body_is_not_sent(showcase):
         completed = await send_and_wait(pilot, messages)
         assert completed.status == 201
 
+        # a platform quirk shows as a parity warning in its own tab
+        await select_function(pilot, "cloud-functions/api/plain-dict")
+        app.query_one("#method").value = "GET"
+        app.query_one("#body", TextArea).load_text("")
+        await send_and_wait(pilot, messages)
+        view = app.query_one(ResponseView)
+        assert [w["id"] for w in view.response.warnings] == ["EO-DICT-ENVELOPE"]
+        assert "EO-DICT-ENVELOPE" in view.query_one("#response-warnings", TextArea).text
+        assert "parity warning" in str(view.query_one("#status-line").render())
+
 
 async def test_stale_results_are_dropped(showcase):
     app = make_app(showcase, start_runtime=False)
@@ -204,3 +214,12 @@ async def test_cocobase_payload_and_user(coco_demo):
         completed = await send_and_wait(pilot, messages)
         assert completed.status == 201  # the function returns (order, 201)
         assert json.loads(completed.body)["success"] is True
+
+        # mail lands in the outbox, shown in its tab
+        receipt = next(f for f in app.project.functions if f.id.endswith("send-receipt"))
+        await select_function(pilot, receipt.id)
+        panel.query_one("#body", TextArea).load_text("")
+        await send_and_wait(pilot, messages)
+        outbox = app.query_one(ResponseView).response.outbox
+        assert len(outbox) == 1 and "Your orders" in json.dumps(outbox)
+        assert "Your orders" in app.query_one("#response-outbox", TextArea).text
