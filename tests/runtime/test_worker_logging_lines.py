@@ -89,3 +89,60 @@ def test_records_no_handler_printed_are_captured_from_the_record(factory, tmp_pa
         assert ("stdout", None, "after") in lines  # tagging ends with the record
     finally:
         instance.kill("shutdown")
+
+
+ORIGINAL_STREAM = """
+import logging, sys
+
+early = logging.getLogger("early")
+early.propagate = False
+handler = logging.StreamHandler(sys.__stderr__)  # the process's own stderr, not the captured one
+handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+early.addHandler(handler)
+
+def handler(event):
+    early.warning("from a handler made on the original stream")
+    return "ok"
+"""
+
+
+def test_a_handler_on_the_original_stderr_is_one_tagged_line(factory, tmp_path):
+    instance = spawn(factory, tmp_path, {"cloud-functions/o.py": ORIGINAL_STREAM}, "o.py")
+    try:
+        result, logs = invoke(instance, http("/o"))
+        assert result.status == 200
+        hits = [(s, level, t) for s, level, _w, t in logs if "original stream" in t]
+        assert hits == [("logging", "WARNING", "[WARNING] from a handler made on the original stream")]
+    finally:
+        instance.kill("shutdown")
+
+
+SANIC_APP = """
+from sanic import Sanic
+from sanic.log import logger
+from sanic.response import text
+
+app = Sanic("funcstudio_logging_lines")
+
+
+@app.get("/hi")
+async def hi(request):
+    logger.info("sanic says hi")
+    return text("ok")
+"""
+
+
+def test_sanic_preloaded_by_the_zygote_logs_each_record_once(tmp_path):
+    # Sanic's default logging config holds the stdout of the process that imported it: the zygote.
+    from gw_helpers import write_files
+
+    from studio.runtime.server import Runtime
+
+    root = write_files(tmp_path / "proj", {"cloud-functions/s/index.py": SANIC_APP})
+    with Runtime(root, host="127.0.0.1", port=0, reload=False) as rt:
+        assert "sanic" in rt.supervisor.preload
+        for _ in range(2):
+            record, logs = rt.invoke_function("cloud-functions/s/index", {"path": "/s/hi"})
+            assert record.status == 200 and record.response_body == b"ok"
+            hits = [(line.stream, line.level) for line in logs if "sanic says hi" in line.text]
+            assert hits == [("logging", "INFO")]

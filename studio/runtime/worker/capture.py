@@ -171,11 +171,17 @@ def install(capture: Capture, on_error_record=None) -> None:
     (formatted their way), tagged `logging` with the record's level. Only a record that no handler
     printed (no handlers, a file handler, Python's last resort) is captured from the record itself.
     """
-    sys.stdout = LineStream(capture, "stdout", 1)
-    sys.stderr = LineStream(capture, "stderr", 2)
+    replaced: list[tuple[object, LineStream]] = []  # (original stream, its capturing stream); kept alive
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        line_stream = LineStream(capture, name, fd)
+        for old in (getattr(sys, name), getattr(sys, f"__{name}__")):
+            if old is not None:
+                replaced.append((old, line_stream))
+        setattr(sys, name, line_stream)
     original = logging.Logger.callHandlers
 
     def call_handlers(self, record):
+        _adopt_stream_handlers(self, replaced)
         outer = getattr(_handling, "record", None)
         handling = _handling.record = _Handling(record.levelname)
         try:
@@ -195,6 +201,22 @@ def install(capture: Capture, on_error_record=None) -> None:
     logging.Logger.callHandlers = call_handlers
     # A record nothing printed is captured above: the last-resort stderr echo would duplicate it.
     logging.lastResort = logging.NullHandler()
+
+
+def _adopt_stream_handlers(logger: logging.Logger, replaced: list) -> None:
+    """Handlers made before the capture (a framework preloaded by the zygote, e.g. Sanic's default
+    config) hold the process's original stdout/stderr: point them at the capturing streams, so
+    their lines are tagged like any other handler's and not captured twice."""
+    current = logger
+    while current is not None:
+        for handler in current.handlers:
+            stream = getattr(handler, "stream", None)
+            if stream is None or isinstance(stream, LineStream) or not isinstance(handler, logging.StreamHandler):
+                continue
+            for old, new in replaced:
+                if stream is old:
+                    handler.stream = new
+        current = current.parent if current.propagate else None
 
 
 def flush_streams() -> None:
