@@ -64,6 +64,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("invoke.import-curl", "alt+i", "import_curl", "Import curl", "Fill the request from a curl command.", show=False),
     ActionSpec("invoke.save", "alt+s", "save_request", "Save request", "Save this request under a name.", show=False),
     ActionSpec("invoke.load", "alt+l", "load_request", "Load request", "Load a saved request.", show=False),
+    ActionSpec("response.save", "alt+w", "save_response", "Save response",
+               "Write the last response body, bytes untouched, under .funcstudio/responses/.", show=False),
     # response view
     ActionSpec("response.search", "slash", "start_search", "Search", "Search the response body.",
                scope="response"),

@@ -120,6 +120,7 @@ class StudioApp(App):
         self.last_record: dict | None = None
         self.inner_routes: dict[str, list] = {}
         self.ready_after_s: float | None = None
+        self.last_saved_response: Path | None = None
         self.status_problems: list[str] = []
         self._unsubscribe = None
 
@@ -718,6 +719,25 @@ class StudioApp(App):
             editor.reload_from_disk()
 
         self.guard_unsaved(run)
+
+    def action_save_response(self) -> None:
+        response = self.query_one(ResponseView).response
+        if response is None:
+            self.notify("no response yet", severity="warning")
+            return
+        content_type = next((v for k, v in response.headers if k.lower() == "content-type"), "")
+        ext = ".json" if "json" in content_type else ".html" if "html" in content_type else \
+            ".txt" if content_type.startswith("text/") else ".bin"
+        name = (response.request_id or "last").replace("/", "_")
+        target = self.root / ".funcstudio" / "responses" / f"{name}{ext}"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(response.body)
+        except OSError as exc:
+            self.notify(f"cannot save the response: {exc}", severity="error")
+            return
+        self.last_saved_response = target
+        self.notify(f"saved {target.relative_to(self.root)}")
 
     def _current_spec(self) -> RequestSpec | None:
         spec, error = self.query_one(InvokePanel).build_spec()

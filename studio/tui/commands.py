@@ -17,7 +17,7 @@ PALETTE_ACTIONS = (
     "invoke.send", "history.replay", "runtime.restart", "editor.save", "editor.external", "editor.goto",
     "view.routes", "view.editor", "view.invoke", "view.logs", "view.history", "view.trace",
     "view.toggle-tree", "view.toggle-bottom", "routes.filter", "invoke.copy-curl", "invoke.import-curl",
-    "invoke.save", "invoke.load", "app.help",
+    "invoke.save", "invoke.load", "response.save", "app.help",
 )
 
 

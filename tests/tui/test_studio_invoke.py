@@ -52,6 +52,9 @@ async def test_invoke_with_query_and_read_the_response(showcase):
         assert '"message": "Hello, Ada!"' in view.query_one("#response-body", TextArea).text
         assert view.search("ada") == 2  # the message and the echoed path
         assert view.query_one("#response-body", TextArea).selected_text.lower() == "ada"
+        await pilot.press("alt+w")  # save the body, bytes untouched
+        assert app.last_saved_response.suffix == ".json"
+        assert app.last_saved_response.read_bytes() == completed.body
 
 
 async def test_invalid_json_body_is_not_sent(showcase):
