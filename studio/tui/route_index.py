@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+KIND_LABELS = {"http-function": "fn", "handler-class": "class", "scf-event": "scf"}
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -33,10 +35,14 @@ class Entry:
     """A load error or a conflict, shown in red."""
     children: tuple[Entry, ...] = ()
 
+    @property
+    def short_detail(self) -> str:
+        """The kind as the tree shows it (`fn`, `class`, a framework name)."""
+        return KIND_LABELS.get(self.detail, self.detail)
+
     def haystack(self) -> str:
-        return " ".join(
-            filter(None, [self.label, self.detail, self.function_id, self.file, " ".join(self.methods)])
-        ).lower()
+        return " ".join(filter(None, [self.label, self.detail, self.short_detail, self.function_id, self.file,
+                                      " ".join(self.methods)])).lower()
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,14 @@ def _methods_label(methods: Iterable[str]) -> str:
 def _parent(path: str) -> str:
     head = path.rstrip("/").rsplit("/", 1)[0]
     return head or "/"
+
+
+CONFLICT_CODES = ("route-conflict", "EO-NAME-CONFLICT")
+
+
+def _files_in(message: str, project) -> list[str]:
+    entries = {fn.entry for fn in project.functions}
+    return [word.strip(".,;:'\"") for word in message.split() if word.strip(".,;:'\"") in entries]
 
 
 def _inner_entry(route, item: Mapping[str, object]) -> Entry:
@@ -80,8 +94,10 @@ def build_sections(project, inner_routes: Mapping[str, Iterable[Mapping[str, obj
     for problem in project.problems:
         if problem.file and problem.severity == "error":
             load_errors.setdefault(problem.file, f"{problem.code}: {problem.message}")
-        if problem.code in ("route-conflict", "EO-NAME-CONFLICT") and problem.file:
-            conflicts.setdefault(problem.file, problem.message)
+        if problem.code in CONFLICT_CODES:
+            # a conflict names both files: mark the winner and the shadowed one
+            for file in {problem.file, *_files_in(problem.message, project)} - {None}:
+                conflicts.setdefault(file, f"{problem.code}: {problem.message}")
     for fn in project.functions:
         if fn.load_problem is not None:
             load_errors[fn.entry] = f"{fn.load_problem.code}: {fn.load_problem.message}"
@@ -132,7 +148,7 @@ def build_sections(project, inner_routes: Mapping[str, Iterable[Mapping[str, obj
         elif fn.id not in seen_functions:
             # an EdgeOne entry without an HTTP route (e.g. it failed to load)
             unrouted.append(Entry(kind="function", label=fn.id, detail=fn.kind, function_id=fn.id,
-                                  file=fn.entry, platform=fn.platform, error=error))
+                                  file=fn.entry, platform=fn.platform, error=error or conflicts.get(fn.entry)))
     if unrouted:
         sections.append(Section("Unrouted", entries=tuple(unrouted)))
     if scf:

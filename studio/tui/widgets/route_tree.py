@@ -12,7 +12,6 @@ from textual.widgets import Input, Tree
 from studio.tui.route_index import Entry, Section, build_sections, filter_sections
 
 METHOD_STYLE = "cyan"
-KIND_LABELS = {"http-function": "fn", "handler-class": "class", "scf-event": "scf"}
 
 
 def entry_label(entry: Entry) -> Text:
@@ -37,7 +36,7 @@ def entry_label(entry: Entry) -> Text:
     elif entry.dynamic:
         text.append(" :", style="bold cyan")
     if entry.detail:
-        text.append(f"  {KIND_LABELS.get(entry.detail, entry.detail)}", style="dim")
+        text.append(f"  {entry.short_detail}", style="dim")
     if entry.error:
         text.append(f"  ✖ {entry.error}", style="red")
     return text

@@ -1,0 +1,58 @@
+"""Pure pieces of the invoke panel: path templates, pairs, JSON errors, curl round trips, diffs."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.tui.curl import CurlError, CurlRequest, parse_curl, to_curl
+from studio.tui.diffing import diff_records
+from studio.tui.request_model import RequestSpec, fill_path, json_error, parse_pairs, path_params
+
+
+def test_path_params_and_fill():
+    assert path_params("/api/:a/x/:rest*") == [("a", False), ("rest", True)]
+    assert fill_path("/api/:a/x/:rest*", {"a": "b c/d", "rest": "e/f g"}) == "/api/b%20c%2Fd/x/e/f%20g"
+
+
+def test_pairs_name_the_bad_line():
+    pairs, errors = parse_pairs("a=1\n# note\n\nb = 2\nbroken", "=")
+    assert pairs == [("a", "1"), ("b", "2")]
+    assert errors == ["line 5: expected `name=value`, got 'broken'"]
+
+
+def test_json_error_names_line_and_column():
+    assert json_error("") is None and json_error('{"a": [1]}') is None
+    assert json_error('{\n  "a": 1,\n}').startswith("invalid JSON at line 3, column 1")
+
+
+@pytest.mark.parametrize("request_", [
+    CurlRequest("GET", "http://127.0.0.1:8088/api/hello?name=Ada", [], ""),
+    CurlRequest("POST", "http://h/api/x", [("Content-Type", "application/json"), ("X-Q", "it's")], '{"a": "b c"}'),
+    CurlRequest("DELETE", "http://h/x", [("Authorization", "Bearer t")], ""),
+])
+def test_curl_round_trip(request_):
+    assert parse_curl(to_curl(request_)) == request_
+
+
+def test_curl_errors_and_data_default_to_post():
+    with pytest.raises(CurlError, match="starts with `curl`"):
+        parse_curl("wget http://x")
+    with pytest.raises(CurlError, match="no URL"):
+        parse_curl("curl -H 'A: b'")
+    assert parse_curl("curl http://x -d 'a=1'").method == "POST"
+    assert parse_curl("curl http://x --json '{}'").headers == [("Content-Type", "application/json")]
+
+
+def test_saved_spec_round_trip():
+    spec = RequestSpec(mode="http", method="PUT", path="/p", query=[("a", "1")], headers=[("H", "v")], body="b")
+    assert RequestSpec.from_saved(spec.to_saved()) == spec
+    assert spec.target == "/p?a=1"
+
+
+def test_diff_reports_status_body_and_logs():
+    before = {"status": 500, "body": "boom", "logs": [{"stream": "stdout", "text": "x"}],
+              "error": {"type": "ValueError"}}
+    after = {"status": 200, "body": '{"ok": true}', "logs": [{"stream": "stdout", "text": "x"}]}
+    text, changed = diff_records(before, after)
+    assert changed and "500 → 200" in text.plain and "ValueError → -" in text.plain and "(same)" in text.plain
+    assert diff_records(after, after)[1] is False
