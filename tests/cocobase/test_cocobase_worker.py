@@ -61,7 +61,7 @@ project_id = "proj-x"
 error_status = 503
 
 [functions."cocobase/slow"]
-timeout_s = 2
+timeout_s = 1
 '''
 
 
@@ -211,7 +211,7 @@ def test_timeout_envelope(cb):
     status, _, body = call(cb.port, "GET", "/functions/slow/execute")
     env = json.loads(body)
     assert status == 503 and env["success"] is False
-    assert env["error"] == "Execution timed out after 2 seconds"
+    assert env["error"] == "Execution timed out after 1 seconds"
 
 
 def test_strict_mode_blocks_like_the_platform(tmp_path):

@@ -20,6 +20,10 @@ FILES = {
         [functions."cloud-functions/eat"]
         memory_mb = 150
 
+        # it hangs until killed either way: a short deadline keeps the test short
+        [functions."cloud-functions/hang"]
+        timeout_s = 1
+
         [runtime]
         max_instances = 2
         output_cap_bytes = 65536
