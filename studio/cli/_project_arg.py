@@ -27,3 +27,17 @@ def location(file: str | None, line: int | None) -> str:
     if not file:
         return "(project)"
     return f"{file}:{line}" if line else file
+
+
+def unrouted_label(status: int | None) -> str:
+    """What to show instead of a function id when the gateway answered by itself."""
+    if status == 405:
+        return "(no route for this method)"
+    if status == 404 or status is None:
+        return "(no route)"
+    return "(gateway)"
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """One-line output stays readable when a client sends a huge method or path."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars)"

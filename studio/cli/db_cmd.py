@@ -76,6 +76,8 @@ def db(args: tuple[str, ...], reset: bool) -> None:
             for name, count in rows:
                 click.echo(f"{name}\t{count}")
     except DatabaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        again = " (nothing was written; `--reset` seeds into an empty database)" if (
+            action == "seed" and not reset and "already exists" in str(exc)) else ""
+        raise click.ClickException(f"{exc}{again}") from None
     finally:
         database.close()

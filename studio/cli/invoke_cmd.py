@@ -17,6 +17,8 @@ from pathlib import Path
 
 import click
 
+from studio.cli._project_arg import unrouted_label
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -118,7 +120,7 @@ def render_text(record, logs) -> str:
         out.append(f"[binary body: {len(body)} bytes, sha1 {hashlib.sha1(body).hexdigest()[:12]}; "
                    f"--json shows it as base64]")
     meta = [f"request {record.request_id}", f"{record.duration_ms:.1f} ms",
-            f"function {record.function_id or '(no route)'}"]
+            f"function {record.function_id or unrouted_label(record.status)}"]
     if record.init_ms is not None:
         meta.append(f"cold start {record.init_ms:.0f} ms")
     if record.peak_memory_mb is not None:
@@ -143,12 +145,40 @@ def render_text(record, logs) -> str:
     return "\n".join(out)
 
 
+def resolve_target(project, ident: str, root) -> str:
+    """A function id, alias, or the unique function whose id ends with `/<ident>` (api/hello)."""
+    if project.function(ident) is not None:
+        return ident
+    wanted = ident.strip("/")
+    if wanted.endswith(".py"):
+        wanted = wanted[:-3]
+    matches = [fn.id for fn in project.functions if fn.id == wanted or fn.id.endswith("/" + wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise Usage(f"{ident!r} matches several functions: {', '.join(matches)}; give the full id")
+    import difflib
+
+    ids = [fn.id for fn in project.functions]
+    depth = wanted.count("/") + 1  # compare like with like: api/helo against the ids' last two segments
+    tails = {"/".join(i.split("/")[-depth:]): i for i in ids}
+    tails.update({alias: fn.id for fn in project.functions for alias in fn.aliases})
+    close = list(dict.fromkeys(tails[t] for t in difflib.get_close_matches(wanted, list(tails), n=3, cutoff=0.75)))
+    if close:
+        hint = f"did you mean {' or '.join(close)}?"
+    elif ids:
+        hint = f"known: {', '.join(ids[:12])}" + (f", ... ({len(ids)} in all)" if len(ids) > 12 else "")
+    else:
+        hint = "the project has no functions (funcstudio check explains why)"
+    raise Usage(f"no function {ident!r} in {root}; {hint} (a URL path starts with /)")
+
+
 def failed(record) -> bool:
     return bool(record.fault or record.error is not None or (record.status or 500) >= 400)
 
 
 @click.command("invoke", context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1, required=True)
+@click.argument("args", nargs=-1, required=True, metavar="[PROJECT] TARGET")
 @click.option("-X", "--request", "method", default=None, help="HTTP method (default GET, POST with -d).")
 @click.option("-H", "--header", "header_values", multiple=True, help="Request header 'Name: value' (repeatable).")
 @click.option("-d", "--data", default=None, help="Request body, or the event for a function id; @FILE reads a file.")
@@ -161,7 +191,23 @@ def failed(record) -> bool:
 def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, ...], data: str | None,
            as_json: bool, timeout: float | None, event_spec: str | None = None, overrides: tuple[str, ...] = (),
            async_: bool = False) -> None:
-    """Invoke TARGET in PROJECT once: a URL path (/api/hello?x=1) or a function id or alias."""
+    """Invoke TARGET in PROJECT (default: the current folder) once, print the result and record it.
+
+    TARGET is a URL path such as '/api/hello?name=Ada', sent as real HTTP through the gateway, or
+    a function id such as cloud-functions/api/hello, hello/index or cocobase/hello (`funcstudio
+    routes` lists them; the end of an id, api/hello, or an SCF name, hello, also works), run
+    directly with a JSON event.
+
+    \b
+    Examples:
+      funcstudio invoke sample_projects/pages-showcase '/api/hello?name=Ada'
+      funcstudio invoke sample_projects/pages-showcase /api/hello -d '{"name": "Zed"}'
+      funcstudio invoke sample_projects/scf-demo hello --event apigw --set queryString.name=Ada
+      funcstudio invoke sample_projects/scf-demo tick --event timer --async
+
+    Exit status: 0 when the function answered without error, 1 when it failed (status >= 400,
+    exception, timeout, crash), 2 for usage errors.
+    """
     project, target = split_args(args)
     if not project.is_dir():
         raise Usage(f"project folder {str(project)!r} does not exist")
@@ -178,6 +224,12 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
 
     # One call: the zygote imports no framework up front; the one instance imports what it needs.
     runtime = Runtime(project, host="127.0.0.1", port=0, reload=False, preload=[])
+    if not target.startswith("/"):
+        target = resolve_target(runtime.project, target, runtime.root)  # before any worker starts
+        if event_spec == "timer":
+            from studio.cli.invoke_event import use_declared_timer
+
+            event = use_declared_timer(event, runtime.project.function(target), overrides)
     collector = Collector()
     runtime.bus.subscribe(collector)
     from studio.store.wiring import record_runtime

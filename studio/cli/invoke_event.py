@@ -38,6 +38,19 @@ def prepare_event(ident: str, event_spec: str | None, overrides: tuple[str, ...]
     return event
 
 
+def use_declared_timer(event: object, function, overrides: tuple[str, ...]) -> object:
+    """`--event timer` on a function with a timer trigger: its name and argument, as the platform sends them."""
+    timer = next((t for t in getattr(function, "triggers", ()) if t.type == "timer"), None)
+    if timer is None or not isinstance(event, dict):
+        return event
+    given = {o.partition("=")[0] for o in overrides}
+    if "TriggerName" not in given:
+        event["TriggerName"] = timer.name
+    if "Message" not in given:
+        event["Message"] = timer.message or ""
+    return event
+
+
 def invoke_with_event(runtime, collector, ident: str, event: object, event_spec: str | None, async_: bool,
                       timeout: float | None):
     from studio.runtime.server import UnknownFunction

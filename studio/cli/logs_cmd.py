@@ -73,9 +73,9 @@ def logs(
     yes: bool,
     color: str,
 ) -> None:
-    """Print recorded log lines of PROJECT (default: the current folder), oldest of the newest first.
+    """Print the newest recorded log lines of PROJECT (default: the current folder), oldest first.
 
-    Filters combine: `funcstudio logs --function api/users --level error --since 1h`. With
+    Filters combine: `funcstudio logs --function api/hello --level warning --since 1h`. With
     --invocations each row is an invocation (status, duration, error) instead of a line. --grep
     matches whole words or their beginnings (`conn` finds `connection`), every word required.
     """
@@ -157,6 +157,8 @@ def _emit(line: str, color: bool = False) -> None:
 def _print_logs(reader, filter, limit: int, follow: bool, as_json: bool, color: bool) -> None:
     rows = reader.logs(filter, limit=limit)
     rows.reverse()
+    if not rows:
+        _note_no_match("log lines", filter, follow)
     for row in rows:
         _emit(json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_log(row, color), color)
     if not follow:
@@ -175,6 +177,8 @@ def _print_logs(reader, filter, limit: int, follow: bool, as_json: bool, color: 
 def _print_invocations(reader, filter, limit: int, follow: bool, as_json: bool, color: bool) -> None:
     rows = reader.invocations(filter, limit=limit)
     rows.reverse()
+    if not rows:
+        _note_no_match("invocations", filter, follow)
     pending: set[int] = set()  # ids seen running: printed once they finish
     for row in rows:
         if row.state == "running" and follow:
@@ -202,6 +206,15 @@ def _print_invocations(reader, filter, limit: int, follow: bool, as_json: bool, 
                 json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_invocation(row, color),
                 color,
             )
+
+
+def _note_no_match(what: str, filter, follow: bool) -> None:
+    """Say so on stderr (stdout stays clean for pipes) instead of printing nothing at all."""
+    note = f"note: no recorded {what} match these filters"
+    if filter.level is not None and what == "log lines":
+        note += ("; uncaught exceptions are not log lines at a level: try `--errors -i`, "
+                 "then `funcstudio show <request id>`")
+    click.echo(note + ("; waiting for new ones (Ctrl-C stops)" if follow else "."), err=True)
 
 
 def _clear(reader, yes: bool) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from studio.cli._project_arg import clip, unrouted_label
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
@@ -29,11 +31,11 @@ def format_route_table(project) -> list[str]:
 def format_invocation(record) -> str:
     at = time.strftime("%H:%M:%S", time.localtime(record.started_at or time.time()))
     status = record.status if record.status is not None else "-"
-    path = record.path + (f"?{record.query_string}" if record.query_string else "")
-    function = record.function_id or "(no route)"
+    path = clip(record.path + (f"?{record.query_string}" if record.query_string else ""))
+    function = record.function_id or unrouted_label(record.status)
     extra = f"  {len(record.warnings)} warning{'s' if len(record.warnings) != 1 else ''}" if record.warnings else ""
     fault = f"  [{record.fault}]" if record.fault else ""
-    return (f"{at}  {record.method:<7} {path}  {status}  {record.duration_ms:.1f}ms  {function}"
+    return (f"{at}  {clip(record.method, 20):<7} {path}  {status}  {record.duration_ms:.1f}ms  {function}"
             f"{extra}{fault}")
 
 
@@ -84,7 +86,10 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
     except OSError as exc:
         runtime.stop()
         recording.close()
-        raise click.ClickException(f"cannot listen on {runtime.host}:{runtime.port}: {exc.strerror or exc}") from None
+        reason = str(exc.strerror or exc)
+        if not reason.startswith("cannot listen"):  # the gateway's own message already names the address
+            reason = f"cannot listen on {runtime.host}:{runtime.port}: {reason}"
+        raise click.ClickException(reason) from None
 
     stop = threading.Event()
 
@@ -95,14 +100,16 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         click.echo(f"funcstudio serving {runtime.project.name} at {url}")
-        for problem in runtime.project.errors:
+        for problem in _startup_problems(runtime.project):
             where = f"{problem.file}:{problem.line}: " if problem.file and problem.line else (
                 f"{problem.file}: " if problem.file else "")
-            click.echo(f"  problem: {where}{problem.message}", err=True)
+            hint = f" ({problem.hint})" if problem.hint and problem.severity == "warning" else ""
+            click.echo(f"  {'problem' if problem.severity == 'error' else 'warning'}: {where}{problem.message}{hint}",
+                       err=True)
         click.echo("routes:")
         for line in format_route_table(runtime.project):
             click.echo(line)
-        click.echo("watching for changes" if not no_reload else "reload off", err=True)
+        click.echo(("watching for changes" if not no_reload else "reload off") + "; Ctrl-C stops", err=True)
         scheduler = _start_timers(runtime) if timers else None
         sys.stdout.flush()
         while not stop.is_set():
@@ -123,6 +130,12 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
         runtime.stop()
         recording.close()
         click.echo("stopped", err=True)
+
+
+def _startup_problems(project) -> list:
+    """Errors, plus the warnings that explain an empty route table (no functions, empty folder)."""
+    return [p for p in project.problems
+            if p.severity == "error" or p.code in ("no-functions", "empty-project", "missing-project")]
 
 
 def _start_timers(runtime):

@@ -1,0 +1,118 @@
+"""Defects found by walking through every command as a new user: each test runs the real command."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def funcstudio(*args, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "studio", *args], cwd=cwd or ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def scf(sample_copy):
+    return sample_copy("scf-demo")
+
+
+def test_invoke_accepts_the_end_of_an_id_and_suggests_close_ones(sample_copy):
+    showcase = sample_copy("pages-showcase")
+    short = funcstudio("invoke", str(showcase), "api/hello", "--json")
+    assert short.returncode == 0, short.stderr
+    assert json.loads(short.stdout)["function_id"] == "cloud-functions/api/hello"
+    typo = funcstudio("invoke", str(showcase), "api/helo")
+    assert typo.returncode == 2 and "Traceback" not in typo.stderr
+    assert "did you mean cloud-functions/api/hello" in typo.stderr
+    several = funcstudio("invoke", str(showcase), "index")  # cloud-functions/index and django-site/index ...
+    assert several.returncode == 2 and "matches several functions" in several.stderr
+
+
+def test_invoke_help_names_its_arguments():
+    shown = funcstudio("invoke", "--help")
+    assert shown.returncode == 0
+    assert "[PROJECT] TARGET" in shown.stdout and "ARGS..." not in shown.stdout
+    assert "--event timer" in shown.stdout  # an example of every form
+
+
+def test_invoke_timer_event_carries_the_declared_trigger(scf):
+    fired = funcstudio("invoke", str(scf), "tick", "--event", "timer", "--json")
+    assert fired.returncode == 0, fired.stderr
+    record = json.loads(fired.stdout)
+    texts = " ".join(line["text"] for line in record["logs"])
+    assert "timer every_five_minutes fired" in texts  # serverless.yml names the trigger so
+    assert "nightly-report" in record["body"]  # ... and gives its argument as the Message
+    named = funcstudio("invoke", str(scf), "tick", "--event", "timer", "--set", "TriggerName=manual", "--json")
+    assert "timer manual fired" in " ".join(line["text"] for line in json.loads(named.stdout)["logs"])
+
+
+def test_unknown_command_is_named_as_such(tmp_path):
+    typo = funcstudio("rutes", cwd=tmp_path)
+    assert typo.returncode == 2 and "no command and no project folder named 'rutes'" in typo.stderr
+    assert "routes" in typo.stderr and "Traceback" not in typo.stderr
+
+
+def test_logs_says_when_nothing_matches_and_why(sample_copy):
+    showcase = sample_copy("pages-showcase")
+    assert funcstudio("invoke", str(showcase), "/api/boom").returncode == 1
+    errors = funcstudio("logs", str(showcase), "--level", "error")
+    assert errors.returncode == 0 and errors.stdout == ""
+    assert "no recorded log lines match" in errors.stderr and "--errors -i" in errors.stderr
+    failed = funcstudio("logs", str(showcase), "--errors", "-i")
+    assert "/api/boom" in failed.stdout and "ValueError" in failed.stdout
+
+
+def test_db_seed_twice_points_at_reset(sample_copy):
+    coco = sample_copy("cocobase-demo")
+    seed = str(coco / "seed.json")
+    assert funcstudio("db", str(coco), "seed", seed).returncode == 0
+    again = funcstudio("db", str(coco), "seed", seed)
+    assert again.returncode == 1 and "--reset" in again.stderr and "nothing was written" in again.stderr
+    assert funcstudio("db", str(coco), "seed", seed, "--reset").returncode == 0
+
+
+def _serve_until(project: Path, pattern: str, *extra: str, timeout: float = 60.0):
+    proc = subprocess.Popen([sys.executable, "-m", "studio", "serve", str(project), "--port", "0", "--no-reload",
+                             *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    deadline = time.monotonic() + timeout
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if re.search(pattern, line) or time.monotonic() > deadline:
+                break
+    finally:
+        proc.terminate()
+        rest, _ = proc.communicate(timeout=30)
+    return "".join(seen) + rest, proc.returncode
+
+
+def test_serve_on_a_project_without_functions_says_why(tmp_path):
+    (tmp_path / "README.md").write_text("nothing here\n")
+    output, code = _serve_until(tmp_path, r"Ctrl-C stops")
+    assert code == 0
+    assert "(no routes)" in output and "no functions found" in output
+
+
+def test_serve_bad_host_message_is_not_repeated(sample_copy):
+    result = funcstudio("serve", str(sample_copy("scf-demo")), "--host", "999.1.1.1", "--port", "0", timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("cannot listen") == 1
+
+
+def test_serve_line_clips_a_huge_method_and_names_a_405():
+    from studio.cli.serve_cmd import format_invocation
+    from studio.runtime.events import InvocationRecord
+
+    huge = InvocationRecord(request_id="r", function_id=None, platform=None, kind=None, trigger="http",
+                            method="X" * 10_000, path="/" + "p" * 70_000, status=405)
+    line = format_invocation(huge)
+    assert len(line) < 600 and "(no route for this method)" in line and "70001 chars" in line
