@@ -44,6 +44,11 @@ INVOCATION_TYPE_HEADER = "X-Funcstudio-Invocation-Type"
 MAX_BODY_BYTES = 32 * 1024 * 1024
 """Request bodies beyond this are refused with 413 (platforms cap far lower: SCF 6 MB)."""
 MAX_HEADER_BYTES = 64 * 1024
+CLIENT_TIMEOUT_S = 60.0
+"""A client silent this long mid-request (a body it declared but never sent) loses its connection."""
+MAX_METHOD_CHARS = 32
+METHOD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~")
+"""RFC 9110 token characters: anything else in a method is malformed HTTP."""
 RECENT_RECORDS = 256
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
               "proxy-connection", "te", "trailer"}
@@ -442,8 +447,19 @@ def serve(app, host: str, port: int):
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
+        timeout = CLIENT_TIMEOUT_S  # per read; without it a stalled client holds its thread forever
+
         def log_request(self, *args, **kwargs) -> None:  # the serve printer reports invocations
             pass
+
+        def parse_request(self) -> bool:
+            if not super().parse_request():
+                return False
+            method = self.command or ""
+            if not method or len(method) > MAX_METHOD_CHARS or not METHOD_CHARS.issuperset(method):
+                self.send_error(400, f"invalid HTTP method {method[:MAX_METHOD_CHARS]!r}")
+                return False
+            return True
 
         def log(self, type: str, message: str, *args) -> None:
             if type == "error":
