@@ -120,6 +120,8 @@ def discover_scf(root: Path, settings: Settings, *, skip_dirs: frozenset[str] = 
         name = folder.name if folder != root else root.resolve().name
         if name in decls:
             name = rel(folder, root)
+            if name in decls:  # a top-level folder named like a declared function: that one keeps the name
+                name = rel(entry, root).removesuffix(".py")
         decls[name] = _Decl(
             name=name,
             src=folder,

@@ -150,3 +150,15 @@ def test_gateway_rejects_a_bogus_method_and_drops_a_stalled_client(sample_copy, 
         assert healthy.startswith(b"HTTP/1.1 200")
     finally:
         runtime.stop()
+
+
+def test_a_declared_scf_function_is_not_hidden_by_a_folder_of_the_same_name(sample_copy):
+    scf = sample_copy("scf-demo")
+    config = (scf / "serverless.yml").read_text()
+    (scf / "serverless.yml").write_text(config.replace("codeUri: ./hello", "codeUri: ./nowhere"))
+    checked = funcstudio("check", str(scf))
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert "serverless.yml:" in checked.stdout and "nowhere/index.py does not exist" in checked.stdout
+    listed = json.loads(funcstudio("routes", str(scf), "--json").stdout)
+    functions = {r["function"] for r in listed}
+    assert "hello/index" in functions and "nowhere/index" in functions  # both kept, each under its own id
