@@ -27,7 +27,8 @@ def deps(project: Path, write: bool, as_json: bool) -> None:
     requirements.txt in their code folder.
 
     --write appends the computed lines and the missing packages to the file the platform reads
-    (cloud-functions/requirements.txt when there is none); existing lines are kept as they are.
+    (cloud-functions/requirements.txt when there is none), and each SCF function's missing
+    packages to its code folder's requirements.txt; existing lines are kept as they are.
     """
     from studio.project.deps import compute_requirements, render_requirements
     from studio.project.loader import load_project
@@ -52,8 +53,12 @@ def deps(project: Path, write: bool, as_json: bool) -> None:
         _print_scf(loaded)
 
     if write:
+        wrote_scf = _write_scf(loaded.root, reqs.missing, quiet=as_json)
         if not reqs.edgeone:
-            raise click.ClickException("no cloud-functions/ folder: there is no EdgeOne requirements file to write")
+            if not wrote_scf:
+                click.echo("No cloud-functions/ folder and no SCF function misses a package: nothing to write.",
+                           err=as_json)
+            return
         target = loaded.root / reqs.target
         try:
             existing = target.read_text(encoding="utf-8") if target.is_file() else ""
@@ -70,6 +75,37 @@ def deps(project: Path, write: bool, as_json: bool) -> None:
             raise click.ClickException(f"cannot write {reqs.target}: {exc.strerror or exc}") from None
         added = len(text.splitlines()) - len(existing.splitlines())
         click.echo(f"wrote {reqs.target} ({added} line(s) added, existing lines kept).", err=as_json)
+
+
+def _write_scf(root: Path, missing, quiet: bool) -> bool:
+    """Each SCF code folder's requirements.txt gets the packages its imports need (user lines kept)."""
+    import re
+
+    from studio.project.deps import package_name
+
+    wanted: dict[str, list[str]] = {}
+    for problem in missing:
+        found = re.search(r"Add `([^`]+)` to (\S+?requirements\.txt)", problem.hint or "")
+        if problem.code == "SCF-UNDECLARED-DEP" and found:
+            wanted.setdefault(found.group(2), []).append(found.group(1))
+    for name, packages in wanted.items():
+        target = root / name
+        try:
+            existing = target.read_text(encoding="utf-8") if target.is_file() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"cannot read {name}: {exc}; nothing written") from None
+        listed = {package_name(line) for line in existing.splitlines() if line.strip() and not line.startswith("#")}
+        added = [p for p in dict.fromkeys(packages) if package_name(p) not in listed]
+        if not added:
+            continue
+        text = existing + ("\n" if existing and not existing.endswith("\n") else "")
+        text += "# Added by `funcstudio deps --write`: imports the SCF deploy would not install.\n"
+        try:
+            target.write_text(text + "\n".join(added) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {name}: {exc.strerror or exc}") from None
+        click.echo(f"wrote {name} ({len(added)} line(s) added, existing lines kept).", err=quiet)
+    return bool(wanted)
 
 
 def _print_scf(project) -> None:

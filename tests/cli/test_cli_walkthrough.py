@@ -162,3 +162,17 @@ def test_a_declared_scf_function_is_not_hidden_by_a_folder_of_the_same_name(samp
     listed = json.loads(funcstudio("routes", str(scf), "--json").stdout)
     functions = {r["function"] for r in listed}
     assert "hello/index" in functions and "nowhere/index" in functions  # both kept, each under its own id
+
+
+def test_deps_write_does_what_the_scf_hint_promises(sample_copy):
+    scf = sample_copy("scf-demo")
+    entry = scf / "echo" / "index.py"
+    entry.write_text("import requests\n" + entry.read_text())
+    before = funcstudio("check", str(scf))
+    assert "funcstudio deps --write does it" in before.stdout
+    wrote = funcstudio("deps", str(scf), "--write")
+    assert wrote.returncode == 0, wrote.stderr
+    assert (scf / "echo" / "requirements.txt").read_text().splitlines()[-1] == "requests"
+    assert "SCF-UNDECLARED-DEP" not in funcstudio("check", str(scf)).stdout
+    again = funcstudio("deps", str(scf), "--write")
+    assert again.returncode == 0 and "nothing to write" in again.stdout
