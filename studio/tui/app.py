@@ -305,11 +305,14 @@ class StudioApp(App):
 
     @on(StoreReady)
     def _store_ready(self, message: StoreReady) -> None:
+        if not self.query(LogsPane):  # the lazy bottom panel is not in yet: try after the next refresh
+            self.call_after_refresh(self._store_ready, message)
+            return
         log_source, invocations = message.store
         self.store = invocations
         self._no_blink()
         self.query_one(LogsPane).set_source(log_source)
-        self._refresh_history()
+        self._refresh_history(None)
 
     @on(RuntimeEventReceived)
     def _runtime_event(self, message: RuntimeEventReceived) -> None:
@@ -331,13 +334,17 @@ class StudioApp(App):
 
     @on(InvocationsChanged)
     def _invocations_changed(self, message: InvocationsChanged) -> None:
-        self._refresh_history()
+        view = self.query_one(HistoryView)
+        self._refresh_history(view.rows[0].id if view.rows else None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history")
-    def _refresh_history(self) -> None:
+    def _refresh_history(self, newest_shown: int | None) -> None:
+        """Read the newest page; rows already shown (and older pages loaded) are kept."""
         if self.store is None:
             return
         rows = self.store.recent(HistoryView.PAGE)
+        if newest_shown is not None:
+            rows = [row for row in rows if row.id > newest_shown]
         functions = sorted({r.function_id for r in rows if r.function_id})
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self._show_history, rows, functions)
@@ -360,7 +367,11 @@ class StudioApp(App):
             view.add_older(rows)
 
     def _show_history(self, rows, functions) -> None:
-        self.query_one(HistoryView).set_rows(rows)
+        view = self.query_one(HistoryView)
+        if view.rows:
+            view.add_newer(rows)
+        else:
+            view.set_rows(rows)
         known = [fn.id for fn in self.project.functions] if self.project is not None else []
         self.query_one(LogsPane).set_functions(sorted(set(known) | set(functions)))
 

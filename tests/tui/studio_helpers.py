@@ -8,6 +8,8 @@ from pathlib import Path
 
 from textual.worker import WorkerCancelled, WorkerFailed
 
+from studio.tui.messages import InvokeCompleted, InvokeFailed
+
 SIZE = (120, 40)
 RUN = {"size": SIZE, "notifications": False, "tooltips": False}
 
@@ -50,3 +52,33 @@ async def select_function(pilot, function_id: str) -> None:
     tree = pilot.app.query_one(RouteTree)
     assert tree.select_function(function_id), f"{function_id} is not in the route tree"
     await pilot.pause()
+
+
+def of(messages, kind):
+    """Each message once (the hook sees a bubbling message at every node it passes)."""
+    return list({id(m): m for m in messages if isinstance(m, kind)}.values())
+
+
+async def send_and_wait(pilot, messages) -> InvokeCompleted:
+    before = len(of(messages, InvokeCompleted))
+    await pilot.press("ctrl+j")
+    await wait_until(pilot, lambda: len(of(messages, InvokeCompleted)) > before or of(messages, InvokeFailed),
+                     timeout=60, what="InvokeCompleted")
+    assert not of(messages, InvokeFailed), of(messages, InvokeFailed)[0].reason
+    await pilot.pause()
+    return of(messages, InvokeCompleted)[-1]
+
+
+TAB_FOCUS = {"f8": "log-view", "f9": "history-table", "f10": "trace-frames"}
+
+
+async def focus_tab(pilot, key: str) -> None:
+    """Press a panel key and wait until the focus has moved there (focus changes are deferred)."""
+    await pilot.press(key)
+    try:
+        await wait_until(pilot, lambda: pilot.app.focused is not None
+                         and pilot.app.focused.id == TAB_FOCUS[key], what=f"focus after {key}")
+    except AssertionError as exc:
+        screen = pilot.app.screen
+        detail = f"{getattr(screen, 'title_text', '')}: {getattr(screen, 'body', '')}"[-1500:]
+        raise AssertionError(f"{exc}; focused: {pilot.app.focused!r}, screen: {screen!r} {detail}") from None

@@ -3,8 +3,7 @@ them, and a crash inside a view shows the user's frames first with Flask's frame
 
 from __future__ import annotations
 
-from studio_helpers import RUN, make_app, select_function, started, wait_until
-from test_studio_invoke import send_and_wait
+from studio_helpers import RUN, focus_tab, make_app, select_function, send_and_wait, started, wait_until
 from textual.widgets import Input
 
 from studio.tui.widgets.route_tree import RouteTree
@@ -32,7 +31,8 @@ async def test_inner_routes_and_folded_framework_frames(showcase):
         assert shown[0]["function"] == "crash" and all(f.get("is_user", True) for f in shown)
         folded = [f for f in trace.error["frames"] if not f.get("is_user", True)]
         assert folded, "Flask's own frames are recorded"
-        await pilot.press("f10", "f")
+        await focus_tab(pilot, "f10")
+        await pilot.press("f")
         await pilot.pause()
         assert len(trace.rows) == len(trace.error["frames"])
         assert [f for _i, f in trace.rows][: len(shown)] == shown  # user frames stay first

@@ -5,31 +5,16 @@ from __future__ import annotations
 
 import json
 
-from studio_helpers import RUN, make_app, select_function, started, wait_until
+from studio_helpers import RUN, focus_tab, make_app, of, select_function, send_and_wait, started, wait_until
 from textual.widgets import Input, TextArea
 
 from studio.tui.curl import CurlRequest, parse_curl, to_curl
-from studio.tui.messages import InvokeCompleted, InvokeFailed, InvokeRequested
+from studio.tui.messages import InvokeCompleted, InvokeRequested
 from studio.tui.screens.modals import PickScreen, PromptScreen
 from studio.tui.widgets.editor import CodeEditor
 from studio.tui.widgets.invoke_panel import InvokePanel
 from studio.tui.widgets.response_view import ResponseView
 from studio.tui.widgets.trace_view import TraceView
-
-
-def of(messages, kind):
-    """Each message once (the hook sees a bubbling message at every node it passes)."""
-    return list({id(m): m for m in messages if isinstance(m, kind)}.values())
-
-
-async def send_and_wait(pilot, messages) -> InvokeCompleted:
-    before = len(of(messages, InvokeCompleted))
-    await pilot.press("ctrl+j")
-    await wait_until(pilot, lambda: len(of(messages, InvokeCompleted)) > before or of(messages, InvokeFailed),
-                     timeout=60, what="InvokeCompleted")
-    assert not of(messages, InvokeFailed), of(messages, InvokeFailed)[0].reason
-    await pilot.pause()
-    return of(messages, InvokeCompleted)[-1]
 
 
 async def test_invoke_with_query_and_read_the_response(showcase):
@@ -114,7 +99,7 @@ async def test_trace_frame_opens_in_the_editor(showcase):
         assert files[0].endswith("api/util.py")  # innermost user frame first
         locals_text = str(trace.query_one("#trace-detail").render())
         assert "raw" in locals_text and "three" in locals_text
-        await pilot.press("f10")  # focus the trace
+        await focus_tab(pilot, "f10")  # focus the trace
         await pilot.press("enter")
         await pilot.pause()
         editor = app.query_one(CodeEditor)

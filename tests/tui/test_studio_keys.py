@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from studio_helpers import RUN, make_app, select_function, started, wait_until
-from test_studio_invoke import of
+from studio_helpers import RUN, make_app, of, select_function, started, wait_until
 
 from studio.tui import actions
 from studio.tui.messages import InvokeRequested

@@ -3,8 +3,7 @@ the history table, and replay against edited code with a diff."""
 
 from __future__ import annotations
 
-from studio_helpers import RUN, make_app, select_function, started, wait_until
-from test_studio_invoke import of, send_and_wait
+from studio_helpers import RUN, focus_tab, make_app, of, select_function, send_and_wait, started, wait_until
 
 from studio.tui.log_source import LogFilters
 from studio.tui.messages import LogsAppended, ReplayCompleted
@@ -52,7 +51,11 @@ async def test_filter_logs_by_level_text_function_and_status(showcase):
 
         # the search box, from the keyboard
         pane.apply_filters(LogFilters())
-        await pilot.press("f8", "slash", *"warning", "enter")
+        await focus_tab(pilot, "f8")
+        await pilot.press("slash")
+        await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "log-search",
+                         what="the search box")
+        await pilot.press(*"warning", "enter")
         await wait_until(pilot, lambda: view.line_count and all(
             "warning" in t.lower() for t in shown_texts(view)), what="typed search")
 
@@ -72,7 +75,7 @@ async def test_history_shows_invocations_and_replay_diffs(showcase):
         source = showcase / "cloud-functions" / "api" / "hello.py"
         source.write_text(source.read_text().replace('f"Hello, {name}!"', 'f"Howdy, {name}!"'))
         await wait_until(pilot, lambda: "reloaded" in app.reload_info, what="reload")
-        await pilot.press("f9")  # history, newest row selected
+        await focus_tab(pilot, "f9")  # history, newest row selected
         await pilot.pause()
         assert history.selected_request_id == first.gateway_request_id
         await pilot.press("ctrl+r")
@@ -86,7 +89,7 @@ async def test_history_shows_invocations_and_replay_diffs(showcase):
         await pilot.press("escape")
 
         # enter on a history row shows that invocation again
-        await pilot.press("f9")
+        await focus_tab(pilot, "f9")
         await wait_until(pilot, lambda: len(history.rows) >= 2, what="replay in history")
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.last_record and app.last_record.get("request_id")

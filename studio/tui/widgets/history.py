@@ -66,22 +66,48 @@ class HistoryView(Vertical):
         table: DataTable = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield table
 
-    def on_mount(self) -> None:
+    COLUMNS = ("time", "trigger", "request", "status", "ms", "function", "error")
+
+    def _table(self) -> DataTable:
+        """The table, with its columns (rows can arrive before this lazily mounted view's on_mount)."""
         table = self.query_one(DataTable)
-        table.add_columns("time", "trigger", "request", "status", "ms", "function", "error")
+        if not table.columns:
+            table.add_columns(*self.COLUMNS)
+        return table
+
+    def on_mount(self) -> None:
+        self._table()
 
     def set_rows(self, rows: list[InvocationRow]) -> None:
         """The newest page (replaces what is shown, keeping the cursor's row index)."""
         self.rows = []
         self.exhausted = len(rows) < self.PAGE
-        self.query_one(DataTable).clear()
+        self._table().clear()
         self.add_older(rows)
+
+    def add_newer(self, rows: list[InvocationRow]) -> None:
+        """Put newer invocations on top, keeping older pages loaded. A cursor on the top row follows the
+        newest (like a tail); anywhere else it stays on the same invocation."""
+        shown = {row.id for row in self.rows}
+        rows = [row for row in rows if row.id not in shown]
+        if not rows:
+            return
+        table = self._table()
+        cursor = table.cursor_row
+        everything = sorted([*rows, *self.rows], key=lambda row: row.id, reverse=True)
+        exhausted = self.exhausted
+        self.rows = []
+        table.clear()
+        self.add_older(everything)
+        self.exhausted = exhausted
+        if cursor and self.rows:
+            table.move_cursor(row=min(cursor + len(rows), len(self.rows) - 1))
 
     def add_older(self, rows: list[InvocationRow]) -> None:
         """Append a page of older rows (keyset: every id below the last one shown)."""
         if len(rows) < self.PAGE:
             self.exhausted = True
-        table = self.query_one(DataTable)
+        table = self._table()
         self.rows.extend(rows)
         for row in rows:
             when = "00:00:00" if self.fixed_clock else time.strftime("%H:%M:%S", time.localtime(row.started_at))
