@@ -210,7 +210,7 @@ def _print_invocations(reader, filter, limit: int, follow: bool, as_json: bool, 
 
 def _note_no_match(what: str, filter, follow: bool) -> None:
     """Say so on stderr (stdout stays clean for pipes) instead of printing nothing at all."""
-    note = f"note: no recorded {what} match these filters"
+    note = f"note: no recorded {what} match these filters" if not filter.is_empty() else f"note: no {what} recorded yet"
     if filter.level is not None and what == "log lines":
         note += ("; uncaught exceptions are not log lines at a level: try `--errors -i`, "
                  "then `funcstudio show <request id>`")

@@ -35,6 +35,8 @@ def format_invocation(record) -> str:
     function = record.function_id or unrouted_label(record.status)
     extra = f"  {len(record.warnings)} warning{'s' if len(record.warnings) != 1 else ''}" if record.warnings else ""
     fault = f"  [{record.fault}]" if record.fault else ""
+    if record.error is not None and not record.fault:  # an SCF error behind API Gateway still answers 200
+        fault = f"  {clip(record.error.type or 'error', 60)}"
     return (f"{at}  {clip(record.method, 20):<7} {path}  {status}  {record.duration_ms:.1f}ms  {function}"
             f"{extra}{fault}")
 

@@ -176,3 +176,13 @@ def test_deps_write_does_what_the_scf_hint_promises(sample_copy):
     assert "SCF-UNDECLARED-DEP" not in funcstudio("check", str(scf)).stdout
     again = funcstudio("deps", str(scf), "--write")
     assert again.returncode == 0 and "nothing to write" in again.stdout
+
+
+def test_serve_line_names_the_exception_even_when_the_status_is_200():
+    from studio.cli.serve_cmd import format_invocation
+    from studio.runtime.events import ErrorInfo, InvocationRecord
+
+    record = InvocationRecord(request_id="r", function_id="hello/index", platform="scf", kind="scf-event",
+                              trigger="http", method="GET", path="/hello", status=200,
+                              error=ErrorInfo(type="ValueError", message="broken", traceback=""))
+    assert format_invocation(record).endswith("hello/index  ValueError")
