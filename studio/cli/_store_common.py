@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from studio.cli._project_arg import clip, unrouted_label
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -141,7 +143,7 @@ def format_invocation(summary, color: bool = False) -> str:
             what = f"[{summary.fault}] {what}".strip()
         error = "  " + style(what.splitlines()[0] if what else "", color, fg="red")
     return (
-        f"{style(clock(summary.started_at), color, dim=True)}  {summary.method:<7} {summary.path}  "
-        f"{style(status, color, fg=fg, bold=True)}  {duration}  {summary.function_id or '(no route)'}  "
+        f"{style(clock(summary.started_at), color, dim=True)}  {clip(summary.method, 20):<7} {clip(summary.path)}  "
+        f"{style(status, color, fg=fg, bold=True)}  {duration}  {summary.function_id or unrouted_label(summary.status)}  "
         f"{summary.request_id}{error}"
     )

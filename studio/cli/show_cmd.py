@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from studio.cli._project_arg import clip, unrouted_label
 from studio.cli._store_common import (
     EXIT_FAILED,
     clock,
@@ -71,11 +72,11 @@ def render(detail, color: bool = False) -> str:
     fg = "red" if detail.has_error else ("yellow" if (detail.status or 0) >= 400 else "green")
     query = f"?{detail.query_string}" if detail.query_string else ""
     out.append(
-        f"{style(detail.request_id, color, bold=True)}  {detail.method} {detail.path}{query}  "
+        f"{style(detail.request_id, color, bold=True)}  {clip(detail.method, 20)} {clip(detail.path + query)}  "
         f"{style(status, color, fg=fg, bold=True)}"
     )
     facts = [
-        ("function", detail.function_id or "(no route)"),
+        ("function", detail.function_id or unrouted_label(detail.status)),
         ("platform", " ".join(x for x in (detail.platform, detail.kind) if x) or "-"),
         ("trigger", detail.trigger),
         ("started", clock(detail.started_at, date=True)),

@@ -186,3 +186,15 @@ def test_serve_line_names_the_exception_even_when_the_status_is_200():
                               trigger="http", method="GET", path="/hello", status=200,
                               error=ErrorInfo(type="ValueError", message="broken", traceback=""))
     assert format_invocation(record).endswith("hello/index  ValueError")
+
+
+def test_logs_and_show_label_a_405_and_clip_a_huge_method():
+    from studio.cli._store_common import format_invocation
+    from studio.store.queries import InvocationSummary
+
+    fields = InvocationSummary.__dataclass_fields__
+    values = {name: None for name in fields}
+    values.update(id=1, request_id="r" * 36, state="finished", method="X" * 10_000, path="/", status=405,
+                  duration_ms=0.2, started_at=0.0, trigger="http", has_error=False, log_count=0)
+    line = format_invocation(InvocationSummary(**values), False)
+    assert "(no route for this method)" in line and len(line) < 400
