@@ -183,7 +183,8 @@ def failed(record) -> bool:
 @click.option("-H", "--header", "header_values", multiple=True, help="Request header 'Name: value' (repeatable).")
 @click.option("-d", "--data", default=None, help="Request body, or the event for a function id; @FILE reads a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-@click.option("--timeout", type=float, default=None, help="Client-side wait in seconds (default: the limit + 10).")
+@click.option("--timeout", type=float, default=None, help="Seconds to wait for the answer of a URL path or --async call (default: the function's "
+                   "limit + 10); the limit itself is timeout_s in funcstudio.toml.")
 @click.option("--event", "event_spec", default=None, metavar="FILE|-|TEMPLATE",
               help="Event for a function id: a JSON file, - for stdin, or a template (funcstudio events list).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override an --event field (dotted path).")
