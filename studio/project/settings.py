@@ -227,7 +227,10 @@ def _read_toml_table(
     tomllib = _toml_module()
     try:
         data = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        problems.append(_not_utf8(exc, source, "using defaults"))
+        return {}
+    except OSError as exc:
         problems.append(
             Problem("error", "invalid-config", f"cannot read settings: {exc}; using defaults", file=source)
         )
@@ -438,13 +441,24 @@ def _apply_environment_overrides(values: dict[str, object], problems: list[Probl
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*?)\s*$")
 
 
+def _not_utf8(exc: UnicodeDecodeError, display: str, consequence: str) -> Problem:
+    """A settings file that is not UTF-8: the line of the first bad byte, like a source file."""
+    line = exc.object[: exc.start].count(b"\n") + 1
+    return Problem("error", "invalid-config",
+                   f"not valid UTF-8: byte 0x{exc.object[exc.start]:02x} at line {line}; {consequence}",
+                   file=display, line=line, hint="Save the file as UTF-8.")
+
+
 def read_dotenv(path: Path, display: str, problems: list[Problem]) -> dict[str, str]:
     """Parse a `.env` file: `KEY=VALUE` lines, `#` comments, single or double quotes."""
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        problems.append(_not_utf8(exc, display, "its variables are not set"))
+        return {}
+    except OSError as exc:
         problems.append(Problem("error", "invalid-config", f"cannot read .env: {exc}", file=display))
         return {}
     env: dict[str, str] = {}

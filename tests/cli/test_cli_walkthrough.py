@@ -198,3 +198,13 @@ def test_logs_and_show_label_a_405_and_clip_a_huge_method():
                   duration_ms=0.2, started_at=0.0, trigger="http", has_error=False, log_count=0)
     line = format_invocation(InvocationSummary(**values), False)
     assert "(no route for this method)" in line and len(line) < 400
+
+
+def test_non_utf8_settings_name_the_line(sample_copy):
+    scf = sample_copy("scf-demo")
+    (scf / "funcstudio.toml").write_bytes(b"port = 1\n# caf\xe9\n")
+    (scf / ".env").write_bytes(b"A=1\nB=\xff\n")
+    checked = funcstudio("check", str(scf))
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert "funcstudio.toml:2: error invalid-config not valid UTF-8: byte 0xe9 at line 2" in checked.stdout
+    assert ".env:2: error invalid-config not valid UTF-8: byte 0xff at line 2" in checked.stdout
