@@ -191,6 +191,11 @@ def _from_serverless(data: object, text: str, path: Path, root: Path, problems: 
         for key, value in data.items():
             if isinstance(value, dict) and "component" in value:
                 blocks.append((str(key), value))
+    if not any("scf" in str(block.get("component", "")).lower() for _key, block in blocks):
+        problems.append(_config_problem(
+            "declares no SCF function: no block with `component: scf` (or `@serverless/tencent-scf`)",
+            path, root, text, None, severity="warning"))
+        return []
     decls = []
     for key, block in blocks:
         component = str(block.get("component", ""))

@@ -208,3 +208,11 @@ def test_non_utf8_settings_name_the_line(sample_copy):
     assert checked.returncode == 1 and "Traceback" not in checked.stderr
     assert "funcstudio.toml:2: error invalid-config not valid UTF-8: byte 0xe9 at line 2" in checked.stdout
     assert ".env:2: error invalid-config not valid UTF-8: byte 0xff at line 2" in checked.stdout
+
+
+def test_a_serverless_yml_without_scf_components_is_not_silently_ignored(sample_copy):
+    scf = sample_copy("scf-demo")
+    (scf / "serverless.yml").write_text("hello:\n  inputs:\n    name: hello\n    timeout: abc\n")
+    checked = funcstudio("check", str(scf))
+    assert "Traceback" not in checked.stderr
+    assert "serverless.yml: warning invalid-config declares no SCF function" in checked.stdout
