@@ -199,6 +199,13 @@ def _python_version(project: Project, settings: Settings | None) -> list[Problem
         interpreter = Path(configured) if Path(configured).is_absolute() else project.root / configured
     elif (project.root / ".venv" / "bin" / "python").exists():
         interpreter = project.root / ".venv" / "bin" / "python"
+    if configured and interpreter is not None and not interpreter.is_file():
+        where = settings.source if settings is not None else None
+        line = _setting_line(project.root / where, "python") if where else None
+        return [Problem("error", "invalid-config",
+                        f"`python`: {interpreter} does not exist, so no worker can start",
+                        file=where, line=line,
+                        hint="Point python at an existing interpreter (e.g. .venv/bin/python), or remove it.")]
     if interpreter is None:
         version, who = sys.version_info[:2], "funcstudio's own interpreter"
     else:
@@ -214,6 +221,15 @@ def _python_version(project: Project, settings: Settings | None) -> list[Problem
         f"{who} is Python {version[0]}.{version[1]}; EdgeOne Pages, SCF Python3.10 and CocoBase run 3.10",
         hint='Point python = "<a 3.10 interpreter>" in funcstudio.toml (or a 3.10 .venv) for exact parity.',
     )]
+
+
+def _setting_line(path: Path, key: str) -> int | None:
+    """The line of a top-level `key =` in a settings file, to point at it."""
+    text = files.read_source(path).text or ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return number
+    return None
 
 
 def _venv_version(interpreter: Path) -> tuple[int, int] | None:

@@ -216,3 +216,11 @@ def test_a_serverless_yml_without_scf_components_is_not_silently_ignored(sample_
     checked = funcstudio("check", str(scf))
     assert "Traceback" not in checked.stderr
     assert "serverless.yml: warning invalid-config declares no SCF function" in checked.stdout
+
+
+def test_check_flags_a_python_setting_that_cannot_run(sample_copy):
+    scf = sample_copy("scf-demo")
+    (scf / "funcstudio.toml").write_text('# workers\npython = "/nonexistent/python"\n')
+    checked = funcstudio("check", str(scf))
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert "funcstudio.toml:2: error invalid-config `python`: /nonexistent/python does not exist" in checked.stdout
