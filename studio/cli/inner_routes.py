@@ -6,6 +6,8 @@ Loading a framework app means running user code, so each one is loaded in a work
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 
@@ -18,6 +20,8 @@ def collect(project) -> dict[str, dict]:
     frameworks = [fn for fn in project.functions if fn.kind in ("wsgi", "asgi")]
     if not frameworks:
         return {}
+    if sys.stderr.isatty():  # a few seconds of silence otherwise; pipes and tests stay clean
+        click.echo(f"loading {len(frameworks)} framework app(s), each in its own worker process...", err=True)
     settings, _problems = load_settings(project.root)
     supervisor = Supervisor(project, settings, EventBus())
     found: dict[str, dict] = {}
