@@ -21,11 +21,13 @@ whole or by prefix (`conn` finds `connection`), not in the middle (`Error` does 
 from __future__ import annotations
 
 import base64
+import heapq
 import json
 import re
 import sqlite3
 import threading
 import time
+from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -96,6 +98,15 @@ class LogRow:
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class LogLine(LogRow):
+    """A log row with its invocation's request line and status: one line of the studio's log view."""
+
+    method: str | None
+    path: str | None
+    status: int | None
 
 
 @dataclass(frozen=True)
@@ -368,6 +379,58 @@ class Reader:
             f"ORDER BY {key} {order} LIMIT ?"
         )
         return [LogRow(*row) for row in self._all(sql, [*params, limit])]
+
+    # --- the studio's virtual log view ---------------------------------------------------------
+
+    def log_ids(self, filter: Filter = Filter(), *, after_id: int = 0) -> array:
+        """Ascending ids of the lines matching `filter` with `id > after_id`, as an `array('q')`.
+
+        The studio's log view maps a row index to an id through this array (8 bytes a line, the way
+        Toolong keeps line offsets) and reads rows with `log_lines`. Each level is one ordered index
+        range, merged; text goes through FTS5; the invocations table is joined only when a filter
+        needs it. No OFFSET anywhere.
+        """
+        levels = _levels_from(filter.level) or [None]
+        parts = [self._log_ids_one(filter, level, after_id) for level in levels]
+        ids = array("q")
+        ids.extend(parts[0] if len(parts) == 1 else heapq.merge(*parts))
+        return ids
+
+    def _log_ids_one(self, filter: Filter, level: str | None, after_id: int) -> array:
+        where, params = _log_conditions(filter, level)
+        key = "f.rowid" if filter.text else "l.id"
+        where.append(f"{key} > ?")
+        params.append(after_id)
+        needs_invocation = filter.status is not None or filter.has_error is not None
+        source = "logs_fts f JOIN logs l ON l.id = f.rowid" if filter.text else "logs l"
+        if needs_invocation:
+            source += " JOIN invocations i ON i.id = l.invocation_id"
+        if filter.text:
+            where.insert(0, "logs_fts MATCH ?")
+            params.insert(0, fts_query(filter.text))
+        sql = f"SELECT {key} FROM {source} WHERE {' AND '.join(where)} ORDER BY {key}"
+        params = [_valid_utf8(value) if isinstance(value, str) else value for value in params]
+        ids = array("q")
+        with self._limited() as conn:
+            try:
+                ids.extend(row[0] for row in conn.execute(sql, params))
+            except sqlite3.OperationalError as exc:
+                if "interrupted" in str(exc):
+                    raise
+                raise StoreError(describe_error(exc, self.db_path)) from exc
+        return ids
+
+    def log_lines(self, ids: Sequence[int]) -> dict[int, LogLine]:
+        """These lines (those still stored) by id, each with its invocation's method, path and
+        status: one primary-key lookup per id, for a page of the log view."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        sql = (
+            f"SELECT {_LOG_COLUMNS}, i.method, i.path, i.status FROM logs l "
+            f"JOIN invocations i ON i.id = l.invocation_id WHERE l.id IN ({marks})"
+        )
+        return {row[0]: LogLine(*row) for row in self._all(sql, list(ids))}
 
     # --- invocations ---------------------------------------------------------------------------
 
