@@ -39,8 +39,14 @@ def discover_cocobase(root: Path, settings: Settings) -> CocoBaseScan:
     routes: list[Route] = []
     project_id = settings.cocobase.project_id
     for path in sorted(folder.glob("*.py")):
-        if path.name.startswith("_") or not path.is_file():
+        if path.name.startswith("_"):
             continue  # `__init__.py` and private helpers are not endpoints
+        if not path.is_file():
+            if path.is_symlink():
+                problems.append(Problem("error", "not-a-file", "Broken symbolic link or symbolic link loop",
+                                        file=rel(path, root),
+                                        hint="Remove the broken link or replace it with a regular file."))
+            continue
         name = path.stem
         entry = rel(path, root)
         fid = entry.removesuffix(".py")

@@ -35,8 +35,11 @@ def load_project_with_settings(root: Path | str) -> tuple[Project, Settings]:
         pass
     name = root.name or str(root)
     if not root.exists():
+        broken = root.is_symlink()  # a link to nowhere, or to itself
         return _alone(root, name, Problem(
-            "error", "missing-project", f"project folder {root} does not exist",
+            "error", "missing-project",
+            f"project folder {root} is a broken symbolic link (or a link loop)" if broken
+            else f"project folder {root} does not exist",
             hint="Pass the path of a project folder (PROJECT defaults to the current directory).",
         ))
     if not root.is_dir():

@@ -194,6 +194,10 @@ def _find_config_file(root: Path, problems: list[Problem]) -> tuple[Path | None,
     candidate = root / "funcstudio.toml"
     if candidate.is_file():
         return candidate, ()
+    if candidate.is_symlink():  # a link to nowhere (or to itself) must not pass for "no settings"
+        problems.append(Problem("error", "invalid-config",
+                                "funcstudio.toml is a broken symbolic link (or a link loop); using defaults",
+                                file="funcstudio.toml", hint="Point the link at a real file, or replace it."))
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         try:
@@ -209,8 +213,11 @@ def _find_config_file(root: Path, problems: list[Problem]) -> tuple[Path | None,
 def _display_path(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
-    except (ValueError, OSError):
-        return path.as_posix()
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop before Python 3.13
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            return path.as_posix()
 
 
 def _toml_module():

@@ -224,3 +224,21 @@ def test_check_flags_a_python_setting_that_cannot_run(sample_copy):
     checked = funcstudio("check", str(scf))
     assert checked.returncode == 1 and "Traceback" not in checked.stderr
     assert "funcstudio.toml:2: error invalid-config `python`: /nonexistent/python does not exist" in checked.stdout
+
+
+def test_symlink_loops_as_project_settings_and_cocobase_files_are_named(sample_copy, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for command in ("routes", "check", "deps"):
+        result = funcstudio(command, str(loop))
+        assert result.returncode == 1 and "Traceback" not in result.stderr, (command, result.stderr)
+        assert "broken symbolic link (or a link loop)" in result.stdout + result.stderr
+    coco = sample_copy("cocobase-demo")
+    (coco / "funcstudio.toml").unlink()
+    (coco / "funcstudio.toml").symlink_to("funcstudio.toml")
+    (coco / "cocobase" / "ghost.py").symlink_to("ghost.py")
+    checked = funcstudio("check", str(coco))
+    assert "Traceback" not in checked.stderr
+    assert "funcstudio.toml: error invalid-config funcstudio.toml is a broken symbolic link" in checked.stdout
+    assert "cocobase/ghost.py: error not-a-file" in checked.stdout
+    assert "6 functions" in checked.stdout  # the others are still found
