@@ -109,10 +109,10 @@ def discover_scf(root: Path, settings: Settings, *, skip_dirs: frozenset[str] = 
         for decl in found:
             decls[decl.name] = decl
 
-    claimed = {(d.src / _handler_file(d.handler)).resolve() for d in decls.values()}
+    claimed = {_resolved(d.src / _handler_file(d.handler)) for d in decls.values()}
     for folder in index_dirs:
         entry = folder / "index.py"
-        if entry.resolve() in claimed:
+        if _resolved(entry) in claimed:
             continue
         text, _ = read_source(entry, root)
         if text is None or not _MAIN_HANDLER.search(text):
@@ -575,9 +575,18 @@ def _handler_file(handler: str) -> str:
     return module.replace(".", "/") + ".py"
 
 
+def _resolved(path: Path) -> Path:
+    """`path.resolve()`, or the path as given when a symlink loop stops it (RuntimeError before 3.13);
+    the loop then surfaces as a missing handler file with its config line."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
 def _resolve_src(value: str, base: Path) -> Path:
     path = Path(value)
-    return (path if path.is_absolute() else base / path).resolve() if value else base
+    return _resolved(path if path.is_absolute() else base / path) if value else base
 
 
 def _norm_path(path: str) -> str:

@@ -242,3 +242,13 @@ def test_symlink_loops_as_project_settings_and_cocobase_files_are_named(sample_c
     assert "funcstudio.toml: error invalid-config funcstudio.toml is a broken symbolic link" in checked.stdout
     assert "cocobase/ghost.py: error not-a-file" in checked.stdout
     assert "6 functions" in checked.stdout  # the others are still found
+
+
+def test_an_scf_code_folder_that_does_not_exist_answers_437(sample_copy):
+    scf = sample_copy("scf-demo")
+    config = (scf / "serverless.yml").read_text()
+    (scf / "serverless.yml").write_text(config.replace("codeUri: ./hello", "codeUri: ./nowhere"))
+    result = funcstudio("invoke", str(scf), "hello", "--json")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    record = json.loads(result.stdout)
+    assert record["status"] == 437 and "HandlerNotFound" in record["body"]  # was 430 "exited with code 70"

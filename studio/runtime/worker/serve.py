@@ -114,7 +114,8 @@ class Runtime:
 
 def _prepare_process(config: dict) -> None:
     code_root = os.path.realpath(config["code_root"])
-    os.chdir(code_root)
+    if os.path.isdir(code_root):  # a missing code folder is reported by the entry lookup (SCF 437), not a crash
+        os.chdir(code_root)
     sys.path.insert(0, code_root)
     for key, value in (config.get("env") or {}).items():
         os.environ[str(key)] = str(value)
