@@ -252,3 +252,14 @@ def test_an_scf_code_folder_that_does_not_exist_answers_437(sample_copy):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     record = json.loads(result.stdout)
     assert record["status"] == 437 and "HandlerNotFound" in record["body"]  # was 430 "exited with code 70"
+
+
+def test_an_scf_code_folder_that_loops_is_a_config_error_not_a_traceback(sample_copy):
+    scf = sample_copy("scf-demo")
+    (scf / "loopdir").symlink_to("loopdir")
+    config = (scf / "serverless.yml").read_text()
+    (scf / "serverless.yml").write_text(config.replace("codeUri: ./hello", "codeUri: ./loopdir"))
+    for command in ("check", "routes", "deps"):
+        result = funcstudio(command, str(scf))
+        assert "Traceback" not in result.stderr, (command, result.stderr)
+    assert "SCF-HANDLER-NOT-FOUND" in funcstudio("check", str(scf)).stdout
