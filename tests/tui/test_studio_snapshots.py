@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
+from helpers import copy_sample
 
 from studio.tui.app import StudioApp, StudioOptions
 
@@ -18,11 +21,21 @@ def _scenes(repo_root):
     return module.SCENES
 
 
+@pytest.fixture
+def fixed_path_showcase():
+    """pages-showcase copied to a path as long on every run: the trace scene shows the response size,
+    and the traceback in that body names the project path (tmp_path's length depends on the user,
+    pytest's run number and the xdist worker)."""
+    parent = Path(tempfile.mkdtemp(prefix="funcstudio-snap-", dir="/tmp"))
+    try:
+        yield copy_sample("pages-showcase", parent)
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
 @pytest.mark.parametrize("scene", ["overview", "invoke", "trace", "logs"])
-def test_key_screen(scene, snap_compare, tmp_path, samples_dir, repo_root):
-    project = tmp_path / "pages-showcase"
-    shutil.copytree(samples_dir / "pages-showcase", project, ignore=shutil.ignore_patterns(".funcstudio"))
-    app = StudioApp(project, port=0, options=StudioOptions(fixed=True, quiet=True))
+def test_key_screen(scene, snap_compare, fixed_path_showcase, repo_root):
+    app = StudioApp(fixed_path_showcase, port=0, options=StudioOptions(fixed=True, quiet=True))
     assert snap_compare(app, terminal_size=(120, 40), run_before=_scenes(repo_root)[scene])
 
 
