@@ -100,6 +100,8 @@ async def logs(pilot) -> None:
     await pilot.press("f8")
     app.query_one("#bottom").styles.height = 20
     await pilot.pause()
+    await pilot.press("k", "enter")  # the cursor line in full, with its invocation
+    await pilot.pause()
 
 
 SCENES = {"overview": overview, "invoke": invoke, "trace": trace, "logs": logs}

@@ -44,7 +44,7 @@ from studio.tui.route_index import Entry
 from studio.tui.widgets.editor import CodeEditor
 from studio.tui.widgets.history import HistoryView
 from studio.tui.widgets.invoke_panel import InvokePanel
-from studio.tui.widgets.log_view import LogsPane
+from studio.tui.widgets.log_view import LogsPane, LogView
 from studio.tui.widgets.response_view import ResponseData, ResponseView
 from studio.tui.widgets.route_tree import RouteTree
 from studio.tui.widgets.trace_view import TraceView
@@ -555,6 +555,10 @@ class StudioApp(App):
     def _history_chosen(self, message: HistoryView.Chosen) -> None:
         self._load_invocation(message.request_id, "show")
 
+    @on(LogView.OpenInvocation)
+    def _log_line_opened(self, message: LogView.OpenInvocation) -> None:
+        self._load_invocation(message.request_id, "open")
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="invocation")
     def _load_invocation(self, request_id: str, purpose: str) -> None:
         from studio.tui.gateway_client import GatewayClient
@@ -577,6 +581,11 @@ class StudioApp(App):
         self.last_record = record
         self.query_one(ResponseView).show(response_from_record(record))
         self.query_one(TraceView).show_error(record.get("error"))
+        if message.purpose == "open":  # from a log line: its trace when it failed, else its response
+            if record.get("error"):
+                self.action_show_tab("trace")
+            else:
+                self.query_one("#response-body").focus()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="replay", description="Replaying")
     def _replay(self, before: dict) -> None:

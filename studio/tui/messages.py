@@ -108,7 +108,7 @@ class InvocationLoaded(Message):
 
     record: Any
     purpose: str = "show"
-    """show | replay-base"""
+    """show | open (from a log line: focus its trace or response) | replay-base"""
 
 
 @dataclass

@@ -2,10 +2,13 @@
 
 It holds only the matching ids (`array('q')`) and an LRU of 200-row pages, so a million lines cost
 8 MB of ids and a few pages of rows; `render_line(y)` reads a page by primary key on a miss.
+A cursor line (Toolong's pointer) picks one line; Enter shows it in full below the view.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import time
 from array import array
 from collections import OrderedDict
@@ -15,7 +18,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import work
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.lazy import Lazy
 from textual.message import Message
@@ -51,8 +54,10 @@ class LogView(ScrollView, can_focus=True):
 
     | Key | Action |
     |---|---|
-    | j / k, up / down | scroll |
+    | j / k, up / down | move the cursor line |
     | g / G | oldest / newest line |
+    | enter | show the cursor line in full |
+    | o | open the cursor line's invocation |
     | t | toggle live tail |
     """
 
@@ -60,9 +65,42 @@ class LogView(ScrollView, can_focus=True):
 
     DEFAULT_CSS = """
     LogView { height: 1fr; background: $surface; overflow-x: hidden; }
+    LogView > .log-view--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
     """
 
-    COMPONENT_CLASSES = {"log-view--time", "log-view--request", "log-view--stream"}
+    COMPONENT_CLASSES = {"log-view--time", "log-view--request", "log-view--stream", "log-view--cursor"}
+
+    @dataclass
+    class CursorMoved(Message):
+        """The cursor is on `row` (None when no line matches)."""
+
+        view: LogView
+        row: LogRow | None
+
+        @property
+        def control(self) -> LogView:
+            return self.view
+
+    @dataclass
+    class DetailToggled(Message):
+        view: LogView
+        show: bool | None
+        """True / False to show / hide, None to flip."""
+
+        @property
+        def control(self) -> LogView:
+            return self.view
+
+    @dataclass
+    class OpenInvocation(Message):
+        """Open this invocation's response (and its trace when it failed)."""
+
+        view: LogView
+        request_id: str
+
+        @property
+        def control(self) -> LogView:
+            return self.view
 
     def __init__(self, source: LogSource | None = None, *, fixed_clock: bool = False, mask=None,
                  id: str | None = None):
@@ -72,6 +110,8 @@ class LogView(ScrollView, can_focus=True):
         self.fixed_clock = fixed_clock
         self.ids: array = array("q")
         self.tail = True
+        self.cursor = 0
+        """Index (into `ids`) of the cursor line; follows the newest line while tailing."""
         self._pages: OrderedDict[int, dict[int, LogRow]] = OrderedDict()
         self.page_reads = 0
 
@@ -84,8 +124,12 @@ class LogView(ScrollView, can_focus=True):
         self._pages.clear()
         self.virtual_size = Size(self.size.width, len(ids))
         if self.tail:
+            self.cursor = max(len(ids) - 1, 0)
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+        else:
+            self.cursor = min(self.cursor, max(len(ids) - 1, 0))
         self.refresh()
+        self._cursor_moved()
 
     def extend_ids(self, more: array) -> None:
         if not more:
@@ -96,8 +140,33 @@ class LogView(ScrollView, can_focus=True):
             self._pages.pop(last_page, None)
         self.virtual_size = Size(self.size.width, len(self.ids))
         if self.tail:
+            self.cursor = len(self.ids) - 1
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+            self._cursor_moved()
         self.refresh()
+
+    @property
+    def cursor_row(self) -> LogRow | None:
+        return self.row_at(self.cursor)
+
+    def _cursor_moved(self) -> None:
+        self.post_message(self.CursorMoved(self, self.cursor_row))
+
+    def move_cursor(self, index: int) -> None:
+        """Put the cursor on line `index` (clamped) and scroll just enough to show it."""
+        if not self.ids:
+            return
+        index = max(0, min(index, len(self.ids) - 1))
+        self.tail = index == len(self.ids) - 1 and self.tail
+        self.cursor = index
+        top = round(self.scroll_offset.y)
+        height = max(self.scrollable_content_region.height, 1)
+        if index < top:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= top + height:
+            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+        self.refresh()
+        self._cursor_moved()
 
     def _page(self, number: int) -> dict[int, LogRow]:
         page = self._pages.get(number)
@@ -145,28 +214,130 @@ class LogView(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         segments = list(self.line_text(row).render(self.app.console))
         strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
+        if index == self.cursor and self.has_focus:
+            return strip.apply_style(self.get_component_rich_style("log-view--cursor"))
         return strip.apply_style(base)
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor line shows only while the view has the focus
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def on_click(self, event) -> None:
+        self.tail = False
+        self.move_cursor(round(self.scroll_offset.y) + event.y)
 
     def action_toggle_tail(self) -> None:
         self.tail = not self.tail
         if self.tail:
+            self.move_cursor(len(self.ids) - 1)
+            self.tail = True
             self.scroll_end(animate=False)
         self.notify("live tail on" if self.tail else "live tail off")
 
     def action_scroll_home(self) -> None:
         self.tail = False
-        self.scroll_home(animate=False)
+        self.move_cursor(0)
 
     def action_scroll_end(self) -> None:
         self.tail = True
+        self.move_cursor(len(self.ids) - 1)
         self.scroll_end(animate=False)
 
-    def action_scroll_up(self) -> None:
+    def action_cursor_up(self) -> None:
         self.tail = False
-        self.scroll_relative(y=-1, animate=False)
+        self.move_cursor(self.cursor - 1)
 
-    def action_scroll_down(self) -> None:
-        self.scroll_relative(y=1, animate=False)
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.tail = False
+        self.move_cursor(self.cursor - max(self.scrollable_content_region.height - 1, 1))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + max(self.scrollable_content_region.height - 1, 1))
+
+    def action_toggle_detail(self) -> None:
+        self.post_message(self.DetailToggled(self, None))
+
+    def action_close_detail(self) -> None:
+        self.post_message(self.DetailToggled(self, False))
+
+    def action_open_invocation(self) -> None:
+        row = self.cursor_row
+        if row is None or not row.request_id:
+            self.notify("no line under the cursor", severity="warning")
+            return
+        self.post_message(self.OpenInvocation(self, row.request_id))
+
+
+def pretty_text(text: str):
+    """A log line for reading: JSON (whole, or after a prefix such as `payload: `) indented, else as is."""
+    from rich.console import Group
+    from rich.json import JSON
+
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    if start >= 0:
+        try:
+            value = json.loads(text[start:])
+        except ValueError:
+            try:  # print(dict) writes a Python literal, not JSON
+                value = ast.literal_eval(text[start:])
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                value = None
+        if isinstance(value, (dict, list)):
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                value = None
+        if isinstance(value, (dict, list)):
+            pretty = JSON.from_data(value, indent=2)
+            return Group(Text(text[:start].rstrip()), pretty) if text[:start].strip() else pretty
+    return Text(text)
+
+
+class LogDetail(VerticalScroll, can_focus=False):
+    """The cursor line in full, soft-wrapped, with its invocation; follows the cursor while shown."""
+
+    DEFAULT_CSS = """
+    LogDetail { height: auto; max-height: 50%; display: none; border-top: solid $primary;
+                background: $surface; padding: 0 1; }
+    LogDetail.-shown { display: block; }
+    LogDetail #log-detail-head { color: $text-muted; }
+    """
+
+    def __init__(self, *, fixed_clock: bool = False, mask=None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.fixed_clock = fixed_clock
+        self.mask = mask or (lambda text: text)
+        self.row: LogRow | None = None
+
+    def compose(self):
+        yield Static("", id="log-detail-head", markup=False)
+        yield Static("", id="log-detail-text")
+
+    @property
+    def shown(self) -> bool:
+        return self.has_class("-shown")
+
+    def show_row(self, row: LogRow | None) -> None:
+        self.row = row
+        head = self.query_one("#log-detail-head", Static)
+        body = self.query_one("#log-detail-text", Static)
+        if row is None:
+            head.update("no line under the cursor")
+            body.update("")
+            return
+        status = f" · {row.status}" if row.status else ""
+        request = f"{row.method} {row.path}" if row.method else ""
+        request_id = "<request-id>" if self.fixed_clock else row.request_id  # snapshots: ids are random
+        head.update(f"{format_time(row.time, self.fixed_clock)} · {row.level or row.stream} · "
+                    f"{row.function_id or '?'} · {request}{status} · request {request_id}\n"
+                    "o opens its response and trace · esc closes")
+        body.update(pretty_text(self.mask(row.text)))
+        self.scroll_home(animate=False)
 
 
 class LogsPane(Vertical):
@@ -223,6 +394,7 @@ class LogsPane(Vertical):
             id="log-filters",
         ))
         yield LogView(fixed_clock=self.fixed_clock, mask=self.mask, id="log-view")
+        yield LogDetail(fixed_clock=self.fixed_clock, mask=self.mask, id="log-detail")
 
     @property
     def view(self) -> LogView:
@@ -286,6 +458,22 @@ class LogsPane(Vertical):
         self.filters = self._read_controls()
         self.refilter()
         self.view.focus()
+
+    @property
+    def detail(self) -> LogDetail:
+        return self.query_one(LogDetail)
+
+    def on_log_view_detail_toggled(self, message: LogView.DetailToggled) -> None:
+        message.stop()
+        show = not self.detail.shown if message.show is None else message.show
+        if show:
+            self.detail.show_row(self.view.cursor_row)
+        self.detail.set_class(show, "-shown")
+
+    def on_log_view_cursor_moved(self, message: LogView.CursorMoved) -> None:
+        message.stop()
+        if self.detail.shown:
+            self.detail.show_row(message.row)
 
     def action_focus_search(self) -> None:
         self.query_one("#log-search", Input).focus()
