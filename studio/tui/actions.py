@@ -59,6 +59,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("editor.external", "ctrl+o", "open_external", "$EDITOR", "Open the file in $EDITOR and reload it.",
                show=False),
     ActionSpec("editor.goto", "ctrl+g", "goto_line", "Go to line", "Jump to a line in the open file.", show=False),
+    # route tree (the filter box and the tree)
+    ActionSpec("routes.to-tree", "down", "focus_tree", "To tree",
+               "From the filter box: into the tree, on the first matching route.", scope="routes", show=False),
+    ActionSpec("routes.to-filter", "escape", "focus_filter", "To filter",
+               "From the tree: back to the filter box.", scope="routes", show=False),
     # invoke panel (app-wide, so they work wherever the focus is)
     ActionSpec("invoke.copy-curl", "alt+c", "copy_curl", "Copy curl", "Copy the request as a curl command.", show=False),
     ActionSpec("invoke.import-curl", "alt+i", "import_curl", "Import curl", "Fill the request from a curl command.", show=False),

@@ -71,6 +71,10 @@ async def test_cursor_detail_and_open_invocation_by_keys(showcase):
         assert detail.row == view.cursor_row != row
         await pilot.press("escape")
         assert not detail.shown and app.focused is view
+        await pilot.press("enter", "tab")  # into the detail, to scroll a long line; escape comes back
+        assert app.focused is detail
+        await pilot.press("escape")
+        assert not detail.shown and app.focused is view
 
         # o on the 200 line opens its response, on boom's line its trace
         await pilot.press("k", "o")

@@ -298,12 +298,16 @@ def pretty_text(text: str):
     return Text(text)
 
 
-class LogDetail(VerticalScroll, can_focus=False):
-    """The cursor line in full, soft-wrapped, with its invocation; follows the cursor while shown."""
+class LogDetail(VerticalScroll):
+    """The cursor line in full, soft-wrapped, with its invocation; follows the cursor while shown.
+    Tab focuses it to scroll a long line (a traceback); escape goes back to the lines."""
+
+    BINDINGS = [b for b in bindings("logs") if b.action == "close_detail"]
 
     DEFAULT_CSS = """
-    LogDetail { height: auto; max-height: 50%; display: none; border-top: solid $primary;
+    LogDetail { height: auto; max-height: 65%; display: none; border-top: solid $primary;
                 background: $surface; padding: 0 1; }
+    LogDetail:focus { border-top: solid $accent; }
     LogDetail.-shown { display: block; }
     LogDetail #log-detail-head { color: $text-muted; }
     """
@@ -338,6 +342,9 @@ class LogDetail(VerticalScroll, can_focus=False):
                     "o opens its response and trace · esc closes")
         body.update(pretty_text(self.mask(row.text)))
         self.scroll_home(animate=False)
+
+    def action_close_detail(self) -> None:
+        self.post_message(LogView.DetailToggled(self.parent.query_one(LogView), False))
 
 
 class LogsPane(Vertical):
@@ -468,7 +475,11 @@ class LogsPane(Vertical):
         show = not self.detail.shown if message.show is None else message.show
         if show:
             self.detail.show_row(self.view.cursor_row)
+        elif self.detail.has_focus:
+            self.view.focus()
         self.detail.set_class(show, "-shown")
+        # the view just changed height: keep the cursor line on screen
+        self.call_after_refresh(lambda: self.view.move_cursor(self.view.cursor))
 
     def on_log_view_cursor_moved(self, message: LogView.CursorMoved) -> None:
         message.stop()

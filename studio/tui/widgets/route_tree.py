@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Tree
 
+from studio.tui.actions import bindings
 from studio.tui.route_index import Entry, Section, build_sections, filter_sections
 
 METHOD_STYLE = "cyan"
@@ -48,8 +49,12 @@ class RouteTree(Vertical):
     | Key | Action |
     |---|---|
     | enter | select the route (open its file, target the invoke panel) |
+    | down / enter in the filter | into the tree, on the first match |
+    | escape in the tree | back to the filter |
     | ctrl+f | focus the filter (app binding `routes.filter`) |
     """
+
+    BINDINGS = bindings("routes")
 
     DEFAULT_CSS = """
     RouteTree { width: 34; }
@@ -160,8 +165,11 @@ class RouteTree(Vertical):
         self.set_filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter in the filter: to the tree, on the first matching row."""
         event.stop()
+        self.action_focus_tree()
+
+    def action_focus_tree(self) -> None:
+        """From the filter: to the tree, on the first matching row (the tree's own down key wins there)."""
         tree = self.tree
         tree.focus()
         for line in range(tree.last_line + 1):
@@ -169,6 +177,9 @@ class RouteTree(Vertical):
             if node is not None and isinstance(node.data, Entry):
                 tree.cursor_line = line
                 break
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#route-filter", Input).focus()
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         event.stop()

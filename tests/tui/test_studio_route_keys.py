@@ -1,0 +1,36 @@
+"""Finding a route without the mouse: the studio opens in the route filter; down or enter goes into
+the tree on the first match, escape goes back; enter on a route opens it (no runtime needed)."""
+
+from __future__ import annotations
+
+from studio_helpers import RUN, make_app, wait_until
+from textual.widgets import Input, Tree
+
+from studio.tui.widgets.editor import CodeEditor
+from studio.tui.widgets.route_tree import RouteTree
+
+
+async def test_filter_tree_and_back_by_keys(showcase):
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
+        routes = app.query_one(RouteTree)
+        tree = app.query_one("#route-tree", Tree)
+        flt = app.query_one("#route-filter", Input)
+        assert app.focused is flt
+
+        await pilot.press(*"boom")
+        assert [e.function_id for e in routes.visible_entries()] == ["cloud-functions/api/boom"]
+        await pilot.press("down")
+        assert app.focused is tree and tree.cursor_node.data.function_id == "cloud-functions/api/boom"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: (app.query_one(CodeEditor).file or "").endswith("api/boom.py"),
+                         what="the file opens")
+
+        await pilot.press("escape")
+        assert app.focused is flt
+        await pilot.press(*["backspace"] * 4, *"users")
+        await pilot.press("enter")  # enter works like down
+        assert app.focused is tree and "users" in tree.cursor_node.data.function_id
+        await pilot.press("down")  # inside the tree, down is the tree's own
+        assert app.focused is tree and tree.cursor_line > 0
