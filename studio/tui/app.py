@@ -334,6 +334,7 @@ class StudioApp(App):
 
     @on(InvocationsChanged)
     def _invocations_changed(self, message: InvocationsChanged) -> None:
+        self.query_one(LogView).forget_unfinished()  # their lines now have a status
         view = self.query_one(HistoryView)
         self._refresh_history(view.rows[0].id if view.rows else None)
 

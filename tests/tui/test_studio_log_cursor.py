@@ -40,6 +40,8 @@ async def test_cursor_detail_and_open_invocation_by_keys(showcase):
         detail = app.query_one(LogDetail)
         await wait_until(pilot, lambda: view.line_count and view.row_at(view.line_count - 1).request_id
                          == boom.gateway_request_id, what="boom's lines in the log view")
+        # lines read while boom was running get its status once it finishes
+        await wait_until(pilot, lambda: view.row_at(view.line_count - 1).status == 500, what="boom's status")
         await focus_tab(pilot, "f8")
         last = view.line_count - 1
         assert view.cursor == last and view.tail

@@ -145,6 +145,15 @@ class LogView(ScrollView, can_focus=True):
             self._cursor_moved()
         self.refresh()
 
+    def forget_unfinished(self) -> None:
+        """Drop cached pages holding lines of invocations that had no status yet when read."""
+        stale = [number for number, page in self._pages.items()
+                 if any(row.status is None for row in page.values())]
+        for number in stale:
+            del self._pages[number]
+        if stale:
+            self.refresh()
+
     @property
     def cursor_row(self) -> LogRow | None:
         return self.row_at(self.cursor)
@@ -473,13 +482,20 @@ class LogsPane(Vertical):
     def on_log_view_detail_toggled(self, message: LogView.DetailToggled) -> None:
         message.stop()
         show = not self.detail.shown if message.show is None else message.show
+        refocus = not show and self.detail.has_focus
         if show:
             self.detail.show_row(self.view.cursor_row)
-        elif self.detail.has_focus:
-            self.view.focus()
         self.detail.set_class(show, "-shown")
-        # the view just changed height: keep the cursor line on screen
-        self.call_after_refresh(lambda: self.view.move_cursor(self.view.cursor))
+        if refocus:  # after hiding, or the screen moves the focus from the hidden detail elsewhere
+            self.view.focus()
+        self.call_after_refresh(self._keep_cursor_visible)
+
+    def _keep_cursor_visible(self) -> None:
+        """The view just changed height: no blank space under the last line, the cursor on screen."""
+        view = self.view
+        if view.scroll_offset.y > view.max_scroll_y:
+            view.scroll_to(y=view.max_scroll_y, animate=False, immediate=True)
+        view.move_cursor(view.cursor)
 
     def on_log_view_cursor_moved(self, message: LogView.CursorMoved) -> None:
         message.stop()

@@ -76,6 +76,8 @@ class RouteTree(Vertical):
         self._sections: list[Section] = []
         self._filter = ""
         self.project = None
+        self._first_match_wanted = False
+        """Down/enter in the filter came before discovery: put the cursor on the first match once it is in."""
 
     def compose(self):
         yield Input(placeholder="filter routes…", id="route-filter", compact=True)
@@ -133,6 +135,8 @@ class RouteTree(Vertical):
                     self._add(parent, entry)
             for entry in section.entries:
                 self._add(branch, entry)
+        if self._first_match_wanted and self.tree.has_focus:
+            self._cursor_to_first_match()
 
     def _add(self, parent, entry: Entry) -> None:
         if entry.children:
@@ -170,13 +174,18 @@ class RouteTree(Vertical):
 
     def action_focus_tree(self) -> None:
         """From the filter: to the tree, on the first matching row (the tree's own down key wins there)."""
+        self.tree.focus()
+        self._first_match_wanted = self.project is None
+        self._cursor_to_first_match()
+
+    def _cursor_to_first_match(self) -> None:
         tree = self.tree
-        tree.focus()
         for line in range(tree.last_line + 1):
             node = tree.get_node_at_line(line)
             if node is not None and isinstance(node.data, Entry):
                 tree.cursor_line = line
-                break
+                self._first_match_wanted = False
+                return
 
     def action_focus_filter(self) -> None:
         self.query_one("#route-filter", Input).focus()
