@@ -54,9 +54,9 @@ def _alive(pid: int) -> bool:
 
 
 async def test_route_tree_groups_marks_and_filters(showcase):
-    app = make_app(showcase)
+    app = make_app(showcase, start_runtime=False)  # discovery alone: no runtime to start and stop
     async with app.run_test(**RUN) as pilot:
-        await started(pilot)
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
         tree = app.query_one(RouteTree)
         entries = tree.visible_entries()
         by_path = {e.path: e for e in entries if e.kind == "route"}
@@ -79,9 +79,9 @@ async def test_route_tree_groups_marks_and_filters(showcase):
 
 
 async def test_route_params_become_fields(showcase):
-    app = make_app(showcase)
+    app = make_app(showcase, start_runtime=False)  # discovery alone: no runtime to start and stop
     async with app.run_test(**RUN) as pilot:
-        await started(pilot)
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
         app.query_one(RouteTree).select_function("cloud-functions/api/shop/[category]/[item]")
         await pilot.pause()
         panel = app.query_one(InvokePanel)
