@@ -1,10 +1,16 @@
 """Invoke through the real gateway and worker processes: the typed pipeline, the response view,
-traces into the editor, stale results, curl, saved requests, SCF events and CocoBase payloads."""
+traces into the editor, stale results, curl, saved requests, SCF events and CocoBase payloads.
+
+The pages-showcase tests share one running studio (module-scoped, one event loop); each starts
+from `fresh()`: an empty request, no modal, its own message list."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
+import pytest
+import pytest_asyncio
 from studio_helpers import RUN, focus_tab, make_app, of, select_function, send_and_wait, started, wait_until
 from textual.widgets import Input, TextArea
 
@@ -16,57 +22,79 @@ from studio.tui.widgets.invoke_panel import InvokePanel
 from studio.tui.widgets.response_view import ResponseView
 from studio.tui.widgets.trace_view import TraceView
 
+shared_loop = pytest.mark.asyncio(loop_scope="module")
 
-async def test_invoke_with_query_and_read_the_response(showcase):
-    app = make_app(showcase)
-    messages = []
-    async with app.run_test(message_hook=messages.append, **RUN) as pilot:
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(tmp_path_factory, samples_dir):
+    project = tmp_path_factory.mktemp("invoke") / "pages-showcase"
+    shutil.copytree(samples_dir / "pages-showcase", project, ignore=shutil.ignore_patterns(".funcstudio"))
+    app = make_app(project)
+    messages: list = []
+    async with app.run_test(message_hook=lambda m: messages.append(m), **RUN) as pilot:
         await started(pilot)
-        await select_function(pilot, "cloud-functions/api/hello")
-        app.query_one("#query", TextArea).load_text("name=Ada")
-        completed = await send_and_wait(pilot, messages)
-        [requested] = of(messages, InvokeRequested)
-        assert requested.method == "GET" and requested.path == "/api/hello?name=Ada"
-        assert completed.request_id == requested.request_id
-        assert completed.status == 200
-        assert json.loads(completed.body)["message"] == "Hello, Ada!"
-        view = app.query_one(ResponseView)
-        status_line = view.query_one("#status-line")
-        assert status_line.has_class("status-2xx")
-        assert str(status_line.render()).startswith("200 OK")
-        assert '"message": "Hello, Ada!"' in view.query_one("#response-body", TextArea).text
-        assert view.search("ada") == 2  # the message and the echoed path
-        assert view.query_one("#response-body", TextArea).selected_text.lower() == "ada"
-        await pilot.press("alt+w")  # save the body, bytes untouched
-        assert app.last_saved_response.suffix == ".json"
-        assert app.last_saved_response.read_bytes() == completed.body
+        yield pilot, messages, project
 
 
-async def test_invalid_json_body_is_not_sent(showcase):
-    app = make_app(showcase)
-    messages = []
-    async with app.run_test(message_hook=messages.append, **RUN) as pilot:
-        await started(pilot)
-        await select_function(pilot, "cloud-functions/api/hello")
-        app.query_one("#method").value = "POST"
-        app.query_one("#body", TextArea).load_text('{"name": "Ada",}')
-        await pilot.press("ctrl+j")
-        await pilot.pause()
-        assert not of(messages, InvokeRequested)
-        assert "invalid JSON at line 1" in str(app.query_one("#invoke-error").render())
-        app.query_one("#body", TextArea).load_text('{"name": "Ada"}')
-        completed = await send_and_wait(pilot, messages)
-        assert completed.status == 201
+async def fresh(shared, function_id: str):
+    """The shared studio on `function_id` with an empty GET request and a new message list."""
+    pilot, messages, project = shared
+    app = pilot.app
+    while len(app.screen_stack) > 1:
+        app.pop_screen()
+    await select_function(pilot, function_id)
+    app.query_one("#method").value = "GET"
+    for area in ("#query", "#headers", "#body"):
+        app.query_one(area, TextArea).load_text("")
+    await pilot.pause()
+    messages.clear()
+    return pilot, app, messages, project
 
-        # a platform quirk shows as a parity warning in its own tab
-        await select_function(pilot, "cloud-functions/api/plain-dict")
-        app.query_one("#method").value = "GET"
-        app.query_one("#body", TextArea).load_text("")
-        await send_and_wait(pilot, messages)
-        view = app.query_one(ResponseView)
-        assert [w["id"] for w in view.response.warnings] == ["EO-DICT-ENVELOPE"]
-        assert "EO-DICT-ENVELOPE" in view.query_one("#response-warnings", TextArea).text
-        assert "parity warning" in str(view.query_one("#status-line").render())
+
+@shared_loop
+async def test_invoke_with_query_and_read_the_response(shared):
+    pilot, app, messages, _project = await fresh(shared, "cloud-functions/api/hello")
+    app.query_one("#query", TextArea).load_text("name=Ada")
+    completed = await send_and_wait(pilot, messages)
+    [requested] = of(messages, InvokeRequested)
+    assert requested.method == "GET" and requested.path == "/api/hello?name=Ada"
+    assert completed.request_id == requested.request_id
+    assert completed.status == 200
+    assert json.loads(completed.body)["message"] == "Hello, Ada!"
+    view = app.query_one(ResponseView)
+    status_line = view.query_one("#status-line")
+    assert status_line.has_class("status-2xx")
+    assert str(status_line.render()).startswith("200 OK")
+    assert '"message": "Hello, Ada!"' in view.query_one("#response-body", TextArea).text
+    assert view.search("ada") == 2  # the message and the echoed path
+    assert view.query_one("#response-body", TextArea).selected_text.lower() == "ada"
+    await pilot.press("alt+w")  # save the body, bytes untouched
+    assert app.last_saved_response.suffix == ".json"
+    assert app.last_saved_response.read_bytes() == completed.body
+
+
+@shared_loop
+async def test_invalid_json_body_is_not_sent(shared):
+    pilot, app, messages, _project = await fresh(shared, "cloud-functions/api/hello")
+    app.query_one("#method").value = "POST"
+    app.query_one("#body", TextArea).load_text('{"name": "Ada",}')
+    await pilot.press("ctrl+j")
+    await pilot.pause()
+    assert not of(messages, InvokeRequested)
+    assert "invalid JSON at line 1" in str(app.query_one("#invoke-error").render())
+    app.query_one("#body", TextArea).load_text('{"name": "Ada"}')
+    completed = await send_and_wait(pilot, messages)
+    assert completed.status == 201
+
+    # a platform quirk shows as a parity warning in its own tab
+    await select_function(pilot, "cloud-functions/api/plain-dict")
+    app.query_one("#method").value = "GET"
+    app.query_one("#body", TextArea).load_text("")
+    await send_and_wait(pilot, messages)
+    view = app.query_one(ResponseView)
+    assert [w["id"] for w in view.response.warnings] == ["EO-DICT-ENVELOPE"]
+    assert "EO-DICT-ENVELOPE" in view.query_one("#response-warnings", TextArea).text
+    assert "parity warning" in str(view.query_one("#status-line").render())
 
 
 async def test_stale_results_are_dropped(showcase):
@@ -84,80 +112,73 @@ async def test_stale_results_are_dropped(showcase):
         assert app.pending_request_id is None
 
 
-async def test_trace_frame_opens_in_the_editor(showcase):
-    app = make_app(showcase)
-    messages = []
-    async with app.run_test(message_hook=messages.append, **RUN) as pilot:
-        await started(pilot)
-        await select_function(pilot, "cloud-functions/api/boom")
-        completed = await send_and_wait(pilot, messages)
-        assert completed.status == 500
-        trace = app.query_one(TraceView)
-        assert trace.error and trace.error["type"] == "ValueError"
-        files = [frame["file"] for _i, frame in trace.rows]
-        assert files and all(frame.get("is_user", True) for _i, frame in trace.rows)
-        assert files[0].endswith("api/util.py")  # innermost user frame first
-        locals_text = str(trace.query_one("#trace-detail").render())
-        assert "raw" in locals_text and "three" in locals_text
-        await focus_tab(pilot, "f10")  # focus the trace
-        await pilot.press("enter")
-        await pilot.pause()
-        editor = app.query_one(CodeEditor)
-        assert editor.file == "cloud-functions/api/util.py"
-        line = trace.rows[0][1]["line"]
-        assert editor.text_area.cursor_location[0] == line - 1
-        assert "int(raw)" in editor.text_area.selected_text
+@shared_loop
+async def test_trace_frame_opens_in_the_editor(shared):
+    pilot, app, messages, _project = await fresh(shared, "cloud-functions/api/boom")
+    completed = await send_and_wait(pilot, messages)
+    assert completed.status == 500
+    trace = app.query_one(TraceView)
+    assert trace.error and trace.error["type"] == "ValueError"
+    files = [frame["file"] for _i, frame in trace.rows]
+    assert files and all(frame.get("is_user", True) for _i, frame in trace.rows)
+    assert files[0].endswith("api/util.py")  # innermost user frame first
+    locals_text = str(trace.query_one("#trace-detail").render())
+    assert "raw" in locals_text and "three" in locals_text
+    await focus_tab(pilot, "f10")  # focus the trace
+    await pilot.press("enter")
+    await pilot.pause()
+    editor = app.query_one(CodeEditor)
+    assert editor.file == "cloud-functions/api/util.py"
+    line = trace.rows[0][1]["line"]
+    assert editor.text_area.cursor_location[0] == line - 1
+    assert "int(raw)" in editor.text_area.selected_text
 
-        # f5 restarts every instance: the next request starts fresh
-        assert app.runtime.supervisor.instances()
-        await pilot.press("f5")
-        await wait_until(pilot, lambda: not app.runtime.supervisor.instances(), what="instances restarted")
+    # f5 restarts every instance: the next request starts fresh
+    assert app.runtime.supervisor.instances()
+    await pilot.press("f5")
+    await wait_until(pilot, lambda: not app.runtime.supervisor.instances(), what="instances restarted")
 
 
-async def test_copy_and_import_curl(showcase):
-    app = make_app(showcase)
-    async with app.run_test(**RUN) as pilot:
-        await started(pilot)
-        await select_function(pilot, "cloud-functions/api/hello")
-        app.query_one("#method").value = "POST"
-        app.query_one("#headers", TextArea).load_text("X-Trace: it's 1")
-        app.query_one("#body", TextArea).load_text('{"name": "O\'Brien"}')
-        app.action_copy_curl()
-        command = (showcase / ".funcstudio" / "last-curl.sh").read_text().strip()
-        parsed = parse_curl(command)
-        assert parsed.method == "POST" and parsed.url == f"{app.url}/api/hello"
-        assert ("X-Trace", "it's 1") in parsed.headers and parsed.body == '{"name": "O\'Brien"}'
+@shared_loop
+async def test_copy_and_import_curl(shared):
+    pilot, app, _messages, project = await fresh(shared, "cloud-functions/api/hello")
+    app.query_one("#method").value = "POST"
+    app.query_one("#headers", TextArea).load_text("X-Trace: it's 1")
+    app.query_one("#body", TextArea).load_text('{"name": "O\'Brien"}')
+    app.action_copy_curl()
+    command = (project / ".funcstudio" / "last-curl.sh").read_text().strip()
+    parsed = parse_curl(command)
+    assert parsed.method == "POST" and parsed.url == f"{app.url}/api/hello"
+    assert ("X-Trace", "it's 1") in parsed.headers and parsed.body == '{"name": "O\'Brien"}'
 
-        app.action_import_curl()
-        await pilot.pause()
-        assert isinstance(app.screen, PromptScreen)
-        app.screen.query_one(Input).value = to_curl(CurlRequest(
-            "PUT", "http://x/api/users/7?a=1", [("Accept", "application/json")], "hi"))
-        await pilot.press("enter")
-        await pilot.pause()
-        spec, error = app.query_one(InvokePanel).build_spec()
-        assert error is None
-        assert (spec.method, spec.path, spec.query, spec.body) == ("PUT", "/api/users/7", [("a", "1")], "hi")
-        assert ("Accept", "application/json") in spec.headers
+    app.action_import_curl()
+    await pilot.pause()
+    assert isinstance(app.screen, PromptScreen)
+    app.screen.query_one(Input).value = to_curl(CurlRequest(
+        "PUT", "http://x/api/users/7?a=1", [("Accept", "application/json")], "hi"))
+    await pilot.press("enter")
+    await pilot.pause()
+    spec, error = app.query_one(InvokePanel).build_spec()
+    assert error is None
+    assert (spec.method, spec.path, spec.query, spec.body) == ("PUT", "/api/users/7", [("a", "1")], "hi")
+    assert ("Accept", "application/json") in spec.headers
 
 
-async def test_save_and_load_a_named_request(showcase):
-    app = make_app(showcase)
-    async with app.run_test(**RUN) as pilot:
-        await started(pilot)
-        await select_function(pilot, "cloud-functions/api/hello")
-        app.query_one("#query", TextArea).load_text("name=Saved")
-        await pilot.press("alt+s")
-        await pilot.pause()
-        assert isinstance(app.screen, PromptScreen)
-        await pilot.press(*"ada", "enter")
-        await wait_until(pilot, lambda: app.store.saved_requests("cloud-functions/api/hello"), what="saved")
-        app.query_one("#query", TextArea).load_text("")
-        await pilot.press("alt+l")
-        await wait_until(pilot, lambda: isinstance(app.screen, PickScreen), what="the saved list")
-        await pilot.press("enter")
-        await pilot.pause()
-        assert app.query_one("#query", TextArea).text == "name=Saved"
+@shared_loop
+async def test_save_and_load_a_named_request(shared):
+    pilot, app, _messages, _project = await fresh(shared, "cloud-functions/api/hello")
+    app.query_one("#query", TextArea).load_text("name=Saved")
+    await pilot.press("alt+s")
+    await pilot.pause()
+    assert isinstance(app.screen, PromptScreen)
+    await pilot.press(*"ada", "enter")
+    await wait_until(pilot, lambda: app.store.saved_requests("cloud-functions/api/hello"), what="saved")
+    app.query_one("#query", TextArea).load_text("")
+    await pilot.press("alt+l")
+    await wait_until(pilot, lambda: isinstance(app.screen, PickScreen), what="the saved list")
+    await pilot.press("enter")
+    await pilot.pause()
+    assert app.query_one("#query", TextArea).text == "name=Saved"
 
 
 async def test_scf_event_from_template(scf_demo):
