@@ -15,6 +15,7 @@ from pathlib import Path
 
 from studio.project import files
 from studio.project.deps import Requirements, compute_requirements
+from studio.project.loader import dedupe_problems
 from studio.project.model import Problem, Project, Route
 from studio.project.settings import Settings
 
@@ -40,7 +41,7 @@ def check_project(project: Project, requirements: Requirements | None = None,
     problems.extend(_static_shadows(project))
     problems.extend(_asgi_dispatch_wsgi(project))
     problems.extend(_python_version(project, settings))
-    return sort_problems(_dedupe(problems))
+    return sort_problems(dedupe_problems(problems))
 
 
 def sort_problems(problems: list[Problem] | tuple[Problem, ...]) -> tuple[Problem, ...]:
@@ -241,14 +242,3 @@ def _venv_version(interpreter: Path) -> tuple[int, int] | None:
         if match:
             return int(match.group(1)), int(match.group(2))
     return None
-
-
-def _dedupe(problems: list[Problem]) -> list[Problem]:
-    seen: set[tuple] = set()
-    kept = []
-    for p in problems:
-        key = (p.code, p.file, p.line, p.message)
-        if key not in seen:
-            seen.add(key)
-            kept.append(p)
-    return kept

@@ -86,7 +86,7 @@ def load_project_with_settings(root: Path | str) -> tuple[Project, Settings]:
         functions=tuple(functions),
         routes=tuple(routes),
         helpers=tuple(helpers),
-        problems=tuple(_dedupe(problems)),
+        problems=tuple(dedupe_problems(problems)),
     )
     return project, settings
 
@@ -143,7 +143,8 @@ def _unmatched_function_settings(functions: list[Function], settings: Settings) 
     ]
 
 
-def _dedupe(problems: list[Problem]) -> list[Problem]:
+def dedupe_problems(problems: list[Problem]) -> list[Problem]:
+    """Drop repeats (same code, file, line and message), keeping the first of each."""
     seen: set[tuple] = set()
     kept = []
     for p in problems:
