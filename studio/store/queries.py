@@ -750,12 +750,8 @@ def parse_status(status: str) -> tuple[str, int]:
     raise ValueError(f"unknown status {status!r}; use 2xx, 4xx, 5xx or a code such as 404")
 
 
-def _invocation_conditions(filter: Filter) -> tuple[list[str], list[object]]:
-    where: list[str] = []
-    params: list[object] = []
-    if filter.function_id is not None:
-        where.append("i.function_id = ?")
-        params.append(filter.function_id)
+def _add_outcome_conditions(filter: Filter, where: list[str], params: list[object]) -> None:
+    """Status and has-error filters, on the invocation aliased `i` (log queries join it)."""
     if filter.status is not None:
         column, value = parse_status(filter.status)
         where.append(f"i.{column} = ?")
@@ -763,6 +759,15 @@ def _invocation_conditions(filter: Filter) -> tuple[list[str], list[object]]:
     if filter.has_error is not None:
         where.append("i.has_error = ?")
         params.append(int(filter.has_error))
+
+
+def _invocation_conditions(filter: Filter) -> tuple[list[str], list[object]]:
+    where: list[str] = []
+    params: list[object] = []
+    if filter.function_id is not None:
+        where.append("i.function_id = ?")
+        params.append(filter.function_id)
+    _add_outcome_conditions(filter, where, params)
     if filter.since is not None:
         where.append("i.started_at >= ?")
         params.append(filter.since)
@@ -805,13 +810,7 @@ def _log_conditions(filter: Filter, level: str | None) -> tuple[list[str], list[
     if filter.request_id is not None:
         where.append("l.invocation_id = (SELECT id FROM invocations WHERE request_id = ?)")
         params.append(filter.request_id)
-    if filter.status is not None:
-        column, value = parse_status(filter.status)
-        where.append(f"i.{column} = ?")
-        params.append(value)
-    if filter.has_error is not None:
-        where.append("i.has_error = ?")
-        params.append(int(filter.has_error))
+    _add_outcome_conditions(filter, where, params)
     return where, params
 
 
