@@ -343,12 +343,29 @@ class StudioApp(App):
         """Read the newest page; rows already shown (and older pages loaded) are kept."""
         if self.store is None:
             return
-        rows = self.store.recent(HistoryView.PAGE)
+        rows = self._read_with_retry(lambda: self.store.recent(HistoryView.PAGE), "history")
+        if rows is None:
+            return
         if newest_shown is not None:
             rows = [row for row in rows if row.id > newest_shown]
         functions = sorted({r.function_id for r in rows if r.function_id})
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self._show_history, rows, functions)
+
+    def _read_with_retry(self, read, what: str, attempts: int = 4):
+        """Run a store read from a thread worker; a busy or slow store (a write burst, a loaded machine)
+        gets a few more tries, and a read that still fails is shown, never dropped in silence."""
+        for attempt in range(attempts):
+            try:
+                return read()
+            except Exception as exc:  # noqa: BLE001 - a store read must never end the app
+                if attempt == attempts - 1:
+                    self.call_from_thread(
+                        self.notify, f"could not read the {what}: {type(exc).__name__}: {exc}", severity="error"
+                    )
+                    return None
+                time.sleep(0.2 * (attempt + 1))
+        return None
 
     @on(HistoryView.OlderWanted)
     def _older_wanted(self, message: HistoryView.OlderWanted) -> None:
@@ -358,7 +375,9 @@ class StudioApp(App):
     def _load_older(self, before_id: int) -> None:
         if self.store is None:
             return
-        rows = self.store.recent(HistoryView.PAGE, before_id=before_id)
+        rows = self._read_with_retry(lambda: self.store.recent(HistoryView.PAGE, before_id=before_id), "history")
+        if rows is None:
+            return
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self._append_history, before_id, rows)
 
