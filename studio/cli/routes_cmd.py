@@ -108,6 +108,11 @@ def _print_table(project: Project) -> None:
             triggers = ", ".join(f"{t.type}" + (f" {t.cron}" if t.cron else "") for t in fn.triggers) or "none"
             click.echo(f"  {fn.id}  ({fn.name})  triggers: {triggers}")
         click.echo("")
+    if project.not_run:
+        click.echo("Declared functions funcstudio does not run (listed only, no route):")
+        for item in project.not_run:
+            click.echo(f"  {item.name}  {item.runtime}  {item.file}")
+        click.echo("")
     errors = len(project.errors)
     if project.problems:
         click.echo(

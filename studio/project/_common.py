@@ -40,11 +40,20 @@ def read_source(path: Path, root: Path) -> tuple[str | None, Problem | None]:
     return source.text, source.problem(rel(path, root))
 
 
+_PYTHON2_SYNTAX = ("Missing parentheses in call to 'print'", "Missing parentheses in call to 'exec'",
+                   "multiple exception types must be parenthesized", "leading zeros in decimal integer literals")
+"""Compiler messages Python 3 gives for Python 2 code."""
+
+
 def syntax_problem(source: str, path: Path, root: Path) -> Problem | None:
     """A `syntax-error` problem if the source does not compile (the code is never run)."""
     try:
         compile(source, str(path), "exec", dont_inherit=True)
     except SyntaxError as exc:
+        if any(marker in (exc.msg or "") for marker in _PYTHON2_SYNTAX):
+            return Problem("error", "syntax-error", f"Python 2 syntax: {exc.msg}", file=rel(path, root),
+                           line=exc.lineno, hint="This is Python 2 code; the platforms run Python 3 (Python 2.7 "
+                           "reached its end of life on 2020-01-01). Port it to Python 3.")
         return Problem("error", "syntax-error", f"syntax error: {exc.msg}", file=rel(path, root),
                        line=exc.lineno, hint="Fix the syntax; the function cannot load until then.")
     except (ValueError, RecursionError) as exc:  # null bytes, absurd nesting

@@ -73,6 +73,46 @@ _DISTRIBUTION_OF: dict[str, str] = {
 }
 
 
+SCF_PROVIDED: dict[str, frozenset[str]] = {
+    # https://cloud.tencent.com/document/product/583/11061 ("Python 3.6 云端运行时已支持的库"): the
+    # libraries the Python 3.6 runtime ships, by import name. The same page says Python 3.7 and later
+    # ship none ("For Python 3.7 and later, the platform no longer has additional built-in dependent
+    # libraries"), so those runtimes provide only the standard library.
+    "python3.6": frozenset({
+        "absl", "asn1crypto", "astor", "bleach", "certifi", "cffi", "chardet", "qcloud_cos", "qcloud_cos_v5",
+        "cryptography", "dicttoxml", "gast", "grpc", "html5lib", "idna", "iniparse", "markdown", "MySQLdb",
+        "numpy", "PIL", "pip", "google", "psycopg2", "pycparser", "pycurl", "pymysql", "pytz", "qcloud_image",
+        "qcloudsms_py", "requests", "serverless_db_sdk", "setuptools", "pkg_resources", "six", "tencentcloud",
+        "tencentserverless", "tensorboard", "tensorflow", "tensorflow_serving", "termcolor", "urllib3",
+        "werkzeug", "wheel",
+    }),
+}
+"""Declared runtime (lower-case) -> import names the SCF runtime already provides."""
+
+PYTHON2_ONLY: frozenset[str] = frozenset({
+    "__builtin__", "anydbm", "BaseHTTPServer", "Bastion", "CGIHTTPServer", "commands", "ConfigParser", "Cookie",
+    "cookielib", "copy_reg", "cPickle", "cStringIO", "dbhash", "DocXMLRPCServer", "dumbdbm", "dummy_thread",
+    "exceptions", "gdbm", "htmlentitydefs", "HTMLParser", "httplib", "markupbase", "md5", "mimetools",
+    "mimetypes2", "new", "popen2", "Queue", "repr", "rexec", "rfc822", "robotparser", "sets", "sha",
+    "SimpleHTTPServer", "SimpleXMLRPCServer", "SocketServer", "StringIO", "thread", "Tkinter", "tkMessageBox",
+    "urllib2", "urlparse", "UserDict", "UserList", "UserString", "whichdb", "xmlrpclib",
+})
+"""Python 2 standard-library modules: code that imports them is Python 2 code (or its fallback
+branch), never a missing package."""
+
+STDLIB_310_EXTRA: frozenset[str] = frozenset({
+    "asynchat", "asyncore", "distutils", "imp", "smtpd", "aifc", "audioop", "cgi", "cgitb", "chunk", "crypt",
+    "imghdr", "lib2to3", "mailcap", "msilib", "nis", "nntplib", "ossaudiodev", "pipes", "sndhdr", "spwd", "sunau",
+    "telnetlib", "uu", "xdrlib",
+})
+"""Standard-library modules of Python 3.10 (the platforms' Python) that later interpreters dropped."""
+
+_VERSION_GUARD = re.compile(r"\b(?:version_info|hexversion|PY2|PY3\w*|PYTHON2|PYTHON3|IS_PY2|IS_PY3|is_py2|is_py3|"
+                            r"py2|py3|sys\.version|sys\.platform|os\.name|platform\.system)\b")
+"""An `if` on the interpreter version or the operating system: imports under it are conditional
+by construction (the Python 2 branch, the Windows branch)."""
+
+
 @dataclass(frozen=True)
 class Requirement:
     line: str
@@ -180,9 +220,13 @@ def compute_requirements(project: Project) -> Requirements:
             continue
         req_path = src / REQUIREMENTS
         packages = {r.package for r in _user_lines(req_path, root)} if req_path.is_file() else set()
+        packages |= {package_name(name) for name in SCF_PROVIDED.get((fn.runtime or "").lower(), ())}
         # An SCF code folder that is the whole project must not answer for the other platforms' files.
         tree = files.walk_tree(src, _SKIP | {EDGEONE_DIR, "cocobase"})
-        missing.extend(_undeclared([p for p in tree.files if p.name.endswith(".py")], root, packages,
+        # Only what the handler can import runs in production: a vendored SDK's examples, setup.py
+        # and platform-specific modules that nothing imports never fail there.
+        reachable = reachable_files(root / fn.entry, src, frozenset(tree.rel_files))
+        missing.extend(_undeclared(reachable, root, packages,
                                    _local_modules(tree),
                                    "SCF-UNDECLARED-DEP",
                                    rel(req_path, root)))
@@ -293,10 +337,9 @@ def _local_modules(tree: files.Tree) -> set[str]:
 def _undeclared(paths: list[Path], root: Path, installed: set[str], local: set[str], code: str,
                 req_file: str) -> list[Problem]:
     problems = []
-    stdlib = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
     for path in paths:
         for name, line in file_imports(path):
-            if name in stdlib or name in local or name == "__future__":
+            if name in _STDLIB or name in local or name in PYTHON2_ONLY or name == "__future__":
                 continue
             dist = distribution_for(name)
             covered = {package_name(dist), package_name(name)}
@@ -312,6 +355,8 @@ def _undeclared(paths: list[Path], root: Path, installed: set[str], local: set[s
     return problems
 
 
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | frozenset(sys.builtin_module_names) | STDLIB_310_EXTRA
+
 # path -> (mtime_ns, size, imports): parsing is the expensive part of a scan, so unchanged files
 # are parsed once.
 _IMPORTS_CACHE: dict[str, tuple[int, int, tuple[tuple[str, int], ...]]] = {}
@@ -326,13 +371,92 @@ def file_imports(path: Path) -> tuple[tuple[str, int], ...]:
         return cached[2]
     found: tuple[tuple[str, int], ...] = ()
     text = source.text
-    if text and "import" in text:
+    # Parsing is what costs (a vendored SDK is thousands of files): a file whose import lines name
+    # only the standard library or relative modules cannot yield a finding, so it is not parsed.
+    if text and "import" in text and _may_import_third_party(text):
         try:
             found = tuple(_imports(ast.parse(text).body, optional=False))
         except (SyntaxError, ValueError, RecursionError):
             found = ()  # reported as a syntax error elsewhere
     _IMPORTS_CACHE[key] = (source.mtime_ns, source.size, found)
     return found
+
+
+_IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import\b|import[ \t]+([^\n#]+))", re.M)
+
+
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+)", re.M)
+_PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n#]+)", re.M)
+
+
+def reachable_files(entry: Path, code_root: Path, present: frozenset[str]) -> list[Path]:
+    """The project files an entry can import, following its import lines (any indentation, so
+    conditional imports count) through the code folder, which is what production puts on
+    `sys.path`. `present` holds the code folder's files, relative POSIX paths. A superset of what
+    runs, never less, except for imports built at run time (`importlib.import_module(name)`)."""
+    try:
+        start = entry.relative_to(code_root).as_posix()
+    except ValueError:
+        return [entry]
+    seen: set[str] = set()
+    queue = [start]
+    while queue:
+        current = queue.pop()
+        if current in seen or current not in present:
+            continue
+        seen.add(current)
+        text = files.read_source(code_root / current).text or ""
+        if "import" not in text:
+            continue
+        package = current.rsplit("/", 1)[0] if "/" in current else ""
+        for match in _PLAIN_IMPORT.finditer(text):
+            for part in re.split(r"[,;]", match.group(1)):
+                name = part.strip().split(" ")[0].strip("() \\")
+                if name:
+                    queue.extend(_module_files(name.replace(".", "/"), present))
+        for match in _FROM_IMPORT.finditer(text):
+            dots, module, names = match.group(1), match.group(2), match.group(3)
+            if dots:
+                base = package.split("/") if package else []
+                base = base[: len(base) - (len(dots) - 1)] if len(dots) > 1 else base
+                target = "/".join([*base, *(module.split(".") if module else [])])
+            else:
+                target = module.replace(".", "/")
+            found = _module_files(target, present) if target else []
+            queue.extend(found)
+            for name in re.split(r"[,\s()\\]+", names):
+                if name and name not in ("as", "*") and name.isidentifier():
+                    queue.extend(_module_files(f"{target}/{name}" if target else name, present))
+    return [code_root / path for path in sorted(seen)]
+
+
+def _module_files(dotted_path: str, present: frozenset[str]) -> list[str]:
+    """`a/b/c` -> the files importing `a.b.c` runs: each package's `__init__.py` and the module."""
+    found = []
+    parts = dotted_path.strip("/").split("/")
+    for depth in range(1, len(parts) + 1):
+        stem = "/".join(parts[:depth])
+        for candidate in (f"{stem}/__init__.py", f"{stem}.py"):
+            if candidate in present:
+                found.append(candidate)
+    return found
+
+
+def _may_import_third_party(text: str) -> bool:
+    """True when some import line (at any indentation) names a module outside the standard library.
+    A superset of what the AST finds: continuation lines and `;` are read generously."""
+    for match in _IMPORT_LINE.finditer(text):
+        if match.group(1) is not None:
+            if match.group(1).startswith("."):
+                continue
+            names = [match.group(1)]
+        else:
+            names = [part.strip().split(" ")[0] for part in re.split(r"[,;]", match.group(2).strip("()\\ "))]
+        for name in names:
+            head = name.split(".")[0].strip("() \\")
+            if head and head not in _STDLIB:
+                return True
+    return False
 
 
 def _imports(body: list[ast.stmt], optional: bool) -> list[tuple[str, int]]:
@@ -347,12 +471,16 @@ def _imports(body: list[ast.stmt], optional: bool) -> list[tuple[str, int]]:
             if not optional and node.level == 0 and node.module:
                 found.append((node.module.split(".")[0], node.lineno))
         elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            # `try: import x` / `except ImportError: import y`: both are fallbacks of each other.
             guarded = optional or any(_catches_import_error(h) for h in node.handlers)
             found.extend(_imports(node.body, guarded))
             for handler in node.handlers:
-                found.extend(_imports(handler.body, optional))
+                found.extend(_imports(handler.body, optional or _catches_import_error(handler)))
             found.extend(_imports(node.orelse, optional))
             found.extend(_imports(node.finalbody, optional))
+        elif isinstance(node, ast.If) and _is_version_guard(node.test):
+            found.extend(_imports(node.body, True))
+            found.extend(_imports(node.orelse, True))
         else:
             for field in ("body", "orelse", "finalbody"):
                 inner = getattr(node, field, None)
@@ -361,6 +489,14 @@ def _imports(body: list[ast.stmt], optional: bool) -> list[tuple[str, int]]:
             for case in getattr(node, "cases", ()) or ():  # match statements
                 found.extend(_imports(case.body, optional))
     return found
+
+
+def _is_version_guard(test: ast.expr) -> bool:
+    """`if sys.version_info[0] == 2:`, `if six.PY2:`, `if not PY3:` and the like."""
+    try:
+        return bool(_VERSION_GUARD.search(ast.unparse(test)))
+    except Exception:  # an expression unparse cannot render: not a guard we know
+        return False
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:

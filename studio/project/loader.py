@@ -72,7 +72,7 @@ def load_project_with_settings(root: Path | str) -> tuple[Project, Settings]:
     functions = list(edge_functions)
     functions += list(scf.functions) + list(coco.functions)
     problems.extend(_unmatched_function_settings(functions, settings))
-    if not functions:
+    if not functions and not scf.not_run:
         problems.append(Problem(
             "warning", "no-functions", "no functions found in this project",
             hint="EdgeOne: .py files under cloud-functions/ with handler/app; SCF: serverless.yml, template.yaml "
@@ -87,6 +87,7 @@ def load_project_with_settings(root: Path | str) -> tuple[Project, Settings]:
         routes=tuple(routes),
         helpers=tuple(helpers),
         problems=tuple(dedupe_problems(problems)),
+        not_run=scf.not_run,
     )
     return project, settings
 

@@ -133,10 +133,24 @@ class Function:
     """SCF: `file.function`, e.g. `index.main_handler`."""
     runtime: str | None = None
     """SCF: the configured runtime string, e.g. `Python3.10`."""
+    region: str | None = None
+    """SCF: the region its declaration names (`inputs.region`), or None for the `[scf] region` default."""
     namespace: str = "default"
     triggers: tuple[Trigger, ...] = ()
     load_problem: Problem | None = None
     """Set when the entry cannot be loaded as found (syntax error, unreadable)."""
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """A function the project declares that funcstudio lists but does not run (an SCF function in
+    Node.js, PHP, Go, Java, a custom runtime, or Python 2.7)."""
+
+    name: str
+    runtime: str
+    file: str
+    """The config file that declares it (project-relative)."""
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,8 @@ class Project:
     helpers: tuple[str, ...] = ()
     """EdgeOne auxiliary modules: copied `.py` files without a route."""
     problems: tuple[Problem, ...] = ()
+    not_run: tuple[NotRun, ...] = ()
+    """Declared functions in runtimes funcstudio does not run (listed, never routed)."""
 
     def function(self, ident: str) -> Function | None:
         """Find a function by id or alias (an SCF declared name, a CocoBase name)."""

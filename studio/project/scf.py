@@ -20,7 +20,7 @@ from studio.project._common import (
     syntax_problem,
     walk_dirs,
 )
-from studio.project.model import Function, Limits, Problem, Route, Trigger
+from studio.project.model import Function, Limits, NotRun, Problem, Route, Trigger
 from studio.project.settings import FunctionSettings, Settings
 
 DEFAULT_TIMEOUT_S = 3.0
@@ -38,11 +38,27 @@ _MAIN_HANDLER = re.compile(r"^def\s+main_handler\s*\(", re.M)
 _TRIGGER_TYPES = {"apigw": "apigw", "timer": "timer", "cos": "cos", "cmq": "cmq", "ckafka": "ckafka"}
 
 
+PYTHON2_END_OF_LIFE = "2020-01-01"
+"""Python 2.7's end of life (https://www.python.org/doc/sunset-python-2/)."""
+
+
 @dataclass
 class ScfScan:
     functions: tuple[Function, ...] = ()
     routes: tuple[Route, ...] = ()
     problems: tuple[Problem, ...] = ()
+    not_run: tuple[NotRun, ...] = ()
+
+
+def runtime_family(runtime: str) -> str:
+    """`python3` (funcstudio runs it), `python2` (end of life, not run) or `other` (another
+    language: Nodejs12.16, Php7, Go1, Java8, CustomRuntime...), from the declared runtime string."""
+    value = runtime.strip().lower().replace(" ", "")
+    if value.startswith("python3"):
+        return "python3"
+    if value.startswith("python2") or value == "python":
+        return "python2"
+    return "other"
 
 
 @dataclass
@@ -59,6 +75,8 @@ class _Decl:
     env: dict[str, str] = field(default_factory=dict)
     namespace: str = "default"
     triggers: list[Trigger] = field(default_factory=list)
+    runtime_declared: bool = False
+    region: str | None = None
     config_file: str | None = None
     config_text: str = ""
     anchor: int = 1
@@ -107,13 +125,17 @@ def discover_scf(root: Path, settings: Settings, *, skip_dirs: frozenset[str] = 
         else:
             found = _from_template(data, text, path, root, problems)
         for decl in found:
-            decls[decl.name] = decl
+            _add_declared(decls, decl, root, problems)
 
+    # Every declared entry is claimed, whatever its runtime: a Python 2.7 folder's index.py is not a
+    # conventional Python 3 function.
     claimed = {_resolved(d.src / _handler_file(d.handler)) for d in decls.values()}
+    declared_dirs = {_resolved(d.src) for d in decls.values()}
+    declared_dirs |= {_resolved(root / d.config_file).parent for d in decls.values() if d.config_file}
     for folder in index_dirs:
         entry = folder / "index.py"
-        if _resolved(entry) in claimed:
-            continue
+        if _resolved(entry) in claimed or _resolved(folder) in declared_dirs:
+            continue  # a declared function's folder: its declaration says what runs there
         text, _ = read_source(entry, root)
         if text is None or not _MAIN_HANDLER.search(text):
             continue
@@ -137,12 +159,75 @@ def discover_scf(root: Path, settings: Settings, *, skip_dirs: frozenset[str] = 
 
     functions: list[Function] = []
     routes: list[Route] = []
-    for decl in decls.values():
-        fn = _build_function(decl, root, settings, problems)
+    not_run: list[NotRun] = []
+    for key, decl in decls.items():
+        skipped = _not_run(decl, problems)
+        if skipped is not None:
+            not_run.append(skipped)
+            continue
+        fn = _build_function(decl, root, settings, problems, owns_name=key == decl.name)
         functions.append(fn)
         routes.extend(fn.routes)
     functions.sort(key=lambda f: f.id)
-    return ScfScan(tuple(functions), tuple(routes), tuple(problems))
+    return ScfScan(tuple(functions), tuple(routes), tuple(problems), tuple(not_run))
+
+
+def _add_declared(decls: dict[str, _Decl], decl: _Decl, root: Path, problems: list[Problem]) -> None:
+    """Register a declared function. The same entry declared again (serverless.yml and template.yaml
+    for one function) takes the later fields; another entry under a taken name is a duplicate: both
+    are kept, and the name goes to the one funcstudio runs (Python 3) or else the first."""
+    same = decls.get(decl.name)
+    if same is None:
+        decls[decl.name] = decl
+        return
+    if _resolved(same.src / _handler_file(same.handler)) == _resolved(decl.src / _handler_file(decl.handler)):
+        decls[decl.name] = decl
+        return
+    if "python3" not in (runtime_family(decl.runtime), runtime_family(same.runtime)):
+        # Neither is run here (two Node.js demos, say): nothing of funcstudio's depends on the name.
+        key = f"{decl.name}@{decl.config_file}"
+        decls[key] = decl
+        return
+    if runtime_family(decl.runtime) == "python3" and runtime_family(same.runtime) != "python3":
+        decls[decl.name], decl = decl, same  # the runnable one keeps the name
+    owner = decls[decl.name]
+    problems.append(Problem(
+        "warning", "SCF-DUPLICATE-NAME",
+        f"function name `{decl.name}` is declared by both {owner.config_file} ({owner.runtime}) and "
+        f"{decl.config_file} ({decl.runtime}): deployed to one region and namespace, the later deploy replaces "
+        "the earlier function",
+        file=decl.config_file, line=decl.line_of("name", decl.name),
+        hint=f"Give one of them another `name`; here `{decl.name}` means the one in {owner.config_file}.",
+    ))
+    key = f"{decl.name}@{decl.config_file}"
+    while key in decls:
+        key += "'"
+    decls[key] = decl
+
+
+def _not_run(decl: _Decl, problems: list[Problem]) -> NotRun | None:
+    """A declared function in a runtime funcstudio does not run: listed and reported, never built."""
+    family = runtime_family(decl.runtime)
+    if family == "python3":
+        return None
+    where = decl.config_file or rel(decl.src, decl.src)
+    line = decl.line_of("runtime", "Runtime")
+    if family == "python2":
+        reason = (f"runtime {decl.runtime}: Python 2.7 reached its end of life on {PYTHON2_END_OF_LIFE}; "
+                  "funcstudio runs Python 3 only")
+        problems.append(Problem(
+            "error", "SCF-RUNTIME-EOL", f"{decl.name} declares runtime {decl.runtime}: Python 2.7 reached its end "
+            f"of life on {PYTHON2_END_OF_LIFE}, and funcstudio runs Python 3 functions only, so it is not run",
+            file=where, line=line,
+            hint="Port the code to Python 3 and declare runtime: Python3.10 (SCF also offers 3.6, 3.7 and 3.9).",
+        ))
+    else:
+        reason = f"runtime {decl.runtime}: funcstudio runs Python functions only"
+        problems.append(Problem(
+            "info", "SCF-RUNTIME-OTHER", f"{decl.name} is a {decl.runtime} function: listed, not run "
+            "(funcstudio runs Python functions only)", file=where, line=line,
+        ))
+    return NotRun(name=decl.name, runtime=decl.runtime, file=where, reason=reason)
 
 
 # -- sources -----------------------------------------------------------------------------------
@@ -214,6 +299,9 @@ def _from_serverless(data: object, text: str, path: Path, root: Path, problems: 
                      anchor=(key_line(text, key) or 1) if key else 1)
         decl.handler = str(inputs.get("handler") or DEFAULT_HANDLER)
         decl.runtime = str(inputs.get("runtime") or DEFAULT_RUNTIME)
+        decl.runtime_declared = bool(inputs.get("runtime"))
+        region = inputs.get("region") or block.get("region")
+        decl.region = str(region) if region else None
         decl.namespace = str(inputs.get("namespace") or "default")
         decl.timeout_s = _number(inputs.get("timeout"), "timeout", decl, path, root, problems)
         memory = _number(inputs.get("memorySize"), "memorySize", decl, path, root, problems)
@@ -320,6 +408,9 @@ def _from_template(data: object, text: str, path: Path, root: Path, problems: li
                          config_text=text, anchor=key_line(text, str(fn_name)) or 1)
             decl.handler = str(merged.get("Handler") or DEFAULT_HANDLER)
             decl.runtime = str(merged.get("Runtime") or DEFAULT_RUNTIME)
+            decl.runtime_declared = bool(merged.get("Runtime"))
+            region = merged.get("Region") or data.get("Region")
+            decl.region = str(region) if region else None
             decl.timeout_s = _number(merged.get("Timeout"), "Timeout", decl, path, root, problems)
             memory = _number(merged.get("MemorySize"), "MemorySize", decl, path, root, problems)
             decl.memory_mb = int(memory) if memory is not None else None
@@ -425,8 +516,9 @@ def _settings_triggers(key: str, raw: tuple[Mapping[str, object], ...], decl: _D
 # -- building ----------------------------------------------------------------------------------
 
 
-def _build_function(decl: _Decl, root: Path, settings: Settings, problems: list[Problem]) -> Function:
-    fs = settings.functions.get(decl.name)
+def _build_function(decl: _Decl, root: Path, settings: Settings, problems: list[Problem],
+                    owns_name: bool = True) -> Function:
+    fs = settings.functions.get(decl.name) if owns_name else None
     entry_path = decl.src / _handler_file(decl.handler)
     entry = rel(entry_path, root)
     fid = entry.removesuffix(".py")
@@ -491,9 +583,10 @@ def _build_function(decl: _Decl, root: Path, settings: Settings, problems: list[
         routes=routes,
         env=env,
         name=decl.name,
-        aliases=(decl.name,) if decl.name != fid else (),
+        aliases=(decl.name,) if decl.name != fid and owns_name else (),
         handler=decl.handler,
         runtime=decl.runtime,
+        region=decl.region,
         namespace=decl.namespace,
         triggers=tuple(decl.triggers),
         load_problem=load_problem,
