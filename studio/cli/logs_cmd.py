@@ -226,7 +226,13 @@ def _clear(reader, yes: bool) -> None:
     if not yes and not click.confirm(question, default=False, err=True):
         click.echo("Nothing deleted.", err=True)
         sys.exit(1)
-    removed = reader.clear()
+    from studio.store.db import StoreError
+    from studio.store.maintenance import clear_history, offline
+
+    try:  # the write lock, as the store's writer takes it: a running `serve` is waited for, not raced
+        removed = offline(reader.db_path, clear_history)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(
         f"Deleted {removed.get('invocations', 0)} invocations and {removed.get('logs', 0)} log lines.",
         err=True,

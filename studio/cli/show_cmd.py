@@ -51,10 +51,8 @@ def show(args: tuple[str, ...], as_json: bool, color: str) -> None:
             raise click.ClickException(str(exc)) from None
     if detail is None:
         raise click.ClickException(f"no invocation with request id {request_id!r} in {reader.db_path}")
-    if as_json:
-        from studio.store.wiring import invocation_json  # the control API's shape, so both read alike
-
-        click.echo(json.dumps(invocation_json(detail), ensure_ascii=False, indent=2, default=repr))
+    if as_json:  # the shared view's JSON, as the control API answers it
+        click.echo(json.dumps(detail.to_record().to_json(), ensure_ascii=False, indent=2, default=repr))
         return
     colored = use_color(color)
     click.echo(render(detail, colored), color=colored)

@@ -80,9 +80,13 @@ class InvocationRecord:
     params: dict[str, str] = field(default_factory=dict)
     request_headers: tuple[tuple[str, str], ...] = ()
     request_body: bytes = b""
+    request_body_size: int | None = None
+    """The size the request body had when `request_body` holds only its first bytes (stored, capped)."""
     status: int | None = None
     response_headers: tuple[tuple[str, str], ...] = ()
     response_body: bytes = b""
+    response_body_size: int | None = None
+    """The size the response body had when `response_body` holds only its first bytes."""
     return_value: str | None = None
     """JSON text when the value was JSON-serialisable, else its repr."""
     error: ErrorInfo | None = None
@@ -123,10 +127,12 @@ class InvocationRecord:
             "request_headers": [list(h) for h in self.request_headers],
             "request_body": request_body,
             "request_body_encoding": request_encoding,
+            "request_body_size": self.request_body_size,
             "status": self.status,
             "headers": [list(h) for h in self.response_headers],
             "body": body,
             "body_encoding": encoding,
+            "body_size": self.response_body_size,
             "return_value": self.return_value,
             "logs": [line.to_json() for line in self.logs],
             "log_count": self.log_count,
@@ -162,9 +168,11 @@ class InvocationRecord:
             params=dict(data.get("params") or {}),
             request_headers=_pairs(data.get("request_headers")),
             request_body=body_bytes(data.get("request_body") or "", data.get("request_body_encoding")),
+            request_body_size=data.get("request_body_size"),
             status=data.get("status"),
             response_headers=_pairs(data.get("headers")),
             response_body=body_bytes(data.get("body") or "", data.get("body_encoding")),
+            response_body_size=data.get("body_size"),
             return_value=data.get("return_value"),
             error=_error(error) if error else None,
             warnings=tuple(ParityWarning(w["id"], w.get("message", ""), w.get("fix", ""))

@@ -1,10 +1,14 @@
 """What happened: every invocation, log line and stack frame, in `<project>/.funcstudio/studio.db`.
 
-    db.py       open, pragmas, declared schema, forward migrations (PRAGMA user_version)
-    writer.py   Recorder: the one writer thread, subscribed to the runtime's EventBus
-    redact.py   what is kept of headers and bodies (secrets redacted, bodies capped)
-    queries.py  Reader: keyset pages, filters, FTS search, tails, counts, saved requests
-    wiring.py   record_runtime(runtime): recorder + the control API's lookup, in one call
+    db.py           open, pragmas, declared schema, forward migrations (PRAGMA user_version)
+    writer.py       Recorder: the one writer thread, subscribed to the runtime's EventBus
+    maintenance.py  the other writes (saved requests, clear, retention): on the writer's thread, or
+                    offline under the write lock when no recorder runs
+    redact.py       what is kept of a record (secrets redacted, bodies capped)
+    rows.py         row types, and the column mapping between a record and its rows
+    filters.py      one table-driven filter -> SQL builder for invocations and logs
+    queries.py      Reader (read-only): keyset pages, FTS search, tails, counts, one invocation whole
+    wiring.py       record_runtime(runtime): recorder + the control API's lookup, in one call
 
 Nothing is imported here, so `import studio.store.queries` stays cheap.
 """

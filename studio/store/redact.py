@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode
+
+from studio.runtime.invocation import InvocationRecord
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
@@ -35,6 +38,16 @@ def redact_query(query_string: str) -> str:
     if not any(SECRET_NAME.search(name) for name, _ in pairs):
         return query_string
     return urlencode([(name, REDACTED if SECRET_NAME.search(name) else value) for name, value in pairs])
+
+
+def redact_record(record: InvocationRecord) -> InvocationRecord:
+    """The record as the store keeps it: one pass over everything that can carry a secret."""
+    return replace(
+        record,
+        query_string=redact_query(record.query_string),
+        request_headers=tuple((name, value) for name, value in redact_headers(record.request_headers)),
+        response_headers=tuple((name, value) for name, value in redact_headers(record.response_headers)),
+    )
 
 
 def cap_body(body: bytes | str | None, cap: int) -> tuple[bytes, int, bool]:

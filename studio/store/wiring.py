@@ -15,35 +15,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from studio.store.db import StoreError, db_path
-from studio.store.queries import InvocationDetail, Reader
+from studio.store.queries import Reader
 from studio.store.writer import Recorder
 
 if TYPE_CHECKING:
     from studio.runtime.server import Runtime
 
 ACK_TIMEOUT_S = 2.0
-
-
-def invocation_json(detail: InvocationDetail) -> dict:
-    """The store's full view of an invocation, with the keys of the runtime's own record JSON too
-    (`headers`, `body`, `body_encoding`, `error`), so a client reads either the same way."""
-    data = detail.to_json()
-    body = detail.response_body.to_json()
-    data["headers"] = data["response_headers"]
-    data["body"] = body.get("text", body.get("base64"))
-    data["body_encoding"] = "utf-8" if "text" in body else "base64"
-    data["error"] = (
-        {
-            "type": detail.error_type,
-            "message": detail.error_message,
-            "traceback": detail.error_traceback,
-            "frames": data["frames"],
-        }
-        if detail.error_type
-        else None
-    )
-    data["stored"] = True
-    return data
 
 
 class Recording:
@@ -62,10 +40,10 @@ class Recording:
             with self._lock:
                 if self._reader is None:
                     self._reader = Reader(self.recorder.db_path)
-            detail = self._reader.invocation(request_id)
+            record = self._reader.invocation_record(request_id)
         except StoreError:
             return None
-        return invocation_json(detail) if detail is not None else None
+        return record.to_json() if record is not None else None
 
     def close(self) -> None:
         self.recorder.close()

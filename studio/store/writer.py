@@ -35,30 +35,33 @@ this thread, in chunks of `PRUNE_CHUNK` rows between batches, so pruning never d
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
+from studio.store import maintenance
 from studio.store.db import BUSY_TIMEOUT_MS, StoreError, describe_error, open_store
-from studio.store.redact import cap_body, cap_line, redact_headers, redact_query, valid_text
+from studio.store.redact import cap_line, redact_record
+from studio.store.rows import SavedRequest, frame_rows, invocation_row
 
 if TYPE_CHECKING:
     from studio.runtime.events import Event, EventBus
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 BATCH_MAX = 5_000
 """Events written per transaction at most; a bigger backlog is written in several."""
-PRUNE_CHUNK = 2_000
 COMMITTED_IDS_KEPT = 20_000
 """Request ids remembered as committed, for `wait_recorded`."""
 RETRY_BUSY = 3
@@ -103,6 +106,7 @@ class Recorder:
         """Events that could not be written (a bug or bad value); logged, never fatal."""
         self._on_problem = on_problem
         self._queue: deque[Event] = deque()
+        self._tasks: deque[tuple[Callable[[sqlite3.Connection], object], Future]] = deque()
         self._wake = threading.Event()
         self._closing = False
         self._committed = threading.Condition()
@@ -192,6 +196,48 @@ class Recorder:
         """Call `callback(CommitInfo)` on the writer thread after each commit (keep it quick)."""
         self._listeners = [*self._listeners, callback]
 
+    # --- other writes, on the writer thread ------------------------------------------------------
+
+    def run(self, operation: Callable[[sqlite3.Connection], T], timeout: float = 30.0) -> T:
+        """Run `operation(conn)` (one of `maintenance`'s) on the writer thread, between batches, and
+        return its result; raises `StoreError` when recording is off or the operation fails."""
+        if not self.recording or self._closing:
+            raise StoreError(self.problem or "the store's writer is closed")
+        done: Future = Future()
+        self._tasks.append((operation, done))
+        self._wake.set()
+        return done.result(timeout)
+
+    def save_request(self, function_id: str, name: str, **request: object) -> SavedRequest:
+        """Create or replace (same function and name) a saved request; returns it as stored.
+        `request`: method, path, headers, body, event (see `maintenance.save_request`)."""
+        return self.run(lambda conn: maintenance.save_request(conn, function_id, name, **request))  # type: ignore[arg-type]
+
+    def delete_saved_request(self, saved_id: int) -> bool:
+        return self.run(lambda conn: maintenance.delete_saved_request(conn, saved_id))
+
+    def clear(self) -> dict[str, int]:
+        """Delete every invocation, log line and frame (saved requests stay); returns what was removed."""
+        return self.run(self._clear)
+
+    def _clear(self, conn: sqlite3.Connection) -> dict[str, int]:
+        removed = maintenance.clear_history(conn)
+        self._open_ids.clear()
+        return removed
+
+    def _run_tasks(self) -> None:
+        while self._tasks:
+            operation, done = self._tasks.popleft()
+            if not done.set_running_or_notify_cancel():
+                continue
+            try:
+                if self._conn is None or not self.recording:
+                    raise StoreError(self.problem or "the store's writer is closed")
+                done.set_result(operation(self._conn))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller waiting on it
+                self._safe_rollback()
+                done.set_exception(exc)
+
     def close(self, timeout: float = 10.0) -> None:
         """Unsubscribe, write what is queued, stop the thread and close the database."""
         if self._unsubscribe is not None:
@@ -246,6 +292,7 @@ class Recorder:
                 while self._queue:
                     batch = [self._queue.popleft() for _ in range(min(len(self._queue), BATCH_MAX))]
                     self._write_batch(batch)
+                self._run_tasks()
                 if self.recording and not self._closing:
                     self._prune_some()
             except Exception as exc:  # noqa: BLE001 - a bug here must not leave the runtime waiting on us
@@ -253,6 +300,7 @@ class Recorder:
                 self._safe_rollback()
                 self._turn_off(f"the store writer failed: {type(exc).__name__}: {exc}")
             if self._closing and not self._queue:
+                self._run_tasks()
                 break
 
     def _write_batch(self, batch: list[Event]) -> None:
@@ -328,8 +376,8 @@ class Recorder:
                 log_rows,
             )
             last_log_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-        _bump(conn, "invocations", new_invocations)
-        _bump(conn, "logs", len(log_rows))
+        maintenance.bump(conn, "invocations", new_invocations)
+        maintenance.bump(conn, "logs", len(log_rows))
         conn.execute("COMMIT")
         return CommitInfo(len(finished), len(log_rows), last_log_id, tuple(finished))
 
@@ -357,7 +405,7 @@ class Recorder:
         return 0
 
     def _finish(self, conn: sqlite3.Connection, record: InvocationRecord) -> int:
-        values = self._invocation_values(record)
+        values = invocation_row(redact_record(record), self.settings.body_cap_bytes)
         invocation_id = self._open_ids.pop(record.request_id, None)
         if invocation_id is None:
             row = conn.execute(
@@ -365,6 +413,14 @@ class Recorder:
             ).fetchone()
             invocation_id = row[0] if row else None
         created = 0
+        if invocation_id is not None:
+            assignments = ", ".join(f"{name} = ?" for name in values)
+            updated = conn.execute(
+                f"UPDATE invocations SET {assignments} WHERE id = ?", (*values.values(), invocation_id)
+            ).rowcount
+            conn.execute("DELETE FROM frames WHERE invocation_id = ?", (invocation_id,))
+            if not updated:  # its running row was cleared meanwhile
+                invocation_id = None
         if invocation_id is None:
             columns = ", ".join(values)
             marks = ", ".join("?" for _ in values)
@@ -373,83 +429,14 @@ class Recorder:
             )
             invocation_id = cursor.lastrowid
             created = 1
-        else:
-            assignments = ", ".join(f"{name} = ?" for name in values)
-            conn.execute(
-                f"UPDATE invocations SET {assignments} WHERE id = ?", (*values.values(), invocation_id)
-            )
-            conn.execute("DELETE FROM frames WHERE invocation_id = ?", (invocation_id,))
-        if record.error is not None and record.error.frames:
+        frames = frame_rows(invocation_id, record)
+        if frames:
             conn.executemany(
                 "INSERT INTO frames (invocation_id, idx, file, line, function, source, locals, is_user_code) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        invocation_id,
-                        index,
-                        valid_text(frame.file),
-                        frame.line,
-                        valid_text(frame.function),
-                        valid_text(frame.source),
-                        valid_text(json.dumps(dict(frame.locals), ensure_ascii=False)),
-                        int(frame.is_user),
-                    )
-                    for index, frame in enumerate(record.error.frames)
-                ],
+                frames,
             )
         return created
-
-    def _invocation_values(self, record: InvocationRecord) -> dict[str, object]:
-        values = self._raw_invocation_values(record)
-        return {name: valid_text(v) if isinstance(v, str) else v for name, v in values.items()}
-
-    def _raw_invocation_values(self, record: InvocationRecord) -> dict[str, object]:
-        cap = self.settings.body_cap_bytes
-        request_body, request_size, request_cut = cap_body(record.request_body, cap)
-        response_body, response_size, response_cut = cap_body(record.response_body, cap)
-        error = record.error
-        status = record.status
-        return {
-            "request_id": record.request_id,
-            "state": "finished",
-            "function_id": record.function_id,
-            "platform": record.platform,
-            "kind": record.kind,
-            "trigger": record.trigger,
-            "method": record.method,
-            "path": record.path,
-            "query_string": redact_query(record.query_string),
-            "params": json.dumps(dict(record.params), ensure_ascii=False),
-            "request_headers": json.dumps(redact_headers(record.request_headers), ensure_ascii=False),
-            "request_body": request_body,
-            "request_body_size": request_size,
-            "request_body_truncated": int(request_cut),
-            "status": status,
-            "status_class": (status // 100) if status else 0,
-            "response_headers": json.dumps(redact_headers(record.response_headers), ensure_ascii=False),
-            "response_body": response_body,
-            "response_body_size": response_size,
-            "response_body_truncated": int(response_cut),
-            "return_value": record.return_value,
-            "error_type": error.type if error else None,
-            "error_message": error.message if error else None,
-            "error_traceback": error.traceback if error else None,
-            "fault": record.fault,
-            "has_error": int(error is not None or record.fault is not None or (status or 0) >= 500),
-            "warnings": json.dumps(
-                [{"id": w.id, "message": w.message, "fix": w.fix} for w in record.warnings],
-                ensure_ascii=False,
-            ),
-            "outbox": json.dumps(list(record.outbox), ensure_ascii=False, default=repr),
-            "started_at": record.started_at,
-            "duration_ms": record.duration_ms,
-            "init_ms": record.init_ms,
-            "peak_memory_mb": record.peak_memory_mb,
-            "code_version": record.code_version,
-            "instance_id": record.instance_id,
-            "log_count": record.log_count,
-            "logs_truncated": int(record.logs_truncated),
-        }
 
     def _drop_notice(self, conn: sqlite3.Connection) -> tuple:
         """A platform line, under a synthetic invocation, saying how many lines a full queue cost."""
@@ -465,46 +452,15 @@ class Recorder:
 
     def _prune_some(self) -> None:
         """Delete one chunk of the oldest rows past the retention limits (called between batches)."""
-        conn = self._conn
-        if conn is None:
+        if self._conn is None:
             return
         try:
-            counts = dict(conn.execute("SELECT name, value FROM counters").fetchall())
-            excess_invocations = counts.get("invocations", 0) - self.settings.max_invocations
-            excess_logs = counts.get("logs", 0) - self.settings.max_log_lines
-            if excess_invocations <= 0 and excess_logs <= 0:
-                return
-            conn.execute("BEGIN IMMEDIATE")
-            if excess_invocations > 0:
-                ids = [
-                    row[0]
-                    for row in conn.execute(
-                        "SELECT id FROM invocations WHERE state != 'running' ORDER BY id LIMIT ?",
-                        (min(excess_invocations, PRUNE_CHUNK),),
-                    )
-                ]
-                marks = ",".join("?" * len(ids))
-                if ids:
-                    removed_logs = conn.execute(
-                        f"DELETE FROM logs WHERE invocation_id IN ({marks})", ids
-                    ).rowcount
-                    conn.execute(f"DELETE FROM frames WHERE invocation_id IN ({marks})", ids)
-                    removed = conn.execute(f"DELETE FROM invocations WHERE id IN ({marks})", ids).rowcount
-                    _bump(conn, "invocations", -removed)
-                    _bump(conn, "logs", -removed_logs)
-                    excess_logs -= removed_logs
-            if excess_logs > 0:
-                removed_logs = conn.execute(
-                    "DELETE FROM logs WHERE id IN (SELECT id FROM logs ORDER BY id LIMIT ?)",
-                    (min(excess_logs, PRUNE_CHUNK),),
-                ).rowcount
-                _bump(conn, "logs", -removed_logs)
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+            more = maintenance.prune_some(self._conn, self.settings.max_invocations, self.settings.max_log_lines)
+        except (StoreError, sqlite3.Error) as exc:
             self._safe_rollback()
-            log.warning("store: pruning failed, will retry: %s", describe_error(exc, self.db_path))
+            log.warning("store: pruning failed, will retry: %s", exc)
             return
-        if excess_invocations > PRUNE_CHUNK or excess_logs > PRUNE_CHUNK:
+        if more:
             self._wake.set()  # more to prune: come straight back after any new events
 
     def _mark_written(self, count: int, request_ids: tuple[str, ...]) -> None:
@@ -538,6 +494,3 @@ class Recorder:
                 log.exception("store on_problem callback failed")
 
 
-def _bump(conn: sqlite3.Connection, name: str, delta: int) -> None:
-    if delta:
-        conn.execute("UPDATE counters SET value = value + ? WHERE name = ?", (delta, name))

@@ -238,7 +238,7 @@ class StudioApp(App):
             recorder.attach(runtime.bus)
             recorder.add_listener(self._on_commit)
             self.recorder = recorder
-            store = (LogSource(db_path(self.root)), InvocationSource(db_path(self.root)))
+            store = (LogSource(db_path(self.root)), InvocationSource(db_path(self.root), writer=recorder))
         except Exception as exc:  # noqa: BLE001
             self.post_message(RuntimeFailed(f"store: {type(exc).__name__}: {exc}"))
             return

@@ -246,7 +246,7 @@ def test_show_json(project):
     data = json.loads(result.stdout)
     assert data["request_id"] == "bbbb2222-ok" and data["status"] == 200
     assert data["request_headers"][0] == ["Authorization", "[redacted]"]
-    assert data["response_body"] == {"text": '{"id": 42}', "size": 10, "truncated": False}
+    assert data["body"] == '{"id": 42}' and data["body_size"] is None and data["stored"] is True
     assert [line["text"] for line in data["logs"]] == ["plain print", "user 42 found", "slow query 800ms"]
 
 

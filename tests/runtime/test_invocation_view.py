@@ -8,6 +8,7 @@ def test_round_trip_keeps_every_field():
         request_id="r1", function_id="api/x", platform="edgeone", kind="handler-class", trigger="http",
         method="POST", path="/api/x", query_string="a=1", params={"id": "7"},
         request_headers=(("content-type", "application/json"),), request_body=b'{"a": 1}',
+        request_body_size=9000, response_body_size=70000,
         status=500, response_headers=(("x", "y"),), response_body=b"\xff\x00binary",
         return_value='{"ok": false}',
         error=ErrorInfo("ValueError", "bad", "Traceback ...",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,9 +12,9 @@ from hypothesis import strategies as st
 from store_builders import T0, failing_record, invocation_events, publish_all, record
 
 from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
+from studio.runtime.invocation import FrameInfo, InvocationRecord
 from studio.store.db import StoreError
 from studio.store.queries import AmbiguousRequestId, Filter, QueryTimeout, Reader, fts_query
-from studio.store.wiring import invocation_json
 
 LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -201,12 +203,29 @@ def test_one_invocation_whole_by_id_or_prefix(populated):
     assert populated.invocation("005-req", prefix=False).request_id == "005-req"
 
 
-def test_lookup_json_has_the_runtime_record_keys(populated):
-    data = invocation_json(populated.invocation("005-req"))
+def test_a_stored_invocation_is_the_shared_record_view(populated):
+    record = populated.invocation_record("005-req")
+    assert record.stored is True and record.status == 500 and record.error.type == "KeyError"
+    assert [line.seq for line in record.logs] == [0, 1, 2, 3, 4]
+    data = record.to_json()
     for key in ("request_id", "status", "headers", "body", "body_encoding", "logs", "error", "warnings"):
         assert key in data
-    assert data["error"]["type"] == "KeyError" and data["stored"] is True
-    json.dumps(data)
+    assert InvocationRecord.from_json(json.loads(json.dumps(data))) == record
+    assert populated.invocation_record("does-not-exist") is None
+
+
+def test_stored_frames_keep_which_are_user_code(project, make_recorder):
+    """Every stored frame used to read as user code (`is_user_code` became `is_user` in one copy only)."""
+    recorder = make_recorder()
+    frames = (FrameInfo("app.py", 3, "handler", "boom()", {}, True),
+              FrameInfo("/usr/lib/python3/json/decoder.py", 9, "decode", "", {}, False))
+    failed = failing_record("frames-1")
+    recorder(InvocationFinished(replace(failed, error=replace(failed.error, frames=frames))))
+    assert recorder.flush()
+    with Reader(recorder.db_path) as reader:
+        stored = reader.invocation_record("frames-1")
+    assert [frame.is_user for frame in stored.error.frames] == [True, False]
+    assert [frame["is_user"] for frame in stored.to_json()["error"]["frames"]] == [True, False]
 
 
 def test_bad_filter_values_raise_value_error(populated):
@@ -216,21 +235,27 @@ def test_bad_filter_values_raise_value_error(populated):
         populated.invocations(Filter(status="6xx"))
 
 
-def test_saved_requests_crud(project, make_recorder):
-    make_recorder()
+def test_saved_requests_crud_through_the_writer(project, make_recorder):
+    writer = make_recorder()
     with Reader(project / ".funcstudio" / "studio.db") as reader:
-        first = reader.save_request("api/users", "get one", "GET", "/api/users/1", [("Accept", "json")])
-        second = reader.save_request("api/users", "create", "POST", "/api/users", body='{"name": "x"}')
-        reader.save_request("scf/hello", "timer", "INVOKE", "/", event='{"Type": "Timer"}')
+        first = writer.save_request("api/users", "get one", path="/api/users/1", headers=[("Accept", "json")])
+        second = writer.save_request("api/users", "create", method="POST", path="/api/users", body='{"name": "x"}')
+        writer.save_request("scf/hello", "timer", method="INVOKE", event='{"Type": "Timer"}')
         assert [s.name for s in reader.saved_requests("api/users")] == ["create", "get one"]
         assert len(reader.saved_requests()) == 3
         assert second.body == b'{"name": "x"}' and first.headers == [("Accept", "json")]
-        updated = reader.save_request("api/users", "get one", "GET", "/api/users/2")
+        updated = writer.save_request("api/users", "get one", path="/api/users/2")
         assert updated.id == first.id and updated.path == "/api/users/2"
         assert reader.saved_request(first.id).path == "/api/users/2"
-        assert reader.delete_saved_request(first.id) is True
-        assert reader.delete_saved_request(first.id) is False
+        assert writer.delete_saved_request(first.id) is True
+        assert writer.delete_saved_request(first.id) is False
         assert reader.saved_request(first.id) is None
+
+
+def test_the_reader_only_reads(populated):
+    assert not hasattr(populated, "save_request") and not hasattr(populated, "clear")
+    with populated._borrow() as conn, pytest.raises(sqlite3.OperationalError, match="readonly"):
+        conn.execute("DELETE FROM invocations")
 
 
 def test_clear_removes_history_keeps_saved_requests_and_tails_restart(project, make_recorder):
@@ -239,8 +264,8 @@ def test_clear_removes_history_keeps_saved_requests_and_tails_restart(project, m
         publish_all(recorder, invocation_events(f"r{index}", 4))
     assert recorder.flush()
     with Reader(recorder.db_path) as reader:
-        reader.save_request("api/hello", "keep me")
-        assert reader.clear() == {"invocations": 5, "logs": 20}
+        recorder.save_request("api/hello", "keep me")
+        assert recorder.clear() == {"invocations": 5, "logs": 20}
         assert reader.totals() == {"invocations": 0, "logs": 0}
         assert reader.logs() == [] and reader.invocations() == []
         assert reader.count_logs(Filter(text="line")) == 0

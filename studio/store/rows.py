@@ -1,0 +1,442 @@
+"""The store's row types: what a read returns, what a filter asks, and how a finished invocation
+becomes an `invocations` row and back.
+
+Every value is a frozen dataclass. `InvocationDetail.to_record()` turns a stored invocation into the
+runtime's shared view (`InvocationRecord`, `stored=True`), and `invocation_row()` is its inverse for
+the writer: the column mapping lives here once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+
+from studio.runtime.invocation import ErrorInfo, FrameInfo, InvocationRecord, ParityWarning
+from studio.runtime.invocation import LogLine as RecordLogLine
+from studio.store.db import StoreError
+from studio.store.redact import cap_body, valid_text
+
+LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL", "ERR": "ERROR"}
+_STATUS_CLASS = re.compile(r"^([1-5])xx$", re.IGNORECASE)
+
+
+class QueryTimeout(StoreError):
+    """A read took longer than the reader's `time_limit_ms`."""
+
+
+class AmbiguousRequestId(StoreError):
+    """A request id prefix matched more than one invocation."""
+
+    def __init__(self, prefix: str, matches: Sequence[str]) -> None:
+        super().__init__(
+            f"request id prefix {prefix!r} matches more than one invocation: {', '.join(matches)}"
+            + (", ..." if len(matches) >= 5 else "")
+            + "; give more characters"
+        )
+        self.matches = tuple(matches)
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which rows a page or tail shows. Every field is optional; they combine with AND."""
+
+    function_id: str | None = None
+    status: str | None = None
+    """`2xx` / `4xx` / `5xx` (a status class) or an exact code such as `404`."""
+    level: str | None = None
+    """Minimum level: `warning` shows WARNING, ERROR and CRITICAL lines (lines with no level are out)."""
+    since: float | None = None
+    """Unix time, inclusive (log line time, or invocation start)."""
+    until: float | None = None
+    """Unix time, exclusive."""
+    has_error: bool | None = None
+    """Invocations that raised, hit a fault or answered 5xx (or, False, those that did not)."""
+    text: str | None = None
+    """Words searched with FTS5 in log text (for invocations: any of its lines, its path or error)."""
+    request_id: str | None = None
+    """Only the lines of this invocation."""
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in fields(self))
+
+
+@dataclass(frozen=True)
+class LogRow:
+    id: int
+    invocation_id: int
+    request_id: str
+    function_id: str | None
+    seq: int
+    time: float
+    stream: str
+    """stdout | stderr | logging | platform"""
+    level: str | None
+    text: str
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LogLine(LogRow):
+    """A log row with its invocation's request line and status: one line of the studio's log view."""
+
+    method: str | None
+    path: str | None
+    status: int | None
+
+
+@dataclass(frozen=True)
+class InvocationSummary:
+    """One row of the history."""
+
+    id: int
+    request_id: str
+    state: str
+    """running | finished | interrupted"""
+    function_id: str | None
+    platform: str | None
+    kind: str | None
+    trigger: str
+    method: str
+    path: str
+    status: int | None
+    started_at: float
+    duration_ms: float | None
+    error_type: str | None
+    error_message: str | None
+    fault: str | None
+    has_error: bool
+    log_count: int
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FrameRow:
+    idx: int
+    file: str
+    line: int
+    function: str
+    source: str
+    locals: dict[str, str]
+    is_user_code: bool
+
+
+@dataclass(frozen=True)
+class Body:
+    """A stored body: the bytes kept (capped), the original size and whether it was cut."""
+
+    data: bytes
+    size: int
+    truncated: bool
+
+    def text(self) -> str | None:
+        """The body as UTF-8 text, or None when it is binary."""
+        try:
+            return self.data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def to_json(self) -> dict[str, object]:
+        text = self.text()
+        if text is not None:
+            return {"text": text, "size": self.size, "truncated": self.truncated}
+        return {
+            "base64": base64.b64encode(self.data).decode("ascii"),
+            "size": self.size,
+            "truncated": self.truncated,
+        }
+
+
+@dataclass(frozen=True)
+class InvocationDetail(InvocationSummary):
+    """One invocation in full: request, response, return value, error and frames, warnings, logs."""
+
+    query_string: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    """Secrets already redacted by the writer."""
+    request_body: Body = Body(b"", 0, False)
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: Body = Body(b"", 0, False)
+    return_value: str | None = None
+    error_traceback: str | None = None
+    frames: tuple[FrameRow, ...] = ()
+    warnings: tuple[dict[str, str], ...] = ()
+    """Parity warnings: {id, message, fix}."""
+    outbox: tuple[dict, ...] = ()
+    init_ms: float | None = None
+    peak_memory_mb: float | None = None
+    code_version: str | None = None
+    instance_id: str | None = None
+    logs_truncated: bool = False
+    logs: tuple[LogRow, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["request_body"] = self.request_body.to_json()
+        data["response_body"] = self.response_body.to_json()
+        data["request_headers"] = [list(pair) for pair in self.request_headers]
+        data["response_headers"] = [list(pair) for pair in self.response_headers]
+        data["frames"] = [asdict(frame) for frame in self.frames]
+        data["logs"] = [line.to_json() for line in self.logs]
+        data["warnings"] = list(self.warnings)
+        data["outbox"] = list(self.outbox)
+        return data
+
+    def to_record(self) -> InvocationRecord:
+        """The shared invocation view (`runtime/invocation.py`), marked `stored`."""
+        error = None
+        if self.error_type:
+            error = ErrorInfo(
+                type=self.error_type,
+                message=self.error_message or "",
+                traceback=self.error_traceback or "",
+                frames=tuple(
+                    FrameInfo(f.file, f.line, f.function, f.source or "", dict(f.locals), f.is_user_code)
+                    for f in self.frames
+                ),
+            )
+        return InvocationRecord(
+            request_id=self.request_id,
+            function_id=self.function_id,
+            platform=self.platform,
+            kind=self.kind,
+            trigger=self.trigger,
+            method=self.method,
+            path=self.path,
+            query_string=self.query_string or "",
+            params=dict(self.params),
+            request_headers=tuple(self.request_headers),
+            request_body=self.request_body.data,
+            request_body_size=self.request_body.size if self.request_body.truncated else None,
+            status=self.status,
+            response_headers=tuple(self.response_headers),
+            response_body=self.response_body.data,
+            response_body_size=self.response_body.size if self.response_body.truncated else None,
+            return_value=self.return_value,
+            error=error,
+            warnings=tuple(
+                ParityWarning(w.get("id", ""), w.get("message", ""), w.get("fix", "")) for w in self.warnings
+            ),
+            fault=self.fault,
+            started_at=self.started_at,
+            duration_ms=self.duration_ms or 0.0,
+            init_ms=self.init_ms,
+            peak_memory_mb=self.peak_memory_mb,
+            code_version=self.code_version,
+            instance_id=self.instance_id,
+            outbox=tuple(self.outbox),
+            log_count=self.log_count,
+            logs_truncated=self.logs_truncated,
+            logs=tuple(
+                RecordLogLine(line.request_id, line.function_id, line.seq, line.time, line.stream, line.level,
+                              line.text)
+                for line in self.logs
+            ),
+            stored=True,
+        )
+
+
+@dataclass(frozen=True)
+class SavedRequest:
+    """A named request in a function's collection (the invoke panel's)."""
+
+    id: int
+    function_id: str
+    name: str
+    method: str
+    path: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    event: str | None
+    """JSON text of the event for non-HTTP functions."""
+    created_at: float
+    updated_at: float
+
+
+# --- filter values ----------------------------------------------------------------------------
+
+
+def fts_query(text: str) -> str:
+    """User words -> an FTS5 query: each word quoted (its `"` doubled) and matched as a prefix."""
+    # NUL ends a C string inside SQLite (an "unterminated string"); control characters are never words.
+    text = "".join(" " if ord(char) < 32 or char == "\x7f" else char for char in text)
+    words = [word for word in text.split() if word]
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in words) or '""'
+
+
+def parse_level(level: str) -> list[str]:
+    """`warning` -> ["WARNING", "ERROR", "CRITICAL"] (that level and above); ValueError if unknown."""
+    levels = levels_from(level)
+    assert levels is not None
+    return levels
+
+
+def levels_from(level: str | None) -> list[str] | None:
+    if level is None:
+        return None
+    name = level.strip().upper()
+    name = LEVEL_ALIASES.get(name, name)
+    if name not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; use one of: " + ", ".join(lv.lower() for lv in LEVELS))
+    return list(LEVELS[LEVELS.index(name) :])
+
+
+def parse_status(status: str) -> tuple[str, int]:
+    """`5xx` -> ("status_class", 5); `404` -> ("status", 404); anything else -> ValueError."""
+    text = status.strip()
+    match = _STATUS_CLASS.match(text)
+    if match:
+        return "status_class", int(match.group(1))
+    if text.isdigit() and 100 <= int(text) <= 599:
+        return "status", int(text)
+    raise ValueError(f"unknown status {status!r}; use 2xx, 4xx, 5xx or a code such as 404")
+
+
+# --- rows <-> values ---------------------------------------------------------------------------
+
+LOG_COLUMNS = "l.id, l.invocation_id, i.request_id, l.function_id, l.seq, l.time, l.stream, l.level, l.text"
+SUMMARY_COLUMNS = (
+    "i.id, i.request_id, i.state, i.function_id, i.platform, i.kind, i.trigger, i.method, i.path, i.status, "
+    "i.started_at, i.duration_ms, i.error_type, i.error_message, i.fault, i.has_error, i.log_count"
+)
+DETAIL_COLUMNS = (
+    "i.query_string, i.params, i.request_headers, i.request_body, i.request_body_size, "
+    "i.request_body_truncated, i.response_headers, i.response_body, i.response_body_size, "
+    "i.response_body_truncated, i.return_value, i.error_traceback, i.warnings, i.outbox, i.init_ms, "
+    "i.peak_memory_mb, i.code_version, i.instance_id, i.logs_truncated"
+)
+SAVED_COLUMNS = "id, function_id, name, method, path, headers, body, event, created_at, updated_at"
+
+
+def summary_from_row(row: Sequence[object]) -> InvocationSummary:
+    values = list(row)
+    values[15] = bool(values[15])
+    values[16] = values[16] or 0
+    return InvocationSummary(*values)  # type: ignore[arg-type]
+
+
+def detail_from_row(
+    row: Sequence[object], frames: Sequence[Sequence[object]], logs: Sequence[Sequence[object]]
+) -> InvocationDetail:
+    """A row of `SUMMARY_COLUMNS, DETAIL_COLUMNS`, its frame rows and its `LOG_COLUMNS` rows."""
+    summary = summary_from_row(row[:17])
+    (query_string, params, req_headers, req_body, req_size, req_cut, resp_headers, resp_body) = row[17:25]
+    (resp_size, resp_cut, return_value, traceback, warnings, outbox, init_ms, memory) = row[25:33]
+    code_version, instance_id, logs_truncated = row[33:36]
+    return InvocationDetail(
+        **{f.name: getattr(summary, f.name) for f in fields(InvocationSummary)},
+        query_string=query_string,  # type: ignore[arg-type]
+        params=json_or(params, {}),
+        request_headers=[tuple(pair) for pair in json_or(req_headers, [])],
+        request_body=Body(req_body or b"", req_size or 0, bool(req_cut)),  # type: ignore[arg-type]
+        response_headers=[tuple(pair) for pair in json_or(resp_headers, [])],
+        response_body=Body(resp_body or b"", resp_size or 0, bool(resp_cut)),  # type: ignore[arg-type]
+        return_value=return_value,  # type: ignore[arg-type]
+        error_traceback=traceback,  # type: ignore[arg-type]
+        frames=tuple(
+            FrameRow(idx, file, line, function, source, json_or(local_values, {}), bool(user))  # type: ignore[arg-type]
+            for idx, file, line, function, source, local_values, user in frames
+        ),
+        warnings=tuple(json_or(warnings, [])),
+        outbox=tuple(json_or(outbox, [])),
+        init_ms=init_ms,  # type: ignore[arg-type]
+        peak_memory_mb=memory,  # type: ignore[arg-type]
+        code_version=code_version,  # type: ignore[arg-type]
+        instance_id=instance_id,  # type: ignore[arg-type]
+        logs_truncated=bool(logs_truncated),
+        logs=tuple(LogRow(*line) for line in logs),  # type: ignore[arg-type]
+    )
+
+
+def saved_from_row(row: Sequence[object]) -> SavedRequest:
+    values = list(row)
+    values[5] = [tuple(pair) for pair in json_or(values[5], [])]
+    values[6] = values[6] or b""
+    return SavedRequest(*values)  # type: ignore[arg-type]
+
+
+def invocation_row(record: InvocationRecord, body_cap: int) -> dict[str, object]:
+    """The `invocations` columns of a finished (already redacted) record; bodies capped at `body_cap`.
+    The inverse of `detail_from_row(...).to_record()`."""
+    request_body, request_size, request_cut = cap_body(record.request_body, body_cap)
+    response_body, response_size, response_cut = cap_body(record.response_body, body_cap)
+    error = record.error
+    status = record.status
+    values: dict[str, object] = {
+        "request_id": record.request_id,
+        "state": "finished",
+        "function_id": record.function_id,
+        "platform": record.platform,
+        "kind": record.kind,
+        "trigger": record.trigger,
+        "method": record.method,
+        "path": record.path,
+        "query_string": record.query_string,
+        "params": json.dumps(dict(record.params), ensure_ascii=False),
+        "request_headers": json.dumps([list(pair) for pair in record.request_headers], ensure_ascii=False),
+        "request_body": request_body,
+        "request_body_size": record.request_body_size or request_size,
+        "request_body_truncated": int(request_cut or record.request_body_size is not None),
+        "status": status,
+        "status_class": (status // 100) if status else 0,
+        "response_headers": json.dumps([list(pair) for pair in record.response_headers], ensure_ascii=False),
+        "response_body": response_body,
+        "response_body_size": record.response_body_size or response_size,
+        "response_body_truncated": int(response_cut or record.response_body_size is not None),
+        "return_value": record.return_value,
+        "error_type": error.type if error else None,
+        "error_message": error.message if error else None,
+        "error_traceback": error.traceback if error else None,
+        "fault": record.fault,
+        "has_error": int(error is not None or record.fault is not None or (status or 0) >= 500),
+        "warnings": json.dumps([asdict(w) for w in record.warnings], ensure_ascii=False),
+        "outbox": json.dumps(list(record.outbox), ensure_ascii=False, default=repr),
+        "started_at": record.started_at,
+        "duration_ms": record.duration_ms,
+        "init_ms": record.init_ms,
+        "peak_memory_mb": record.peak_memory_mb,
+        "code_version": record.code_version,
+        "instance_id": record.instance_id,
+        "log_count": record.log_count,
+        "logs_truncated": int(record.logs_truncated),
+    }
+    return {name: valid_text(v) if isinstance(v, str) else v for name, v in values.items()}
+
+
+def frame_rows(invocation_id: int, record: InvocationRecord) -> list[tuple]:
+    """`frames` rows (idx, file, line, function, source, locals, is_user_code) of a record's error."""
+    if record.error is None:
+        return []
+    return [
+        (
+            invocation_id,
+            index,
+            valid_text(frame.file),
+            frame.line,
+            valid_text(frame.function),
+            valid_text(frame.source),
+            valid_text(json.dumps(dict(frame.locals), ensure_ascii=False)),
+            int(frame.is_user),
+        )
+        for index, frame in enumerate(record.error.frames)
+    ]
+
+
+def json_or(text: object, default):
+    if not text:
+        return default
+    try:
+        return json.loads(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
