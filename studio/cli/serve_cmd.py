@@ -59,7 +59,7 @@ def format_reload(event) -> str:
 def serve(project: Path, host: str | None, port: int | None, no_reload: bool, timers: bool = False) -> None:
     """Run the local runtime server for PROJECT (default: the current folder)."""
     from studio.runtime.events import InvocationFinished, ProjectChanged
-    from studio.runtime.gateway import PortInUse
+    from studio.runtime.http_server import PortInUse
     from studio.runtime.server import Runtime
     from studio.store.wiring import record_runtime
 

@@ -1,8 +1,14 @@
-"""The gateway: a werkzeug WSGI app in front of the worker instances.
+"""The gateway: the ASGI application in front of the worker instances (`http_server` listens for it).
+
+The event loop only reads the request body and writes the answer; everything that may block
+(routing, the supervisor, the store) runs on a thread pool, one task per request in flight.
+Framing problems (400/408/413/431) were refused by `http_protocol` before anything here runs, and a
+body that never completed arrives as a disconnect: such a request is never invoked.
 
 Its request cycle has the Cocopot/Flask shape, written out by hand (no context-local globals):
 
-  before    Host allow-list (against DNS rebinding), request id, timing, size and path checks
+  before    Host allow-list (`access`: against DNS rebinding), the control API's cross-site checks,
+            request id, timing, path checks
   dispatch  the control API under `/__funcstudio/`, else `RouteTable.match` -> supervisor
   after     `X-Funcstudio-Request-Id` on every response
   teardown  publishes the finished invocation, always, also after an exception
@@ -13,23 +19,25 @@ answers keeps the platform's shape.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import errno
 import json
 import logging
-import socket
 import threading
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from email.utils import formatdate
 
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.wrappers import Request, Response
 
+from studio import __version__
 from studio.project.model import Function, Project, Route
+from studio.runtime.access import AccessPolicy
 from studio.runtime.direct import build_direct_request, route_info
 from studio.runtime.events import ErrorInfo, InvocationFinished, InvocationRecord, ParityWarning
 from studio.runtime.faults import render_no_match
@@ -41,15 +49,14 @@ log = logging.getLogger(__name__)
 CONTROL_PREFIX = "/__funcstudio"
 REQUEST_ID_HEADER = "X-Funcstudio-Request-Id"
 INVOCATION_TYPE_HEADER = "X-Funcstudio-Invocation-Type"
-MAX_BODY_BYTES = 32 * 1024 * 1024
-"""Request bodies beyond this are refused with 413 (platforms cap far lower: SCF 6 MB)."""
-MAX_HEADER_BYTES = 64 * 1024
-CLIENT_TIMEOUT_S = 60.0
-"""A client silent this long mid-request (a body it declared but never sent) loses its connection."""
-MAX_METHOD_CHARS = 32
-METHOD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~")
-"""RFC 9110 token characters: anything else in a method is malformed HTTP."""
+TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~")
+"""RFC 9110 token characters: a response header name with anything else cannot go out."""
+BAD_VALUE_CHARS = frozenset(chr(c) for c in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F))
 RECENT_RECORDS = 256
+REQUEST_THREADS = 512
+"""Requests in flight at once (each waits on a thread for its instance); more wait in line for a
+thread. Idle connections cost none."""
+SERVER_HEADER = f"funcstudio/{__version__}"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
               "proxy-connection", "te", "trailer"}
 
@@ -62,6 +69,10 @@ CONTROL_MAP = Map([
     Rule(f"{CONTROL_PREFIX}/functions/<path:function_id>/invoke", endpoint="invoke", methods=["POST"]),
     Rule(f"{CONTROL_PREFIX}/invocations/<request_id>", endpoint="invocation", methods=["GET"]),
 ], strict_slashes=False)
+
+
+def is_control(path: str) -> bool:
+    return path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
 
 
 def dispatcher_for(project: Project) -> str:
@@ -77,8 +88,9 @@ def response_problem(status: int | None, headers) -> str | None:
     if status is not None and not 200 <= int(status) <= 999:
         return f"status {status} is not a final HTTP status (200-999)"
     for name, value in headers:
-        if not name or any(c in name for c in " \t\r\n:") or any(c in value for c in "\r\n\x00"):
-            return f"header {name!r}: {value!r} contains a space, colon or line break"
+        if not name or not TOKEN_CHARS.issuperset(name) or not BAD_VALUE_CHARS.isdisjoint(value):
+            return (f"header {name!r}: {value!r} has a name that is not an HTTP token "
+                    f"(a space, colon, bracket...) or a value with a line break or control character")
     return None
 
 
@@ -117,6 +129,93 @@ class RoutingState:
 
 
 @dataclass
+class HttpRequest:
+    """What the gateway needs of one HTTP request, read off the ASGI scope (plain data, no I/O)."""
+
+    method: str
+    path: str
+    raw_path: str
+    query_string: str
+    headers: list[tuple[str, str]]
+    """As the platform's WSGI front end hands them on: Title-Case names, repeats joined with ','."""
+    remote_addr: str
+    scheme: str
+    server: tuple
+    body: bytes = b""
+
+    @classmethod
+    def from_scope(cls, scope: dict, body: bytes) -> HttpRequest:
+        client = scope.get("client") or ("127.0.0.1", 0)
+        return cls(method=scope["method"].upper(), path=scope["path"],
+                   raw_path=scope.get("raw_path", b"").decode("latin-1"),
+                   query_string=scope.get("query_string", b"").decode("latin-1"),
+                   headers=merged_headers(scope["headers"]), remote_addr=client[0],
+                   scheme=scope.get("scheme", "http"), server=scope.get("server") or ("127.0.0.1", 0), body=body)
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+    @property
+    def host(self) -> str:
+        return self.header("Host") or f"{self.server[0]}:{self.server[1]}"
+
+
+def merged_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """Header pairs the way werkzeug's WSGI server presented them (the worker's adapters expect that):
+    names with '_' dropped (they would alias '-' names), Title-Case, a repeated name joined with ','."""
+    merged: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1")
+        if "_" in key:
+            continue
+        key = key.title()
+        text = value.decode("latin-1")
+        merged[key] = f"{merged[key]},{text}" if key in merged else text
+    return list(merged.items())
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def asgi_headers(self) -> list[tuple[bytes, bytes]]:
+        out, names = [], set()
+        for name, value in self.headers:
+            names.add(name.lower())
+            out.append((name.encode("latin-1"), _header_bytes(value)))
+        if "server" not in names:  # a handler class's own Server/Date pass through once
+            out.append((b"server", SERVER_HEADER.encode()))
+        if "date" not in names:
+            out.append((b"date", http_date()))
+        out.append((b"content-length", b"%d" % len(self.body)))
+        return out
+
+
+def _header_bytes(value: str) -> bytes:
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+_date = [0, b""]
+
+
+def http_date() -> bytes:
+    now = int(time.time())
+    if _date[0] != now:
+        _date[1] = formatdate(now, usegmt=True).encode()
+        _date[0] = now
+    return _date[1]
+
+
+@dataclass
 class _Cycle:
     """Per-request state passed explicitly through the hooks."""
 
@@ -129,12 +228,12 @@ class _Cycle:
     extra: dict = field(default_factory=dict)
 
 
-def json_response(payload: object, status: int = 200) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False, indent=None, default=str), status=status,
-                    content_type="application/json; charset=utf-8")
+def json_response(payload: object, status: int = 200) -> Reply:
+    return Reply(status, [("Content-Type", "application/json; charset=utf-8")],
+                 json.dumps(payload, ensure_ascii=False, indent=None, default=str).encode("utf-8"))
 
 
-def json_error(status: int, error: str, message: str, **extra) -> Response:
+def json_error(status: int, error: str, message: str, **extra) -> Reply:
     return json_response({"error": error, "message": message, **extra}, status)
 
 
@@ -152,11 +251,23 @@ class Gateway:
         self.bus = supervisor.bus
         self.state = RoutingState.build(project)
         self.host = host
-        self.port = port
+        self.access = AccessPolicy(host, port)
         self.lookup = lookup
         self._recent: OrderedDict[str, dict] = OrderedDict()
         self._recent_lock = threading.Lock()
         self.reloading = False
+        self._pool = ThreadPoolExecutor(max_workers=REQUEST_THREADS, thread_name_prefix="funcstudio-request")
+
+    @property
+    def port(self) -> int:
+        return self.access.port
+
+    @port.setter
+    def port(self, value: int) -> None:
+        self.access.port = value
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -164,54 +275,55 @@ class Gateway:
         self.state = RoutingState.build(project)
 
     def host_allowed(self, host: str) -> bool:
-        """Loopback names and the configured host, on our port (or with no port given)."""
-        if self.host in ("0.0.0.0", "::"):
-            return True  # bound to every interface on purpose: names are not known in advance
-        name, port = host.lower(), None
-        if name.startswith("["):
-            end = name.find("]")
-            name, rest = name[: end + 1], name[end + 1 :]
-            port = rest[1:] if rest.startswith(":") else None
-        elif name.count(":") == 1:
-            name, port = name.split(":")
-        configured = f"[{self.host}]" if ":" in self.host else self.host
-        if name not in {"127.0.0.1", "localhost", "[::1]", configured.lower()}:
-            return False
-        return port is None or port == str(self.port)
+        return self.access.host_allowed(host)
 
-    # -- WSGI ----------------------------------------------------------------------------
+    # -- ASGI ----------------------------------------------------------------------------
 
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        request.max_content_length = MAX_BODY_BYTES
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return  # no lifespan, no WebSocket
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left, or its framing was refused mid-body: never invoked
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        reply = await asyncio.get_running_loop().run_in_executor(self._pool, self.handle, scope, body)
+        await send({"type": "http.response.start", "status": reply.status, "headers": reply.asgi_headers()})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    def handle(self, scope: dict, body: bytes) -> Reply:
+        """One request, start to end, on a pool thread: its finished invocation is published before
+        the reply goes out."""
         cycle = _Cycle(request_id=new_request_id(), started_at=time.time(), t0=time.perf_counter())
         try:
-            response = self.before_request(request, cycle) or self.dispatch(request, cycle)
+            request = HttpRequest.from_scope(scope, body)
+            reply = self.before_request(request, cycle) or self.dispatch(request, cycle)
         except HTTPException as exc:
-            response = self.handle_http_exception(exc, cycle)
+            reply = self.handle_http_exception(exc, cycle)
         except Exception as exc:  # noqa: BLE001 - the gateway answers everything, keeps serving
-            response = self.handle_exception(exc, cycle)
-        response = self.after_request(response, cycle)
-        try:
-            return response(environ, start_response)
-        finally:
-            self.teardown_request(cycle)
+            reply = self.handle_exception(exc, cycle)
+        reply = self.after_request(reply, cycle)
+        self.teardown_request(cycle)
+        return reply
 
     # -- hooks ---------------------------------------------------------------------------
 
-    def before_request(self, request: Request, cycle: _Cycle) -> Response | None:
-        host = request.headers.get("Host")
-        if host is not None and not self.host_allowed(host):
+    def before_request(self, request: HttpRequest, cycle: _Cycle) -> Reply | None:
+        control = is_control(request.path)
+        host = request.header("Host")
+        if host is not None and not (self.access.host_allowed(host) if control
+                                     else self.access.route_host_allowed(host)):
             return json_error(403, "host-not-allowed",
-                              f"Host {host!r} is not allowed: the gateway runs code and answers only "
-                              f"loopback names (DNS rebinding protection).")
-        header_bytes = sum(len(k) + len(v) + 4 for k, v in request.headers.items())
-        if header_bytes > MAX_HEADER_BYTES:
-            return json_error(413, "headers-too-large",
-                              f"request headers are {header_bytes} bytes; the limit is {MAX_HEADER_BYTES}")
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            raise RequestEntityTooLarge(f"request body is {request.content_length} bytes; "
-                                        f"the limit is {MAX_BODY_BYTES}")
+                              f"Host {host!r} is not allowed: the gateway runs code and answers only its "
+                              f"own names (DNS rebinding protection).")
+        if control:
+            refused = self.access.cross_site(request.header("Origin"), request.header("Sec-Fetch-Site"))
+            if refused is not None:
+                return json_error(403, *refused)
         path = request.path
         if "\x00" in path:
             return json_error(400, "bad-path", "the URL path contains a NUL byte")
@@ -219,9 +331,9 @@ class Gateway:
             return json_error(400, "path-traversal", f"the URL path {path!r} contains '.' or '..' segments")
         return None
 
-    def after_request(self, response: Response, cycle: _Cycle) -> Response:
-        response.headers[REQUEST_ID_HEADER] = cycle.request_id
-        return response
+    def after_request(self, reply: Reply, cycle: _Cycle) -> Reply:
+        reply.headers.append((REQUEST_ID_HEADER, cycle.request_id))
+        return reply
 
     def teardown_request(self, cycle: _Cycle) -> None:
         record = cycle.record
@@ -239,12 +351,12 @@ class Gateway:
                 self._recent.popitem(last=False)
         self.bus.publish(InvocationFinished(record))
 
-    def handle_http_exception(self, exc: HTTPException, cycle: _Cycle) -> Response:
+    def handle_http_exception(self, exc: HTTPException, cycle: _Cycle) -> Reply:
         code = exc.code or 500
         return json_error(code, (exc.name or "error").lower().replace(" ", "-"), exc.description or "",
                           request_id=cycle.request_id)
 
-    def handle_exception(self, exc: Exception, cycle: _Cycle) -> Response:
+    def handle_exception(self, exc: Exception, cycle: _Cycle) -> Reply:
         log.exception("gateway failure on request %s", cycle.request_id)
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         if cycle.base is not None and cycle.record is None:
@@ -257,10 +369,9 @@ class Gateway:
 
     # -- dispatch ------------------------------------------------------------------------
 
-    def dispatch(self, request: Request, cycle: _Cycle) -> Response:
-        if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
-            adapter = CONTROL_MAP.bind_to_environ(request.environ)
-            endpoint, args = adapter.match()
+    def dispatch(self, request: HttpRequest, cycle: _Cycle) -> Reply:
+        if is_control(request.path):
+            endpoint, args = CONTROL_MAP.bind("localhost").match(request.path, method=request.method)
             return getattr(self, f"control_{endpoint}")(request, cycle, **args)
         return self.dispatch_http(request, cycle)
 
@@ -274,13 +385,13 @@ class Gateway:
             started_at=cycle.started_at,
         )
 
-    def dispatch_http(self, request: Request, cycle: _Cycle) -> Response:
+    def dispatch_http(self, request: HttpRequest, cycle: _Cycle) -> Reply:
         state = self.state  # read once: a reload swaps it whole
         method = request.method.upper()
         path = request.path
-        query_string = request.environ.get("QUERY_STRING", "")
-        headers = list(request.headers.items())
-        body = request.get_data(cache=False)
+        query_string = request.query_string
+        headers = request.headers
+        body = request.body
         match = state.table.match(method, path)
         route = getattr(match, "route", None)
         function = state.project.function(route.function_id) if route is not None else None
@@ -294,7 +405,7 @@ class Gateway:
             cycle.record = dataclasses.replace(cycle.base, status=status, response_headers=tuple(hdrs),
                                                response_body=text,
                                                duration_ms=(time.perf_counter() - cycle.t0) * 1000)
-            return Response(text, status=status, headers=hdrs)
+            return Reply(status, list(hdrs), text)
         route_dict, _ = route_info(route, path)
         route_dict["params"] = dict(getattr(match, "params", None) or {})
         worker_request = {
@@ -311,9 +422,8 @@ class Gateway:
             "request_id": cycle.request_id,
             "asgi_single": state.asgi_single,
         }
-        raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-        if raw_uri and raw_uri.startswith("/"):
-            worker_request["raw_path"] = raw_uri.split("?", 1)[0]
+        if request.raw_path.startswith("/"):
+            worker_request["raw_path"] = request.raw_path
         invocation = self.supervisor.run(function, worker_request, body, request_id=cycle.request_id,
                                          base=cycle.base)
         routing_warnings = match_warnings(match)
@@ -322,7 +432,7 @@ class Gateway:
             invocation.record = dataclasses.replace(record, warnings=(*record.warnings, *routing_warnings))
         return self._respond(invocation, cycle)
 
-    def _respond(self, invocation: Invocation, cycle: _Cycle) -> Response:
+    def _respond(self, invocation: Invocation, cycle: _Cycle) -> Reply:
         record = invocation.record
         cycle.extra["logs"] = invocation.logs
         problem = response_problem(record.status, record.response_headers)
@@ -335,11 +445,11 @@ class Gateway:
                 error=record.error or ErrorInfo(type="InvalidResponse", message=message, traceback=""))
         cycle.record = record
         headers = [(k, v) for k, v in record.response_headers if k.lower() not in HOP_BY_HOP]
-        return Response(record.response_body, status=record.status or 500, headers=headers)
+        return Reply(record.status or 500, headers, record.response_body)
 
     # -- control API ---------------------------------------------------------------------
 
-    def control_health(self, request: Request, cycle: _Cycle) -> Response:
+    def control_health(self, request: HttpRequest, cycle: _Cycle) -> Reply:
         state = self.state
         return json_response({
             "status": "ok",
@@ -351,7 +461,7 @@ class Gateway:
             "reloading": self.reloading,
         })
 
-    def control_routes(self, request: Request, cycle: _Cycle) -> Response:
+    def control_routes(self, request: HttpRequest, cycle: _Cycle) -> Reply:
         state = self.state
         routes = []
         for route in state.project.routes:
@@ -363,7 +473,7 @@ class Gateway:
         return json_response({"dispatcher": state.dispatcher, "routes": routes,
                               "functions": [fn.id for fn in state.project.functions]})
 
-    def control_invocation(self, request: Request, cycle: _Cycle, request_id: str) -> Response:
+    def control_invocation(self, request: HttpRequest, cycle: _Cycle, request_id: str) -> Reply:
         found = self.lookup(request_id) if self.lookup is not None else None
         if found is None:
             with self._recent_lock:
@@ -372,7 +482,7 @@ class Gateway:
             return json_error(404, "unknown-invocation", f"no invocation with request id {request_id!r}")
         return json_response(found)
 
-    def control_invoke(self, request: Request, cycle: _Cycle, function_id: str) -> Response:
+    def control_invoke(self, request: HttpRequest, cycle: _Cycle, function_id: str) -> Reply:
         state = self.state
         function = state.project.function(function_id)
         if function is None:
@@ -382,7 +492,7 @@ class Gateway:
                               f"no function with id or alias {function_id!r} in this project; "
                               f"known ids: {shown or '(none)'} (all routes: GET {CONTROL_PREFIX}/routes)",
                               functions=known)
-        raw = request.get_data(cache=False)
+        raw = request.body
         try:
             event = json.loads(raw.decode("utf-8")) if raw.strip() else {}
         except (UnicodeDecodeError, ValueError) as exc:
@@ -390,9 +500,9 @@ class Gateway:
                 from studio.runtime.platforms import scf_error_body
 
                 body = scf_error_body(400, f"InvalidParameterValue: the event is not JSON: {exc}", cycle.request_id)
-                return Response(body, status=400, content_type="application/json")
+                return Reply(400, [("Content-Type", "application/json")], body)
             return json_error(400, "bad-event", f"the event is not JSON: {exc}")
-        kind = request.headers.get(INVOCATION_TYPE_HEADER, "RequestResponse")
+        kind = request.header(INVOCATION_TYPE_HEADER) or "RequestResponse"
         if kind not in ("RequestResponse", "Event"):
             return json_error(400, "bad-invocation-type",
                               f"{INVOCATION_TYPE_HEADER} must be RequestResponse or Event, not {kind!r}")
@@ -436,91 +546,3 @@ class Gateway:
                 record = dataclasses.replace(base, status=500, fault="internal")
             self.finish(record, logs)
         return record, logs
-
-
-class PortInUse(OSError):
-    pass
-
-
-def serve(app, host: str, port: int):
-    """A werkzeug threaded server on (host, port), silent, not yet serving. Raises PortInUse."""
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    class QuietHandler(WSGIRequestHandler):
-        timeout = CLIENT_TIMEOUT_S  # per read; without it a stalled client holds its thread forever
-
-        def log_request(self, *args, **kwargs) -> None:  # the serve printer reports invocations
-            pass
-
-        def parse_request(self) -> bool:
-            if not super().parse_request():
-                return False
-            method = self.command or ""
-            if not method or len(method) > MAX_METHOD_CHARS or not METHOD_CHARS.issuperset(method):
-                self.send_error(400, f"invalid HTTP method {method[:MAX_METHOD_CHARS]!r}")
-                return False
-            return True
-
-        def log(self, type: str, message: str, *args) -> None:
-            if type == "error":
-                log.debug(message, *args)
-
-        # http.server's send_response adds Server and Date before the app's headers are known, so a
-        # handler class's own Server/Date (which pass through on the platform) would be doubled.
-        def send_response(self, code: int, message: str | None = None) -> None:
-            self.log_request(code)
-            self.send_response_only(code, message)
-            self._header_names: set[str] | None = set()
-
-        def send_header(self, keyword: str, value: str) -> None:
-            names = getattr(self, "_header_names", None)
-            if names is not None:
-                names.add(keyword.lower())
-            super().send_header(keyword, value)
-
-        def end_headers(self) -> None:
-            names = getattr(self, "_header_names", None)
-            if names is not None:
-                self._header_names = None
-                if "server" not in names:
-                    super().send_header("Server", self.version_string())
-                if "date" not in names:
-                    super().send_header("Date", self.date_time_string())
-            super().end_headers()
-
-        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-            """Malformed HTTP (bad request line, header too long, ...): a JSON answer with a status
-            line, where http.server would send bare HTML to what it takes for HTTP/0.9."""
-            if self.request_version == "HTTP/0.9":
-                self.request_version = "HTTP/1.0"
-            short = self.responses.get(code, ("Error", ""))[0]
-            body = json.dumps({"error": short.lower().replace(" ", "-"), "message": message or short,
-                               "status": code}).encode("utf-8")
-            self.send_response(code, short)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header(REQUEST_ID_HEADER, new_request_id())
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
-                self.wfile.write(body)
-            self.close_connection = True
-
-    # Bind here: werkzeug's own bind prints to stderr and exits the process when the port is taken.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(exc.errno, f"port {port} on {host} is already in use; "
-                                       f"pick another with --port, or --port 0 for any free one") from exc
-        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    try:
-        return make_server(host, sock.getsockname()[1], app, threaded=True, request_handler=QuietHandler,
-                           fd=sock.fileno())
-    finally:
-        sock.close()  # the server holds its own duplicate of the descriptor

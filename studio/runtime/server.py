@@ -19,7 +19,9 @@ from pathlib import Path
 from studio.project.model import Project
 from studio.project.settings import Settings
 from studio.runtime.events import EventBus, InvocationRecord, LogLine, ProjectChanged
-from studio.runtime.gateway import Gateway, Lookup, PortInUse, serve
+from studio.runtime.gateway import Gateway, Lookup
+from studio.runtime.http_protocol import HttpLimits
+from studio.runtime.http_server import HttpServer, PortInUse
 from studio.runtime.supervisor import Supervisor, choose_interpreter, new_request_id
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,9 @@ class Runtime:
         self.gateway = Gateway(self.supervisor, project, host=self.host, port=self.port, lookup=lookup)
         self.reload_enabled = reload
         self._reloader = None
-        self._server = None
-        self._thread: threading.Thread | None = None
+        self._server: HttpServer | None = None
+        self.http_limits = HttpLimits()
+        """Framing limits of the listening server (body size, stall timeout); read at start()."""
         self._reload_lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -75,12 +78,11 @@ class Runtime:
 
     def start(self) -> str:
         """Bind, serve from a thread and start watching. Raises PortInUse. Returns the URL."""
-        self._server = serve(self.gateway, self.host, self.port)
-        self.port = self._server.server_address[1]
+        server = HttpServer(self.gateway, self.host, self.port, self.http_limits)
+        server.start()
+        self._server = server
+        self.port = server.port
         self.gateway.port = self.port
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="funcstudio-gateway", daemon=True)
-        self._thread.start()
         threading.Thread(target=self.supervisor.warm, name="funcstudio-zygote-warm", daemon=True).start()
         if self.reload_enabled:
             from studio.runtime.reloader import Reloader
@@ -94,10 +96,10 @@ class Runtime:
             self._reloader.stop()
             self._reloader = None
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         self.supervisor.shutdown()
+        self.gateway.close()
 
     def __enter__(self) -> Runtime:
         self.start()

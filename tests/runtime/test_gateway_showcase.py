@@ -289,7 +289,9 @@ def test_malformed_http_then_still_serving(showcase):
 
 
 def test_huge_body_is_413_and_huge_headers_refused(showcase):
-    from studio.runtime.gateway import MAX_BODY_BYTES
+    from studio.runtime.http_protocol import HttpLimits
+
+    MAX_BODY_BYTES = HttpLimits().max_body_bytes
 
     raw = raw_request(
         showcase.port,
