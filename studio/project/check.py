@@ -91,12 +91,16 @@ def _cocopot_problems(project: Project) -> list[Problem]:
     for entry, text in _cocopot_files(project):
         match = _IMPORTS_COCOPOT.search(text)
         line = text.count("\n", 0, match.start()) + 1 if match else None
+        # Without the shim every request fails in production (ImportError at load): an error, unless
+        # the project vendors one (it assigns the ABC alias back into `collections`).
+        shimmed = _vendors_cocopot_shim(project, entry)
         problems.append(Problem(
-            "warning", "CP-SHIM",
+            "warning" if shimmed else "error", "CP-SHIM",
             "Cocopot 0.2 does not import on Python 3.10 (collections.MutableMapping is gone), the Python "
-            "production runs; funcstudio shims it locally",
+            "production runs; funcstudio shims it locally"
+            + ("" if shimmed else ", so in production every request of this function fails with ImportError"),
             file=entry, line=line,
-            hint="Vendor the compatibility shim (RUNTIME_SPEC.md §5) and import it before cocopot.",
+            hint="Vendor the compatibility shim (docs/platforms.md, Cocopot) and import it before cocopot.",
         ))
         hooks = [m for m in _AFTER_REQUEST.finditer(text)]
         if len(hooks) > 1:
@@ -108,6 +112,25 @@ def _cocopot_problems(project: Project) -> list[Problem]:
                 hint="Do not rely on their order, or register them in reverse.",
             ))
     return problems
+
+
+_SHIM = re.compile(r"collections\.MutableMapping\s*=|setattr\(\s*collections\s*,\s*[\"']MutableMapping")
+
+
+def _vendors_cocopot_shim(project: Project, entry: str) -> bool:
+    """True when a `.py` file beside the entry or at its code root assigns `collections.MutableMapping`."""
+    fn = next((f for f in project.functions if f.entry == entry), None)
+    folders = {Path(entry).parent.as_posix(), fn.code_root if fn is not None else ""}
+    for folder in folders:
+        base = project.root / folder
+        try:
+            candidates = sorted(base.glob("*.py"))
+        except OSError:
+            continue
+        for path in candidates:
+            if _SHIM.search(files.read_source(path).text or ""):
+                return True
+    return False
 
 
 def _endpoint_clashes(project: Project) -> list[Problem]:
@@ -175,7 +198,7 @@ def _asgi_dispatch_wsgi(project: Project) -> list[Problem]:
         return []
     return [
         Problem(
-            "warning", "EO-ASGI-DISPATCH-WSGI",
+            "error", "EO-ASGI-DISPATCH-WSGI",
             f"{asgi[0].entry} is an ASGI entry, so production serves every route with the ASGI dispatcher; "
             "this Django WSGI app then fails with `Expected ASGI message 'http.response.body'`",
             file=fn.entry,

@@ -33,7 +33,8 @@ def discover_cocobase(root: Path, settings: Settings) -> CocoBaseScan:
     root = Path(root)
     folder = root / settings.cocobase.dir
     if not folder.is_dir():
-        return CocoBaseScan()
+        stray = _functions_elsewhere(root)
+        return CocoBaseScan(problems=(_elsewhere_problem(stray, settings),) if stray else ())
     problems: list[Problem] = []
     functions: list[Function] = []
     routes: list[Route] = []
@@ -85,6 +86,44 @@ def discover_cocobase(root: Path, settings: Settings) -> CocoBaseScan:
         ))
         routes.extend(fn_routes)
     return CocoBaseScan(tuple(functions), tuple(routes), tuple(problems))
+
+
+_MAIN = re.compile(r"^(?:async\s+)?def\s+main\s*\(\s*\)\s*:", re.M)
+_GLOBALS = re.compile(r"\b(?:request|req|db|render)\.(?:get|json|query_params|headers|user|method|send_mail|query|"
+                      r"find_one|find_user|create_document|query_users|render_html|render_template)\b")
+_STRAY_SKIP = frozenset({"cloud-functions", "node_modules", "venv", ".venv", "__pycache__", "tests", "scripts"})
+
+
+def _functions_elsewhere(root: Path) -> list[str]:
+    """Project-relative `.py` files at the root or one folder down that look like CocoBase
+    functions (a parameterless `main()` using the injected `request`/`db`/`render` globals)."""
+    found = []
+    try:
+        candidates = sorted(root.glob("*.py")) + sorted(root.glob("*/*.py"))
+    except OSError:
+        return []
+    for path in candidates:
+        parts = path.relative_to(root).parts
+        if len(parts) > 1 and (parts[0] in _STRAY_SKIP or parts[0].startswith(".")):
+            continue
+        text, problem = read_source(path, root)
+        if text and problem is None and _MAIN.search(text) and _GLOBALS.search(text):
+            found.append(rel(path, root))
+    return found
+
+
+def _elsewhere_problem(stray: list[str], settings: Settings) -> Problem:
+    folders = sorted({str(Path(f).parent.as_posix()) for f in stray})
+    where = folders[0] if len(folders) == 1 else None
+    shown = ", ".join(stray[:5]) + (f" and {len(stray) - 5} more" if len(stray) > 5 else "")
+    setting = f'[cocobase] dir = "{where}"' if where else '[cocobase] dir = "<their folder>"'
+    return Problem(
+        "warning", "CB-OUTSIDE-DIR",
+        f"{shown} look like CocoBase functions (a `def main():` using request/db/render), but CocoBase functions "
+        f"are expected in {settings.cocobase.dir}/, which does not exist",
+        file=stray[0],
+        hint=f"Move them into {settings.cocobase.dir}/, or set {setting} in funcstudio.toml.",
+    )
 
 
 def _re(text: str) -> str:

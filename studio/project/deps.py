@@ -209,8 +209,9 @@ def compute_requirements(project: Project) -> Requirements:
 
         installed = {r.package for r in requirements}
         local = _local_modules(edge_tree)
+        entries = frozenset(root / fn.entry for fn in project.functions if fn.platform == "edgeone")
         missing.extend(_undeclared(edge_files, root, installed, local, "EO-UNDECLARED-DEP",
-                                   user_file or f"{EDGEONE_DIR}/{REQUIREMENTS}"))
+                                   user_file or f"{EDGEONE_DIR}/{REQUIREMENTS}", entries))
 
     for fn in project.functions:
         if fn.platform != "scf":
@@ -229,7 +230,7 @@ def compute_requirements(project: Project) -> Requirements:
         missing.extend(_undeclared(reachable, root, packages,
                                    _local_modules(tree),
                                    "SCF-UNDECLARED-DEP",
-                                   rel(req_path, root)))
+                                   rel(req_path, root), frozenset({root / fn.entry})))
     missing = list({(p.file, p.line, p.message): p for p in missing}.values())
     return Requirements(tuple(requirements), user_file, shadowed, tuple(missing), tuple(problems), edgeone)
 
@@ -335,9 +336,13 @@ def _local_modules(tree: files.Tree) -> set[str]:
 
 
 def _undeclared(paths: list[Path], root: Path, installed: set[str], local: set[str], code: str,
-                req_file: str) -> list[Problem]:
+                req_file: str, entries: frozenset[Path] = frozenset()) -> list[Problem]:
+    """One problem per third-party import nothing installs. In an entry file, an import at column 0
+    runs on every load, so every request of that function fails in production: an error. Elsewhere
+    (a helper module, inside a function or a branch) it fails only when reached: a warning."""
     problems = []
     for path in paths:
+        lines = (files.read_source(path).text or "").splitlines() if path in entries else []
         for name, line in file_imports(path):
             if name in _STDLIB or name in local or name in PYTHON2_ONLY or name == "__future__":
                 continue
@@ -346,9 +351,11 @@ def _undeclared(paths: list[Path], root: Path, installed: set[str], local: set[s
             if covered & installed:
                 continue
             where = "the EdgeOne build" if code.startswith("EO") else "the SCF deploy"
+            eager = 0 < line <= len(lines) and lines[line - 1][:1] in ("i", "f")
             problems.append(Problem(
-                "warning", code,
-                f"`import {name}` is not installed by {where}: no requirement provides it",
+                "error" if eager else "warning", code,
+                f"`import {name}` is not installed by {where}: no requirement provides it"
+                + (", so every request of this function fails with ModuleNotFoundError" if eager else ""),
                 file=rel(path, root), line=line,
                 hint=f"Add `{dist}` to {req_file} (funcstudio deps --write does it).",
             ))

@@ -439,7 +439,7 @@ def _entry_problems(rel: str, route: Route, facts: _Facts, excluded: bool) -> li
     if excluded:
         out.append(
             Problem(
-                "warning", "EO-EXCLUDED-DIR-ROUTE",
+                "error", "EO-EXCLUDED-DIR-ROUTE",
                 f"{route.path} is routed, but the build does not copy this folder: production answers "
                 "`Error loading module` and 404",
                 file=rel,
