@@ -13,8 +13,6 @@ import click
 
 from studio.cli._project_arg import clip, unrouted_label
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
 
 def format_route_table(project) -> list[str]:
     rows = []
@@ -58,6 +56,7 @@ def format_reload(event) -> str:
 @click.option("--timers", is_flag=True, help="Fire SCF timer triggers on their cron schedule.")
 def serve(project: Path, host: str | None, port: int | None, no_reload: bool, timers: bool = False) -> None:
     """Run the local runtime server for PROJECT (default: the current folder)."""
+    from studio.runtime.access import is_loopback
     from studio.runtime.events import InvocationFinished, ProjectChanged
     from studio.runtime.http_server import PortInUse
     from studio.runtime.server import Runtime
@@ -76,9 +75,10 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
                 pass  # the printer fell behind; the store still has everything
 
     runtime.bus.subscribe(enqueue)
-    if runtime.host not in LOOPBACK:
-        click.echo(f"warning: serving on {runtime.host}, not loopback: anyone who can reach this address "
-                   f"can run this project's code.", err=True)
+    if not is_loopback(runtime.host):
+        click.echo(f"warning: serving on {runtime.host}, not loopback: this project's functions are reachable "
+                   f"from the network (the control API still answers only this machine's names and "
+                   f"refuses other sites' pages).", err=True)
     try:
         url = runtime.start()
     except PortInUse as exc:
