@@ -66,6 +66,7 @@ _DEFAULT_STATUS = {
     "load-error": 500,
     "internal": 500,
     "busy": 503,
+    "debugger-quit": 500,
 }
 
 
@@ -90,6 +91,8 @@ def describe(ctx: FaultContext) -> str:
         return "Error loading module."
     if ctx.fault == "busy":
         return "Every instance of this function is busy; try again."
+    if ctx.fault == "debugger-quit":
+        return "The debugger session was ended (quit) while the function was paused; it did not finish."
     return "funcstudio failed to run the function (internal error)."
 
 

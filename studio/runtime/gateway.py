@@ -38,6 +38,7 @@ from werkzeug.routing import Map, Rule
 from studio import __version__
 from studio.project.model import Function, Project, Route
 from studio.runtime.access import AccessPolicy
+from studio.runtime.debug import DEBUG_HEADER, PROFILE_HEADER
 from studio.runtime.direct import build_direct_request, route_info
 from studio.runtime.events import ErrorInfo, InvocationFinished, InvocationRecord, ParityWarning
 from studio.runtime.faults import render_no_match
@@ -424,6 +425,8 @@ class Gateway:
         }
         if request.raw_path.startswith("/"):
             worker_request["raw_path"] = request.raw_path
+        self.debug_options(worker_request, request.header(DEBUG_HEADER) is not None,
+                           request.header(PROFILE_HEADER) is not None)
         invocation = self.supervisor.run(function, worker_request, body, request_id=cycle.request_id,
                                          base=cycle.base)
         routing_warnings = match_warnings(match)
@@ -507,23 +510,35 @@ class Gateway:
             return json_error(400, "bad-invocation-type",
                               f"{INVOCATION_TYPE_HEADER} must be RequestResponse or Event, not {kind!r}")
         trigger = "async" if kind == "Event" else "invoke"
+        options = {"debug": request.header(DEBUG_HEADER) is not None,
+                   "profile": request.header(PROFILE_HEADER) is not None}
         if kind == "Event":
             threading.Thread(target=self.invoke_direct, args=(function, event, trigger, cycle.request_id),
-                             name=f"funcstudio-async-{cycle.request_id[:8]}", daemon=True).start()
+                             kwargs=options, name=f"funcstudio-async-{cycle.request_id[:8]}", daemon=True).start()
             return json_response({"request_id": cycle.request_id, "function_id": function.id,
                                   "status": 202, "accepted": True}, 202)
-        record, logs = self.invoke_direct(function, event, trigger, cycle.request_id)
+        record, logs = self.invoke_direct(function, event, trigger, cycle.request_id, **options)
         return json_response(record_to_json(record, logs))
 
+    def debug_options(self, worker_request: dict, marked: bool, profile: bool = False) -> None:
+        """Session breakpoints (runtime/debug.py) and profiling, when they apply to this request."""
+        spec = self.supervisor.debug.spec_for_request(marked)
+        if spec is not None:
+            worker_request["debug"] = spec
+        if profile:
+            worker_request["profile"] = True
+
     def invoke_direct(self, function: Function, event: object, trigger: str,
-                      request_id: str | None = None):
-        """Run a function by id with an event; publishes and returns (record, logs)."""
+                      request_id: str | None = None, *, debug: bool = False, profile: bool = False):
+        """Run a function by id with an event; publishes and returns (record, logs). `debug` marks it
+        for the session breakpoints, `profile` runs it under cProfile."""
         request_id = request_id or new_request_id()
         defaults = {"remote_addr": "127.0.0.1", "scheme": "http", "host": f"127.0.0.1:{self.port}",
                     "server_port": self.port, "dispatcher": self.state.dispatcher}
         t0 = time.perf_counter()
         cycle = _Cycle(request_id=request_id, started_at=time.time(), t0=t0)
         worker_request, body = build_direct_request(function, event, request_id, trigger, defaults)
+        self.debug_options(worker_request, debug, profile)
         method = str(worker_request.get("method") or "INVOKE")
         path = str(worker_request.get("path") or f"/{function.id}")
         params = (worker_request.get("route") or {}).get("params") or {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import select
 import selectors
 import signal
 import sys
@@ -85,6 +86,11 @@ class InstanceResult:
     outbox: tuple[dict, ...] = ()
     output_truncated: bool = False
     """Some output of this invocation went past the cap and was dropped (a marker line says so)."""
+    paused_ms: float = 0.0
+    """Time spent paused in the debugger (not counted against the deadline)."""
+    debugger_quit: bool = False
+    profile: tuple[dict, ...] = ()
+    """`profile` requests: the top functions by cumulative time (worker/profiling.py rows)."""
 
 
 def error_from_wire(data: dict | None) -> ErrorInfo | None:
@@ -225,6 +231,10 @@ class Instance:
         self._output = _Output(max(int(config.output_cap_bytes or 0), 1024))
         self._lock = threading.Lock()
         self._closed = False
+        self._send_lock = threading.Lock()
+        self._on_debug: Callable[[dict], None] | None = None
+        self._paused_at: float | None = None
+        self._paused_s = 0.0
         process.channel.setblocking(False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(process.channel, selectors.EVENT_READ, "channel")
@@ -336,12 +346,17 @@ class Instance:
 
     # -- invoking ------------------------------------------------------------------------------
 
-    def invoke(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog) -> InstanceResult:
+    def invoke(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog,
+               on_debug: Callable[[dict], None] | None = None) -> InstanceResult:
+        """`on_debug` receives the debugger's `paused` and `evaluated` frames (a request with a
+        `debug` spec); answer them with `debug_command`."""
         with self._lock:
             self.busy = True
+            self._on_debug, self._paused_at, self._paused_s = on_debug, None, 0.0
             try:
                 return self._invoke(request, body, deadline_s, on_log)
             finally:
+                self._on_debug, self._paused_at = None, None
                 self.busy = False
                 self.last_used = time.monotonic()
                 if not self.alive:
@@ -363,13 +378,15 @@ class Instance:
             pass  # the instance is gone; the loop below sees the closed channel
         finally:
             self._process.channel.setblocking(False)
-        deadline = started + max(float(deadline_s), 0.0)
+        budget = max(float(deadline_s), 0.0)
+        deadline = started + budget
         limit_kb = int(self.config.memory_mb) * 1024 if self.config.memory_mb else None
         peak_kb = 0
         exiting: dict | None = None
         try:
             while True:
                 now = time.monotonic()
+                deadline = started + budget + self._paused_total(now)  # a paused debugger stops the clock
                 if now >= deadline:
                     self._kill_now()
                     self._drain_pipes()
@@ -386,6 +403,8 @@ class Instance:
                         self._handle_log(message)
                     elif kind == "exiting":
                         exiting = message
+                    elif kind in ("paused", "evaluated"):
+                        self._debug_frame(message)
                     elif kind == "result":
                         self._drain_pipes(0.05)
                         return self._result(message, blob, started, peak_kb)
@@ -408,6 +427,49 @@ class Instance:
         finally:
             self._output.end()
 
+    # -- debugging -----------------------------------------------------------------------------
+
+    def _paused_total(self, now: float) -> float:
+        paused_at = self._paused_at
+        return self._paused_s + (now - paused_at if paused_at is not None else 0.0)
+
+    def _debug_frame(self, message: dict) -> None:
+        if message.get("type") == "paused" and self._paused_at is None:
+            self._paused_at = time.monotonic()
+        on_debug = self._on_debug
+        if on_debug is None:
+            if message.get("type") == "paused":  # nobody can answer: let it run on
+                self.debug_command({"command": "detach"})
+            return
+        try:
+            on_debug(message)
+        except Exception:  # noqa: BLE001 - a failing listener must not fail the invocation
+            pass
+
+    def debug_command(self, command: dict) -> bool:
+        """Send a debugger command (continue, step, next, return, up, down, frame, evaluate, detach,
+        quit) to the paused invocation; False when the instance is not running one."""
+        if not self.alive or not self.busy:
+            return False
+        if command.get("command") in ("continue", "step", "next", "return", "detach", "quit"):
+            paused_at = self._paused_at
+            if paused_at is not None:
+                self._paused_s += time.monotonic() - paused_at
+                self._paused_at = None
+        data = protocol.encode_frame({"type": "debug", **command})
+        with self._send_lock:
+            view = memoryview(data)
+            while view:
+                try:
+                    sent = self._process.channel.send(view)
+                except BlockingIOError:
+                    select.select([], [self._process.channel], [], 1.0)
+                    continue
+                except OSError:
+                    return False
+                view = view[sent:]
+        return True
+
     def _result(self, message: dict, blob: bytes, started: float, peak_kb: int) -> InstanceResult:
         if "modules" in message:
             self.modules = set(message.get("modules") or [])
@@ -423,6 +485,8 @@ class Instance:
             peak_memory_mb=round(peak / 1024.0, 1) if peak else None,
             fault=None, exit_code=None, outbox=tuple(message.get("outbox") or ()),
             output_truncated=self._output.truncated,
+            paused_ms=round(self._paused_s * 1000.0, 3), debugger_quit=bool(message.get("debugger_quit")),
+            profile=tuple(message.get("profile") or ()),
         )
 
     def _death_result(self, started: float, peak_kb: int, code: int | None, exiting: dict | None):

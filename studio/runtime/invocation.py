@@ -110,6 +110,11 @@ class InvocationRecord:
     """The invocation's log lines when the builder had them (the store always does)."""
     stored: bool = False
     """True when this value was read back from the store (a recorded run, not a live one)."""
+    paused_ms: float = 0.0
+    """Time spent paused in the debugger; the deadline stood still meanwhile (duration_ms includes it)."""
+    profile: tuple[dict, ...] = ()
+    """A profiled run's top functions by cumulative time: {file, line, function, calls, primitive_calls,
+    tottime_ms, cumtime_ms, is_user} (live runs only; the store does not keep it)."""
 
     def to_json(self) -> dict:
         body, encoding = body_json(self.response_body)
@@ -148,6 +153,8 @@ class InvocationRecord:
             "started_at": self.started_at,
             "outbox": list(self.outbox),
             "stored": self.stored,
+            "paused_ms": self.paused_ms,
+            "profile": [dict(row) for row in self.profile],
         }
 
     @classmethod
@@ -191,6 +198,8 @@ class InvocationRecord:
                                line["stream"], line.get("level"), line["text"])
                        for line in data.get("logs") or ()),
             stored=bool(data.get("stored")),
+            paused_ms=float(data.get("paused_ms") or 0.0),
+            profile=tuple(dict(row) for row in data.get("profile") or ()),
         )
 
 

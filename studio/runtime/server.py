@@ -59,6 +59,8 @@ class Runtime:
         self.bus = EventBus()
         # preload: modules the zygote imports before forking; None = the frameworks the project uses
         self.supervisor = Supervisor(project, settings, self.bus, preload=preload)
+        self.debug = self.supervisor.debug
+        """Breakpoints, pauses and debugger commands (runtime/debug.py)."""
         self.gateway = Gateway(self.supervisor, project, host=self.host, port=self.port, lookup=lookup)
         self.reload_enabled = reload
         self._reloader = None
@@ -160,16 +162,19 @@ class Runtime:
     # -- direct invocation ---------------------------------------------------------------
 
     def invoke_function(self, ident: str, event: object = None, async_: bool = False,
-                        trigger: str | None = None) -> tuple[InvocationRecord, list[LogLine]] | str:
-        """Run a function by id or alias with an event. Async returns the request id at once."""
+                        trigger: str | None = None, *, debug: bool = True, profile: bool = False,
+                        request_id: str | None = None) -> tuple[InvocationRecord, list[LogLine]] | str:
+        """Run a function by id or alias with an event. Async returns the request id at once.
+        `debug`: the session breakpoints apply (runtime.debug); `profile`: run under cProfile."""
         function = self.project.function(ident)
         if function is None:
             raise UnknownFunction(ident)
         event = {} if event is None else event
         trig = trigger or ("async" if async_ else "invoke")
+        options = {"debug": debug, "profile": profile}
         if async_:
-            request_id = new_request_id()
+            request_id = request_id or new_request_id()
             threading.Thread(target=self.gateway.invoke_direct, args=(function, event, trig, request_id),
-                             name=f"funcstudio-async-{request_id[:8]}", daemon=True).start()
+                             kwargs=options, name=f"funcstudio-async-{request_id[:8]}", daemon=True).start()
             return request_id
-        return self.gateway.invoke_direct(function, event, trig)
+        return self.gateway.invoke_direct(function, event, trig, request_id, **options)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from studio.project.model import Function, Project
 from studio.project.settings import Settings
+from studio.runtime.debug import DebugHub
 from studio.runtime.events import (
     ErrorInfo,
     EventBus,
@@ -251,6 +252,7 @@ class Supervisor:
         self._modules_cache: dict[int, tuple[object, list[str]]] = {}
         self._dead: list[_Slot] = []
         self.undeclared = UndeclaredDeps()
+        self.debug = DebugHub(bus)
         self._reaper = threading.Thread(target=self._reap_idle, name="funcstudio-idle-reaper", daemon=True)
         self._reaper.start()
 
@@ -573,12 +575,20 @@ class Supervisor:
                                          log_count=len(logs))
             return Invocation(record, logs)
 
+        session = self.debug.attach(request_id, function.id, instance) if request.get("debug") else None
         try:
-            result = instance.invoke(request, body, function.limits.timeout_s, on_log)
+            if session is None:
+                result = instance.invoke(request, body, function.limits.timeout_s, on_log)
+            else:
+                result = instance.invoke(request, body, function.limits.timeout_s, on_log,
+                                         on_debug=lambda message: self.debug.on_frame(session, message))
         except BaseException:
             self._drop(slot)
             self._kill(instance, function.id, "crash")
             raise
+        finally:
+            if session is not None:
+                self.debug.detach(request_id)
         fault = getattr(result, "fault", None)
         alive = getattr(instance, "alive", True) and fault is None
         if not alive:
@@ -594,6 +604,8 @@ class Supervisor:
         status = getattr(result, "status", None)
         headers = _headers(getattr(result, "headers", ()))
         resp_body = getattr(result, "body", b"") or b""
+        if fault is None and getattr(result, "debugger_quit", False):
+            fault, status = "debugger-quit", None  # the fault's answer replaces what the interrupted code sent
         if fault is not None and not status:
             ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error,
                                exit_code=getattr(result, "exit_code", None),
@@ -619,6 +631,8 @@ class Supervisor:
             outbox=tuple(getattr(result, "outbox", None) or ()),
             log_count=len(logs),
             logs_truncated=bool(getattr(result, "output_truncated", False)),
+            paused_ms=float(getattr(result, "paused_ms", 0.0) or 0.0),
+            profile=tuple(getattr(result, "profile", None) or ()),
         )
         return Invocation(record, logs)
 

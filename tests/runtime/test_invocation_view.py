@@ -18,6 +18,9 @@ def test_round_trip_keeps_every_field():
         duration_ms=3.25, init_ms=10.0, peak_memory_mb=20.5, code_version="abc", instance_id="i1",
         outbox=({"to": "a@b"},), log_count=1, logs_truncated=True,
         logs=(LogLine("r1", "api/x", 0, 12.6, "stdout", None, "hi"),), stored=True,
+        paused_ms=1500.25,
+        profile=({"file": "/p/a.py", "line": 3, "function": "f", "calls": 2, "primitive_calls": 2,
+                  "tottime_ms": 0.5, "cumtime_ms": 1.25, "is_user": True},),
     )
     assert InvocationRecord.from_json(record.to_json()) == record
 

@@ -12,7 +12,7 @@ import socket
 import sys
 import time
 
-from . import adapters, capture, protocol
+from . import adapters, capture, debugger, profiling, protocol
 
 _current = None  # the Invocation being served, for hooks that fire deep inside user code
 
@@ -36,6 +36,8 @@ class Invocation:
         """An exception a framework logged (Flask, Django, Sanic do); it becomes `error` on a 5xx."""
         self.return_value: str | None = None
         self.outbox: list[dict] = []
+        self.debug: debugger.Session | None = None
+        """Set when the request asked for breakpoints or stop-on-exception."""
 
     def warn(self, id: str, message: str, fix: str = "") -> None:
         if all(w["id"] != id for w in self.warnings):
@@ -49,11 +51,15 @@ class Invocation:
             self.exception = exc
         if self.error is None:
             self.error = capture.error_info(exc, self.runtime.project_root)
+        if self.debug is not None:
+            self.debug.post_mortem(exc)
         return self.error
 
     def note_logged_exception(self, exc: BaseException) -> None:
         if self.logged_error is None:
             self.logged_error = capture.error_info(exc, self.runtime.project_root)
+        if self.debug is not None:
+            self.debug.post_mortem(exc)
 
     def set_return(self, value) -> None:
         self.return_value = capture.render_value(value)
@@ -180,6 +186,8 @@ def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -
     _current = invocation
     started = time.perf_counter()
     status, headers, response = None, [], b""
+    invocation.debug = debugger.start(runtime, adapter, invocation.request.get("debug"))
+    profiler = profiling.start(invocation.request.get("profile"))
     try:
         status, headers, response = adapter.invoke(invocation, invocation.request, body)
     except SystemExit as exc:
@@ -193,6 +201,9 @@ def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -
         status, headers, response = 500, [("Content-Type", "text/plain; charset=utf-8")], (
             f"funcstudio worker error: {type(exc).__name__}: {exc}".encode())
     finally:
+        profile = profiler.stop(runtime.project_root) if profiler is not None else None
+        if invocation.debug is not None:
+            invocation.debug.close()
         capture.flush_streams()
         _current = None
     if invocation.error is None and invocation.logged_error is not None and (status or 0) >= 500:
@@ -204,6 +215,14 @@ def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -
         "duration_ms": (time.perf_counter() - started) * 1000.0, "peak_memory_kb": capture.peak_rss_kb(),
         "outbox": invocation.outbox,
     }
+    if invocation.debug is not None:
+        result.update(invocation.debug.result_fields())
+        if invocation.debug.quit_requested:
+            result["error"] = {"type": "DebuggerQuit", "message": "the debugger session ended the invocation",
+                               "traceback": "DebuggerQuit: the debugger session ended the invocation\n",
+                               "frames": []}
+    if profile is not None:
+        result["profile"] = profile
     modules = runtime.modules_if_changed()
     if modules is not None:
         result["modules"] = modules

@@ -1,0 +1,226 @@
+"""The debugger in the worker, driven through the runtime's DebugHub: real instances paused at
+breakpoints, stepped through their frames, evaluated in, quit, and post-mortem at the raising frame."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from gw_helpers import request, serving, write_files
+
+from studio.runtime.debug import DEBUG_HEADER, DebugPaused, Pause, Pauses
+from studio.runtime.invocation import InvocationRecord
+
+FILES = {
+    "cloud-functions/api/calc.py": """
+        def double(n):
+            twice = n * 2
+            return twice
+
+
+        def handler(event, context):
+            value = 21
+            result = double(value)
+            return {"statusCode": 200, "body": f"result={result}"}
+    """,
+    "cloud-functions/api/boom.py": """
+        def handler(event, context):
+            items = {"a": 1, "b": [1, 2, 3]}
+            missing = "zzz"
+            return {"statusCode": 200, "body": str(items[missing])}
+    """,
+    "cloud-functions/api/slow.py": """
+        import time
+
+
+        def handler(event, context):
+            started = time.time()
+            return {"statusCode": 200, "body": "slow"}
+    """,
+    "funcstudio.toml": """
+        [functions."cloud-functions/api/slow"]
+        timeout_s = 1
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    root = write_files(tmp_path_factory.mktemp("debug") / "proj", FILES)
+    with serving(root) as rt:
+        yield rt
+
+
+@pytest.fixture()
+def hub(runtime):
+    runtime.debug.clear()
+    runtime.debug.stop_on_exception = False
+    runtime.debug.all_requests = False
+    yield runtime.debug
+    runtime.debug.clear()
+    runtime.debug.stop_on_exception = False
+    runtime.debug.all_requests = False
+
+
+class Call:
+    """An HTTP request sent from a thread, and the pauses/record the bus reports for it."""
+
+    def __init__(self, runtime, path: str, headers: dict | None = None) -> None:
+        self.pauses = Pauses()
+        self.unsubscribe = runtime.bus.subscribe(self.pauses)
+        self.reply = None
+        self.thread = threading.Thread(target=self._send, args=(runtime.port, path, headers or {}), daemon=True)
+        self.thread.start()
+
+    def _send(self, port, path, headers):
+        self.reply = request(port, "GET", path, headers=headers)
+
+    def next(self):
+        event = self.pauses.next(timeout=60)
+        assert event is not None, "nothing happened within 60 s"
+        return event
+
+    def pause(self) -> Pause:
+        event = self.next()
+        assert isinstance(event, Pause), f"expected a pause, got {event!r}"
+        return event
+
+    def record(self) -> InvocationRecord:
+        event = self.next()
+        assert isinstance(event, InvocationRecord), f"expected the end, got {event!r}"
+        self.thread.join(60)
+        self.unsubscribe()
+        return event
+
+
+def calc_file(runtime) -> str:
+    return str(runtime.root / "cloud-functions/api/calc.py")
+
+
+def local(pause: Pause, name: str) -> str:
+    return next(v.value for v in pause.locals if v.name == name)
+
+
+def test_breakpoint_pauses_with_locals_and_evaluates(runtime, hub):
+    hub.toggle(calc_file(runtime), 8)  # result = double(value)
+    call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+    pause = call.pause()
+    assert (pause.reason, pause.frame.function, pause.frame.line) == ("breakpoint", "handler", 8)
+    assert pause.frame.file.endswith("api/calc.py") and pause.frame.is_user
+    assert local(pause, "value") == "21"
+    assert hub.paused() == [pause]
+    assert hub.evaluate(pause.request_id, "value * 2").value == "42"
+    assert "NameError" in hub.evaluate(pause.request_id, "nope").error
+    assert hub.command(pause.request_id, "continue")
+    record = call.record()
+    assert call.reply.status == 200 and call.reply.body == b"result=42"
+    assert record.fault is None and record.paused_ms > 0
+    assert hub.paused() == []
+
+
+def test_step_into_up_down_return_and_next(runtime, hub):
+    hub.toggle(calc_file(runtime), 8)
+    call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+    first = call.pause()
+    hub.command(first.request_id, "step")
+    inside = call.pause()
+    assert (inside.reason, inside.frame.function, inside.frame.line) == ("step", "double", 2)
+    assert local(inside, "n") == "21"
+    assert [f.function for f in inside.stack if f.is_user][-2:] == ["handler", "double"]
+    hub.command(inside.request_id, "up")
+    up = call.pause()
+    assert up.frame.function == "handler" and up.index == inside.index - 1
+    assert hub.evaluate(up.request_id, "value").value == "21"
+    hub.command(up.request_id, "down")
+    down = call.pause()
+    assert down.frame.function == "double"
+    hub.command(down.request_id, "next")
+    after = call.pause()
+    assert (after.frame.function, after.frame.line) == ("double", 3)
+    assert local(after, "twice") == "42"
+    hub.command(after.request_id, "return")
+    returned = call.pause()
+    assert returned.reason == "return" and returned.return_value == "42"
+    hub.command(returned.request_id, "next")
+    back = call.pause()
+    assert (back.frame.function, back.frame.line) == ("handler", 9)
+    assert local(back, "result") == "42"
+    hub.command(back.request_id, "continue")
+    assert call.record().status == 200
+
+
+def test_requests_without_the_marker_run_past_breakpoints_unless_all_requests(runtime, hub):
+    hub.toggle(calc_file(runtime), 8)
+    plain = request(runtime.port, "GET", "/api/calc")
+    assert plain.body == b"result=42"
+    hub.all_requests = True
+    call = Call(runtime, "/api/calc")  # no header: what curl or a browser sends
+    pause = call.pause()
+    assert pause.frame.line == 8
+    hub.command(pause.request_id, "continue")
+    assert call.record().status == 200
+
+
+def test_condition_decides_the_stop(runtime, hub):
+    from studio.runtime.debug import Breakpoint
+
+    hub.add(Breakpoint(calc_file(runtime), 3, "n > 100"))
+    assert request(runtime.port, "GET", "/api/calc", headers={DEBUG_HEADER: "1"}).body == b"result=42"
+    hub.clear()
+    hub.add(Breakpoint(calc_file(runtime), 3, "n == 21"))
+    call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+    assert call.pause().frame.function == "double"
+    hub.command(call.pauses and hub.paused()[0].request_id, "continue")
+    assert call.record().status == 200
+
+
+def test_quit_ends_the_invocation_as_debugger_quit(runtime, hub):
+    hub.toggle(calc_file(runtime), 8)
+    call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+    pause = call.pause()
+    hub.command(pause.request_id, "quit")
+    record = call.record()
+    assert record.fault == "debugger-quit" and record.status == 500
+    assert b"debugger" in call.reply.body
+    hub.clear()  # the instance lives on and serves the next request normally
+    assert request(runtime.port, "GET", "/api/calc").body == b"result=42"
+
+
+def test_post_mortem_opens_at_the_raising_frame(runtime, hub):
+    hub.stop_on_exception = True
+    call = Call(runtime, "/api/boom", {DEBUG_HEADER: "1"})
+    pause = call.pause()
+    assert pause.reason == "exception" and pause.exception.startswith("KeyError")
+    assert (pause.frame.function, pause.frame.line) == ("handler", 4)
+    assert local(pause, "missing") == "'zzz'"
+    items = next(v for v in pause.locals if v.name == "items")
+    assert [(c.name, c.value) for c in items.children] == [("'a'", "1"), ("'b'", "[1, 2, 3]")]
+    assert hub.evaluate(pause.request_id, "sorted(items)").value == "['a', 'b']"
+    hub.command(pause.request_id, "continue")
+    record = call.record()
+    assert record.error is not None and record.error.type == "KeyError" and record.fault is None
+
+
+def test_the_deadline_stands_still_while_paused(runtime, hub):
+    hub.toggle(str(runtime.root / "cloud-functions/api/slow.py"), 6)
+    call = Call(runtime, "/api/slow", {DEBUG_HEADER: "1"})
+    pause = call.pause()
+    # paused longer than the 1 s limit: an evaluation that sleeps keeps the pause going
+    assert hub.evaluate(pause.request_id, "time.sleep(1.5) or 'slept'").value == "'slept'"
+    hub.command(pause.request_id, "continue")
+    record = call.record()
+    assert record.fault is None and record.status == 200 and record.paused_ms >= 1500
+
+
+def test_paused_event_goes_to_every_subscriber(runtime, hub):
+    seen = []
+    unsubscribe = runtime.bus.subscribe(lambda e: seen.append(e) if isinstance(e, DebugPaused) else None)
+    try:
+        hub.toggle(calc_file(runtime), 3)
+        call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+        pause = call.pause()
+        hub.command(pause.request_id, "continue")
+        call.record()
+    finally:
+        unsubscribe()
+    assert [e.pause.frame.line for e in seen] == [3]
