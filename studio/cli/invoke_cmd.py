@@ -178,8 +178,13 @@ def failed(record) -> bool:
 
 
 @click.command("invoke", context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1, required=True, metavar="[PROJECT] TARGET")
-@click.option("-X", "--request", "method", default=None, help="HTTP method (default GET, POST with -d).")
+@click.argument("args", nargs=-1, metavar="[PROJECT] TARGET")
+@click.option("-X", "--method", "method", default=None, help="HTTP method (default GET, POST with -d).")
+@click.option("--request", "request_ref", default=None, metavar="FILE.http#NAME",
+              help="Send a saved request instead of TARGET: a .http file (relative to PROJECT) and the "
+                   "slugified ### name of one of its requests.")
+@click.option("--env", "env_name", default=None, metavar="NAME",
+              help="With --request: the environment of http-client(.private).env.json to fill {{variables}}.")
 @click.option("-H", "--header", "header_values", multiple=True, help="Request header 'Name: value' (repeatable).")
 @click.option("-d", "--data", default=None, help="Request body, or the event for a function id; @FILE reads a file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
@@ -191,7 +196,7 @@ def failed(record) -> bool:
 @click.option("--async", "async_", is_flag=True, help="Invoke as InvocationType=Event: 202 at once, result recorded.")
 def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, ...], data: str | None,
            as_json: bool, timeout: float | None, event_spec: str | None = None, overrides: tuple[str, ...] = (),
-           async_: bool = False) -> None:
+           async_: bool = False, request_ref: str | None = None, env_name: str | None = None) -> None:
     """Invoke TARGET in PROJECT (default: the current folder) once, print the result and record it.
 
     TARGET is a URL path such as '/api/hello?name=Ada', sent as real HTTP through the gateway, or
@@ -205,15 +210,27 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
       funcstudio invoke sample_projects/pages-showcase /api/hello -d '{"name": "Zed"}'
       funcstudio invoke sample_projects/scf-demo hello --event apigw --set queryString.name=Ada
       funcstudio invoke sample_projects/scf-demo tick --event timer --async
+      funcstudio invoke sample_projects/pages-showcase --request http-requests/users.http#get-user --env dev
 
     Exit status: 0 when the function answered without error, 1 when it failed (status >= 400,
     exception, timeout, crash), 2 for usage errors.
     """
-    project, target = split_args(args)
-    if not project.is_dir():
-        raise Usage(f"project folder {str(project)!r} does not exist")
-    headers = parse_headers(header_values)
-    body = read_data(data)
+    if request_ref is not None and method is None and _is_method(request_ref):
+        method, request_ref = request_ref, None  # curl's `--request POST`
+    if request_ref is None and env_name is not None:
+        raise Usage("--env applies to --request FILE.http#NAME")
+    if request_ref is not None:
+        project, target, method, headers, body = _from_http_file(args, request_ref, env_name, method,
+                                                                 header_values, data, event_spec or overrides)
+    else:
+        if not args:
+            raise Usage("expected [PROJECT] TARGET (a URL path such as /api/hello, or a function id), "
+                        "or --request FILE.http#NAME")
+        project, target = split_args(args)
+        if not project.is_dir():
+            raise Usage(f"project folder {str(project)!r} does not exist")
+        headers = parse_headers(header_values)
+        body = read_data(data)
     event = None
     if (event_spec or async_) and not target.startswith("/"):
         from studio.cli.invoke_event import prepare_event
@@ -258,6 +275,35 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
         runtime.stop()
         recording.close()
     sys.exit(EXIT_FAILED if failed(record) else EXIT_OK)
+
+
+def _is_method(value: str) -> bool:
+    from studio.cli.http_request_arg import looks_like_method
+
+    return looks_like_method(value)
+
+
+def _from_http_file(args, ref: str, env_name, method, header_values, data, event_options):
+    """(project, target, method, headers, body) of the saved request `ref`; -H adds headers."""
+    if len(args) > 1:
+        raise Usage("--request replaces TARGET: give only the PROJECT folder")
+    if data is not None or event_options:
+        raise Usage("--request sends the saved body; -d, --event and --set do not apply")
+    project = Path(args[0]) if args else Path(".")
+    if not project.is_dir():
+        raise Usage(f"project folder {str(project)!r} does not exist")
+    from studio.cli.http_request_arg import load_request
+    from studio.project.settings import load_settings
+    from studio.store.request_migration import migrate_saved_requests
+
+    settings, _problems = load_settings(project)
+    moved = migrate_saved_requests(project, settings.requests.dir)
+    if moved is not None:
+        click.echo(moved.message, err=True)
+    resolved, _label = load_request(project.resolve(), ref, env_name, settings.requests.dir)
+    headers = [*resolved.headers, *parse_headers(header_values)]
+    body = resolved.body.encode("utf-8") if resolved.body else None
+    return project, resolved.target, (method or resolved.method).upper(), headers, body
 
 
 def _invoke_path(runtime, collector: Collector, target: str, method: str | None, headers, body, timeout):

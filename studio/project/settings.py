@@ -89,6 +89,12 @@ class RuntimeSettings:
 
 
 @dataclass(frozen=True)
+class RequestsSettings:
+    dir: str = "http-requests"
+    """Project-relative folder of the saved requests (`.http` files) the studio lists and saves."""
+
+
+@dataclass(frozen=True)
 class Settings:
     python: str | None = None
     """Interpreter for workers; None: the project's .venv, else funcstudio's own."""
@@ -104,6 +110,7 @@ class Settings:
     cocobase: CocoBaseSettings = field(default_factory=CocoBaseSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    requests: RequestsSettings = field(default_factory=RequestsSettings)
     keymap: Mapping[str, str] = field(default_factory=dict)
     """TUI binding id -> keys, e.g. {"invoke.send": "f9"}."""
     source: str | None = None
@@ -291,6 +298,14 @@ def _check_ranges(values: dict[str, object], source: str | None, where: tuple[st
     if isinstance(coco, CocoBaseSettings) and not 100 <= coco.error_status <= 599:
         bad("cocobase.error_status", coco.error_status, "an HTTP status (100-599)")
         values["cocobase"] = dataclasses.replace(coco, error_status=CocoBaseSettings.error_status)
+    requests = values.get("requests")
+    if isinstance(requests, RequestsSettings):
+        folder = requests.dir.replace("\\", "/")
+        parts = [p for p in folder.split("/") if p not in ("", ".")]
+        if (not parts or folder.startswith("/") or re.match(r"^[A-Za-z]:", folder) or ".." in parts
+                or parts[0] == ".funcstudio"):
+            bad("requests.dir", requests.dir, "a folder inside the project (relative, no `..`, not .funcstudio)")
+            values["requests"] = RequestsSettings()
 
 
 def _with_key_lines(found: list[Problem], path: Path) -> list[Problem]:

@@ -239,6 +239,20 @@ def test_out_of_range_values_fall_back(tmp_path: Path) -> None:
     assert [(p.code, p.line) for p in problems] == [("invalid-config", 1), ("invalid-config", 3)]
 
 
+def test_requests_dir_is_a_folder_inside_the_project(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml", '[requests]\ndir = "api/requests"\n')
+    assert load_settings(tmp_path)[0].requests.dir == "api/requests"
+    for bad in ("/etc", "../shared", "", ".funcstudio/requests", "C:/x", "a/../../b"):
+        write(tmp_path, "funcstudio.toml", f"[requests]\ndir = {json.dumps(bad)}\n")
+        settings, problems = load_settings(tmp_path)
+        assert settings.requests.dir == "http-requests", bad
+        [problem] = problems
+        assert (problem.code, problem.line) == ("invalid-config", 2)
+        assert "`requests.dir`" in problem.message and "a folder inside the project" in problem.message
+    write(tmp_path, "funcstudio.toml", "[requests]\ndir = 3\n")
+    assert codes(load_settings(tmp_path)[1]) == ["invalid-config"]
+
+
 # Any TOML document, however wrong its shapes, gives settings plus problems, never an exception.
 def _toml_value(value: object) -> str:
     if isinstance(value, bool):
@@ -255,7 +269,7 @@ def _toml_value(value: object) -> str:
 
 _setting_keys = st.sampled_from(["python", "port", "host", "quirks", "limits", "timeout_s", "memory_mb", "env",
                                  "functions", "platform", "triggers", "cocobase", "dir", "strict", "error_status",
-                                 "store", "runtime", "keymap", "edgeone", "headers", "scf", "x"])
+                                 "store", "runtime", "keymap", "requests", "edgeone", "headers", "scf", "x"])
 _setting_scalars = st.one_of(st.booleans(), st.integers(-3, 70000), st.floats(allow_nan=False, allow_infinity=False),
                              st.text(max_size=6), st.sampled_from(["platform", "fixed", "scf", "dev", "lower"]))
 _setting_values = st.recursive(_setting_scalars, lambda inner: st.one_of(
