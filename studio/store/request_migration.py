@@ -16,7 +16,8 @@ from pathlib import Path
 
 from studio.project.http_files import HttpFileError, HttpRequest, parse_http, slugify, upsert_request
 from studio.store.db import STORE_DIR, StoreError, db_path
-from studio.store.queries import Reader, SavedRequest
+from studio.store.queries import Reader
+from studio.store.rows import SavedRequest
 
 MARKER = "saved-requests-migrated.json"
 CONTROL_INVOKE = "/__funcstudio/functions/{}/invoke"
