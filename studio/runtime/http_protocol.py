@@ -79,6 +79,7 @@ class GatewayProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._in_head = True  # between requests or inside a request head
         self._head_bytes = 0
+        self._marks = 0  # heads and messages completed on this connection
         self._body_bytes = 0
         self._progress = 0.0  # monotonic time of the last byte of the current head or body
         self._stall_timer = None
@@ -118,6 +119,7 @@ class GatewayProtocol(HttpToolsProtocol):
         if self._in_head and self._stall_timer is None and (self.cycle is None or self.cycle.response_complete):
             self._arm_stall_timer()
         self._unset_keepalive_if_required()
+        marks = self._marks
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -129,7 +131,7 @@ class GatewayProtocol(HttpToolsProtocol):
             return
         if self._refused:
             return
-        if self._in_head:
+        if self._in_head and self._marks == marks:  # all of `data` belongs to an unfinished head
             self._head_bytes += len(data)
             if self._head_bytes > self.limits.max_head_bytes:
                 self.refuse(431, "headers-too-large",
@@ -138,6 +140,7 @@ class GatewayProtocol(HttpToolsProtocol):
     # -- parser callbacks ------------------------------------------------------------------
 
     def on_headers_complete(self) -> None:
+        self._marks += 1
         self._in_head = False
         self._head_bytes = 0
         self._body_bytes = 0
@@ -168,6 +171,7 @@ class GatewayProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._cancel_stall_timer()
+        self._marks += 1
         self._in_head = True
         self._head_bytes = 0
         if not self._refused:
