@@ -59,7 +59,7 @@ async def _select(pilot, function_id: str) -> None:
 async def overview(pilot) -> None:
     await _ready(pilot)
     await _select(pilot, "cloud-functions/api/users/[id]")
-    pilot.app.query_one("#param-id").value = "42"
+    pilot.app.query_one("#invoke").param_input("id").value = "42"
     pilot.app.query_one("#route-tree").focus()
     await pilot.pause()
 

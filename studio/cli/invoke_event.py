@@ -31,24 +31,19 @@ def prepare_event(ident: str, event_spec: str | None, overrides: tuple[str, ...]
         event = resolve_event(event_spec, overrides=overrides)
     except TemplateError as exc:
         raise Usage(str(exc)) from None
-    if event_spec == "timer" and isinstance(event, dict) and not any(o.startswith("Time=") for o in overrides):
-        from datetime import datetime, timezone
-
-        event["Time"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # a firing happens now
     return event
 
 
 def use_declared_timer(event: object, function, overrides: tuple[str, ...]) -> object:
-    """`--event timer` on a function with a timer trigger: its name and argument, as the platform sends them."""
-    timer = next((t for t in getattr(function, "triggers", ()) if t.type == "timer"), None)
-    if timer is None or not isinstance(event, dict):
+    """`--event timer`: fired now, with the function's declared timer name and message (the studio's
+    builder too: studio.runtime.templates.event_for_function). A file named `timer` stays as read."""
+    from pathlib import Path
+
+    from studio.runtime.templates import event_for_function
+
+    if Path("timer").is_file():
         return event
-    given = {o.partition("=")[0] for o in overrides}
-    if "TriggerName" not in given:
-        event["TriggerName"] = timer.name
-    if "Message" not in given:
-        event["Message"] = timer.message or ""
-    return event
+    return event_for_function("timer", function, overrides)
 
 
 def invoke_with_event(runtime, collector, ident: str, event: object, event_spec: str | None, async_: bool,

@@ -109,6 +109,28 @@ def timer_event(trigger_name: str, fired_at: datetime, message: str = "") -> dic
     }
 
 
+def event_for_function(name: str, function=None, overrides: tuple[str, ...] = (),
+                       now: datetime | None = None) -> dict:
+    """The template `name` as it reaches `function`: the one builder of `invoke --event` and the studio.
+
+    A timer event fires now and carries the function's declared timer trigger (its name and
+    message), as the platform sends it; `overrides` (`key=value`) win over both.
+    """
+    event = load_template(name, overrides)
+    if name != "timer":
+        return event
+    given = {item.partition("=")[0].strip() for item in overrides}
+    if "Time" not in given:
+        event["Time"] = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    timer = next((t for t in getattr(function, "triggers", ()) if t.type == "timer"), None)
+    if timer is not None:
+        if "TriggerName" not in given:
+            event["TriggerName"] = timer.name
+        if "Message" not in given:
+            event["Message"] = timer.message or ""
+    return event
+
+
 def resolve_event(spec: str, read_stdin=None, overrides: tuple[str, ...] = ()) -> object:
     """`--event FILE|-|TEMPLATE`: a JSON file, `-` for stdin, or a template name.
 

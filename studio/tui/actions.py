@@ -64,13 +64,19 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "From the filter box: into the tree, on the first matching route.", scope="routes", show=False),
     ActionSpec("routes.to-filter", "escape", "focus_filter", "To filter",
                "From the tree: back to the filter box.", scope="routes", show=False),
-    # invoke panel (app-wide, so they work wherever the focus is)
-    ActionSpec("invoke.copy-curl", "alt+c", "copy_curl", "Copy curl", "Copy the request as a curl command.", show=False),
-    ActionSpec("invoke.import-curl", "alt+i", "import_curl", "Import curl", "Fill the request from a curl command.", show=False),
-    ActionSpec("invoke.save", "alt+s", "save_request", "Save request", "Save this request under a name.", show=False),
-    ActionSpec("invoke.load", "alt+l", "load_request", "Load request", "Load a saved request.", show=False),
+    # invoke panel (app-wide and priority, so they work wherever the focus is: an Input or TextArea
+    # would otherwise take alt+c from a terminal as the letter c)
+    ActionSpec("invoke.copy-curl", "alt+c", "copy_curl", "Copy curl", "Copy the request as a curl command.", show=False,
+               priority=True),
+    ActionSpec("invoke.import-curl", "alt+i", "import_curl", "Import curl", "Fill the request from a curl command.", show=False,
+               priority=True),
+    ActionSpec("invoke.save", "alt+s", "save_request", "Save request", "Save this request under a name.", show=False,
+               priority=True),
+    ActionSpec("invoke.load", "alt+l", "load_request", "Load request", "Load a saved request.", show=False,
+               priority=True),
     ActionSpec("response.save", "alt+w", "save_response", "Save response",
-               "Write the last response body, bytes untouched, under .funcstudio/responses/.", show=False),
+               "Write the last response body, bytes untouched, under .funcstudio/responses/.", show=False,
+               priority=True),
     # response view
     ActionSpec("response.search", "slash", "start_search", "Search", "Search the response body.",
                scope="response"),

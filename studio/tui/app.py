@@ -31,12 +31,14 @@ from studio.tui.messages import (
     InvokeRequested,
     LogsAppended,
     OpenLocation,
+    OpenRequestWanted,
     ProjectLoaded,
     ProjectLoadFailed,
     ReplayCompleted,
     RuntimeEventReceived,
     RuntimeFailed,
     RuntimeReady,
+    SaveRequestWanted,
     StoreReady,
 )
 from studio.tui.request_model import RequestSpec
@@ -117,7 +119,10 @@ class StudioApp(App):
         self.url: str | None = None
         self.reload_info: str = ""
         self.pending_request_id: str | None = None
+        self.pending_function: str | None = None
         self.last_record: dict | None = None
+        self.responses: dict[str | None, ResponseData] = {}
+        """The last response of each function, by function id: switching back shows it again."""
         self.inner_routes: dict[str, list] = {}
         self.ready_after_s: float | None = None
         self.last_saved_response: Path | None = None
@@ -133,6 +138,8 @@ class StudioApp(App):
         return text.replace(str(self.root), "<project>")
 
     def notify(self, *args, **kwargs) -> None:
+        """Toasts are plain text: file names such as `users/[id].py` must keep their brackets."""
+        kwargs.setdefault("markup", False)
         if not self.options.quiet:
             super().notify(*args, **kwargs)
 
@@ -278,6 +285,7 @@ class StudioApp(App):
     @on(ProjectLoaded)
     def _project_loaded(self, message: ProjectLoaded) -> None:
         self.project = message.project
+        self.query_one(InvokePanel).event_builder = self._scf_event
         tree = self.query_one(RouteTree)
         tree.set_project(message.project, self.inner_routes)
         self._refresh_header()
@@ -288,6 +296,13 @@ class StudioApp(App):
         for problem in problems:
             self.notify(problem, severity="warning", timeout=8)
 
+    def _scf_event(self, template: str, function_id: str | None) -> dict:
+        """The studio's SCF events come from the builder `invoke --event` uses (declared trigger, now)."""
+        from studio.runtime.templates import event_for_function
+
+        function = self.project.function(function_id) if self.project is not None and function_id else None
+        return event_for_function(template, function)
+
     @on(ProjectLoadFailed)
     def _project_failed(self, message: ProjectLoadFailed) -> None:
         self.notify(f"discovery failed: {message.reason}", severity="error", timeout=15)
@@ -295,6 +310,7 @@ class StudioApp(App):
     @on(RuntimeReady)
     def _runtime_ready(self, message: RuntimeReady) -> None:
         self.url = message.url
+        self.query_one(InvokePanel).set_base_url(self.mask(message.url))
         self._refresh_header()
 
     @on(RuntimeFailed)
@@ -413,6 +429,7 @@ class StudioApp(App):
         entry = message.entry
         if entry.kind not in ("helper", "problem"):
             self.query_one(InvokePanel).set_target(entry)
+            self.query_one(ResponseView).show_for(entry.function_id, self.responses.get(entry.function_id))
         if entry.file:
             self.open_file(entry.file, entry.line)
 
@@ -497,6 +514,7 @@ class StudioApp(App):
             self.post_message(InvokeFailed(message.request_id, "the runtime is not running yet"))
             return
         self.pending_request_id = message.request_id
+        self.pending_function = message.for_function
         self.query_one(ResponseView).show_pending(f"{message.method} {message.path}")
         self._invoke(message)
 
@@ -536,13 +554,22 @@ class StudioApp(App):
         self.pending_request_id = None
         record = message.record if isinstance(message.record, dict) else None
         self.last_record = record
-        self.query_one(ResponseView).show(response_from(message, record))
+        response = response_from(message, record)
+        response.function_id = self.pending_function
+        self.responses[self.pending_function] = response
+        if not self._showing(self.pending_function):
+            return  # kept for its function; the user has moved on to another one
+        self.query_one(ResponseView).show_for(self.pending_function, response)
         error = (record or {}).get("error")
         self.query_one(TraceView).show_error(error)
         if error:
             self.query_one("#bottom", TabbedContent).active = "trace"
         if record and record.get("function_id"):
             self._refresh_inner_routes()
+
+    def _showing(self, function_id: str | None) -> bool:
+        entry = self.query_one(InvokePanel).entry
+        return (entry.function_id if entry is not None else None) == function_id
 
     @on(InvokeFailed)
     def _invoke_failed(self, message: InvokeFailed) -> None:
@@ -824,10 +851,19 @@ class StudioApp(App):
         self.push_screen(PromptScreen("Paste a curl command", "curl http://…"), imported)
 
     def action_save_request(self) -> None:
+        self.post_message(SaveRequestWanted(self.query_one(InvokePanel).current_draft()))
+
+    def action_load_request(self) -> None:
+        entry = self.query_one(InvokePanel).entry
+        self.post_message(OpenRequestWanted(entry.function_id if entry is not None else None))
+
+    @on(SaveRequestWanted)
+    def _save_request_wanted(self, message: SaveRequestWanted) -> None:
         from studio.tui.screens.modals import PromptScreen
 
-        spec = self._current_spec()
+        spec, error = message.draft.build()
         if spec is None:
+            self.notify(error or "the request is incomplete", severity="warning")
             return
         if self.store is None or not spec.function_id:
             self.notify("select a function and wait for the store to save requests", severity="warning")
@@ -845,12 +881,12 @@ class StudioApp(App):
                                 json.dumps(spec.to_saved()))
         self.call_from_thread(self.notify, f"saved request {name!r}")
 
-    def action_load_request(self) -> None:
-        panel = self.query_one(InvokePanel)
-        if self.store is None or panel.entry is None or not panel.entry.function_id:
+    @on(OpenRequestWanted)
+    def _open_request_wanted(self, message: OpenRequestWanted) -> None:
+        if self.store is None or not message.function_id:
             self.notify("select a function first", severity="warning")
             return
-        self._list_saved(panel.entry.function_id)
+        self._list_saved(message.function_id)
 
     @work(thread=True, exit_on_error=False, group="saved")
     def _list_saved(self, function_id: str) -> None:

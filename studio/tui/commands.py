@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from functools import partial
 
+from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
 from studio.tui.actions import ACTIONS
 from studio.tui.route_index import all_entries, build_sections
@@ -37,12 +39,14 @@ class RouteProvider(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), partial(self.app.open_entry, entry),
-                          help=f"{entry.file} · {entry.detail}")
+                          text=text, help=escape(f"{entry.file} · {entry.detail}"))
 
     async def discover(self) -> Hits:
         for entry in self._entries()[:20]:
             text = f"open {entry.label}  {entry.function_id or ''}"
-            yield DiscoveryHit(text, partial(self.app.open_entry, entry), help=entry.file or "")
+            # plain Text and escaped help: file names such as `users/[id].py` are not markup
+            yield DiscoveryHit(Text(text), partial(self.app.open_entry, entry), text=text,
+                               help=escape(entry.file or ""))
 
 
 class ActionProvider(Provider):
@@ -59,10 +63,10 @@ class ActionProvider(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), partial(self.app.run_action, spec.action),
-                          help=f"{spec.keys} · {spec.id}")
+                          help=escape(f"{spec.keys} · {spec.id}"))
 
     async def discover(self) -> Hits:
         for spec in self._actions():
             yield DiscoveryHit(f"{spec.description}: {spec.tooltip}",
                                partial(self.app.run_action, spec.action),
-                               help=f"{spec.keys} · {spec.id}")
+                               help=escape(f"{spec.keys} · {spec.id}"))

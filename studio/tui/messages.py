@@ -59,6 +59,8 @@ class InvokeRequested(Message):
     function_id: str | None = None
     """Set for control-API invocations (SCF events, CocoBase); the path is then informational."""
     invocation_type: str = "RequestResponse"
+    for_function: str | None = None
+    """The function whose draft this was: its response is kept (and shown) for that function."""
 
 
 @dataclass
@@ -117,6 +119,22 @@ class OpenLocation(Message):
 
     file: str
     line: int | None = None
+
+
+@dataclass
+class SaveRequestWanted(Message):
+    """The user asked to save the shown request (alt+s); `draft` is what the invoke panel holds."""
+
+    draft: Any
+    """A `studio.tui.request_model.RequestDraft`."""
+
+
+@dataclass
+class OpenRequestWanted(Message):
+    """The user asked to open a saved request (alt+l) for `function_id`; the handler calls
+    `InvokePanel.load_request(draft)` with what was chosen."""
+
+    function_id: str | None
 
 
 @dataclass

@@ -90,3 +90,86 @@ class RequestSpec:
             body=data.get("body", ""), function_id=data.get("function_id"),
             invocation_type=data.get("invocation_type", "RequestResponse"),
         )
+
+
+@dataclass
+class RequestDraft:
+    """Everything the invoke panel holds for one function, as typed (texts, not parsed yet).
+
+    Each function keeps its own draft, so switching functions never carries one's query, headers or
+    body to the next. `build()` turns it into the `RequestSpec` that is sent; saved requests (files,
+    store) and curl import go through `RequestDraft.from_spec`.
+    """
+
+    function_id: str | None = None
+    mode: str = "http"
+    """http | scf | cocobase"""
+    method: str = "GET"
+    path: str = "/"
+    """The path template as shown, `:name` segments filled from `params`."""
+    params: dict[str, str] = field(default_factory=dict)
+    query: str = ""
+    """`name=value` lines."""
+    headers: str = ""
+    """`Name: value` lines."""
+    body: str = ""
+    """Body, SCF event or CocoBase payload."""
+    scf_template: str = ""
+    """The SCF event template the body was seeded from ("" until seeded)."""
+    invocation_type: str = "RequestResponse"
+    user_token: str = ""
+
+    @classmethod
+    def from_spec(cls, spec: RequestSpec, function_id: str | None = None) -> RequestDraft:
+        """A draft from a sent, saved or imported request (the path is taken as a literal path)."""
+        return cls(
+            function_id=function_id if function_id is not None else spec.function_id, mode=spec.mode,
+            method=spec.method, path=spec.path, query="\n".join(f"{k}={v}" for k, v in spec.query),
+            headers="\n".join(f"{k}: {v}" for k, v in spec.headers if k.lower() != "content-length"),
+            body=spec.body, invocation_type=spec.invocation_type,
+        )
+
+    def filled_path(self) -> str:
+        """The path with its params filled (URL-quoted); a param still empty keeps its `:name`."""
+        def replace(match: re.Match) -> str:
+            value = self.params.get(match.group(1)) or ""
+            return quote(value, safe="/" if match.group(2) else "") if value else match.group(0)
+
+        return PARAM_RE.sub(replace, self.path)
+
+    def target(self) -> str:
+        """What goes on the request line: the filled path and the query as it will be sent."""
+        query, _errors = parse_pairs(self.query, "=")
+        path = self.filled_path()
+        return f"{path}?{urlencode(query)}" if query else path
+
+    def build(self) -> tuple[RequestSpec | None, str | None]:
+        """The request to send, or None and the first error (naming the field and line)."""
+        body = self.body
+        if self.mode in ("scf", "cocobase") or looks_like_json(body):
+            error = json_error(body)
+            if error:
+                label = {"scf": "event", "cocobase": "payload"}.get(self.mode, "body")
+                return None, f"{label}: {error}"
+        if self.mode == "scf":
+            return RequestSpec(
+                mode="scf", method="POST", path=f"/__funcstudio/functions/{self.function_id or ''}/invoke",
+                body=body or "{}", function_id=self.function_id, invocation_type=self.invocation_type,
+                headers=[("Content-Type", "application/json")],
+            ), None
+        query, errors = parse_pairs(self.query, "=")
+        if errors:
+            return None, f"query {errors[0]}"
+        headers, errors = parse_pairs(self.headers, ":")
+        if errors:
+            return None, f"headers {errors[0]}"
+        for name, _catch_all in path_params(self.path):
+            if not self.params.get(name):
+                return None, f"path parameter :{name} is empty"
+        path = fill_path(self.path, self.params)
+        if body.strip() and not any(h.lower() == "content-type" for h, _ in headers):
+            headers.append(("Content-Type", "application/json" if looks_like_json(body) else "text/plain"))
+        if self.mode == "cocobase" and self.user_token.strip():
+            headers.append(("Authorization", f"Bearer {self.user_token.strip()}"))
+        return RequestSpec(mode=self.mode, method=self.method, path=path, query=query, headers=headers, body=body,
+                           function_id=self.function_id), None

@@ -82,8 +82,9 @@ async def test_goto_line(showcase):
         assert isinstance(app.screen, PromptScreen)
         await pilot.press("1", "4", "enter")
         await pilot.pause()
-        assert editor.text_area.cursor_location[0] in (13, 14)
-        assert editor.text_area.selected_text.startswith("class handler")
+        assert editor.text_area.cursor_location == (13, 0)
+        assert editor.text_area.selected_text == ""  # the cursor only (issue 12, finding 5)
+        assert editor.text_area.document.get_line(13).startswith("class handler")
 
 
 async def test_big_file_falls_back_to_plain_text(showcase):

@@ -131,7 +131,8 @@ async def test_trace_frame_opens_in_the_editor(shared):
     assert editor.file == "cloud-functions/api/util.py"
     line = trace.rows[0][1]["line"]
     assert editor.text_area.cursor_location[0] == line - 1
-    assert "int(raw)" in editor.text_area.selected_text
+    assert "int(raw)" in editor.text_area.document.get_line(line - 1)
+    assert editor.text_area.selected_text == ""  # finding 5: the cursor, not a selection typing replaces
 
     # f5 restarts every instance: the next request starts fresh
     assert app.runtime.supervisor.instances()
@@ -228,7 +229,55 @@ async def test_cocobase_payload_and_user(coco_demo):
         receipt = next(f for f in app.project.functions if f.id.endswith("send-receipt"))
         await select_function(pilot, receipt.id)
         panel.query_one("#body", TextArea).load_text("")
+        assert panel.query_one("#user-token", Input).value == ""  # each function its own draft (finding 4)
+        panel.query_one("#user-token", Input).value = "demo-token-ada"
         await send_and_wait(pilot, messages)
         outbox = app.query_one(ResponseView).response.outbox
         assert len(outbox) == 1 and "Your orders" in json.dumps(outbox)
         assert "Your orders" in app.query_one("#response-outbox", TextArea).text
+
+
+async def terminal_key(pilot, key: str, character: str) -> None:
+    """A key as a terminal sends it: alt+c arrives as ESC c, a Key("alt+c") that carries the character c."""
+    from textual import events
+
+    event = events.Key(key, character)
+    event.set_sender(pilot.app)
+    pilot.app._driver.send_message(event)
+    await pilot.pause()
+
+
+@shared_loop
+async def test_alt_keys_act_instead_of_typing(shared):
+    """Finding 2: alt+c with the focus in the path input or the body copies the request; nothing is typed."""
+    pilot, app, _messages, _project = await fresh(shared, "cloud-functions/api/hello")
+    await pilot.press("f4")
+    await wait_until(pilot, lambda: app.focused is app.query_one("#path"), what="the path focused")
+    await terminal_key(pilot, "alt+c", "c")
+    assert app.query_one("#path", Input).value == "/api/hello"
+    assert app.clipboard.startswith("curl ") and app.clipboard.endswith("/api/hello'") or \
+        app.clipboard.endswith("/api/hello")
+    body = app.query_one("#body", TextArea)
+    body.load_text('{"a": 1}')
+    body.focus()
+    await pilot.pause()
+    await terminal_key(pilot, "alt+c", "c")
+    assert body.text == '{"a": 1}' and "--data-raw" in app.clipboard
+    await terminal_key(pilot, "alt+w", "w")
+    assert body.text == '{"a": 1}'
+
+
+@shared_loop
+async def test_each_function_shows_its_own_response(shared):
+    """Finding 4: the response pane names its function and never shows another function's answer."""
+    pilot, app, messages, _project = await fresh(shared, "cloud-functions/api/hello")
+    app.query_one("#query", TextArea).load_text("name=Ada")
+    await send_and_wait(pilot, messages)
+    view = app.query_one(ResponseView)
+    assert view.response.status == 200 and "hello" in view.border_title
+    hello_response = view.response
+    await select_function(pilot, "cloud-functions/api/users/list")  # not sent to in this module
+    assert view.response is None and "users/list" in view.border_title
+    assert "no response yet" in str(view.query_one("#status-line").render())
+    await select_function(pilot, "cloud-functions/api/hello")
+    assert view.response is hello_response and hello_response.function_id == "cloud-functions/api/hello"

@@ -85,11 +85,11 @@ async def test_route_params_become_fields(showcase):
         app.query_one(RouteTree).select_function("cloud-functions/api/shop/[category]/[item]")
         await pilot.pause()
         panel = app.query_one(InvokePanel)
-        assert [i.id for i in panel.query("#params Input")] == ["param-category", "param-item"]
+        assert [i.name for i in panel.query("#params Input")] == ["category", "item"]
         spec, error = panel.build_spec()
         assert spec is None and "category" in error
-        panel.query_one("#param-category").value = "books"
-        panel.query_one("#param-item").value = "a b"
+        panel.param_input("category").value = "books"
+        panel.param_input("item").value = "a b"
         spec, error = panel.build_spec()
         assert error is None and spec.path == "/api/shop/books/a%20b"
 

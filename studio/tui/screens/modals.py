@@ -31,7 +31,7 @@ class ConfirmScreen(ModalScreen[str]):
 
     def compose(self):
         with Vertical():
-            yield Label(self.message)
+            yield Label(Text(self.message))  # plain text: `users/[id].py` keeps its brackets
             with Horizontal(classes="buttons"):
                 for button_id, label in self.choices:
                     yield Button(label, id=button_id, variant="primary" if button_id == "save" else "default")
@@ -57,7 +57,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self):
         with Vertical():
-            yield Label(self.title_text)
+            yield Label(Text(self.title_text))
             yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -77,8 +77,8 @@ class PickScreen(ModalScreen[str | None]):
 
     def compose(self):
         with Vertical():
-            yield Label(self.title_text)
-            yield OptionList(*[Option(label, id=item_id) for item_id, label in self.items], id="pick-list")
+            yield Label(Text(self.title_text))
+            yield OptionList(*[Option(Text(label), id=item_id) for item_id, label in self.items], id="pick-list")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

@@ -89,8 +89,8 @@ class CodeEditor(Vertical):
     def goto(self, line: int) -> None:
         area = self.text_area
         row = max(0, min(line - 1, area.document.line_count - 1))
+        # the cursor only: a selected line would be replaced by the first key typed
         area.move_cursor((row, 0), center=True)
-        area.select_line(row)
 
     def save(self) -> None:
         if self.file is None:

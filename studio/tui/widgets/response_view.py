@@ -9,6 +9,7 @@ from http import HTTPStatus
 
 from textual.containers import Vertical
 from textual.lazy import Lazy
+from textual.reactive import reactive
 from textual.widgets import Input, Static, TabbedContent, TabPane, TextArea
 
 from studio.tui.actions import bindings
@@ -28,6 +29,8 @@ class ResponseData:
     outbox: list[dict] = field(default_factory=list)
     error: dict | None = None
     request_id: str | None = None
+    function_id: str | None = None
+    """The function that answered (the view's title names it)."""
 
 
 def human_size(size: int) -> str:
@@ -103,11 +106,15 @@ class ResponseView(Vertical):
     ResponseView TextArea { height: 1fr; }
     """
 
+    response: reactive[ResponseData | None] = reactive(None, init=False, always_update=True)
+    """The answer shown; setting it fills every tab (`watch_response`)."""
+    function_id: reactive[str | None] = reactive(None, init=False)
+    """The function whose response this pane shows (named in the title)."""
+
     def __init__(self, *, show_timing: bool = True, mask=None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.mask = mask or (lambda text: text)
         self.show_timing = show_timing
-        self.response: ResponseData | None = None
         self.matches: list[tuple[int, int]] = []
         self.match_index = -1
         self.border_title = "RESPONSE"
@@ -128,7 +135,25 @@ class ResponseView(Vertical):
         line.set_classes("-failed")
 
     def show(self, response: ResponseData) -> None:
+        if response.function_id is not None:
+            self.function_id = response.function_id
         self.response = response
+
+    def show_for(self, function_id: str | None, response: ResponseData | None) -> None:
+        """The pane of one function: its last response, or an empty pane that says none came yet."""
+        self.function_id = function_id
+        self.response = response
+
+    def watch_function_id(self, function_id: str | None) -> None:
+        self.border_title = f"RESPONSE · {function_id}" if function_id else "RESPONSE"
+
+    def watch_response(self, response: ResponseData | None) -> None:
+        if not self.query("#response-body"):  # the lazy tabs are not in yet: fill them once they are
+            self.call_after_refresh(self.watch_response, response)
+            return
+        if response is None:
+            self._clear()
+            return
         status = response.status
         try:
             phrase = HTTPStatus(status).phrase
@@ -169,6 +194,17 @@ class ResponseView(Vertical):
         tabs = self.query_one("#response-tabs", TabbedContent)
         tabs.get_tab("tab-warnings").label = f"Warnings ({len(response.warnings)})" if response.warnings \
             else "Warnings"
+        self.matches = []
+        self.match_index = -1
+
+    def _clear(self) -> None:
+        line = self.query_one("#status-line", Static)
+        who = f" for {self.function_id}" if self.function_id else ""
+        line.update(f"no response yet{who} · ctrl+j sends")
+        line.set_classes("")
+        for viewer in ("#response-body", "#response-headers", "#response-return", "#response-warnings",
+                       "#response-outbox"):
+            self.query_one(viewer, TextArea).load_text("")
         self.matches = []
         self.match_index = -1
 

@@ -1,0 +1,176 @@
+"""The studio's core loop on discovery alone (no runtime): the crash on a dynamic route, drafts per
+function, go to line, and names with brackets (issue 12, findings 1, 4, 5 and 7)."""
+
+from __future__ import annotations
+
+from studio_helpers import RUN, make_app, wait_until
+from textual.widgets import Label, TextArea, Tree
+
+from studio.tui.request_model import RequestDraft, RequestSpec
+from studio.tui.screens.modals import ConfirmScreen, PromptScreen
+from studio.tui.widgets.editor import CodeEditor
+from studio.tui.widgets.invoke_panel import InvokePanel
+from studio.tui.widgets.route_tree import RouteTree
+
+USER = "cloud-functions/api/users/[id]"
+HELLO = "cloud-functions/api/hello"
+
+
+async def discovered(pilot) -> None:
+    app = pilot.app
+    await wait_until(pilot, lambda: app.project is not None, what="discovery")
+    await wait_until(pilot, lambda: bool(app.query("#body")), what="the request tabs")
+    await pilot.pause()
+
+
+def tree_line_of(app, function_id: str) -> int:
+    tree = app.query_one("#route-tree", Tree)
+    for line in range(tree.last_line + 1):
+        node = tree.get_node_at_line(line)
+        if node is not None and getattr(node.data, "function_id", None) == function_id:
+            return line
+    raise AssertionError(f"{function_id} not in the tree")
+
+
+async def test_enter_twice_on_a_dynamic_route_keeps_the_studio_and_the_param(showcase):
+    """Finding 1: the second Enter rebuilt the :id field under the same DOM id (DuplicateIds)."""
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await discovered(pilot)
+        tree = app.query_one("#route-tree", Tree)
+        tree.focus()
+        tree.cursor_line = tree_line_of(app, USER)
+        await pilot.press("enter")
+        await pilot.pause()
+        panel = app.query_one(InvokePanel)
+        panel.param_input("id").value = "42"
+        await pilot.press("enter", "enter")
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+        assert list(panel._param_inputs) == ["id"] and panel.param_input("id").value == "42"
+        assert len(panel.query("#params Input")) == 1
+        assert panel.query_one("#request-url").render().plain.endswith("/api/users/42")
+
+
+async def test_each_function_keeps_its_own_draft(showcase):
+    """Finding 4: a query and a header imported for one function are not sent to the next."""
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await discovered(pilot)
+        tree = app.query_one(RouteTree)
+        panel = app.query_one(InvokePanel)
+        tree.select_function(HELLO)
+        await pilot.pause()
+        panel.load_spec(RequestSpec(method="POST", path="/api/hello", query=[("debug", "1")],
+                                    headers=[("Authorization", "Bearer secret")], body='{"a": 1}'))
+        await pilot.pause()
+        assert "?debug=1" in panel.query_one("#request-url").render().plain
+
+        tree.select_function(USER)
+        await pilot.pause()
+        draft = panel.current_draft()
+        assert (draft.method, draft.query, draft.headers, draft.body) == ("GET", "", "", "")
+        panel.param_input("id").value = "7"
+        await pilot.pause()
+        spec, error = panel.build_spec()
+        assert error is None and spec.target == "/api/users/7" and spec.headers == []
+
+        tree.select_function(HELLO)  # back: everything typed for hello is there again
+        await pilot.pause()
+        spec, error = panel.build_spec()
+        assert error is None
+        assert (spec.method, spec.target, spec.body) == ("POST", "/api/hello?debug=1", '{"a": 1}')
+        assert ("Authorization", "Bearer secret") in spec.headers
+        tree.select_function(USER)
+        await pilot.pause()
+        assert panel.param_input("id").value == "7"
+
+
+async def test_the_seam_for_saved_requests(showcase):
+    """`current_draft()` / `load_request(draft)` round-trip every field the panel holds."""
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await discovered(pilot)
+        app.query_one(RouteTree).select_function(USER)
+        await pilot.pause()
+        panel = app.query_one(InvokePanel)
+        draft = RequestDraft(function_id=USER, method="DELETE", path="/api/users/:id", params={"id": "9"},
+                             query="a=1\nb=2", headers="X-A: 1", body="hi")
+        panel.load_request(draft)
+        await pilot.pause()
+        assert panel.current_draft() == draft
+        assert panel.query_one("#request-url").render().plain == "DELETE /api/users/9?a=1&b=2"
+
+
+async def test_go_to_line_places_the_cursor_without_selecting(showcase):
+    """Finding 5: ctrl+g, a line, Enter, then typing inserts (the whole line was selected and replaced)."""
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await discovered(pilot)
+        app.query_one(RouteTree).select_function(HELLO)
+        await pilot.pause()
+        editor = app.query_one(CodeEditor)
+        original = editor.text_area.document.get_line(2)
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen), what="the prompt")
+        await pilot.press("3", "enter")
+        await wait_until(pilot, lambda: app.focused is editor.text_area, what="the editor focused")
+        await pilot.press("X")
+        assert editor.text_area.document.get_line(2) == "X" + original
+
+
+async def test_names_with_brackets_keep_them(showcase):
+    """Finding 7: `[id]` in a file name is text, not markup, in dialogs and the palette."""
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await discovered(pilot)
+        app.query_one(RouteTree).select_function(USER)
+        await pilot.pause()
+        editor = app.query_one(CodeEditor)
+        editor.text_area.insert("# scratch\n", (0, 0))
+        await pilot.pause()
+        app.query_one(RouteTree).select_function(HELLO)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the unsaved question")
+        label = app.screen.query_one(Label)
+        assert "users/[id].py" in label.render().plain
+        await pilot.press("escape")
+        await pilot.pause()
+
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"open users")
+        await wait_until(pilot, lambda: "[id].py" in _palette_text(app), timeout=10, what="the palette hit")
+
+
+def _palette_text(app) -> str:
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    if not lists:
+        return ""
+    command_list = lists.first()
+    return "\n".join(str(command_list.get_option_at_index(i).prompt) for i in range(command_list.option_count))
+
+
+async def test_studio_and_cli_build_the_same_scf_timer_event(scf_demo):
+    """Finding 6: the studio's timer event is `invoke --event timer`'s: declared trigger, its message, now."""
+    import json
+    from datetime import datetime, timezone
+
+    from studio.cli.invoke_event import prepare_event, use_declared_timer
+
+    app = make_app(scf_demo, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await discovered(pilot)
+        tick = next(fn for fn in app.project.functions if fn.name == "tick")
+        app.query_one(RouteTree).select_function(tick.id)
+        await pilot.pause()
+        studio_event = json.loads(app.query_one("#body", TextArea).text)
+    cli_event = use_declared_timer(prepare_event(tick.id, "timer", (), None), tick, ())
+    timer = next(t for t in tick.triggers if t.type == "timer")
+    assert studio_event["TriggerName"] == cli_event["TriggerName"] == timer.name != "EveryDay"
+    assert studio_event["Message"] == cli_event["Message"] == (timer.message or "")
+    fired = datetime.strptime(studio_event.pop("Time"), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert abs((datetime.now(timezone.utc) - fired).total_seconds()) < 600  # now, not the template's 2019
+    cli_event.pop("Time")
+    assert studio_event == cli_event
