@@ -194,9 +194,14 @@ def failed(record) -> bool:
               help="Event for a function id: a JSON file, - for stdin, or a template (funcstudio events list).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override an --event field (dotted path).")
 @click.option("--async", "async_", is_flag=True, help="Invoke as InvocationType=Event: 202 at once, result recorded.")
+@click.option("--break", "breaks", multiple=True, metavar="FILE:LINE[,COND]",
+              help="Stop at this line (repeatable) with a pdb-style prompt reading commands from stdin.")
+@click.option("--pdb", "post_mortem", is_flag=True, help="On an uncaught exception, open the prompt at the raising frame.")
+@click.option("--profile", is_flag=True, help="Run under cProfile and print the top functions by cumulative time.")
 def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, ...], data: str | None,
            as_json: bool, timeout: float | None, event_spec: str | None = None, overrides: tuple[str, ...] = (),
-           async_: bool = False, request_ref: str | None = None, env_name: str | None = None) -> None:
+           async_: bool = False, request_ref: str | None = None, env_name: str | None = None,
+           breaks: tuple[str, ...] = (), post_mortem: bool = False, profile: bool = False) -> None:
     """Invoke TARGET in PROJECT (default: the current folder) once, print the result and record it.
 
     TARGET is a URL path such as '/api/hello?name=Ada', sent as real HTTP through the gateway, or
@@ -211,6 +216,11 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
       funcstudio invoke sample_projects/scf-demo hello --event apigw --set queryString.name=Ada
       funcstudio invoke sample_projects/scf-demo tick --event timer --async
       funcstudio invoke sample_projects/pages-showcase --request http-requests/users.http#get-user --env dev
+      printf 'p name\\nc\\n' | funcstudio invoke sample_projects/pages-showcase '/api/hello?name=Ada' \\
+          --break cloud-functions/api/hello.py:18
+
+    --break and --pdb read debugger commands from stdin (p, pp, n, s, r, c, w, u, d, l, q); at the
+    end of stdin the invocation runs on without stopping.
 
     Exit status: 0 when the function answered without error, 1 when it failed (status >= 400,
     exception, timeout, crash), 2 for usage errors.
@@ -219,6 +229,11 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
         method, request_ref = request_ref, None  # curl's `--request POST`
     if request_ref is None and env_name is not None:
         raise Usage("--env applies to --request FILE.http#NAME")
+    debugging = bool(breaks or post_mortem)
+    if debugging and data == "@-":
+        raise Usage("--break/--pdb read debugger commands from stdin, so the body cannot come from -d @-")
+    if debugging and async_:
+        raise Usage("--break/--pdb need an answer to wait for; drop --async")
     if request_ref is not None:
         project, target, method, headers, body = _from_http_file(args, request_ref, env_name, method,
                                                                  header_values, data, event_spec or overrides)
@@ -250,27 +265,36 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
             event = use_declared_timer(event, runtime.project.function(target), overrides)
     collector = Collector()
     runtime.bus.subscribe(collector)
+    if debugging or profile:
+        _arm_debugger(runtime, breaks, post_mortem, profile)
+        if debugging and timeout is None:
+            timeout = 7 * 24 * 3600.0  # a person at the prompt takes as long as they take
     from studio.store.wiring import record_runtime
 
     recording = record_runtime(runtime, on_problem=lambda message: click.echo(f"warning: {message}", err=True))
     try:
         runtime.start()
-        if target.startswith("/"):
-            if event_spec or async_:
-                raise Usage("--event and --async apply to a function id, not a URL path")
-            record = _invoke_path(runtime, collector, target, method, headers, body, timeout)
-        elif event_spec or async_:
-            from studio.cli.invoke_event import invoke_with_event
+        if target.startswith("/") and (event_spec or async_):
+            raise Usage("--event and --async apply to a function id, not a URL path")
 
-            record = invoke_with_event(runtime, collector, target, event, event_spec, async_, timeout)
-        else:
-            record = _invoke_function(runtime, target, body, method, headers)
+        def call():
+            if target.startswith("/"):
+                return _invoke_path(runtime, collector, target, method, headers, body, timeout)
+            if event_spec or async_:
+                from studio.cli.invoke_event import invoke_with_event
+
+                return invoke_with_event(runtime, collector, target, event, event_spec, async_, timeout)
+            return _invoke_function(runtime, target, body, method, headers)
+
+        record = _call_with_prompt(runtime, call, as_json) if debugging else call()
         logs = collector.logs.get(record.request_id, [])
         if as_json:
             payload = record_to_json(record, logs)
             click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         else:
             click.echo(render_text(record, logs))
+            if record.profile:
+                click.echo(render_profile(record.profile, runtime.root))
     finally:
         runtime.stop()
         recording.close()
@@ -304,6 +328,67 @@ def _from_http_file(args, ref: str, env_name, method, header_values, data, event
     headers = [*resolved.headers, *parse_headers(header_values)]
     body = resolved.body.encode("utf-8") if resolved.body else None
     return project, resolved.target, (method or resolved.method).upper(), headers, body
+
+
+def _arm_debugger(runtime, breaks: tuple[str, ...], post_mortem: bool, profile: bool) -> None:
+    from studio.cli.debug_prompt import parse_break
+    from studio.runtime.debug import BreakpointError
+
+    hub = runtime.debug
+    for spec in breaks:
+        try:
+            hub.add(parse_break(spec, runtime.root))
+        except BreakpointError as exc:
+            raise Usage(str(exc)) from None
+    hub.stop_on_exception = post_mortem
+    hub.all_requests = True  # this runtime serves only this call
+    hub.profile_requests = profile
+
+
+def _call_with_prompt(runtime, call, as_json: bool):
+    """Run `call` on a thread and answer its pauses from stdin on this one."""
+    from studio.cli.debug_prompt import run_prompt
+    from studio.runtime.debug import Pauses
+
+    pauses = Pauses()
+    unsubscribe = runtime.bus.subscribe(pauses)
+    done = threading.Event()
+    outcome: dict = {}
+
+    def worker():
+        try:
+            outcome["record"] = call()
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=worker, name="funcstudio-invoke", daemon=True)
+    thread.start()
+    try:
+        run_prompt(runtime.debug, pauses, done, out=sys.stderr if as_json else sys.stdout, root=runtime.root)
+        thread.join()
+    finally:
+        unsubscribe()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["record"]
+
+
+def render_profile(rows, root, limit: int = 20) -> str:
+    import os
+
+    out = [f"-- profile (top {min(limit, len(rows))} by cumulative time)",
+           f"{'cumulative':>12} {'own':>10} {'calls':>7}  function"]
+    for row in rows[:limit]:
+        where = row.get("file") or ""
+        if where and not where.startswith("<"):
+            relative = os.path.relpath(where, root)
+            where = relative if not relative.startswith("..") else where
+        location = f"  {where}:{row.get('line')}" if where else ""
+        out.append(f"{row.get('cumtime_ms', 0.0):>9.2f} ms {row.get('tottime_ms', 0.0):>7.2f} ms "
+                   f"{row.get('calls', 0):>7}  {row.get('function')}{location}")
+    return "\n".join(out)
 
 
 def _invoke_path(runtime, collector: Collector, target: str, method: str | None, headers, body, timeout):

@@ -179,6 +179,8 @@ class DebugHub:
         self.bus = bus
         self.stop_on_exception = False
         self.all_requests = False
+        self.profile_requests = False
+        """Profile every request (cProfile in the worker) while set, not only marked ones."""
         self._breakpoints: dict[tuple[str, int], Breakpoint] = {}
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()

@@ -525,7 +525,7 @@ class Gateway:
         spec = self.supervisor.debug.spec_for_request(marked)
         if spec is not None:
             worker_request["debug"] = spec
-        if profile:
+        if profile or self.supervisor.debug.profile_requests:
             worker_request["profile"] = True
 
     def invoke_direct(self, function: Function, event: object, trigger: str,

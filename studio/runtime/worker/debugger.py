@@ -184,12 +184,12 @@ class Session(bdb.Bdb):
 
     def _resume(self, command: str, frame, post_mortem: bool) -> None:
         self._stepping = command in ("step", "next", "return")
-        if command == "quit":
-            self.quit_requested = True
         if command in ("detach", "quit"):
             self.stop_on_exception = False
         if post_mortem:
             return  # the exception already unwound: every resuming command lets the invocation finish
+        if command == "quit":
+            self.quit_requested = True
         if command == "step":
             self.set_step()
         elif command == "next":

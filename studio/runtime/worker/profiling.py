@@ -26,8 +26,12 @@ class Profiler:
             stats = pstats.Stats(self._profile).stats
         except TypeError:  # nothing was recorded
             return []
+        kept = _under_user_code(stats, project_root)
         rows = []
-        for (filename, line, function), (primitive, calls, own, cumulative, _callers) in stats.items():
+        for key, (primitive, calls, own, cumulative, _callers) in stats.items():
+            filename, line, function = key
+            if kept is not None and key not in kept:
+                continue
             if capture._is_runtime(filename) or function == "<method 'disable' of '_lsprof.Profiler' objects>":
                 continue
             path = filename if filename.startswith("<") or filename == "~" else os.path.realpath(filename)
@@ -39,6 +43,30 @@ class Profiler:
             })
         rows.sort(key=lambda row: (-row["cumtime_ms"], -row["tottime_ms"]))
         return rows[:TOP]
+
+
+def _under_user_code(stats: dict, project_root: str) -> set | None:
+    """The user's functions and everything they called (the platform's own request handling around
+    them is noise); None when no user function ran (then the table shows everything)."""
+    callees: dict = {}
+    roots = []
+    for key, (_p, _c, _t, _ct, callers) in stats.items():
+        filename = key[0]
+        if filename not in ("~",) and not filename.startswith("<") and \
+                capture.is_user_file(os.path.realpath(filename), project_root):
+            roots.append(key)
+        for caller in callers:
+            callees.setdefault(caller, []).append(key)
+    if not roots:
+        return None
+    seen = set(roots)
+    pending = list(roots)
+    while pending:
+        for callee in callees.get(pending.pop(), ()):
+            if callee not in seen:
+                seen.add(callee)
+                pending.append(callee)
+    return seen
 
 
 def start(wanted) -> Profiler | None:
