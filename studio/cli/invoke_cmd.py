@@ -127,6 +127,8 @@ def render_text(record, logs) -> str:
         meta.append(f"peak {record.peak_memory_mb:.1f} MB")
     if record.fault:
         meta.append(f"fault {record.fault}")
+    if record.app_path is not None:
+        meta.append(f"app received {record.app_path}")
     out.append("")
     out.append("-- " + ", ".join(meta))
     if record.return_value is not None:

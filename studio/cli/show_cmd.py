@@ -92,6 +92,8 @@ def render(detail, color: bool = False) -> str:
         facts.append(("fault", detail.fault))
     if detail.params:
         facts.append(("params", json.dumps(detail.params, ensure_ascii=False)))
+    if getattr(detail, "app_path", None) is not None:
+        facts.append(("app received", detail.app_path))
     width = max(len(name) for name, _ in facts)
     out += [f"  {name:<{width}}  {value}" for name, value in facts]
 

@@ -91,6 +91,8 @@ class InstanceResult:
     debugger_quit: bool = False
     profile: tuple[dict, ...] = ()
     """`profile` requests: the top functions by cumulative time (worker/profiling.py rows)."""
+    app_path: str | None = None
+    """The path a framework app received, after the platform stripped the route prefix."""
 
 
 def error_from_wire(data: dict | None) -> ErrorInfo | None:
@@ -486,7 +488,7 @@ class Instance:
             fault=None, exit_code=None, outbox=tuple(message.get("outbox") or ()),
             output_truncated=self._output.truncated,
             paused_ms=round(self._paused_s * 1000.0, 3), debugger_quit=bool(message.get("debugger_quit")),
-            profile=tuple(message.get("profile") or ()),
+            profile=tuple(message.get("profile") or ()), app_path=message.get("app_path"),
         )
 
     def _death_result(self, started: float, peak_kb: int, code: int | None, exiting: dict | None):

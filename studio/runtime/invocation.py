@@ -115,6 +115,9 @@ class InvocationRecord:
     profile: tuple[dict, ...] = ()
     """A profiled run's top functions by cumulative time: {file, line, function, calls, primitive_calls,
     tottime_ms, cumtime_ms, is_user} (live runs only; the store does not keep it)."""
+    app_path: str | None = None
+    """Framework entries: the path the app received after the platform stripped the route prefix
+    (`/health` for `/api/health` under `api/[[default]].py`); None for every other kind."""
 
     def to_json(self) -> dict:
         body, encoding = body_json(self.response_body)
@@ -155,6 +158,7 @@ class InvocationRecord:
             "stored": self.stored,
             "paused_ms": self.paused_ms,
             "profile": [dict(row) for row in self.profile],
+            "app_path": self.app_path,
         }
 
     @classmethod
@@ -200,6 +204,7 @@ class InvocationRecord:
             stored=bool(data.get("stored")),
             paused_ms=float(data.get("paused_ms") or 0.0),
             profile=tuple(dict(row) for row in data.get("profile") or ()),
+            app_path=data.get("app_path"),
         )
 
 

@@ -633,6 +633,7 @@ class Supervisor:
             logs_truncated=bool(getattr(result, "output_truncated", False)),
             paused_ms=float(getattr(result, "paused_ms", 0.0) or 0.0),
             profile=tuple(getattr(result, "profile", None) or ()),
+            app_path=getattr(result, "app_path", None),
         )
         return Invocation(record, logs)
 

@@ -268,5 +268,11 @@ def _v2_function_level_index(db: Database) -> None:
     db["logs"].create_index(["function_id", "level", "id"], if_not_exists=True)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_function_level_index]
+def _v3_app_path(db: Database) -> None:
+    """The path a framework app received after prefix stripping (NULL for other kinds), so `show`
+    and the studio can say what the app saw."""
+    db["invocations"].add_column("app_path", str)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_function_level_index, _v3_app_path]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -180,6 +180,7 @@ class InvocationDetail(InvocationSummary):
     instance_id: str | None = None
     logs_truncated: bool = False
     logs: tuple[LogRow, ...] = ()
+    app_path: str | None = None
 
     def to_json(self) -> dict[str, object]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -244,6 +245,7 @@ class InvocationDetail(InvocationSummary):
                 for line in self.logs
             ),
             stored=True,
+            app_path=self.app_path,
         )
 
 
@@ -314,7 +316,7 @@ DETAIL_COLUMNS = (
     "i.query_string, i.params, i.request_headers, i.request_body, i.request_body_size, "
     "i.request_body_truncated, i.response_headers, i.response_body, i.response_body_size, "
     "i.response_body_truncated, i.return_value, i.error_traceback, i.warnings, i.outbox, i.init_ms, "
-    "i.peak_memory_mb, i.code_version, i.instance_id, i.logs_truncated"
+    "i.peak_memory_mb, i.code_version, i.instance_id, i.logs_truncated, i.app_path"
 )
 SAVED_COLUMNS = "id, function_id, name, method, path, headers, body, event, created_at, updated_at"
 
@@ -334,6 +336,7 @@ def detail_from_row(
     (query_string, params, req_headers, req_body, req_size, req_cut, resp_headers, resp_body) = row[17:25]
     (resp_size, resp_cut, return_value, traceback, warnings, outbox, init_ms, memory) = row[25:33]
     code_version, instance_id, logs_truncated = row[33:36]
+    app_path = row[36] if len(row) > 36 else None
     return InvocationDetail(
         **{f.name: getattr(summary, f.name) for f in fields(InvocationSummary)},
         query_string=query_string,  # type: ignore[arg-type]
@@ -356,6 +359,7 @@ def detail_from_row(
         instance_id=instance_id,  # type: ignore[arg-type]
         logs_truncated=bool(logs_truncated),
         logs=tuple(LogRow(*line) for line in logs),  # type: ignore[arg-type]
+        app_path=app_path,  # type: ignore[arg-type]
     )
 
 
@@ -411,6 +415,8 @@ def invocation_row(record: InvocationRecord, body_cap: int) -> dict[str, object]
         "log_count": record.log_count,
         "logs_truncated": int(record.logs_truncated),
     }
+    if record.app_path is not None:  # only framework entries have one (schema 3)
+        values["app_path"] = record.app_path
     return {name: valid_text(v) if isinstance(v, str) else v for name, v in values.items()}
 
 

@@ -942,7 +942,7 @@ def response_from_record(record: dict) -> ResponseData:
         status=int(record.get("status") or 0), headers=[tuple(h) for h in record.get("headers") or []], body=data,
         duration_ms=record.get("duration_ms"), return_value=record.get("return_value"),
         warnings=list(record.get("warnings") or []), outbox=list(record.get("outbox") or []),
-        error=record.get("error"), request_id=record.get("request_id"),
+        error=record.get("error"), request_id=record.get("request_id"), app_path=record.get("app_path"),
     )
 
 
@@ -960,6 +960,6 @@ def response_from(message: InvokeCompleted, record: dict | None) -> ResponseData
         status=message.status, headers=list(message.headers), body=message.body, duration_ms=message.duration_ms,
         return_value=(record or {}).get("return_value"), warnings=list((record or {}).get("warnings") or []),
         outbox=list((record or {}).get("outbox") or []), error=(record or {}).get("error"),
-        request_id=message.gateway_request_id,
+        request_id=message.gateway_request_id, app_path=(record or {}).get("app_path"),
     )
 

@@ -21,6 +21,7 @@ def test_round_trip_keeps_every_field():
         paused_ms=1500.25,
         profile=({"file": "/p/a.py", "line": 3, "function": "f", "calls": 2, "primitive_calls": 2,
                   "tottime_ms": 0.5, "cumtime_ms": 1.25, "is_user": True},),
+        app_path="/x",
     )
     assert InvocationRecord.from_json(record.to_json()) == record
 

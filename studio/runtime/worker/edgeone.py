@@ -71,8 +71,8 @@ def install_file_filter(runtime) -> None:
         excluded = _excluded_dir(relative)
         if extension in COPIED_EXTENSIONS and excluded is None:
             return
-        if os.path.isdir(full):
-            return
+        if os.path.isdir(full) or not os.path.exists(full):
+            return  # a folder, or a file missing here too (a path hook probing sys.path): no difference
         why = f"its folder {excluded}/ is excluded from the build" if excluded else \
             f"the build copies only {' '.join(COPIED_EXTENSIONS)} files"
         runtime.current().warn(
@@ -214,7 +214,9 @@ class EdgeOneAdapter:
             return self._plain(req, 404, "Not Found")
         if self.kind is None:
             return self._plain(req, 404, "Not Found")
-        if route.get("catch_all") and not any(req.params.values()):
+        if route.get("catch_all") and not route.get("is_framework") and not any(req.params.values()):
+            # A framework app under [[x]] receives `/` here, which the official templates rely on
+            # (`GET /api/` is their root endpoint): only a handler sees the difference (null params).
             invocation.warn(
                 "EO-CATCHALL-EMPTY",
                 "This catch-all route answered a path with nothing after its prefix. The docs say "
@@ -241,9 +243,28 @@ class EdgeOneAdapter:
             script_name, path_info = strip, req.path[len(strip):] or "/"
         else:
             script_name, path_info = "", req.path
+        invocation.app_path = path_info
         if self.kind == "wsgi":
-            return (*self._wsgi(invocation, req, script_name, path_info, fixed), False)
-        return (*self._asgi(invocation, req, script_name, path_info), False)
+            answer = self._wsgi(invocation, req, script_name, path_info, fixed)
+        else:
+            answer = self._asgi(invocation, req, script_name, path_info)
+        if answer[0] == 404 and script_name:
+            self._warn_stripped(invocation, req, script_name, path_info)
+        return (*answer, False)
+
+    def _warn_stripped(self, invocation, req: HttpRequest, prefix: str, path_info: str) -> None:
+        """The app 404s on the stripped path but declares a route for the full one: it was written
+        for the URL the client sees, not for the path production hands it."""
+        declared = loader.route_matching(self.inner_routes, req.path)
+        if declared is None:
+            return
+        invocation.warn(
+            "EO-PREFIX-STRIPPED",
+            f"The app answered 404 for {path_info}: production strips the route prefix {prefix} from {req.path} "
+            f"before the app sees it, and the app's route {declared} matches only the unstripped path.",
+            f"Declare the route without the prefix ({declared[len(prefix):] if declared.startswith(prefix) else declared}"
+            f"), or move the file so that its place under cloud-functions/ gives no prefix.",
+        )
 
     def _wsgi(self, invocation, req: HttpRequest, script_name: str, path_info: str, fixed: bool):
         prefix = "WSGI error in ASGI dispatcher: " if req.asgi else "WSGI error: "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import re
 import sys
 
 ASGI_CLASSES = ("FastAPI", "Starlette", "Quart", "Sanic")
@@ -180,6 +181,32 @@ def _sanic_routes(app) -> list[dict]:
         found.append({"methods": sorted(set(route.methods) - {"HEAD", "OPTIONS"}), "path": path,
                       "name": route.name})
     return found
+
+
+def route_matching(routes: list[dict], path: str) -> str | None:
+    """The first declared route (Flask `<x>`, Starlette `{x}`, Sanic `<x>`, Django path or regex)
+    whose template matches `path`, or None."""
+    for route in routes:
+        template = str(route.get("path") or "")
+        if template and _template_regex(template).fullmatch(path):
+            return template
+    return None
+
+
+def _template_regex(template: str):
+    if template.startswith("/^") or template.endswith("$"):  # a Django re_path
+        try:
+            return re.compile("/" + template.lstrip("/").lstrip("^").rstrip("$"))
+        except re.error:
+            return re.compile(re.escape(template))
+    parts = re.split(r"(<[^>]+>|\{[^}]+\})", template)
+    pattern = ""
+    for part in parts:
+        if part.startswith(("<", "{")) and part.endswith((">", "}")):
+            pattern += ".+" if "path" in part.split(":")[0] or part.endswith(":path}") else "[^/]+"
+        else:
+            pattern += re.escape(part)
+    return re.compile(pattern)
 
 
 # -- import failures that production would answer differently ---------------------------------

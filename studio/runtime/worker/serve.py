@@ -38,6 +38,8 @@ class Invocation:
         self.outbox: list[dict] = []
         self.debug: debugger.Session | None = None
         """Set when the request asked for breakpoints or stop-on-exception."""
+        self.app_path: str | None = None
+        """The path a framework app received (after prefix stripping), for the record."""
 
     def warn(self, id: str, message: str, fix: str = "") -> None:
         if all(w["id"] != id for w in self.warnings):
@@ -223,6 +225,8 @@ def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -
                                "frames": []}
     if profile is not None:
         result["profile"] = profile
+    if invocation.app_path is not None:
+        result["app_path"] = invocation.app_path
     modules = runtime.modules_if_changed()
     if modules is not None:
         result["modules"] = modules

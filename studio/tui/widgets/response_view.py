@@ -31,6 +31,8 @@ class ResponseData:
     request_id: str | None = None
     function_id: str | None = None
     """The function that answered (the view's title names it)."""
+    app_path: str | None = None
+    """The path a framework app received after prefix stripping, when it differs from the request's."""
 
 
 def human_size(size: int) -> str:
@@ -163,6 +165,8 @@ class ResponseView(Vertical):
         if self.show_timing and response.duration_ms is not None:
             parts.append(f"{response.duration_ms:.1f} ms")
         parts.append(human_size(len(response.body)))
+        if response.app_path is not None:
+            parts.append(f"app saw {response.app_path}")
         if response.warnings:
             parts.append(f"⚠ {len(response.warnings)} parity warning{'s' if len(response.warnings) > 1 else ''}")
         if response.error:
