@@ -129,6 +129,13 @@ HOST_ENV = "FUNCSTUDIO_HOST"
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+POSITIVE_KEYS = frozenset({
+    "timeout_s", "memory_mb", "max_instances", "max_total_instances", "idle_timeout_s", "output_cap_bytes",
+    "max_invocations", "max_log_lines", "timeout", "max_source_bytes",
+})
+"""Limits for which zero means nothing sensible (no time, no memory, no instance): they must be > 0."""
+
+
 class _BadValue(Exception):
     """A value of the wrong type or outside its allowed set; the message says what was expected."""
 
@@ -319,9 +326,16 @@ def _with_key_lines(found: list[Problem], path: Path) -> list[Problem]:
         match = re.search(r"`([^`]+)`", problem.message)
         line = None
         if match:
-            last = match.group(1).rsplit(".", 1)[-1].strip('"')
+            parts = match.group(1).split(".")
+            last = parts[-1].strip('"')
             key = re.compile(rf'^\s*"?{re.escape(last)}"?\s*=|^\s*\[+[^\]]*\b{re.escape(last)}"?\s*\]')
-            line = next((n for n, text in enumerate(lines, start=1) if key.search(text)), None)
+            # Search from the key's own table header, so `memory_mb` in [functions."a"] is not the
+            # one in [limits].
+            start = 0
+            if len(parts) > 1:
+                table = re.compile(rf'^\s*\[+[^\]]*\b{re.escape(parts[-2].strip(chr(34)))}"?\s*\]')
+                start = next((n for n, text in enumerate(lines) if table.search(text)), 0)
+            line = next((n for n, text in enumerate(lines[start:], start=start + 1) if key.search(text)), None)
         located.append(dataclasses.replace(problem, line=line) if line else problem)
     return located
 
@@ -410,14 +424,14 @@ def _convert(hint: object, value: object, source: str | None, where: tuple[str, 
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _BadValue(f"expected a number, got {_describe(value)}")
-        if value < 0:
-            raise _BadValue(f"expected a non-negative number, got {value!r}")
+        if value < 0 or (value == 0 and where[-1] in POSITIVE_KEYS):
+            raise _BadValue(f"expected a {_sign(where)} number, got {value!r}")
         return float(value)
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _BadValue(f"expected an integer, got {_describe(value)}")
-        if value < 0:
-            raise _BadValue(f"expected a non-negative integer, got {value!r}")
+        if value < 0 or (value == 0 and where[-1] in POSITIVE_KEYS):
+            raise _BadValue(f"expected a {_sign(where)} integer, got {value!r}")
         return value
     if hint is bool:
         if not isinstance(value, bool):
@@ -430,6 +444,10 @@ def _convert(hint: object, value: object, source: str | None, where: tuple[str, 
     if hint is object:
         return value
     raise _BadValue(f"unsupported value {value!r}")  # pragma: no cover - a schema we do not use
+
+
+def _sign(where: tuple[str, ...]) -> str:
+    return "positive" if where and where[-1] in POSITIVE_KEYS else "non-negative"
 
 
 def _describe(value: object) -> str:

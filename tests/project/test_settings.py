@@ -287,3 +287,19 @@ def test_any_settings_document_loads(tmp_path: Path, document: dict) -> None:
     assert 0 <= settings.port <= 65535
     assert all(isinstance(v, str) for v in settings.env.values())
     assert all(p.file == "funcstudio.toml" for p in problems if p.code == "invalid-config")
+
+
+def test_zero_and_negative_limits_are_errors_naming_file_key_and_line(tmp_path: Path) -> None:
+    write(tmp_path, "funcstudio.toml",
+          '[limits]\nmemory_mb = 128\n[runtime]\nmax_instances = 0\nmax_total_instances = 0\n'
+          '[functions."api/x"]\nmemory_mb = 0\n[store]\nmax_invocations = -5\n[cocobase]\ntimeout = 0\n')
+    settings, problems = load_settings(tmp_path)
+    by_key = {p.message.split("`")[1]: p for p in problems}
+    assert {key: p.line for key, p in by_key.items()} == {
+        "runtime.max_instances": 4, "runtime.max_total_instances": 5, "functions.api/x.memory_mb": 7,
+        "store.max_invocations": 9, "cocobase.timeout": 11,
+    }
+    assert all(p.severity == "error" and p.file == "funcstudio.toml" for p in problems)
+    assert "expected a positive integer, got 0" in by_key["runtime.max_instances"].message
+    assert settings.runtime.max_instances == 2 and settings.runtime.max_total_instances == 32
+    assert settings.limits.memory_mb == 128 and settings.store.max_invocations == 50_000
