@@ -57,7 +57,7 @@ def format_reload(event) -> str:
 def serve(project: Path, host: str | None, port: int | None, no_reload: bool, timers: bool = False) -> None:
     """Run the local runtime server for PROJECT (default: the current folder)."""
     from studio.runtime.access import is_loopback
-    from studio.runtime.events import InvocationFinished, ProjectChanged
+    from studio.runtime.events import InstanceExited, InvocationFinished, ProjectChanged
     from studio.runtime.http_server import PortInUse
     from studio.runtime.server import Runtime
     from studio.store.wiring import record_runtime
@@ -68,7 +68,9 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
     events: queue.Queue = queue.Queue(maxsize=10_000)
 
     def enqueue(event) -> None:
-        if isinstance(event, (InvocationFinished, ProjectChanged)):
+        if isinstance(event, (InvocationFinished, ProjectChanged)) or (
+            isinstance(event, InstanceExited) and event.leftovers
+        ):
             try:
                 events.put_nowait(event)
             except queue.Full:
@@ -121,6 +123,9 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
                 continue
             if isinstance(event, InvocationFinished):
                 click.echo(format_invocation(event.record))
+            elif isinstance(event, InstanceExited):
+                for line in event.leftovers:
+                    click.echo(f"  {event.function_id} ({event.reason}): {line}")
             else:
                 click.echo(format_reload(event))
             sys.stdout.flush()

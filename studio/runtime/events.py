@@ -54,6 +54,8 @@ class InstanceExited:
     reason: str
     """idle | stale | timeout | memory | exit | crash | shutdown | load-error"""
     exit_code: int | None = None
+    leftovers: tuple[str, ...] = ()
+    """One platform line per process the instance left running, killed when it ended (pid, command)."""
 
 
 @dataclass(frozen=True)

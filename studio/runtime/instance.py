@@ -10,8 +10,10 @@ as a fault. A dead instance never hangs the caller.
 An `Instance` exposes: id, pid, function_id, init_ms, load_error (ErrorInfo | None), load_warnings,
 load_logs (lines printed while loading, delivered to the first invocation's on_log too), kind and
 framework as detected, inner_routes, modules (abs paths of project files it imported), busy, alive,
-last_used (monotonic), exit_code, kill_reason. `kill(reason)` is graceful for idle/stale/shutdown
-(ASGI lifespan shutdown runs, 1 s at most) and SIGKILLs the process group otherwise.
+last_used (monotonic), exit_code, kill_reason, leftovers. `kill(reason)` is graceful for
+idle/stale/shutdown (ASGI lifespan shutdown runs, 1 s at most) and SIGKILLs otherwise: the instance
+alone when its zygote contains it (the zygote then kills and reports, in `leftovers`, every process
+it left running; see worker/forkserver.py), else its process group.
 """
 
 from __future__ import annotations
@@ -137,6 +139,10 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def leftover_line(pid: int, command: str) -> str:
+    return f"funcstudio: killed pid {pid} ({command}): the function started it and it outlived its instance"
+
+
 class _Output:
     """Lines from the instance, frames and pipes alike, under one per-invocation byte cap."""
 
@@ -228,6 +234,8 @@ class Instance:
         self.last_used = time.monotonic()
         self.exit_code: int | None = None
         self.kill_reason: str | None = None
+        self.leftovers: list[tuple[int, str]] = []
+        """(pid, command) of processes the instance left running, killed when it ended."""
         self._process = process
         self._decoder = protocol.FrameDecoder()
         self._output = _Output(max(int(config.output_cap_bytes or 0), 1024))
@@ -427,6 +435,9 @@ class Instance:
                                 "MemoryError", f"Memory limit exceeded: the instance used more than {mb} MB",
                                 f"MemoryError: Memory limit exceeded: the instance used more than {mb} MB\n"))
         finally:
+            if not self.alive:
+                for pid, command in self._take_leftovers():
+                    self._output.line("platform", "WARNING", time.time(), leftover_line(pid, command))
             self._output.end()
 
     # -- debugging -----------------------------------------------------------------------------
@@ -526,7 +537,10 @@ class Instance:
     def _kill_now(self) -> None:
         if self.exit_code is None and self.alive:
             try:
-                os.killpg(self.pid, signal.SIGKILL)
+                if self._process.contained:  # the zygote kills (and names) what it leaves behind
+                    os.kill(self.pid, signal.SIGKILL)
+                else:
+                    os.killpg(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 try:
                     os.kill(self.pid, signal.SIGKILL)
@@ -538,6 +552,13 @@ class Instance:
         self.alive = False
         if code is not None:
             self.exit_code = code
+
+    def _take_leftovers(self) -> list[tuple[int, str]]:
+        """What the zygote killed when this instance ended (it reports with the exit, so after
+        `wait_exit` returned a code the list is complete)."""
+        found = self._process.leftovers()
+        self.leftovers += found
+        return found
 
     def kill(self, reason: str) -> None:
         """End the instance. Idle instances retired for idle/stale/shutdown get a graceful shutdown
@@ -559,6 +580,7 @@ class Instance:
                 self._mark_dead(code)
         if self.alive:
             self._kill_now()
+        self._take_leftovers()
         if not self.busy:
             self._close_fds()
 

@@ -313,6 +313,8 @@ class Supervisor:
         return instance
 
     def _kill(self, slot_or_instance, function_id: str, reason: str, exit_code: int | None = None) -> None:
+        from studio.runtime.instance import leftover_line
+
         instance = slot_or_instance.instance if isinstance(slot_or_instance, _Slot) else slot_or_instance
         try:
             instance.kill(reason)
@@ -321,6 +323,7 @@ class Supervisor:
         self.bus.publish(InstanceExited(
             instance_id=str(instance.id), function_id=function_id, pid=int(instance.pid or 0),
             reason=reason, exit_code=exit_code if exit_code is not None else getattr(instance, "exit_code", None),
+            leftovers=tuple(leftover_line(pid, command) for pid, command in getattr(instance, "leftovers", ())),
         ))
 
     def _acquire(self, function: Function) -> tuple[_Slot | None, bool]:

@@ -36,6 +36,9 @@ def fork_supported() -> bool:
 class WorkerProcess:
     """One running instance process: its pid, frame channel and output pipes."""
 
+    contained = False
+    """True when whatever it starts is killed and reported when it ends (a Linux zygote's fork)."""
+
     def __init__(self, pid: int, channel: socket.socket, out_fd: int, err_fd: int) -> None:
         self.pid = pid
         self.channel = channel
@@ -49,14 +52,22 @@ class WorkerProcess:
     def poll(self) -> int | None:
         return self.wait_exit(0)
 
+    def leftovers(self) -> list[tuple[int, str]]:
+        """(pid, command) of the processes it left running that were killed when it ended."""
+        return []
+
 
 class _ForkedProcess(WorkerProcess):
     def __init__(self, zygote: Zygote, pid: int, channel, out_fd: int, err_fd: int) -> None:
         super().__init__(pid, channel, out_fd, err_fd)
         self._zygote = zygote
+        self.contained = zygote.subreaper
 
     def wait_exit(self, timeout: float) -> int | None:
         return self._zygote.wait_exit(self.pid, timeout)
+
+    def leftovers(self) -> list[tuple[int, str]]:
+        return self._zygote.take_leftovers(self.pid)
 
 
 class _SpawnedProcess(WorkerProcess):
@@ -115,6 +126,7 @@ class Zygote:
         self._cond = threading.Condition()
         self._replies: dict[int, dict] = {}
         self._exits: dict[int, int] = {}
+        self._leftovers: dict[int, list[tuple[int, str]]] = {}
         self._dead = False
         parent, child = socket.socketpair()
         try:
@@ -141,6 +153,7 @@ class Zygote:
         self.version = tuple(hello.get("version") or ())
         self.preloaded = list(hello.get("preloaded") or [])
         self.failed = list(hello.get("failed") or [])
+        self.subreaper = bool(hello.get("subreaper"))
         self._reader = threading.Thread(target=self._read, name=f"zygote-{self.pid}", daemon=True)
         self._reader.start()
 
@@ -160,6 +173,12 @@ class Zygote:
                             for pid in list(self._exits)[:2048]:
                                 del self._exits[pid]
                         self._exits[int(message["pid"])] = int(message["returncode"])
+                        if message.get("leftovers"):
+                            if len(self._leftovers) > 256:  # reports nobody took
+                                self._leftovers.clear()
+                            self._leftovers[int(message["pid"])] = [
+                                (int(pid), str(command)) for pid, command in message["leftovers"]
+                            ]
                     self._cond.notify_all()
         except (OSError, protocol.ProtocolError):
             pass
@@ -201,6 +220,10 @@ class Zygote:
             self._cond.wait_for(lambda: pid in self._exits or self._dead, timeout)
             return self._exits.get(pid)
 
+    def take_leftovers(self, pid: int) -> list[tuple[int, str]]:
+        with self._cond:
+            return self._leftovers.pop(pid, [])
+
     def close(self) -> None:
         self._dead = True
         try:
@@ -211,8 +234,8 @@ class Zygote:
             self._control.close()
         except OSError:
             pass
-        try:
-            self._popen.wait(timeout=2)
+        try:  # it kills every instance and what they left running, then exits
+            self._popen.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self._popen.kill()
             self._popen.wait(timeout=2)

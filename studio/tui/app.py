@@ -337,6 +337,8 @@ class StudioApp(App):
         event = message.event
         if isinstance(event, InstanceExited) and event.reason in ("timeout", "memory", "crash", "exit"):
             self.notify(f"{event.function_id}: instance ended ({event.reason})", severity="warning", timeout=6)
+        if isinstance(event, InstanceExited) and event.leftovers:
+            self.notify(f"{event.function_id}: " + "; ".join(event.leftovers), severity="warning", timeout=8)
         if isinstance(event, ProjectChanged):
             stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
             self.reload_info = f"reloaded {stamp} ({event.reload_ms:.0f} ms)"

@@ -2,8 +2,15 @@
 
 Speaks the fork-server frames of protocol.py on its control socket. It stays single-threaded
 (forking a threaded process is unsafe), reaps its children and reports their exit status, since
-the supervisor is not their parent. It exits when the control socket closes, killing nothing:
-instances live in their own sessions and are the supervisor's to kill.
+the supervisor is not their parent.
+
+Containment (Linux): the zygote and every instance are child subreapers, so whatever a function
+starts, at any depth and in its own session or not, stays below its instance while the instance
+lives (a daemon that double-forks is adopted by the instance, not by init). When an instance ends,
+for any reason, what it left running is adopted by the zygote; the zygote SIGKILLs it (and whatever
+that leaves in turn) and reports each one's pid and command in the instance's `exited` frame. When
+the control socket closes (funcstudio ended, even by SIGKILL), the zygote kills every instance and
+everything below them before it exits. Instances also die with the zygote (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -18,6 +25,11 @@ import sys
 import traceback
 
 from . import protocol
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+LEFTOVER_ROUNDS = 200
+"""Kill-and-reap rounds at most: each round kills what the previous round's victims left behind."""
 
 RUNTIME_MODULES = ("serve", "capture", "adapters", "loader", "httpreq", "edgeone", "eo_function",
                    "handler_class", "wsgi", "asgi", "cocopot_compat")
@@ -49,6 +61,7 @@ def preload(names) -> tuple[list[str], list[str]]:
 
 def main(control_fd: int) -> int:
     control = socket.socket(fileno=control_fd)
+    subreaper = _prctl(PR_SET_CHILD_SUBREAPER, 1)
     first, _blob, _fds = protocol.recv_frame_with_fds(control)
     done, failed = preload(first.get("preload") or [])
     # Keep the preloaded objects out of the children's garbage collections: collecting them would
@@ -62,7 +75,9 @@ def main(control_fd: int) -> int:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     protocol.send_frame(control, {"type": "hello", "pid": os.getpid(), "python": sys.executable,
-                                  "version": list(sys.version_info[:3]), "preloaded": done, "failed": failed})
+                                  "version": list(sys.version_info[:3]), "preloaded": done, "failed": failed,
+                                  "subreaper": subreaper})
+    instances: set[int] = set()
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ, "control")
     selector.register(wake_r, selectors.EVENT_READ, "wake")
@@ -73,21 +88,24 @@ def main(control_fd: int) -> int:
                     os.read(wake_r, 4096)
                 except BlockingIOError:
                     pass
-                _reap(control)
+                _reap(control, instances)
                 continue
             try:
                 message, _blob, fds = protocol.recv_frame_with_fds(control)
             except (protocol.ProtocolError, OSError):
+                _end_everything(instances)
                 return 0
             if message.get("type") != "fork" or len(fds) != 3:
                 for fd in fds:
                     os.close(fd)
                 continue
-            _fork(control, message, fds, (wake_r, wake_w))
-        _reap(control)
+            pid = _fork(control, message, fds, (wake_r, wake_w))
+            if pid:
+                instances.add(pid)
+        _reap(control, instances)
 
 
-def _reap(control: socket.socket) -> None:
+def _reap(control: socket.socket, instances: set[int]) -> None:
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -95,29 +113,122 @@ def _reap(control: socket.socket) -> None:
             return
         if pid == 0:
             return
+        if pid not in instances:
+            continue  # an adoptee that ended by itself
+        instances.discard(pid)
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        frame = {"type": "exited", "pid": pid, "returncode": code}
+        leftovers = _end_leftovers(instances)
+        if leftovers:
+            frame["leftovers"] = leftovers
         try:
-            protocol.send_frame(control, {"type": "exited", "pid": pid, "returncode": code})
+            protocol.send_frame(control, frame)
         except OSError:
             return
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Linux: the instance is SIGKILLed when the zygote goes, so a dead studio leaves no orphans."""
+def _end_everything(instances: set[int]) -> None:
+    """funcstudio is gone: kill every instance (its process group first) and all below them."""
+    for pid in instances:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    for pid in instances:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    _end_leftovers(set())
+
+
+def _end_leftovers(instances: set[int]) -> list[list]:
+    """SIGKILL and reap every child of the zygote that is not a live instance: what ended instances
+    left running (the zygote is their subreaper). Returns [pid, command] of each one killed."""
+    killed: list[list] = []
+    for _ in range(LEFTOVER_ROUNDS):
+        strays = [pid for pid in _children(os.getpid()) if pid not in instances]
+        if not strays:
+            break
+        for pid in strays:
+            state, command = _describe(pid)
+            if state not in ("Z", "X", ""):
+                killed.append([pid, command])
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for pid in strays:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+    return killed
+
+
+def _children(parent: int) -> list[int]:
+    """Pids whose parent is `parent` (a scan of /proc; empty where there is no /proc)."""
+    found = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and int(fields[1]) == parent:
+            found.append(int(name))
+    return found
+
+
+def _describe(pid: int) -> tuple[str, str]:
+    """(state letter, command line) of a process, ("", "") once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            head, rest = stat.read().rsplit(b")", 1)
+        state = rest.split()[0].decode("ascii", "replace")
+    except (OSError, IndexError, ValueError):
+        return "", ""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            command = cmdline.read().rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        command = ""
+    if not command:
+        command = "[" + head.split(b"(", 1)[-1].decode("utf-8", "replace") + "]"
+    return state, command[:300]
+
+
+def _prctl(option: int, value: int) -> bool:
+    """Linux prctl(2); False elsewhere or when refused."""
     if not sys.platform.startswith("linux"):
-        return
+        return False
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        return libc.prctl(option, value, 0, 0, 0) == 0
     except (OSError, AttributeError):
+        return False
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: the instance is SIGKILLed when the zygote goes, and adopts what its function's
+    processes orphan (so nothing it started escapes to init while it lives)."""
+    if not _prctl(PR_SET_PDEATHSIG, signal.SIGKILL):
         return
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
     if os.getppid() != parent_pid:  # the zygote died before prctl took effect
         os._exit(70)
 
 
-def _fork(control: socket.socket, message: dict, fds: list[int], wake: tuple[int, int]) -> None:
+def _fork(control: socket.socket, message: dict, fds: list[int], wake: tuple[int, int]) -> int | None:
     channel_fd, out_fd, err_fd = fds
     zygote_pid = os.getpid()
     try:
@@ -126,7 +237,7 @@ def _fork(control: socket.socket, message: dict, fds: list[int], wake: tuple[int
         for fd in fds:
             os.close(fd)
         protocol.send_frame(control, {"type": "forked", "token": message.get("token"), "error": str(exc)})
-        return
+        return None
     if pid == 0:
         code = 70
         try:
@@ -157,3 +268,4 @@ def _fork(control: socket.socket, message: dict, fds: list[int], wake: tuple[int
     for fd in fds:
         os.close(fd)
     protocol.send_frame(control, {"type": "forked", "token": message.get("token"), "pid": pid})
+    return pid
