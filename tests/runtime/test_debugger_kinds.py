@@ -1,0 +1,255 @@
+"""Every kind of function debugged end to end in a real instance: a breakpoint stops it with its
+locals, `next` steps, `continue` finishes it; ASGI apps step on their event loop and a FastAPI `def`
+endpoint stops on anyio's worker thread; a reload while paused finishes on the old code."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from gw_helpers import request, serving, write_files
+
+from studio.runtime.debug import DEBUG_HEADER, Pause, Pauses
+from studio.runtime.invocation import InvocationRecord
+
+pytestmark = pytest.mark.slow
+
+EDGEONE = {
+    "cloud-functions/api/hello.py": """
+        from http.server import BaseHTTPRequestHandler
+
+
+        class handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                greeting = "hello from a class"
+                body = greeting.encode()  # stop: class
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(body)
+    """,
+    "cloud-functions/flask/[[default]].py": """
+        from flask import Flask
+
+        app = Flask(__name__)
+
+
+        @app.get("/items/<int:item_id>")
+        def item(item_id):
+            doubled = item_id * 2
+            answer = {"id": item_id, "doubled": doubled}  # stop: flask
+            return answer
+    """,
+    "cloud-functions/fast/[[default]].py": """
+        import asyncio
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/async/{n}")
+        async def by_loop(n: int):
+            squared = n * n  # stop: async
+            await asyncio.sleep(0)
+            after = squared + 1  # after await
+            return {"squared": squared, "after": after}
+
+
+        @app.get("/sync/{n}")
+        def by_thread(n: int):
+            tripled = n * 3  # stop: sync
+            return {"tripled": tripled}
+    """,
+}
+
+SCF = {
+    "hello/index.py": """
+        def main_handler(event, context):
+            name = event.get("name", "world")
+            text = "Hello, " + name  # stop: scf
+            return {"message": text}
+    """,
+}
+
+COCOBASE = {
+    "funcstudio.toml": """
+        [cocobase]
+        project_id = "debug-demo"
+    """,
+    "cocobase/greet.py": """
+        def main():
+            who = request.get("who", "nobody")
+            reply = {"greeting": "hi " + who}  # stop: cocobase
+            return reply
+    """,
+}
+
+
+def line_of(path, marker: str) -> int:
+    for number, text in enumerate(open(path, encoding="utf-8").read().splitlines(), 1):
+        if marker in text:
+            return number
+    raise AssertionError(f"{marker!r} not in {path}")
+
+
+class Session:
+    """One debugged call (HTTP or direct) on a thread; pauses and the record come from the bus."""
+
+    def __init__(self, runtime, send) -> None:
+        self.runtime = runtime
+        self.pauses = Pauses()
+        self.unsubscribe = runtime.bus.subscribe(self.pauses)
+        self.reply = None
+        self.thread = threading.Thread(target=lambda: setattr(self, "reply", send()), daemon=True)
+        self.thread.start()
+
+    def pause(self) -> Pause:
+        event = self.pauses.next(timeout=90)
+        assert isinstance(event, Pause), f"expected a pause, got {event!r}"
+        return event
+
+    def command(self, pause: Pause, command: str) -> None:
+        assert self.runtime.debug.command(pause.request_id, command)
+
+    def finish(self) -> InvocationRecord:
+        while True:
+            event = self.pauses.next(timeout=90)
+            assert event is not None, "the invocation did not finish"
+            if isinstance(event, InvocationRecord):
+                self.thread.join(30)
+                self.unsubscribe()
+                return event
+
+
+def local(pause: Pause, name: str) -> str:
+    return next(v.value for v in pause.locals if v.name == name)
+
+
+def http_session(runtime, path: str) -> Session:
+    return Session(runtime, lambda: request(runtime.port, "GET", path, headers={DEBUG_HEADER: "1"}, timeout=120))
+
+
+@pytest.fixture(scope="module")
+def edgeone(tmp_path_factory):
+    root = write_files(tmp_path_factory.mktemp("kinds") / "eo", EDGEONE)
+    with serving(root) as runtime:
+        yield runtime
+
+
+@pytest.fixture()
+def breakpoint_at(request):
+    """breakpoint_at(runtime, file, marker): a single session breakpoint at the marked line."""
+    used = []
+
+    def set_one(runtime, relative: str, marker: str) -> int:
+        runtime.debug.clear()
+        used.append(runtime)
+        line = line_of(runtime.root / relative, marker)
+        runtime.debug.toggle(str(runtime.root / relative), line)
+        return line
+
+    yield set_one
+    for runtime in used:
+        runtime.debug.clear()
+
+
+def test_handler_class(edgeone, breakpoint_at):
+    line = breakpoint_at(edgeone, "cloud-functions/api/hello.py", "# stop: class")
+    call = http_session(edgeone, "/api/hello")
+    pause = call.pause()
+    assert (pause.frame.function, pause.frame.line) == ("do_GET", line)
+    assert local(pause, "greeting") == "'hello from a class'"
+    call.command(pause, "next")
+    stepped = call.pause()
+    assert stepped.frame.line == line + 1 and local(stepped, "body") == "b'hello from a class'"
+    call.command(stepped, "continue")
+    assert call.finish().status == 200 and call.reply.body == b"hello from a class"
+
+
+def test_wsgi_flask(edgeone, breakpoint_at):
+    line = breakpoint_at(edgeone, "cloud-functions/flask/[[default]].py", "# stop: flask")
+    call = http_session(edgeone, "/flask/items/7")
+    pause = call.pause()
+    assert (pause.frame.function, pause.frame.line) == ("item", line)
+    assert local(pause, "doubled") == "14"
+    assert any(not f.is_user and "flask" in f.file for f in pause.stack)  # the framework's frames are there
+    call.command(pause, "next")
+    assert call.pause().frame.line == line + 1
+    edgeone.debug.command(pause.request_id, "continue")
+    assert call.finish().status == 200 and call.reply.json() == {"id": 7, "doubled": 14}
+
+
+def test_asgi_async_endpoint_steps_over_an_await_on_the_event_loop(edgeone, breakpoint_at):
+    line = breakpoint_at(edgeone, "cloud-functions/fast/[[default]].py", "# stop: async")
+    call = http_session(edgeone, "/fast/async/5")
+    pause = call.pause()
+    assert (pause.frame.function, pause.frame.line, local(pause, "n")) == ("by_loop", line, "5")
+    call.command(pause, "next")
+    awaiting = call.pause()
+    assert awaiting.frame.line == line + 1
+    call.command(awaiting, "next")  # over the await: the loop runs other tasks, we land on the next line
+    after = call.pause()
+    assert (after.frame.function, after.frame.line) == ("by_loop", line + 2)
+    assert local(after, "squared") == "25"
+    call.command(after, "continue")
+    assert call.finish().status == 200 and call.reply.json() == {"squared": 25, "after": 26}
+
+
+def test_asgi_sync_endpoint_stops_on_the_framework_thread(edgeone, breakpoint_at):
+    assert request(edgeone.port, "GET", "/fast/sync/1").status == 200  # the thread pool exists before
+    line = breakpoint_at(edgeone, "cloud-functions/fast/[[default]].py", "# stop: sync")
+    call = http_session(edgeone, "/fast/sync/4")
+    pause = call.pause()
+    assert (pause.frame.function, pause.frame.line, local(pause, "n")) == ("by_thread", line, "4")
+    assert pause.thread != "MainThread"
+    assert edgeone.debug.evaluate(pause.request_id, "n * 10").value == "40"
+    call.command(pause, "continue")
+    assert call.finish().status == 200 and call.reply.json() == {"tripled": 12}
+
+
+def test_scf_event_function(tmp_path, breakpoint_at):
+    root = write_files(tmp_path / "scf", SCF)
+    with serving(root) as runtime:
+        line = breakpoint_at(runtime, "hello/index.py", "# stop: scf")
+        function = runtime.project.functions[0]
+        call = Session(runtime, lambda: runtime.invoke_function(function.id, {"name": "Ada"}))
+        pause = call.pause()
+        assert (pause.frame.function, pause.frame.line, local(pause, "name")) == ("main_handler", line, "'Ada'")
+        call.command(pause, "continue")
+        record = call.finish()
+        assert record.fault is None and record.return_value == '{"message": "Hello, Ada"}'
+
+
+def test_cocobase_function(tmp_path, breakpoint_at):
+    root = write_files(tmp_path / "coco", COCOBASE)
+    with serving(root) as runtime:
+        line = breakpoint_at(runtime, "cocobase/greet.py", "# stop: cocobase")
+        call = http_session(runtime, "/functions/greet/execute?who=Ada")
+        pause = call.pause()
+        assert (pause.frame.function, pause.frame.line, local(pause, "who")) == ("main", line, "'Ada'")
+        call.command(pause, "continue")
+        assert call.finish().status == 200 and "hi Ada" in call.reply.text
+
+
+def test_reload_while_paused_finishes_on_the_old_code_and_the_next_call_gets_the_new(tmp_path, breakpoint_at):
+    root = write_files(tmp_path / "reload", {"cloud-functions/api/v.py": """
+        def handler(event, context):
+            version = "old"
+            return {"statusCode": 200, "body": version}  # stop: reload
+    """})
+    with serving(root, reload=False) as runtime:
+        breakpoint_at(runtime, "cloud-functions/api/v.py", "# stop: reload")
+        call = http_session(runtime, "/api/v")
+        pause = call.pause()
+        path = runtime.root / "cloud-functions/api/v.py"
+        path.write_text(path.read_text().replace('"old"', '"new"').replace("  # stop: reload", ""))
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+        runtime.reload([str(path)])
+        call.command(pause, "continue")
+        old = call.finish()
+        assert call.reply.body == b"old" and old.status == 200
+        runtime.debug.clear()
+        fresh = request(runtime.port, "GET", "/api/v")
+        assert fresh.body == b"new"
