@@ -254,7 +254,8 @@ class Gateway:
         self.host = host
         self.access = AccessPolicy(host, port)
         self.lookup = lookup
-        self._recent: OrderedDict[str, dict] = OrderedDict()
+        self._recent: OrderedDict[str, tuple] = OrderedDict()
+        """request id -> (record, logs) of the last invocations; shaped as JSON only when asked for."""
         self._recent_lock = threading.Lock()
         self.reloading = False
         self._pool = ThreadPoolExecutor(max_workers=REQUEST_THREADS, thread_name_prefix="funcstudio-request")
@@ -347,7 +348,7 @@ class Gateway:
 
     def finish(self, record: InvocationRecord, logs=None) -> None:
         with self._recent_lock:
-            self._recent[record.request_id] = record_to_json(record, logs)
+            self._recent[record.request_id] = (record, logs)
             while len(self._recent) > RECENT_RECORDS:
                 self._recent.popitem(last=False)
         self.bus.publish(InvocationFinished(record))
@@ -480,7 +481,8 @@ class Gateway:
         found = self.lookup(request_id) if self.lookup is not None else None
         if found is None:
             with self._recent_lock:
-                found = self._recent.get(request_id)
+                recent = self._recent.get(request_id)
+            found = record_to_json(*recent) if recent is not None else None
         if found is None:
             return json_error(404, "unknown-invocation", f"no invocation with request id {request_id!r}")
         return json_response(found)

@@ -123,7 +123,10 @@ class GatewayProtocol(HttpToolsProtocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            pass  # no WebSocket: the request is served as plain HTTP
+            # no upgrades here: the request is served as plain HTTP, then the connection closes
+            # (llhttp stops parsing after an upgrade request, so nothing after it would be read)
+            if self.cycle is not None:
+                self.cycle.keep_alive = False
         except httptools.HttpParserError as exc:
             if not self._refused:
                 reason = str(exc) or type(exc).__name__
@@ -153,8 +156,16 @@ class GatewayProtocol(HttpToolsProtocol):
             self.refuse(413, "body-too-large",
                         f"the request body is {length} bytes; the limit is {self.limits.max_body_bytes}")
             return
+        if self.parser.should_upgrade() and (length or self._chunked()):
+            # llhttp ends an upgrade request at its head: the body would silently go missing
+            self.refuse(400, "upgrade-with-body",
+                        "an Upgrade request with a body is not served (no upgrades here); "
+                        "send it without the Upgrade header")
+            return
         super().on_headers_complete()
-        if self.parser.get_method() not in (b"GET", b"HEAD") or length:
+        if self.pipeline:
+            self._cancel_stall_timer()  # queued behind a request in flight: reading is paused meanwhile
+        elif self.parser.get_method() not in (b"GET", b"HEAD") or length:
             self._arm_stall_timer()  # a body may follow: it must keep coming
         else:
             self._cancel_stall_timer()
@@ -177,6 +188,12 @@ class GatewayProtocol(HttpToolsProtocol):
         if not self._refused:
             super().on_message_complete()
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        cycle = self.cycle
+        if not self._refused and cycle is not None and not cycle.response_complete and cycle.more_body:
+            self._arm_stall_timer()  # a pipelined request just started and its body is still due
+
     def send_400_response(self, msg: str) -> None:  # uvicorn's own path (e.g. an upgrade it cannot do)
         self.refuse(400, "malformed-http", msg)
 
@@ -187,6 +204,9 @@ class GatewayProtocol(HttpToolsProtocol):
             if name == b"content-length":
                 return int(value)  # llhttp accepted it: one value, digits only
         return None
+
+    def _chunked(self) -> bool:
+        return any(name == b"transfer-encoding" for name, _ in self.headers)
 
     def refuse(self, status: int, error: str, message: str) -> None:
         """Answer `status` now, end the request for the application (it sees a disconnect) and
