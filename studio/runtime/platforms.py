@@ -23,6 +23,7 @@ def function_extra(function: Function) -> dict:
             "scf.name": function.name or function.id,
             "scf.namespace": function.namespace,
             "scf.runtime": function.runtime or "Python3.10",
+            **({"scf.region": function.region} if function.region else {}),
             "scf.timeout_s": function.limits.timeout_s,
             "scf.memory_mb": function.limits.memory_mb,
             "scf.apigw": [

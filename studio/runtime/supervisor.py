@@ -42,6 +42,7 @@ from studio.runtime.events import (
 from studio.runtime.faults import FaultContext, render_fault
 from studio.runtime.platforms import fault_log_lines, function_extra
 from studio.runtime.undeclared import UndeclaredDeps
+from studio.runtime.worker_env import worker_extra
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +298,7 @@ class Supervisor:
             memory_mb=function.limits.memory_mb,
             output_cap_bytes=self.settings.runtime.output_cap_bytes,
             python=self.python,
-            extra={**platform_extra(self.settings), **function_extra(function)},
+            extra={**platform_extra(self.settings), **function_extra(function), **worker_extra(env)},
         )
 
     def _spawn(self, function: Function):

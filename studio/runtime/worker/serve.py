@@ -12,7 +12,7 @@ import socket
 import sys
 import time
 
-from . import adapters, capture, debugger, profiling, protocol
+from . import adapters, capture, debugger, environ_guard, profiling, protocol
 
 _current = None  # the Invocation being served, for hooks that fire deep inside user code
 
@@ -120,11 +120,25 @@ class Runtime:
         return modules
 
 
+def current_invocation():
+    """The invocation in progress, else the load (a module-level read warns on every invocation)."""
+    return _current if _current is not None else (_runtime.load_invocation if _runtime is not None else None)
+
+
+_runtime: Runtime | None = None
+
+
 def _prepare_process(config: dict) -> None:
     code_root = os.path.realpath(config["code_root"])
     if os.path.isdir(code_root):  # a missing code folder is reported by the entry lookup (SCF 437), not a crash
         os.chdir(code_root)
     sys.path.insert(0, code_root)
+    extra = config.get("extra") or {}
+    if "process.base_env" in extra:  # production has only the project's variables, not the developer's shell
+        os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in extra["process.base_env"].items()})
+        environ_guard.install(extra.get("process.shell_only") or (), str(config.get("platform") or ""),
+                              config.get("project_root") or code_root, current_invocation)
     for key, value in (config.get("env") or {}).items():
         os.environ[str(key)] = str(value)
     sys.argv = [config["entry_path"]]
@@ -133,7 +147,8 @@ def _prepare_process(config: dict) -> None:
 def run(sock: socket.socket, config: dict) -> int:
     """Load, report, serve; returns the process exit code."""
     global _current
-    runtime = Runtime(sock, config)
+    global _runtime
+    runtime = _runtime = Runtime(sock, config)
     capture.install(runtime.capture, on_error_record=lambda exc: runtime.current().note_logged_exception(exc))
     _prepare_process(config)
     started = time.perf_counter()
