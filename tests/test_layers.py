@@ -1,6 +1,7 @@
 """The layer order of DESIGN.md §2, enforced on every import statement in `studio/`.
 
-    project -> runtime -> store -> tui -> cli        (arrows point to what a layer may import)
+    project -> runtime -> store -> tui -> cli = testing   (arrows point to what a layer may import;
+                                                        testing, the pytest plugin, sits beside cli)
 
 - a module imports only its own layer or lower ones (`cli` may open the `tui`, not the reverse);
 - `studio/runtime/worker/` imports only the standard library and, from `studio`, only its own
@@ -27,7 +28,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-LAYER_RANK = {"project": 0, "runtime": 1, "store": 2, "tui": 3, "cli": 4}
+LAYER_RANK = {"project": 0, "runtime": 1, "store": 2, "tui": 3, "cli": 4, "testing": 4}
 ENTRY_RANK = 5  # studio/__main__.py and other top-level modules: may import any layer
 WORKER = "studio.runtime.worker"
 # Imported lazily (inside a function) by the worker: jinja2 for CocoBase, and the frameworks user

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "show": "studio.cli.show_cmd:show",
     "events": "studio.cli.events_cmd:events",
     "db": "studio.cli.db_cmd:db",
+    "export": "studio.cli.export_cmd:export",
 }
 
 # One-line help shown by `funcstudio --help` without importing every command module.
@@ -40,6 +41,7 @@ SHORT_HELP: dict[str, str] = {
     "show": "Print one recorded invocation in full.",
     "events": "List and print SCF trigger event templates.",
     "db": "Seed and inspect the local CocoBase database.",
+    "export": "Write a pytest test replaying recorded invocations (--pytest).",
 }
 
 

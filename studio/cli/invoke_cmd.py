@@ -303,6 +303,23 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
     sys.exit(EXIT_FAILED if failed(record) else EXIT_OK)
 
 
+def invoke_once(runtime, collector: Collector, target: str, *, method: str | None = None,
+                headers: list[tuple[str, str]] | None = None, body: bytes | None = None, event: object = None,
+                timeout: float | None = None):
+    """One call on a started runtime, as `funcstudio invoke` makes it: a URL path as real HTTP through
+    the gateway, a function id (or alias, or the end of one) directly with `event` (or `body` as JSON).
+    The pytest plugin (studio/testing) calls this too. Raises Usage or ClickException."""
+    headers = list(headers or [])
+    if target.startswith("/"):
+        return _invoke_path(runtime, collector, target, method, headers, body, timeout)
+    ident = resolve_target(runtime.project, target, runtime.root)
+    if event is not None:
+        from studio.cli.invoke_event import invoke_with_event
+
+        return invoke_with_event(runtime, collector, ident, event, None, False, timeout)
+    return _invoke_function(runtime, ident, body, method, headers)
+
+
 def _is_method(value: str) -> bool:
     from studio.cli.http_request_arg import looks_like_method
 

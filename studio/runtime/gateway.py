@@ -544,9 +544,17 @@ class Gateway:
         method = str(worker_request.get("method") or "INVOKE")
         path = str(worker_request.get("path") or f"/{function.id}")
         params = (worker_request.get("route") or {}).get("params") or {}
+        recorded_body = body
+        if not body and worker_request.get("type") == "event":
+            # An event function has no HTTP body: the event is what it was sent, so the record keeps
+            # it there (History, `show` and `export --pytest` replay it from there).
+            try:
+                recorded_body = json.dumps(event, ensure_ascii=False).encode("utf-8")
+            except (TypeError, ValueError):
+                recorded_body = b""
         base = self._base_record(cycle, function, trigger, method, path,
                                  str(worker_request.get("query_string") or ""), params,
-                                 worker_request.get("headers") or (), body)
+                                 worker_request.get("headers") or (), recorded_body)
         self.supervisor.started(request_id, function.id, trigger, method, path)
         record, logs = None, []
         try:
