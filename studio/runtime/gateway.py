@@ -254,6 +254,8 @@ class Gateway:
         self.host = host
         self.access = AccessPolicy(host, port)
         self.lookup = lookup
+        self.recording_status: Callable[[], dict] | None = None
+        """The store's `recording` fields for /health (set by whoever records this runtime)."""
         self._recent: OrderedDict[str, tuple] = OrderedDict()
         """request id -> (record, logs) of the last invocations; shaped as JSON only when asked for."""
         self._recent_lock = threading.Lock()
@@ -463,6 +465,8 @@ class Gateway:
             "dispatcher": state.dispatcher,
             "instances": self.supervisor.instances(),
             "reloading": self.reloading,
+            **(self.recording_status() if self.recording_status is not None else
+               {"recording": "off", "recording_reason": "nothing records this runtime"}),
         })
 
     def control_routes(self, request: HttpRequest, cycle: _Cycle) -> Reply:

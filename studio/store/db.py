@@ -32,6 +32,10 @@ class NewerSchemaError(StoreError):
     """The database was written by a newer funcstudio."""
 
 
+class NotADatabaseError(StoreError):
+    """The file at the store's path is not an SQLite database (or a malformed one)."""
+
+
 def store_dir(project_root: str | Path) -> Path:
     return Path(project_root) / STORE_DIR
 
@@ -86,15 +90,25 @@ def open_store(
     if not path.exists():
         if not create:
             raise StoreError(f"no recordings yet: {path} does not exist")
-        if path.parent.name == STORE_DIR:
-            ensure_store_dir(path.parent.parent)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if path.parent.name == STORE_DIR:
+                ensure_store_dir(path.parent.parent)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only or unwritable folder (EROFS, EACCES), a full disk
+            raise StoreError(
+                f"cannot write in {path.parent} ({exc.strerror or exc}); check that the folder is writable"
+            ) from exc
+    conn = None
     try:
         conn = connect(path, busy_timeout_ms=busy_timeout_ms)
         migrate(conn, path)
     except sqlite3.Error as exc:
-        raise StoreError(describe_error(exc, path)) from exc
+        if conn is not None:
+            conn.close()
+        text = str(exc).lower()
+        error = NotADatabaseError if "not a database" in text or "malformed" in text else StoreError
+        raise error(describe_error(exc, path)) from exc
     return conn
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from studio.runtime.invocation import InvocationRecord
 from studio.store.db import StoreError, connect, describe_error, migrate
+from studio.store.durability import Identity, abandon
 from studio.store.filters import selection
 from studio.store.rows import (  # noqa: F401 - re-exported: callers import the row types from here
     DETAIL_COLUMNS,
@@ -81,6 +82,9 @@ class Reader:
         self._lock = threading.Lock()
         self._closed = False
         self._count_cache: dict[tuple, tuple[tuple, int]] = {}
+        self._identity = Identity.of(self.db_path)
+        self._opened_on: dict[int, Identity | None] = {}
+        """id(connection) -> the file identity it was opened on."""
         self._put(self._open())  # open (and migrate) now, so errors surface at construction
 
     def _open(self) -> sqlite3.Connection:
@@ -90,17 +94,41 @@ class Reader:
             conn.execute("PRAGMA query_only = ON")  # from here on this connection only reads
         except sqlite3.Error as exc:
             raise StoreError(describe_error(exc, self.db_path)) from exc
+        with self._lock:
+            self._opened_on[id(conn)] = self._identity
         return conn
 
     def _put(self, conn: sqlite3.Connection) -> None:
         with self._lock:
-            if not self._closed and len(self._pool) < self.POOL_SIZE and not conn.in_transaction:
+            current = self._opened_on.get(id(conn)) == self._identity
+            if current and not self._closed and len(self._pool) < self.POOL_SIZE and not conn.in_transaction:
                 self._pool.append(conn)
                 return
-        conn.close()
+            self._opened_on.pop(id(conn), None)
+        if current:
+            conn.close()
+        else:
+            abandon(conn)  # closing would checkpoint into a file that is no longer the store
+
+    def _follow_the_file(self) -> None:
+        """The writer starts a fresh store when the file is deleted or replaced: read that one."""
+        now = Identity.of(self.db_path)
+        if now == self._identity:
+            return
+        with self._lock:
+            self._identity = now
+            stale, self._pool = self._pool, []
+            for conn in stale:
+                self._opened_on.pop(id(conn), None)
+            self._count_cache.clear()
+        for conn in stale:
+            abandon(conn)
+        if now is None:
+            raise StoreError(f"no recordings: {self.db_path} was deleted")
 
     @contextmanager
     def _borrow(self) -> Iterator[sqlite3.Connection]:
+        self._follow_the_file()
         with self._lock:
             conn = self._pool.pop() if self._pool else None
         if conn is None:
@@ -111,11 +139,16 @@ class Reader:
             self._put(conn)
 
     def close(self) -> None:
+        now = Identity.of(self.db_path)
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, []
-        for conn in pool:
-            conn.close()
+            opened_on = [self._opened_on.pop(id(conn), None) for conn in pool]
+        for conn, identity in zip(pool, opened_on, strict=True):
+            if identity == now:
+                conn.close()
+            else:
+                abandon(conn)
 
     def __enter__(self) -> Reader:
         return self

@@ -5,7 +5,8 @@
     runtime.stop(); recording.close()
 
 The runtime never imports the store: this module subscribes a `Recorder` to `runtime.bus` and hands
-the gateway a plain `lookup(request_id) -> dict | None` for `GET /__funcstudio/invocations/<id>`.
+the gateway a plain `lookup(request_id) -> dict | None` for `GET /__funcstudio/invocations/<id>` and
+the `recording` fields of `/__funcstudio/health` (on or off, why, invocations dropped, a notice).
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ class Recording:
             return None
         return record.to_json() if record is not None else None
 
+    def health(self) -> dict:
+        """The `recording` fields of `/__funcstudio/health`."""
+        recorder = self.recorder
+        return {
+            "recording": "on" if recorder.recording else "off",
+            "recording_reason": None if recorder.recording else recorder.problem,
+            "dropped_invocations": recorder.dropped_invocations,
+            "store": str(recorder.db_path),
+            "store_notice": recorder.notice,
+        }
+
     def close(self) -> None:
         self.recorder.close()
         if self._reader is not None:
@@ -65,4 +77,5 @@ def record_runtime(
     ).attach(runtime.bus)
     recording = Recording(recorder)
     runtime.gateway.lookup = recording.lookup
+    runtime.gateway.recording_status = recording.health
     return recording

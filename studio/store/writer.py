@@ -25,9 +25,18 @@ in the store even if the process is SIGKILLed right after. This is the only wait
 path, and it is bounded; log lines and every other event never wait. `wait_recorded(request_id,
 timeout)` offers the same wait to any other caller.
 
-**Failure keeps the runtime serving.** A locked, read-only or newer-version database, or a full disk,
-turns `recording` off with a sentence in `problem` (also given to `on_problem` and logged); events
-are then dropped cheaply. Nothing here raises into the publisher.
+**Failure keeps the runtime serving.** A read-only or newer-version database (or an unwritable
+`.funcstudio/`) turns `recording` off with a sentence in `problem` (also given to `on_problem` and
+logged); events are then dropped cheaply and counted (`dropped_invocations`). A full disk or a lock
+held too long also turns it off, but only for a while: the writer retries with backoff (0.5 s up to
+30 s) and, once a write succeeds, recording is on again and a `platform` line in the store says how
+many invocations and lines were not recorded meanwhile. Nothing here raises into the publisher.
+
+**The file stays its own.** With each batch the writer checks that `studio.db` is still the file it
+opened (device and inode, and the SQLite magic when the inode is the same; `durability.py`). When
+it was deleted, replaced or overwritten, the writer abandons its connection without checkpointing
+into a file it does not own, moves an unusable file aside and goes on in a fresh store at the same
+path, saying so once in `notice` (given to `on_problem` too).
 
 Retention (newest `max_invocations` invocations, newest `max_log_lines` log lines) is enforced by
 this thread, in chunks of `PRUNE_CHUNK` rows between batches, so pruning never delays a write long.
@@ -48,8 +57,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
-from studio.store import maintenance
-from studio.store.db import BUSY_TIMEOUT_MS, StoreError, describe_error, open_store
+from studio.store import durability, maintenance
+from studio.store.db import BUSY_TIMEOUT_MS, NotADatabaseError, StoreError, describe_error, open_store
 from studio.store.redact import cap_line, redact_record
 from studio.store.rows import SavedRequest, frame_rows, invocation_row
 
@@ -65,6 +74,8 @@ BATCH_MAX = 5_000
 COMMITTED_IDS_KEPT = 20_000
 """Request ids remembered as committed, for `wait_recorded`."""
 RETRY_BUSY = 3
+RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Waits between attempts to write again after a full disk or a long lock."""
 ABANDONED_AFTER_S = 3600.0
 """A `running` invocation older than this at start-up belonged to a dead process."""
 
@@ -100,6 +111,8 @@ class Recorder:
         self._ack_degraded = False
         self.recording = False
         self.problem: str | None = None
+        self.notice: str | None = None
+        """Said once: the store file was deleted or replaced and recording went on in a fresh one."""
         self.dropped_lines = 0
         self.dropped_invocations = 0
         self.skipped_events = 0
@@ -119,11 +132,21 @@ class Recorder:
         self._open_ids: dict[str, int] = {}
         """request id -> invocations.id for invocations started and not yet finished."""
         self._unreported_drops = 0
+        self._reported_invocation_drops = 0
+        self._drop_reason = "the recorder's queue was full"
+        self._busy_timeout_ms = busy_timeout_ms
+        self._retry_at: float | None = None
+        """While recording is off for a reason that may pass (a full disk, a lock): when to try again."""
+        self._retries = 0
         self._conn: sqlite3.Connection | None = None
+        self._owned: durability.Owned | None = None
         try:
-            self._conn = open_store(self.db_path, busy_timeout_ms=busy_timeout_ms)
+            self._open()
         except StoreError as exc:
-            self._turn_off(str(exc))
+            if _passing(str(exc)):
+                self._pause(str(exc))
+            else:
+                self._turn_off(str(exc))
         else:
             self.recording = True
             self._close_abandoned()
@@ -140,6 +163,8 @@ class Recorder:
     def __call__(self, event: Event) -> None:
         """The bus subscriber: enqueue and wake the writer. Never raises; waits only for `ack_timeout`."""
         if not self.recording:
+            if isinstance(event, InvocationFinished):
+                self.dropped_invocations += 1
             return
         try:
             self._enqueue(event)
@@ -247,17 +272,21 @@ class Recorder:
         self._wake.set()
         self._thread.join(timeout)
         if self._conn is not None and not self._thread.is_alive():
-            try:
-                self._conn.execute("PRAGMA optimize")  # keeps the planner's statistics fresh, cheaply
-            except sqlite3.Error:
-                pass
-            self._conn.close()
+            if self._owned is not None and durability.change(self.db_path, self._owned):
+                durability.abandon(self._conn)  # its checkpoint would write into somebody else's file
+            else:
+                try:
+                    self._conn.execute("PRAGMA optimize")  # keeps the planner's statistics fresh, cheaply
+                except sqlite3.Error:
+                    pass
+                self._conn.close()
             self._conn = None
 
     def status(self) -> dict[str, object]:
         return {
             "recording": self.recording,
             "problem": self.problem,
+            "notice": self.notice,
             "db_path": str(self.db_path),
             "queued": len(self._queue),
             "dropped_lines": self.dropped_lines,
@@ -288,6 +317,8 @@ class Recorder:
         while True:
             self._wake.wait(0.5)
             self._wake.clear()  # before draining, so an event appended after the drain wakes us again
+            if self._retry_at is not None and time.monotonic() >= self._retry_at and not self._closing:
+                self._try_resume()
             try:
                 while self._queue:
                     batch = [self._queue.popleft() for _ in range(min(len(self._queue), BATCH_MAX))]
@@ -304,23 +335,27 @@ class Recorder:
                 break
 
     def _write_batch(self, batch: list[Event]) -> None:
+        if self.recording and self._conn is not None:
+            self._keep_own_file()
         if not self.recording or self._conn is None:
+            self._count_lost(batch)
             self._mark_written(len(batch), ())
             return
         for attempt in range(RETRY_BUSY + 1):
             try:
                 info = self._apply(batch)
-            except sqlite3.OperationalError as exc:
-                self._safe_rollback()
-                busy = "locked" in str(exc).lower() or "busy" in str(exc).lower()
-                if busy and attempt < RETRY_BUSY:
-                    time.sleep(0.05 * (attempt + 1))
-                    continue
-                self._turn_off(describe_error(exc, self.db_path))
-                break
             except sqlite3.Error as exc:
                 self._safe_rollback()
-                self._turn_off(describe_error(exc, self.db_path))
+                text = str(exc).lower()
+                if ("locked" in text or "busy" in text) and attempt < RETRY_BUSY:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                message = describe_error(exc, self.db_path)
+                if _passing(text):
+                    self._pause(message)
+                else:
+                    self._turn_off(message)
+                self._count_lost(batch)
                 break
             else:
                 self._ack_degraded = False
@@ -365,7 +400,7 @@ class Recorder:
             except (sqlite3.InterfaceError, sqlite3.IntegrityError, TypeError, ValueError, AttributeError):
                 self.skipped_events += 1
                 log.exception("store: skipped an event it could not write: %r", event)
-        if self._unreported_drops != self.dropped_lines:
+        if self._unreported_drops != self.dropped_lines or self._reported_invocation_drops != self.dropped_invocations:
             log_rows.append(self._drop_notice(conn))
             new_invocations += 1
         last_log_id = None
@@ -439,15 +474,21 @@ class Recorder:
         return created
 
     def _drop_notice(self, conn: sqlite3.Connection) -> tuple:
-        """A platform line, under a synthetic invocation, saying how many lines a full queue cost."""
-        dropped = self.dropped_lines - self._unreported_drops
+        """A platform line, under a synthetic invocation, saying how many invocations and lines were
+        not recorded since the last such line (a full queue, a full disk, a long lock)."""
+        lines = self.dropped_lines - self._unreported_drops
+        invocations = self.dropped_invocations - self._reported_invocation_drops
         self._unreported_drops = self.dropped_lines
+        self._reported_invocation_drops = self.dropped_invocations
+        lost = [f"{invocations} invocations"] if invocations else []
+        lost += [f"{lines} log lines"] if lines else []
         now = time.time()
         notice = InvocationStarted(f"recorder-{now:.6f}", None, "platform", "", "", now)
         self._start(conn, notice)
         invocation_id = self._open_ids.pop(notice.request_id)
         conn.execute("UPDATE invocations SET state = 'finished' WHERE id = ?", (invocation_id,))
-        text = f"funcstudio: {dropped} log lines were not recorded (the recorder's queue was full)"
+        said = f"{' and '.join(lost)} were not recorded" if lost else "nothing was lost"
+        text = f"funcstudio: {said} ({self._drop_reason})"
         return (invocation_id, None, 0, now, "platform", "WARNING", text)
 
     def _prune_some(self) -> None:
@@ -479,9 +520,101 @@ class Recorder:
         except sqlite3.Error:
             pass
 
+    # --- durability ----------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        self._conn = open_store(self.db_path, busy_timeout_ms=self._busy_timeout_ms)
+        self._owned = durability.Owned.of(self.db_path)
+
+    def _keep_own_file(self) -> None:
+        """Before a batch: if `studio.db` is no longer the file we opened, go on in a fresh store."""
+        assert self._owned is not None
+        what = durability.change(self.db_path, self._owned)
+        if what is None:
+            return
+        old, owned = self._conn, self._owned
+        self._conn = None
+        if old is not None:
+            durability.abandon(old)
+        durability.clear_own_wal(self.db_path, owned)
+        self._open_ids.clear()
+        moved = None
+        try:
+            try:
+                self._open()
+            except NotADatabaseError:
+                moved = durability.move_aside(self.db_path)
+                self._open()
+        except StoreError as exc:
+            self._turn_off(f"{self.db_path} {what} and no fresh store could be made there: {exc}")
+            return
+        self._say(
+            f"{self.db_path} {what} while recording; recording goes on in a fresh store at the same path"
+            + (f" (what was there is kept as {moved.name})" if moved is not None else "")
+        )
+
+    def _pause(self, message: str) -> None:
+        """Recording off until a retry succeeds (a full disk, a lock held too long)."""
+        first = self._retry_at is None
+        self._retry_at = time.monotonic() + RETRY_BACKOFF_S[min(self._retries, len(RETRY_BACKOFF_S) - 1)]
+        self._retries += 1
+        if first:
+            self._drop_reason = message
+            self._turn_off(f"{message}; it comes back by itself when the store can be written again")
+
+    def _try_resume(self) -> None:
+        """Write the drop notice as the probe: when it commits, recording is on again."""
+        try:
+            if self._conn is None:
+                self._open()
+            self.recording = True  # for _keep_own_file and the notice's write
+            self._keep_own_file()
+            if self._conn is None:
+                return
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            row = self._drop_notice(conn)
+            conn.execute(
+                "INSERT INTO logs (invocation_id, function_id, seq, time, stream, level, text) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            maintenance.bump(conn, "invocations", 1)
+            maintenance.bump(conn, "logs", 1)
+            conn.execute("COMMIT")
+        except (StoreError, sqlite3.Error) as exc:
+            self.recording = False
+            self._safe_rollback()
+            message = str(exc) if isinstance(exc, StoreError) else describe_error(exc, self.db_path)
+            if _passing(message.lower()):
+                self._pause(message)
+            else:
+                self._retry_at = None
+                self._turn_off(message)
+            return
+        self._retry_at = None
+        self._retries = 0
+        self.problem = None
+        self._drop_reason = "the recorder's queue was full"
+        self._say(f"recording is on again in {self.db_path}; {row[-1].removeprefix('funcstudio: ')}")
+
+    def _count_lost(self, batch: list[Event]) -> None:
+        self.dropped_invocations += sum(1 for event in batch if isinstance(event, InvocationFinished))
+        self.dropped_lines += sum(1 for event in batch if isinstance(event, LogLine))
+
+    def _say(self, sentence: str) -> None:
+        self.notice = sentence
+        (log.info if self._on_problem is not None else log.warning)("funcstudio store: %s", sentence)
+        if self._on_problem is not None:
+            try:
+                self._on_problem(sentence)
+            except Exception:  # noqa: BLE001
+                log.exception("store on_problem callback failed")
+
     def _turn_off(self, message: str) -> None:
         self.recording = False
         self.problem = f"recording is off: {message}"
+        self._count_lost(list(self._queue))
         self._queue.clear()
         # Said once: through the caller's channel when it gave one, else the log.
         (log.info if self._on_problem is not None else log.warning)("funcstudio store: %s", self.problem)
@@ -494,3 +627,7 @@ class Recorder:
                 log.exception("store on_problem callback failed")
 
 
+def _passing(text: str) -> bool:
+    """A failure that goes away by itself: a full disk gets room, a lock gets released."""
+    text = text.lower()
+    return "full" in text or "locked" in text or "busy" in text or "disk i/o error" in text

@@ -40,6 +40,7 @@ from studio.tui.messages import (
     RuntimeReady,
     SaveRequestWanted,
     StoreReady,
+    StoreSaid,
 )
 from studio.tui.request_model import RequestSpec
 from studio.tui.route_index import Entry
@@ -118,6 +119,8 @@ class StudioApp(App):
         self.store = None
         self.url: str | None = None
         self.reload_info: str = ""
+        self.store_note: str = ""
+        """The recorder's last word when it is off or had to start afresh (shown in the header)."""
         self.pending_request_id: str | None = None
         self.pending_function: str | None = None
         self.last_record: dict | None = None
@@ -190,6 +193,8 @@ class StudioApp(App):
             parts.append(f"{count} function{'s' if count != 1 else ''}")
         if self.reload_info and not self.options.fixed:
             parts.append(self.reload_info)
+        if self.store_note:
+            parts.append(self.store_note)
         return " · ".join(parts)
 
     def _refresh_header(self) -> None:
@@ -241,10 +246,13 @@ class StudioApp(App):
             from studio.tui.invocation_source import InvocationSource
             from studio.tui.log_source import LogSource
 
-            recorder = Recorder(db_path(self.root), settings.store)
+            recorder = Recorder(db_path(self.root), settings.store,
+                                on_problem=lambda sentence: self.post_message(StoreSaid(sentence)))
             recorder.attach(runtime.bus)
             recorder.add_listener(self._on_commit)
             self.recorder = recorder
+            if not recorder.recording and not db_path(self.root).exists():
+                return  # nothing to read: the header says why recording is off
             store = (LogSource(db_path(self.root)), InvocationSource(db_path(self.root), writer=recorder))
         except Exception as exc:  # noqa: BLE001
             self.post_message(RuntimeFailed(f"store: {type(exc).__name__}: {exc}"))
@@ -311,6 +319,15 @@ class StudioApp(App):
     def _runtime_ready(self, message: RuntimeReady) -> None:
         self.url = message.url
         self.query_one(InvokePanel).set_base_url(self.mask(message.url))
+        self._refresh_header()
+
+    @on(StoreSaid)
+    def _store_said(self, message: StoreSaid) -> None:
+        recorder = self.recorder
+        off = recorder is not None and not recorder.recording
+        self.store_note = "recording off" if off else ("recording on (fresh store)" if recorder and
+                                                       recorder.notice == message.sentence else "")
+        self.notify(message.sentence, severity="warning" if off else "information", timeout=10)
         self._refresh_header()
 
     @on(RuntimeFailed)

@@ -37,6 +37,13 @@ class RuntimeFailed(Message):
 
 
 @dataclass
+class StoreSaid(Message):
+    """The recorder turned recording off or on again, or started a fresh store: one sentence."""
+
+    sentence: str
+
+
+@dataclass
 class StoreReady(Message):
     store: Any
     """A `studio.tui.services.StoreReader`."""
