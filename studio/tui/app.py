@@ -123,6 +123,8 @@ class StudioApp(App):
         """The recorder's last word when it is off or had to start afresh (shown in the header)."""
         self.pending_request_id: str | None = None
         self.pending_function: str | None = None
+        self._after_save = None
+        """What the unsaved guard runs once its save is written (dropped if the save fails or conflicts)."""
         self.last_record: dict | None = None
         self.responses: dict[str | None, ResponseData] = {}
         """The last response of each function, by function id: switching back shows it again."""
@@ -154,7 +156,7 @@ class StudioApp(App):
         with Horizontal(id="main"):
             yield RouteTree(id="sidebar")
             with Vertical(id="work"):
-                yield CodeEditor(self.root, id="editor")
+                yield CodeEditor(self.root, follow_disk=not fixed, id="editor")
                 with Horizontal(id="io"):
                     yield InvokePanel(id="invoke")
                     yield ResponseView(show_timing=not fixed, mask=self.mask, id="response")
@@ -359,6 +361,7 @@ class StudioApp(App):
         if isinstance(event, ProjectChanged):
             stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
             self.reload_info = f"reloaded {stamp} ({event.reload_ms:.0f} ms)"
+            self.query_one(CodeEditor).check_disk()  # the open file may be what changed
             if self.runtime is not None:
                 self.post_message(ProjectLoaded(self.runtime.project, event.reload_ms))
             self._refresh_header()
@@ -477,10 +480,9 @@ class StudioApp(App):
             return
 
         def decided(choice: str | None) -> None:
-            if choice == "save":
-                (Path(self.root) / editor.file).write_text(editor.text_area.text, encoding="utf-8")
-                editor.baseline = editor.text_area.text
-                then()
+            if choice == "save":  # through the editor's own save: it refuses to overwrite an outside change
+                self._after_save = then
+                editor.save()
             elif choice == "discard":
                 editor.baseline = editor.text_area.text
                 then()
@@ -520,10 +522,72 @@ class StudioApp(App):
     @on(CodeEditor.Saved)
     def _saved(self, message: CodeEditor.Saved) -> None:
         self.notify(f"saved {message.file}", timeout=2)
+        then, self._after_save = self._after_save, None
+        if then is not None:
+            then()
 
     @on(CodeEditor.SaveFailed)
     def _save_failed(self, message: CodeEditor.SaveFailed) -> None:
+        self._after_save = None
         self.notify(f"cannot save {message.file}: {message.reason}", severity="error", timeout=10)
+
+    @on(CodeEditor.SaveConflict)
+    def _save_conflict(self, message: CodeEditor.SaveConflict) -> None:
+        """ctrl+s on a file changed on disk since it was read: ask, never overwrite in silence."""
+        from studio.tui.screens.modals import ConfirmScreen
+
+        editor = message.editor
+
+        def decided(choice: str | None) -> None:
+            if choice == "overwrite":
+                editor.save(overwrite=True)
+                return
+            if choice == "diff":
+                self._show_disk_diff(editor, message.disk_text, then=lambda: self._save_conflict(message))
+                return
+            self._after_save = None
+            if choice == "reload":
+                editor.reload_from_disk()
+
+        self.push_screen(ConfirmScreen(
+            f"{message.file} changed on disk since it was opened; saving would overwrite that change.",
+            (("overwrite", "Overwrite"), ("reload", "Reload from disk"), ("diff", "Show diff"), ("cancel", "Cancel")),
+            default="cancel"), decided)
+
+    @on(CodeEditor.ChangedOnDisk)
+    def _changed_on_disk(self, message: CodeEditor.ChangedOnDisk) -> None:
+        from studio.tui.screens.modals import ConfirmScreen
+
+        editor = message.editor
+
+        def decided(choice: str | None) -> None:
+            if choice == "diff":
+                self._show_disk_diff(editor, message.disk_text, then=lambda: self._changed_on_disk(message))
+                return
+            editor.answered()
+            if choice == "reload":
+                editor.reload_from_disk()
+            else:  # keep mine (escape too): the buffer stays; the next save overwrites knowingly
+                editor.keep_mine(message.disk_text)
+
+        self.push_screen(ConfirmScreen(
+            f"{message.file} changed on disk, and it has unsaved edits here.",
+            (("keep", "Keep mine"), ("reload", "Reload from disk"), ("diff", "Show diff")),
+            default="keep"), decided)
+
+    @on(CodeEditor.Reloaded)
+    def _reloaded(self, message: CodeEditor.Reloaded) -> None:
+        self.notify(f"{message.file} changed on disk: reloaded", timeout=3)
+
+    def _show_disk_diff(self, editor: CodeEditor, disk_text: str, then) -> None:
+        import difflib
+
+        from studio.tui.screens.modals import TextScreen
+
+        diff = "".join(difflib.unified_diff(
+            disk_text.splitlines(keepends=True), editor.text_area.text.splitlines(keepends=True),
+            fromfile=f"{editor.file} (on disk)", tofile=f"{editor.file} (this buffer)")) or "(no difference)"
+        self.push_screen(TextScreen(f"{editor.file}: disk → buffer", diff), lambda _result: then())
 
     # -- invoke pipeline -----------------------------------------------------------------
 

@@ -96,3 +96,81 @@ async def test_big_file_falls_back_to_plain_text(showcase):
         notice = app.query_one(CodeEditor).open("cloud-functions/api/big.py")
         assert notice and "highlighting off" in notice
         assert app.query_one(CodeEditor).text_area.language is None
+
+
+async def test_ctrl_s_never_overwrites_a_change_made_on_disk(showcase):
+    """Finding 3: a change made on disk since the file was read survives ctrl+s; the studio asks."""
+    app = make_app(showcase, start_runtime=False)
+    path = showcase / f"{HELLO}.py"
+    async with app.run_test(**RUN) as pilot:
+        editor = await open_hello(app, pilot)
+        editor.text_area.insert("# mine\n", (0, 0))
+        path.write_text("# theirs\n" + path.read_text())  # another editor, a git checkout
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the conflict question")
+        assert path.read_text().startswith("# theirs\n")
+        await pilot.press("escape")  # cancel: nothing written, the buffer stays
+        await pilot.pause()
+        assert path.read_text().startswith("# theirs\n") and editor.dirty
+
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the conflict question")
+        await pilot.pause()
+        await pilot.click("#reload")
+        await wait_until(pilot, lambda: editor.text_area.text.startswith("# theirs\n"), what="reloaded")
+        assert not editor.dirty
+
+
+async def test_the_editor_follows_its_file(showcase):
+    """File safety: an outside change reloads a clean buffer; a dirty one asks (reload / keep mine / diff)."""
+    from studio.tui.screens.modals import TextScreen
+
+    app = make_app(showcase, start_runtime=False)
+    path = showcase / f"{HELLO}.py"
+    async with app.run_test(**RUN) as pilot:
+        editor = await open_hello(app, pilot)
+        path.write_text("# outside 1\n" + path.read_text())
+        editor.check_disk()  # what the watch timer does every second
+        await pilot.pause()
+        assert editor.text_area.text.startswith("# outside 1\n") and not editor.dirty
+
+        editor.text_area.insert("# mine\n", (0, 0))
+        original = path.read_text()
+        path.write_text(original + "# outside 2\n")
+        editor.check_disk()
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.pause()
+        await pilot.click("#diff")
+        await wait_until(pilot, lambda: isinstance(app.screen, TextScreen), what="the diff")
+        assert "+# mine" in str(app.screen.body) and "-# outside 2" in str(app.screen.body)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked again")
+        await pilot.pause()
+        await pilot.click("#keep")
+        await pilot.pause()
+        assert editor.text_area.text.startswith("# mine\n") and editor.dirty
+        await pilot.press("ctrl+s")  # kept knowingly: this save overwrites without a second question
+        await wait_until(pilot, lambda: not editor.dirty, what="saved")
+        assert path.read_text().startswith("# mine\n")
+
+
+async def test_the_unsaved_guard_saves_through_the_editor(showcase):
+    """The guard's Save goes through CodeEditor.save, so it also refuses to overwrite an outside change."""
+    app = make_app(showcase, start_runtime=False)
+    path = showcase / f"{HELLO}.py"
+    async with app.run_test(**RUN) as pilot:
+        editor = await open_hello(app, pilot)
+        editor.text_area.insert("# mine\n", (0, 0))
+        path.write_text("# theirs\n" + path.read_text())
+        app.query_one(RouteTree).select_function("cloud-functions/api/boom")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the unsaved question")
+        await pilot.pause()
+        await pilot.click("#save")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen)
+                         and app.screen.query("#overwrite"),
+                         what="the conflict question")
+        assert path.read_text().startswith("# theirs\n")
+        await pilot.pause()
+        await pilot.click("#overwrite")
+        await wait_until(pilot, lambda: editor.file == "cloud-functions/api/boom.py", what="switched after saving")
+        assert path.read_text().startswith("# mine\n")

@@ -24,10 +24,12 @@ class ConfirmScreen(ModalScreen[str]):
     DEFAULT_CSS = _MODAL_CSS.format(name="ConfirmScreen")
     BINDINGS = [Binding("escape", "dismiss('cancel')", "Cancel", id="modal.cancel")]
 
-    def __init__(self, message: str, choices: tuple[tuple[str, str], ...]) -> None:
+    def __init__(self, message: str, choices: tuple[tuple[str, str], ...], default: str | None = None) -> None:
         super().__init__()
         self.message = message
         self.choices = choices
+        self.default = default
+        """The button focused first (the first one when None)."""
 
     def compose(self):
         with Vertical():
@@ -37,7 +39,9 @@ class ConfirmScreen(ModalScreen[str]):
                     yield Button(label, id=button_id, variant="primary" if button_id == "save" else "default")
 
     def on_mount(self) -> None:
-        self.query(Button).first().focus()
+        buttons = self.query(Button)
+        chosen = [b for b in buttons if b.id == self.default]
+        (chosen[0] if chosen else buttons.first()).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id or "cancel")
