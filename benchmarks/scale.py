@@ -1,6 +1,7 @@
 """Many keep-alive clients at once: throughput, p50, p99 and errors (DESIGN.md §8, issue 11).
 
     .venv/bin/python benchmarks/scale.py [--clients 64 256] [--seconds 4] [--rounds 3] [--servers-only]
+                                         [--compare-with OTHER_CHECKOUT]
 
 The same http-function (`handler(event, context)` returning a small body) is served by
   funcstudio   `funcstudio serve` (isolated worker instances, recording on), a real subprocess
@@ -9,7 +10,8 @@ The same http-function (`handler(event, context)` returning a small body) is ser
 and, to choose the listening server (issue 11 item 1), two bare ASGI apps with no function behind them:
   uvicorn      uvicorn + httptools + uvloop (what the gateway listens with)
   granian      granian, 1 worker
-Every server runs in its own process; the load comes from this process (asyncio, raw sockets, one
+`--compare-with` adds `funcstudio serve` from another checkout (e.g. the commit before a change) as a
+further target. Every server runs in its own process; the load comes from this process (asyncio, raw sockets, one
 connection per client, kept alive; a connection the server closes is reopened). Targets take turns
 within each round and the medians over rounds are printed, so a noisy machine hits all of them.
 """
@@ -172,7 +174,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def start_targets(tmp: Path, servers_only: bool, instances: int | None) -> list[Target]:
+def start_targets(tmp: Path, servers_only: bool, instances: int | None, other: Path | None) -> list[Target]:
     project = tmp / "project"
     (project / "cloud-functions").mkdir(parents=True)
     (project / "cloud-functions" / "fn.py").write_text(textwrap.dedent(FUNCTION).lstrip())
@@ -185,6 +187,12 @@ def start_targets(tmp: Path, servers_only: bool, instances: int | None) -> list[
         port = free_port()
         targets.append(Target("funcstudio", [sys.executable, "-m", "studio", "serve", str(project), "--port",
                                              str(port), "--no-reload"], "/fn", port, env, cwd=str(tmp)))
+        if other is not None:
+            port = free_port()
+            other_env = {"PYTHONPATH": os.pathsep.join([str(other), os.environ.get("PYTHONPATH", "")])}
+            targets.append(Target(f"funcstudio@{other.name}", [sys.executable, "-m", "studio", "serve", str(project),
+                                                               "--port", str(port), "--no-reload"],
+                                  "/fn", port, other_env, cwd=str(tmp)))
         port = free_port()
         (tmp / "werkzeug_server.py").write_text(WERKZEUG.format(here=str(tmp), port=port))
         targets.append(Target("werkzeug threaded", [sys.executable, str(tmp / "werkzeug_server.py")], "/fn", port,
@@ -212,6 +220,8 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=None,
                         help="max_instances for funcstudio's function (default: the setting's default)")
     parser.add_argument("--servers-only", action="store_true", help="only the bare uvicorn and granian servers")
+    parser.add_argument("--compare-with", type=Path, default=None,
+                        help="another checkout whose `funcstudio serve` runs as a further target")
     args = parser.parse_args()
     try:
         import uvloop
@@ -221,7 +231,8 @@ def main() -> None:
         pass
 
     with tempfile.TemporaryDirectory() as tmp:
-        targets = start_targets(Path(tmp), args.servers_only, args.instances)
+        targets = start_targets(Path(tmp), args.servers_only, args.instances,
+                                args.compare_with.resolve() if args.compare_with else None)
         try:
             results: dict[tuple[str, int], list[dict]] = {}
             for _round in range(args.rounds):
@@ -233,7 +244,7 @@ def main() -> None:
             for target in targets:
                 target.stop()
     print(f"scale: {args.seconds:g} s per run, {args.rounds} rounds, medians over rounds; keep-alive clients")
-    widths = (20, 8, 12, 11, 11, 8)
+    widths = (24, 8, 12, 11, 11, 8)
     print(row("server", "clients", "req/s", "p50", "p99", "errors", widths=widths))
     for (name, clients), runs in results.items():
         med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
