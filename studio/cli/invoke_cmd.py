@@ -26,6 +26,36 @@ class Usage(click.UsageError):
     exit_code = EXIT_USAGE
 
 
+class NotJsonEvent(Usage):
+    """The event is not JSON: a usage error, except for an SCF function, where it is the platform's
+    400 InvalidParameterValue result (RUNTIME_SPEC.md §3.4, §3.7)."""
+
+
+class UnknownTarget(Usage):
+    """No function by that id or name: for an SCF project, the platform's 435 FunctionNotFound."""
+
+
+def door_record(status: int, message: str, target: str, function=None):
+    """What SCF answers at its door (the event or the function id is wrong): an error result with
+    the platform's status and body, which never reaches a worker and is not recorded."""
+    import uuid
+
+    from studio.runtime.invocation import InvocationRecord
+    from studio.runtime.platforms import scf_error_body
+
+    request_id = str(uuid.uuid4())
+    return InvocationRecord(
+        request_id=request_id, function_id=function.id if function is not None else None,
+        platform="scf", kind="scf-event", trigger="invoke", method="INVOKE", path=target, status=status,
+        response_headers=(("Content-Type", "application/json"),),
+        response_body=scf_error_body(status, message, request_id),
+    )
+
+
+def _has_scf(project) -> bool:
+    return any(fn.platform == "scf" for fn in project.functions)
+
+
 def parse_headers(values: tuple[str, ...]) -> list[tuple[str, str]]:
     headers = []
     for raw in values:
@@ -172,7 +202,7 @@ def resolve_target(project, ident: str, root) -> str:
         hint = f"known: {', '.join(ids[:12])}" + (f", ... ({len(ids)} in all)" if len(ids) > 12 else "")
     else:
         hint = "the project has no functions (funcstudio check explains why)"
-    raise Usage(f"no function {ident!r} in {root}; {hint} (a URL path starts with /)")
+    raise UnknownTarget(f"no function {ident!r} in {root}; {hint} (a URL path starts with /)")
 
 
 def failed(record) -> bool:
@@ -249,7 +279,13 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
         headers = parse_headers(header_values)
         body = read_data(data)
     event = None
-    if (event_spec or async_) and not target.startswith("/"):
+    not_json: NotJsonEvent | None = None
+    if not target.startswith("/") and not event_spec and body is not None and body.strip():
+        try:
+            json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            not_json = NotJsonEvent(f"the event for {target} must be JSON: {exc}")
+    if (event_spec or async_) and not target.startswith("/") and not_json is None:
         from studio.cli.invoke_event import prepare_event
 
         event = prepare_event(target, event_spec, overrides, body)  # usage errors before any worker starts
@@ -260,7 +296,19 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
     # One call: the zygote imports no framework up front; the one instance imports what it needs.
     runtime = Runtime(project, host="127.0.0.1", port=0, reload=False, preload=[])
     if not target.startswith("/"):
-        target = resolve_target(runtime.project, target, runtime.root)  # before any worker starts
+        try:
+            target = resolve_target(runtime.project, target, runtime.root)  # before any worker starts
+        except UnknownTarget as exc:
+            if not _has_scf(runtime.project):
+                raise
+            click.echo(f"funcstudio: {exc.message}", err=True)
+            _door_exit(door_record(435, f"FunctionNotFound: function {target!r} does not exist", target), as_json)
+        function = runtime.project.function(target)
+        if not_json is not None:
+            if function is None or function.platform != "scf":
+                raise not_json
+            _door_exit(door_record(400, f"InvalidParameterValue: the event is not JSON ({not_json.message})",
+                                   target, function), as_json)
         if event_spec == "timer":
             from studio.cli.invoke_event import use_declared_timer
 
@@ -290,11 +338,14 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
 
         record = _call_with_prompt(runtime, call, as_json) if debugging else call()
         logs = collector.logs.get(record.request_id, [])
+        # An async caller gets only the ack with the request id; the run itself (its return value
+        # among the platform lines) is in the logs. The exit status still follows the run.
+        shown = _async_view(record) if async_ else record
         if as_json:
-            payload = record_to_json(record, logs)
+            payload = record_to_json(shown, logs)
             click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         else:
-            click.echo(render_text(record, logs))
+            click.echo(render_text(shown, logs))
             if record.profile:
                 click.echo(render_profile(record.profile, runtime.root))
     finally:
@@ -318,6 +369,21 @@ def invoke_once(runtime, collector: Collector, target: str, *, method: str | Non
 
         return invoke_with_event(runtime, collector, ident, event, None, False, timeout)
     return _invoke_function(runtime, ident, body, method, headers)
+
+
+def _async_view(record):
+    """What an InvocationType=Event caller receives: 202 and the request id, no value, no body."""
+    import dataclasses
+
+    return dataclasses.replace(record, status=202, response_headers=(), response_body=b"", return_value=None)
+
+
+def _door_exit(record, as_json: bool) -> None:
+    from studio.runtime.records import record_to_json
+
+    click.echo(json.dumps(record_to_json(record, []), ensure_ascii=False, indent=2) if as_json
+               else render_text(record, []))
+    sys.exit(EXIT_FAILED)
 
 
 def _is_method(value: str) -> bool:
@@ -432,7 +498,7 @@ def _invoke_function(runtime, ident: str, body: bytes | None, method: str | None
         try:
             event = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise Usage(f"the event for {ident} must be JSON: {exc}") from None
+            raise NotJsonEvent(f"the event for {ident} must be JSON: {exc}") from None
     fn = runtime.project.function(ident)
     if fn is not None and fn.kind != "scf-event" and isinstance(event, dict):
         if method:

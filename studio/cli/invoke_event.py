@@ -51,7 +51,8 @@ def invoke_with_event(runtime, collector, ident: str, event: object, event_spec:
     from studio.runtime.server import UnknownFunction
     from studio.runtime.templates import TEMPLATES
 
-    trigger = "timer" if event_spec == "timer" and event_spec in TEMPLATES else None
+    # A generated trigger event is recorded as that trigger (cos, cmq, ckafka, timer), as production logs it.
+    trigger = event_spec if event_spec in TEMPLATES and event_spec != "direct" else None
     function = runtime.project.function(ident)
     if function is None:
         known = ", ".join(f.id for f in runtime.project.functions) or "(none)"

@@ -10,6 +10,7 @@ its envelope); anything without one gets the EdgeOne/default plain-text renderin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -123,14 +124,42 @@ def render_fault(ctx: FaultContext) -> Rendered:
     return renderer(ctx)
 
 
-def render_no_match(status: int, dispatcher: str) -> Rendered:
-    """The platform's own 404/405 (RUNTIME_SPEC.md §2.3, §2.5, §2.9)."""
+def render_no_match(status: int, dispatcher: str, *, owner: str = "edgeone", allowed: tuple[str, ...] = (),
+                    request_id: str | None = None, path: str = "/", host: str = "") -> Rendered:
+    """The answer of whatever stands in front of the functions when no route takes the request.
+
+    `owner` is the platform that would answer: `edgeone` (its dispatcher, RUNTIME_SPEC.md §2.3,
+    §2.5, §2.9; `request_id` set when production headers are on), `scf` (API Gateway's documented
+    "There is no api match" JSON, https://tencentcloud.com/document/product/628/11939) or
+    `cocobase` (the docs are silent: a plain 404, or a 405 with `Allow`)."""
+    if owner == "scf":
+        message = f"There is no api match uri[{json.dumps(path)[1:-1].replace('/', chr(92) + '/')}] host [{host}]"
+        return 404, [("Content-Type", "application/json")], json.dumps({"message": message}).encode("utf-8")
     text = b"Not Found" if status == 404 else b"Method Not Allowed"
+    if owner == "cocobase":
+        headers = [("Content-Type", "text/plain; charset=utf-8")]
+        if status == 405:
+            headers.append(("Allow", ", ".join(allowed or ("GET", "POST"))))
+        return status, headers, text
     if dispatcher == "asgi":
         ctype = "text/plain; charset=utf-8" if status == 404 else "text/plain"
         return status, [("Content-Type", ctype)], text
-    return status, [
+    headers = [
         ("Content-Type", "text/plain"),
         ("eo-pages-inner-scf-status", str(status)),
         ("eo-pages-inner-status-intercept", "false"),
-    ], text
+    ]
+    if request_id:
+        headers.append(("Functions-Request-Id", request_id))
+    return status, headers, text
+
+
+def no_match_owner(project, path: str) -> str:
+    """Which platform answers an unrouted request: EdgeOne's dispatcher whenever the project has
+    cloud functions, else CocoBase for its endpoint paths, else API Gateway."""
+    platforms = {fn.platform for fn in project.functions}
+    if "cocobase" in platforms and path.startswith("/functions/"):
+        return "cocobase"
+    if "edgeone" in platforms or not platforms:
+        return "edgeone"
+    return "scf" if "scf" in platforms else "cocobase"

@@ -41,7 +41,7 @@ from studio.runtime.access import AccessPolicy
 from studio.runtime.debug import DEBUG_HEADER, PROFILE_HEADER
 from studio.runtime.direct import build_direct_request, route_info
 from studio.runtime.events import ErrorInfo, InvocationFinished, InvocationRecord, ParityWarning
-from studio.runtime.faults import render_no_match
+from studio.runtime.faults import no_match_owner, render_no_match
 from studio.runtime.records import record_to_json
 from studio.runtime.supervisor import Invocation, Supervisor, new_request_id
 
@@ -405,7 +405,13 @@ class Gateway:
         self.supervisor.started(cycle.request_id, cycle.base.function_id, "http", method, path)
         if route is None or function is None:
             status = int(getattr(match, "status", 404) or 404)
-            status, hdrs, text = render_no_match(status if status in (404, 405) else 404, state.dispatcher)
+            owner = no_match_owner(state.project, path)
+            production = getattr(getattr(self.supervisor.settings, "edgeone", None), "headers", "production")
+            status, hdrs, text = render_no_match(
+                status if status in (404, 405) else 404, state.dispatcher, owner=owner,
+                allowed=tuple(getattr(match, "allowed", ()) or ()),
+                request_id=cycle.request_id if production == "production" else None,
+                path=path, host=request.host or "")
             cycle.record = dataclasses.replace(cycle.base, status=status, response_headers=tuple(hdrs),
                                                response_body=text,
                                                duration_ms=(time.perf_counter() - cycle.t0) * 1000)

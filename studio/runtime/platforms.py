@@ -87,12 +87,6 @@ def render_scf_fault(ctx: FaultContext) -> Rendered:
     return http_status, [("Content-Type", JSON)], scf_error_body(status, message, ctx.request_id, stack)
 
 
-def scf_billed_ms(duration_ms: float, timeout_s: float | None) -> int:
-    """Rounded up to 100 ms and capped at the timeout, as scfcli bills (worker/scf.py does the same)."""
-    billed = max(100, int(math.ceil(duration_ms / 100.0)) * 100)
-    return min(billed, int(timeout_s * 1000)) if timeout_s else billed
-
-
 def fault_log_lines(function: Function, request_id: str, duration_ms: float,
                     peak_memory_mb: float | None) -> list[str]:
     """The platform lines production still prints after the runtime killed an instance mid-invocation.
@@ -102,12 +96,11 @@ def fault_log_lines(function: Function, request_id: str, duration_ms: float,
     """
     if function.platform != "scf":
         return []
-    timeout_s = function.limits.timeout_s
     memory_mb = function.limits.memory_mb or 128
     return [
         f"END RequestId: {request_id}",
         f"Report RequestId: {request_id} Duration:{int(math.ceil(duration_ms))}ms "
-        f"Billed Duration:{scf_billed_ms(duration_ms, timeout_s)}ms Memory:{memory_mb}MB "
+        f"Memory:{memory_mb}MB "
         f"MaxMemoryUsed:{float(peak_memory_mb or 0.0):.4f}MB",
     ]
 

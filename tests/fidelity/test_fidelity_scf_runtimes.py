@@ -99,3 +99,42 @@ def test_undeclared_python2_code_is_named_as_python2(tmp_path: Path) -> None:
     problem = project.functions[0].load_problem
     assert problem is not None and problem.code == "syntax-error"
     assert problem.message.startswith("Python 2 syntax") and "2020-01-01" in problem.hint
+
+
+# -- the door: what SCF answers before a function runs (fidelity items 11 and 12) ----------------
+
+
+def test_door_errors_are_the_platforms_results(mixed: Path) -> None:
+    import json
+
+    from helpers import run_funcstudio
+
+    unknown = run_funcstudio("invoke", str(mixed), "no-such-function", "-d", "{}", "--json")
+    assert unknown.returncode == 1, unknown.stderr
+    body = json.loads(json.loads(unknown.stdout)["body"])
+    assert body["statusCode"] == 435 and body["errorMessage"].startswith("FunctionNotFound")
+    not_json = run_funcstudio("invoke", str(mixed), "helloworld", "-d", "{oops", "--json")
+    assert not_json.returncode == 1, not_json.stderr
+    record = json.loads(not_json.stdout)
+    body = json.loads(record["body"])
+    assert record["status"] == 400 and body["statusCode"] == 400
+    assert body["errorMessage"].startswith("InvalidParameterValue")
+    assert "_funcstudio_worker" not in not_json.stdout + unknown.stdout
+
+
+def test_cos_event_is_recorded_as_a_cos_trigger_and_region_reaches_the_context(mixed: Path) -> None:
+    import json
+
+    from helpers import run_funcstudio
+
+    out = run_funcstudio("invoke", str(mixed), "helloworld", "--event", "cos", "--json")
+    record = json.loads(out.stdout)
+    assert record["trigger"] == "cos", out.stderr
+    assert json.loads(record["body"])["region"] == "ap-chengdu"
+
+
+def test_apigw_template_headers_are_lower_case() -> None:
+    from studio.runtime.templates import load_template
+
+    headers = load_template("apigw")["headers"]
+    assert headers and all(name == name.lower() for name in headers)

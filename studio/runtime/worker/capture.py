@@ -302,8 +302,13 @@ def error_info(exc: BaseException, project_root: str) -> dict:
         text = "".join(te.format())
     except Exception:  # noqa: BLE001
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return {"type": type(exc).__qualname__ if type(exc).__module__ == "builtins"
-            else f"{type(exc).__module__}.{type(exc).__qualname__}",
+    # funcstudio's own exception types (the worker package is private) read as the platform names them
+    module = type(exc).__module__
+    own = module.startswith(("_funcstudio_worker", "studio.runtime.worker"))
+    if own:
+        text = text.replace(f"{module}.{type(exc).__qualname__}", type(exc).__qualname__)
+    return {"type": type(exc).__qualname__ if module == "builtins" or own
+            else f"{module}.{type(exc).__qualname__}",
             "message": _safe_str(exc), "traceback": text, "frames": frames}
 
 

@@ -75,12 +75,6 @@ def error_body(status: int, message: str, request_id: str, **extra) -> dict:
     return body
 
 
-def billed_ms(duration_ms: float, timeout_s: float) -> int:
-    """Rounded up to 100 ms and capped at the timeout, as scfcli bills."""
-    billed = max(100, int(math.ceil(duration_ms / 100.0)) * 100)
-    return min(billed, int(timeout_s * 1000)) if timeout_s else billed
-
-
 class ScfAdapter:
     kind = "scf-event"
     framework = None
@@ -195,7 +189,7 @@ class ScfAdapter:
         invocation.platform_log(f"END RequestId: {request_id}")
         invocation.platform_log(
             f"Report RequestId: {request_id} Duration:{int(math.ceil(duration))}ms "
-            f"Billed Duration:{billed_ms(duration, self.timeout_s)}ms Memory:{self.memory_mb}MB "
+            f"Memory:{self.memory_mb}MB "
             f"MaxMemoryUsed:{peak_kb / 1024.0:.4f}MB"
         )
 
@@ -253,6 +247,9 @@ class ScfAdapter:
             invocation.warn("SCF-RESPONSE-SIZE", "The return value exceeds 6 MB; the platform answers 407.",
                             "Return less data, or store it in COS and return a link.")
             return self._error(invocation, 407, "The size of response exceeds the upper limit (6MB)", request_id, apigw)
+        if trigger in ASYNC_TRIGGERS:
+            # An async caller never receives the value; the platform records it in the log (SCF-doc Python).
+            invocation.platform_log(f"Return value RequestId: {request_id} {text}")
         if apigw is not None and apigw.get("integrated_response", True):
             return self.integration_response(invocation, value)
         return 200, [("Content-Type", "application/json")], text.encode("utf-8")
