@@ -39,7 +39,7 @@ from studio.runtime.events import (
     LogLine,
     ParityWarning,
 )
-from studio.runtime.faults import FaultContext, render_fault
+from studio.runtime.faults import FaultContext, describe, render_fault
 from studio.runtime.platforms import fault_log_lines, function_extra
 from studio.runtime.undeclared import UndeclaredDeps
 from studio.runtime.worker_env import worker_extra
@@ -570,6 +570,7 @@ class Supervisor:
                 on_log(*line)  # what the module printed before it failed
             self._kill(instance, function.id, "load-error")
             error = _to_error(load_error)
+            self._report_failure(function, request_id, "load-error", error, None, logs, on_log)
             modules = self._project_modules(instance)
             record = self._fault_record(base, function, request_id, "load-error", t0, error=error)
             record = dataclasses.replace(record, init_ms=init_ms, instance_id=str(instance.id),
@@ -600,11 +601,12 @@ class Supervisor:
             self._kill(instance, function.id, fault or "crash", getattr(result, "exit_code", None))
         else:
             self._release(slot, keep=True)
+        error = _to_error(getattr(result, "error", None))
+        self._report_failure(function, request_id, fault, error, getattr(result, "exit_code", None), logs, on_log)
         if fault is not None:
             self._close_killed(function, request_id, result, logs, on_log)
 
         modules = self._project_modules(instance)
-        error = _to_error(getattr(result, "error", None))
         status = getattr(result, "status", None)
         headers = _headers(getattr(result, "headers", ()))
         resp_body = getattr(result, "body", b"") or b""
@@ -654,6 +656,26 @@ class Supervisor:
         if found is None or any(w.id == found.id for w in warnings):
             return warnings
         return (*warnings, found)
+
+    @staticmethod
+    def _report_failure(function: Function, request_id: str, fault: str | None, error: ErrorInfo | None,
+                        exit_code: int | None, logs: list[LogLine], on_log) -> None:
+        """Every failed invocation gets an ERROR line tied to it, so an errors-only view shows it: an
+        uncaught exception, a timeout, a crash, a memory kill. Skipped when the function or the
+        platform already logged one (a framework logs its exceptions, an adapter its traceback)."""
+        if fault is None and error is None:
+            return
+        if any(line.level in ("ERROR", "CRITICAL") for line in logs):
+            return
+        if fault is not None:
+            text = describe(FaultContext(function=function, fault=fault, request_id=request_id, error=error,
+                                         exit_code=exit_code, timeout_s=function.limits.timeout_s,
+                                         memory_mb=function.limits.memory_mb))
+        else:
+            text = f"Uncaught {error.type}: {error.message}"
+        if error is not None and error.traceback:
+            text += "\n" + error.traceback.rstrip("\n")
+        on_log("platform", "ERROR", time.time(), text)
 
     @staticmethod
     def _close_killed(function: Function, request_id: str, result, logs: list[LogLine], on_log) -> None:

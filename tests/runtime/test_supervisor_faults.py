@@ -79,6 +79,11 @@ FILES = {
             while True:
                 hoard.append(bytearray(16 * 1024 * 1024))
     """,
+    "cloud-functions/boom.py": """
+        def handler(event, context):
+            print("about to raise", flush=True)
+            raise KeyError("missing")
+    """,
     "cloud-functions/flood.py": """
         def handler(event, context):
             line = "x" * 1000
@@ -123,6 +128,19 @@ def texts(rt, record):
     return [line.text for line in rt.events.logs(record.request_id)]
 
 
+def error_lines(rt, record):
+    """The ERROR-level lines of this invocation: what an errors-only log view shows for it."""
+    return [line for line in rt.events.logs(record.request_id) if line.level == "ERROR"]
+
+
+def test_uncaught_exception_is_an_error_line(faulty):
+    reply, record = call(faulty, "/boom")
+    assert reply.status >= 500 and record.error is not None
+    [line] = error_lines(faulty, record)
+    assert line.stream == "platform" and "KeyError" in line.text
+    assert "about to raise" in texts(faulty, record)
+
+
 def test_timeout_kills_only_that_instance_and_keeps_streamed_lines(faulty):
     ok_pid = healthy(faulty)
     reply, record = call(faulty, "/hang")
@@ -131,6 +149,8 @@ def test_timeout_kills_only_that_instance_and_keeps_streamed_lines(faulty):
     assert "timed out" in reply.text
     assert any("about to hang" in t for t in texts(faulty, record))
     assert any("stderr before hanging" in t for t in texts(faulty, record))
+    [line] = error_lines(faulty, record)
+    assert "timed out" in line.text
     exits = [e for e in faulty.events.of(InstanceExited) if e.function_id == "cloud-functions/hang"]
     assert exits and exits[-1].reason == "timeout"
     assert healthy(faulty) == ok_pid  # the other function's warm instance survived
@@ -141,6 +161,8 @@ def test_segfault_is_a_crash(faulty):
     assert record.fault == "crash"
     assert reply.status >= 500
     assert any("about to segfault" in t for t in texts(faulty, record))
+    [line] = error_lines(faulty, record)
+    assert "crashed" in line.text
     healthy(faulty)
 
 
@@ -165,6 +187,8 @@ def test_memory_eater_is_killed_at_its_limit(faulty):
     assert record.fault == "memory"
     assert reply.status >= 500
     assert any("eating memory" in t for t in texts(faulty, record))
+    [line] = error_lines(faulty, record)
+    assert "memory limit" in line.text
     healthy(faulty)
 
 

@@ -210,7 +210,7 @@ class EdgeOneAdapter:
                 "request here, prints `Error loading module` and answers 404.",
                 f"Move the file out of {self.excluded}/ or rename the folder.",
             )
-            invocation.platform_log(f"Error loading module {self.module_name}: No such file or directory")
+            invocation.platform_log(f"Error loading module {self.module_name}: No such file or directory", "ERROR")
             return self._plain(req, 404, "Not Found")
         if self.kind is None:
             return self._plain(req, 404, "Not Found")
@@ -329,13 +329,13 @@ class EdgeOneAdapter:
             invocation.set_error(error)
             if not response["started"]:
                 return self._error(invocation, "ASGI error: ", error)
-            invocation.platform_log(f"ASGI error: {error}\n{capture.traceback_text(error)}".rstrip("\n"))
+            invocation.platform_log(f"ASGI error: {error}\n{capture.traceback_text(error)}".rstrip("\n"), "ERROR")
         return response["status"], response["headers"], response["body"]
 
     def _error(self, invocation, prefix: str, exc: BaseException):
         invocation.set_error(exc)
         text = f"{prefix}{exc}\n{capture.traceback_text(exc)}"
-        invocation.platform_log(text.rstrip("\n"))
+        invocation.platform_log(text.rstrip("\n"), "ERROR")
         return 500, [("Content-Type", "text/plain; charset=utf-8")], text.encode("utf-8")
 
     def close(self) -> None:

@@ -131,7 +131,7 @@ def invoke(fn, req: HttpRequest, invocation, fixed: bool):
         invocation.set_error(exc)
         _warn_null_params(exc, event, invocation)
         text = f"{prefix}{exc}\n{capture.traceback_text(exc)}"
-        invocation.platform_log(text.rstrip("\n"))
+        invocation.platform_log(text.rstrip("\n"), "ERROR")
         return 500, [("Content-Type", TEXT_PLAIN)], text.encode("utf-8")
 
 

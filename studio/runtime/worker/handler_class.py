@@ -76,7 +76,7 @@ def invoke(cls, req: HttpRequest, invocation, fixed: bool, not_allowed):
     except Exception as exc:  # noqa: BLE001 - the platform answers any exception with a 500
         invocation.set_error(exc)
         text = f"BaseHTTPRequestHandler error: {exc}\n{capture.traceback_text(exc)}"
-        invocation.platform_log(text.rstrip("\n"))
+        invocation.platform_log(text.rstrip("\n"), "ERROR")
         return 500, [("Content-Type", "text/plain; charset=utf-8")], text.encode("utf-8")
     return _parse(bytes(sock.written), invocation, fixed)
 

@@ -45,8 +45,10 @@ class Invocation:
         if all(w["id"] != id for w in self.warnings):
             self.warnings.append({"id": id, "message": message, "fix": fix})
 
-    def platform_log(self, text: str) -> None:
-        self.runtime.capture.emit("platform", None, text)
+    def platform_log(self, text: str, level: str | None = None) -> None:
+        """A line the platform prints; `level="ERROR"` for the ones that report a failure, so an
+        errors-only view shows them."""
+        self.runtime.capture.emit("platform", level, text)
 
     def set_error(self, exc: BaseException) -> dict:
         if self.exception is None:
