@@ -36,12 +36,17 @@ CONDITIONS: dict[str, dict[str, str]] = {
         "invocations": "i.request_id = ?",
         "logs": "l.invocation_id = (SELECT id FROM invocations WHERE request_id = ?)",
     },
+    "method": {"invocations": "i.method = ?", "logs": "i.method = ?"},
+    "stream": {
+        "invocations": "EXISTS (SELECT 1 FROM logs l WHERE l.invocation_id = i.id AND l.stream = ?)",
+        "logs": "l.stream = ?",
+    },
     "status": {"invocations": "i.status = ?", "logs": "i.status = ?"},
     "status_class": {"invocations": "i.status_class = ?", "logs": "i.status_class = ?"},
     "has_error": {"invocations": "i.has_error = ?", "logs": "i.has_error = ?"},
     "text": {"invocations": _TEXT_IN_INVOCATION},  # logs: an FTS source instead (below)
 }
-_NEEDS_INVOCATION = frozenset({"status", "status_class", "has_error"})
+_NEEDS_INVOCATION = frozenset({"status", "status_class", "has_error", "method"})
 """The conditions on logs that read the invocation row."""
 
 
@@ -70,7 +75,7 @@ class Selection:
 def filter_values(filter: Filter, levels: Sequence[str] | None) -> dict[str, list[object]]:
     """Each condition's parameter list, for the conditions `filter` sets (ValueError on bad values)."""
     values: dict[str, list[object]] = {}
-    for name in ("function_id", "since", "until", "request_id"):
+    for name in ("function_id", "since", "until", "request_id", "stream"):
         value = getattr(filter, name)
         if value is not None:
             values[name] = [value]
@@ -81,6 +86,8 @@ def filter_values(filter: Filter, levels: Sequence[str] | None) -> dict[str, lis
         values[column] = [code]
     if filter.has_error is not None:
         values["has_error"] = [int(filter.has_error)]
+    if filter.method:
+        values["method"] = [filter.method.upper()]
     if filter.text:
         values["text"] = [fts_query(filter.text), filter.text, filter.text, filter.text]
     return values

@@ -220,16 +220,35 @@ class Reader:
         needs it. No OFFSET anywhere.
         """
         levels = levels_from(filter.level) or [None]
-        parts = [self._log_ids_one(filter, level, after_id) for level in levels]
+        parts = [self._log_ids_one(filter, level, after=after_id) for level in levels]
         ids = array("q")
         ids.extend(parts[0] if len(parts) == 1 else heapq.merge(*parts))
         return ids
 
-    def _log_ids_one(self, filter: Filter, level: str | None, after_id: int) -> array:
+    def log_ids_before(self, filter: Filter = Filter(), *, before_id: int | None = None, limit: int = 200) -> array:
+        """Descending ids of the newest `limit` lines matching `filter` with `id < before_id` (None: from
+        the newest): one keyset page, so the log view paints its newest lines before it knows the rest,
+        then reads older ids page by page."""
+        levels = levels_from(filter.level) or [None]
+        parts = [self._log_ids_one(filter, level, before=before_id, limit=limit) for level in levels]
+        ids = array("q")
+        if len(parts) == 1:
+            ids.extend(parts[0])
+        else:
+            merged = heapq.merge(*parts, reverse=True)
+            ids.extend(next(merged) for _ in range(min(limit, sum(len(part) for part in parts))))
+        return ids
+
+    def _log_ids_one(self, filter: Filter, level: str | None, *, after: int | None = None,
+                     before: int | None = None, limit: int | None = None) -> array:
         sel = selection("logs", filter, levels=[level] if level else None, join_invocations=False)
-        sel = sel.keyset(after=after_id)
-        sql = f"SELECT {sel.key} FROM {sel.source} WHERE {sel.where()} ORDER BY {sel.key}"
+        sel = sel.keyset(after=after, before=before)
+        order = "ASC" if limit is None else "DESC"
+        sql = f"SELECT {sel.key} FROM {sel.source} WHERE {sel.where()} ORDER BY {sel.key} {order}"
         params = [_valid_utf8(value) if isinstance(value, str) else value for value in sel.params]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         ids = array("q")
         with self._limited() as conn:
             try:

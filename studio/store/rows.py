@@ -62,6 +62,10 @@ class Filter:
     """Words searched with FTS5 in log text (for invocations: any of its lines, its path or error)."""
     request_id: str | None = None
     """Only the lines of this invocation."""
+    method: str | None = None
+    """The request's HTTP method (`GET`, `POST`, ...), as recorded."""
+    stream: str | None = None
+    """Where a line came from: stdout | stderr | logging | platform (for invocations: any of its lines)."""
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in fields(self))

@@ -51,6 +51,8 @@ FILTERS = [
     Filter(request_id="007-req"),
     Filter(function_id="api/orders", level="error", status="2xx"),
     Filter(text="timeout", level="info", function_id="api/orders"),
+    Filter(stream="stdout"),
+    Filter(method="post", stream="logging", level="error"),
 ]
 
 
@@ -64,10 +66,30 @@ def test_log_ids_are_the_keyset_pages_ids_ascending(reader, flt):
         assert list(reader.log_ids(flt, after_id=middle)) == [i for i in expected if i > middle]
 
 
+@pytest.mark.parametrize("flt", FILTERS, ids=repr)
+def test_log_ids_before_pages_back_from_the_newest(reader, flt):
+    """Keyset pages of ids, newest first, concatenate to every matching id (the log view's first paint
+    and its lazily read scrollback)."""
+    expected = list(reversed(reader.log_ids(flt)))
+    pages: list[int] = []
+    before = None
+    while True:
+        page = reader.log_ids_before(flt, before_id=before, limit=7)
+        assert page.typecode == "q" and len(page) <= 7
+        pages += page
+        if len(page) < 7:
+            break
+        before = page[-1]
+    assert pages == expected
+
+
 def test_filters_actually_narrow(reader):
     assert len(reader.log_ids()) == 120
     assert len(reader.log_ids(Filter(status="5xx"))) == 40
     assert len(reader.log_ids(Filter(text="timeout"))) == 20  # invocations 0, 7, 14, 21, 28
+    assert len(reader.log_ids(Filter(stream="stdout"))) == 30  # one print per invocation
+    assert len(reader.log_ids(Filter(method="GET"))) == 0
+    assert [row.method for row in reader.invocations(Filter(method="post"), limit=3)] == ["POST"] * 3
 
 
 def test_log_lines_join_the_invocation(reader):
