@@ -95,8 +95,9 @@ async def logs(pilot) -> None:
         await _send(pilot)
     pane = app.query_one("#logs-pane")
     pane.set_functions(sorted(fn.id for fn in app.project.functions))
+    scans = pane.scans
     pane.apply_filters(LogFilters(function_id="cloud-functions/api/logs", level="INFO"))
-    await _until(pilot, lambda: pane.view.line_count > 0)
+    await _until(pilot, lambda: pane.scans > scans and pane.view.line_count > 0)  # the filter's first page
     await pilot.press("f8")
     app.query_one("#bottom").styles.height = 20
     await pilot.pause()

@@ -50,6 +50,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                show=False),
     ActionSpec("view.trace", "f10", "show_tab('trace')", "Trace", "Show and focus the last stack trace.",
                show=False),
+    ActionSpec("view.errors-only", "f6", "toggle_errors_only", "Errors only",
+               "Show only errors in the logs and the history; again to show everything."),
     ActionSpec("view.toggle-tree", "ctrl+b", "toggle_panel('sidebar')", "Tree", "Show or hide the route tree.",
                show=False),
     ActionSpec("view.toggle-bottom", "ctrl+t", "toggle_panel('bottom')", "Bottom",

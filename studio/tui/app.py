@@ -1,7 +1,9 @@
 """The studio: route tree, editor, invoke panel and response, logs/history/trace, over the runtime.
 
-The first frame is composed with placeholders; discovery, the runtime and the store start in one
-thread worker (`_start_services`) that posts `ProjectLoaded`, `RuntimeReady` and `StoreReady`.
+The first frame is composed with placeholders; discovery and the runtime start in one thread worker
+(`_start_services`) that posts `ProjectLoaded` and `RuntimeReady`; the store is read from the first
+frame on (`StoreReady`, its readers open lazily), in parallel, and a `StoreWatcher` posts
+`StoreChanged` whenever any process on the project commits to it.
 Workers never touch widgets: each posts a typed message (messages.py) and an `@on` handler here
 owns the state. The TUI never runs user code: invocations go over loopback HTTP to the gateway.
 """
@@ -25,11 +27,9 @@ from studio.tui import actions
 from studio.tui.commands import ActionProvider, RouteProvider
 from studio.tui.messages import (
     InvocationLoaded,
-    InvocationsChanged,
     InvokeCompleted,
     InvokeFailed,
     InvokeRequested,
-    LogsAppended,
     OpenLocation,
     OpenRequestWanted,
     ProjectLoaded,
@@ -39,6 +39,7 @@ from studio.tui.messages import (
     RuntimeFailed,
     RuntimeReady,
     SaveRequestWanted,
+    StoreChanged,
     StoreReady,
     StoreSaid,
 )
@@ -133,6 +134,7 @@ class StudioApp(App):
         self.last_saved_response: Path | None = None
         self.status_problems: list[str] = []
         self._unsubscribe = None
+        self.watcher = None
 
     def mask(self, text: str) -> str:
         """In fixed mode, hide what changes between runs: the port and the project's absolute path."""
@@ -170,6 +172,21 @@ class StudioApp(App):
         self.query_one(RouteTree).show_loading()
         # after the first frame: discovery and the runtime must not compete with the first paint
         self.call_after_refresh(self._start_services)
+        self._open_store()
+
+    def _open_store(self) -> None:
+        """The store's readers, from the first frame on: they need neither discovery nor the runtime
+        (their connections open on first use, in the views' workers), and the watcher notices rows
+        written by any process, the studio's own recorder included."""
+        from studio.store.db import db_path
+        from studio.store.watch import StoreWatcher
+        from studio.tui.invocation_source import InvocationSource
+        from studio.tui.log_source import LogSource
+
+        path = db_path(self.root)
+        self.store = InvocationSource(path)
+        self.watcher = StoreWatcher(path, lambda: self.post_message(StoreChanged())).start()
+        self.post_message(StoreReady((LogSource(path), self.store)))
 
     def _no_blink(self) -> None:
         """Fixed mode: no blinking cursors (run again once the lazy parts are in)."""
@@ -245,21 +262,20 @@ class StudioApp(App):
         try:
             from studio.store.db import db_path
             from studio.store.writer import Recorder
-            from studio.tui.invocation_source import InvocationSource
-            from studio.tui.log_source import LogSource
 
             recorder = Recorder(db_path(self.root), settings.store,
                                 on_problem=lambda sentence: self.post_message(StoreSaid(sentence)))
             recorder.attach(runtime.bus)
-            recorder.add_listener(self._on_commit)
             self.recorder = recorder
-            if not recorder.recording and not db_path(self.root).exists():
-                return  # nothing to read: the header says why recording is off
-            store = (LogSource(db_path(self.root)), InvocationSource(db_path(self.root), writer=recorder))
         except Exception as exc:  # noqa: BLE001
             self.post_message(RuntimeFailed(f"store: {type(exc).__name__}: {exc}"))
             return
-        self.post_message(StoreReady(store))
+        self.call_from_thread(self._recorder_started, recorder)
+
+    def _recorder_started(self, recorder) -> None:
+        """Saved requests go through the recorder, the store's one writer."""
+        if self.store is not None:
+            self.store.writer = recorder
 
     def _on_bus_event(self, event) -> None:
         """Runs on the runtime's threads: only forward what the UI shows, never block."""
@@ -267,13 +283,6 @@ class StudioApp(App):
 
         if isinstance(event, (ProjectChanged, InstanceExited)):
             self.post_message(RuntimeEventReceived(event))
-
-    def _on_commit(self, info) -> None:
-        """Runs on the store writer's thread after each commit."""
-        if info.logs:
-            self.post_message(LogsAppended(info.last_log_id or 0, info.logs))
-        if info.invocations:
-            self.post_message(InvocationsChanged())
 
     def on_unmount(self) -> None:
         self.stop_services()
@@ -289,6 +298,9 @@ class StudioApp(App):
         recorder, self.recorder = self.recorder, None
         if recorder is not None:
             recorder.close(timeout=5)
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:
+            watcher.stop()
 
     # -- service messages ----------------------------------------------------------------
 
@@ -298,6 +310,8 @@ class StudioApp(App):
         self.query_one(InvokePanel).event_builder = self._scf_event
         tree = self.query_one(RouteTree)
         tree.set_project(message.project, self.inner_routes)
+        for pane in self.query(LogsPane):
+            pane.add_functions([fn.id for fn in message.project.functions])
         self._refresh_header()
         keymap = getattr(self.settings, "keymap", None) or {}
         usable, problems = actions.checked_keymap(keymap)
@@ -340,14 +354,16 @@ class StudioApp(App):
 
     @on(StoreReady)
     def _store_ready(self, message: StoreReady) -> None:
-        if not self.query(LogsPane):  # the lazy bottom panel is not in yet: try after the next refresh
+        if not self.query(LogsPane) or not self.query(HistoryView):
+            # the lazy bottom panel (and its lazy history tab) are not in yet: try after the next refresh
             self.call_after_refresh(self._store_ready, message)
             return
         log_source, invocations = message.store
-        self.store = invocations
         self._no_blink()
+        if self.project is not None:
+            self.query_one(LogsPane).add_functions([fn.id for fn in self.project.functions])
         self.query_one(LogsPane).set_source(log_source)
-        self._refresh_history(None)
+        self.query_one(HistoryView).set_source(invocations)
 
     @on(RuntimeEventReceived)
     def _runtime_event(self, message: RuntimeEventReceived) -> None:
@@ -366,72 +382,14 @@ class StudioApp(App):
                 self.post_message(ProjectLoaded(self.runtime.project, event.reload_ms))
             self._refresh_header()
 
-    @on(LogsAppended)
-    def _logs_appended(self, message: LogsAppended) -> None:
-        self.query_one(LogsPane).append_new()
-
-    @on(InvocationsChanged)
-    def _invocations_changed(self, message: InvocationsChanged) -> None:
-        self.query_one(LogView).forget_unfinished()  # their lines now have a status
-        view = self.query_one(HistoryView)
-        self._refresh_history(view.rows[0].id if view.rows else None)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
-    def _refresh_history(self, newest_shown: int | None) -> None:
-        """Read the newest page; rows already shown (and older pages loaded) are kept."""
-        if self.store is None:
-            return
-        rows = self._read_with_retry(lambda: self.store.recent(HistoryView.PAGE), "history")
-        if rows is None:
-            return
-        if newest_shown is not None:
-            rows = [row for row in rows if row.id > newest_shown]
-        functions = sorted({r.function_id for r in rows if r.function_id})
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._show_history, rows, functions)
-
-    def _read_with_retry(self, read, what: str, attempts: int = 4):
-        """Run a store read from a thread worker; a busy or slow store (a write burst, a loaded machine)
-        gets a few more tries, and a read that still fails is shown, never dropped in silence."""
-        for attempt in range(attempts):
-            try:
-                return read()
-            except Exception as exc:  # noqa: BLE001 - a store read must never end the app
-                if attempt == attempts - 1:
-                    self.call_from_thread(
-                        self.notify, f"could not read the {what}: {type(exc).__name__}: {exc}", severity="error"
-                    )
-                    return None
-                time.sleep(0.2 * (attempt + 1))
-        return None
-
-    @on(HistoryView.OlderWanted)
-    def _older_wanted(self, message: HistoryView.OlderWanted) -> None:
-        self._load_older(message.before_id)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="history-older")
-    def _load_older(self, before_id: int) -> None:
-        if self.store is None:
-            return
-        rows = self._read_with_retry(lambda: self.store.recent(HistoryView.PAGE, before_id=before_id), "history")
-        if rows is None:
-            return
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._append_history, before_id, rows)
-
-    def _append_history(self, before_id: int, rows) -> None:
-        view = self.query_one(HistoryView)
-        if view.rows and view.rows[-1].id == before_id:  # still the page it asked for
-            view.add_older(rows)
-
-    def _show_history(self, rows, functions) -> None:
-        view = self.query_one(HistoryView)
-        if view.rows:
-            view.add_newer(rows)
-        else:
-            view.set_rows(rows)
-        known = [fn.id for fn in self.project.functions] if self.project is not None else []
-        self.query_one(LogsPane).set_functions(sorted(set(known) | set(functions)))
+    @on(StoreChanged)
+    def _store_changed(self, message: StoreChanged) -> None:
+        """Any process committed: new lines and invocations in, lines of finished invocations get
+        their status."""
+        for pane in self.query(LogsPane):
+            pane.store_changed()
+        for history in self.query(HistoryView):
+            history.refresh_newer()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -822,6 +780,15 @@ class StudioApp(App):
         bottom.active = name
         focus = {"logs": "#log-view", "history": "#history-table", "trace": "#trace-frames"}[name]
         self.query_one(focus).focus()
+
+    def action_toggle_errors_only(self) -> None:
+        """Errors only in the logs (ERROR and CRITICAL lines) and the history (failed invocations)."""
+        import dataclasses
+
+        on = self.query_one(LogsPane).toggle_errors_only()
+        for history in self.query(HistoryView):
+            history.set_filters(dataclasses.replace(history.filters, status="errors" if on else None))
+        self.notify("errors only: logs at ERROR and failed invocations" if on else "errors only: off", timeout=3)
 
     def action_toggle_panel(self, name: str) -> None:
         widget = self.query_one(f"#{name}")

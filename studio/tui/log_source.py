@@ -16,7 +16,10 @@ from studio.store.db import StoreError
 from studio.store.queries import LEVELS, Filter, Reader
 from studio.store.queries import LogLine as LogRow
 
-__all__ = ["LEVELS", "LogFilters", "LogRow", "LogSource"]
+__all__ = ["LEVELS", "STREAMS", "LogFilters", "LogRow", "LogSource"]
+
+STREAMS = ("stdout", "stderr", "logging", "platform")
+"""Where a line came from: print, the stderr stream, the logging module, the platform itself."""
 
 
 @dataclass(frozen=True)
@@ -29,15 +32,19 @@ class LogFilters:
     text: str = ""
     """FTS5 query over the text."""
     request_id: str | None = None
+    stream: str | None = None
+    """One of `STREAMS`."""
 
     @property
     def empty(self) -> bool:
-        return not (self.function_id or self.level or self.status_class or self.text.strip() or self.request_id)
+        return not (self.function_id or self.level or self.status_class or self.text.strip() or self.request_id
+                    or self.stream)
 
     def to_store(self) -> Filter:
         return Filter(function_id=self.function_id or None, level=self.level or None,
                       status=f"{self.status_class}xx" if self.status_class else None,
-                      text=self.text.strip() or None, request_id=self.request_id or None)
+                      text=self.text.strip() or None, request_id=self.request_id or None,
+                      stream=self.stream or None)
 
 
 class LogSource:
@@ -72,6 +79,26 @@ class LogSource:
             return reader.log_ids(filters.to_store(), after_id=after_id)
         except (StoreError, ValueError):
             return array("q")
+
+    def newest_ids(self, filters: LogFilters, before_id: int | None = None, limit: int = 200) -> array:
+        """Descending ids of the newest `limit` lines that pass `filters`, below `before_id`."""
+        reader = self._get_reader()
+        if reader is None:
+            return array("q")
+        try:
+            return reader.log_ids_before(filters.to_store(), before_id=before_id, limit=limit)
+        except (StoreError, ValueError):
+            return array("q")
+
+    def newest_id(self) -> int:
+        """The store's newest line id (0 when there is none yet)."""
+        reader = self._get_reader()
+        if reader is None:
+            return 0
+        try:
+            return reader.last_ids()["logs"]
+        except StoreError:
+            return 0
 
     def rows(self, ids: list[int]) -> dict[int, LogRow]:
         reader = self._get_reader()

@@ -95,20 +95,12 @@ class InvokeFailed(Message):
 
 
 @dataclass
-class LogsAppended(Message):
-    """New log lines are in the store; bursts collapse into one repaint."""
-
-    last_id: int
-    count: int
+class StoreChanged(Message):
+    """Some process (the studio's recorder, `serve`, `funcstudio invoke` elsewhere) committed to the
+    store; a burst of commits collapses into one refresh."""
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, LogsAppended)
-
-
-@dataclass
-class InvocationsChanged(Message):
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, InvocationsChanged)
+        return isinstance(message, StoreChanged)
 
 
 @dataclass

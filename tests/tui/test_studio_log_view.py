@@ -14,7 +14,7 @@ from rich.console import Console
 from studio_helpers import RUN, focus_tab, make_app, of, select_function, send_and_wait, started, wait_until
 
 from studio.tui.log_source import LogFilters
-from studio.tui.messages import LogsAppended
+from studio.tui.messages import StoreChanged
 from studio.tui.widgets.log_view import LogDetail, LogsPane, LogView, pretty_text
 
 shared_loop = pytest.mark.asyncio(loop_scope="module")  # the tests that drive the shared studio
@@ -47,7 +47,7 @@ async def studio(tmp_path_factory, samples_dir):
         # lines read while boom was running get its status once it finishes
         await wait_until(pilot, lambda: view.line_count and view.row_at(view.line_count - 1).status == 500,
                          what="boom's lines, with its status")
-        assert of(messages, LogsAppended)
+        assert of(messages, StoreChanged)
         yield pilot, logs, boom
 
 

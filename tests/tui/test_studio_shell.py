@@ -25,7 +25,8 @@ async def test_first_frame_then_services_fill_in(showcase):
         assert app.project is None or isinstance(app.project, object)
         await started(pilot)
         kinds = [type(m) for m in messages if isinstance(m, (ProjectLoaded, RuntimeReady, StoreReady))]
-        assert kinds[:3] == [ProjectLoaded, RuntimeReady, StoreReady]
+        # the store is read from the first frame, in parallel with discovery and the runtime start
+        assert kinds[0] is StoreReady and kinds.index(ProjectLoaded) < kinds.index(RuntimeReady)
         header = str(app.query_one("#header").render())
         assert "pages-showcase" in header
         assert f"{len(app.project.functions)} functions" in header

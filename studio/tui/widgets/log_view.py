@@ -1,23 +1,27 @@
 """The log view: a virtual `ScrollView` over the store, plus its filter bar.
 
-It holds only the matching ids (`array('q')`) and an LRU of 200-row pages, so a million lines cost
-8 MB of ids and a few pages of rows; `render_line(y)` reads a page by primary key on a miss.
-A cursor line (Toolong's pointer) picks one line; Enter shows it in full below the view.
+A filter (or the first frame) paints its newest page first: one keyset page of ids from the newest,
+and its rows. The older ids are then read in keyset pages in a worker and put above (the scrollbar
+grows upward; a view scrolled up keeps its lines in place), and new lines from any process are
+appended below. It holds the matching ids (`array('q')`, 8 bytes a line) and an LRU of rows, so a
+million lines cost 8 MB of ids and a few pages of rows; `render_line(y)` reads a page of rows by
+primary key on a miss. A cursor line (Toolong's pointer) picks one line; Enter shows it in full.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import time
 from array import array
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import work
+from textual.cache import LRUCache
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.lazy import Lazy
@@ -28,10 +32,15 @@ from textual.widgets import Input, Select, Static
 from textual.worker import get_current_worker
 
 from studio.tui.actions import bindings
-from studio.tui.log_source import LEVELS, LogFilters, LogRow, LogSource
+from studio.tui.log_source import LEVELS, STREAMS, LogFilters, LogRow, LogSource
 
 PAGE_SIZE = 200
 PAGE_CACHE = 32
+"""Pages of rows kept (by id, in an LRU): about the screens a person scrolls back and forth over."""
+OLDER_CHUNK = 50_000
+"""Ids read per keyset page while the scrollback is filled in behind the first paint."""
+_GONE = object()
+"""Cached for an id whose row is no longer stored (pruned), so it is not read again."""
 
 LEVEL_STYLES = {
     "DEBUG": Style(dim=True),
@@ -102,55 +111,153 @@ class LogView(ScrollView, can_focus=True):
         def control(self) -> LogView:
             return self.view
 
+    @dataclass
+    class TailChanged(Message):
+        """Following the newest line or not, and how many lines arrived since it stopped following."""
+
+        view: LogView
+        tail: bool
+        unseen: int
+
+        @property
+        def control(self) -> LogView:
+            return self.view
+
     def __init__(self, source: LogSource | None = None, *, fixed_clock: bool = False, mask=None,
                  id: str | None = None):
         super().__init__(id=id)
         self.mask = mask or (lambda text: text)
         self.source = source
         self.fixed_clock = fixed_clock
-        self.ids: array = array("q")
-        self.tail = True
+        self._older: array = array("q")
+        """Ids at and below the first page's newest, newest first (the scrollback grows at its end)."""
+        self._newer: array = array("q")
+        """Ids that arrived after the first page, oldest first."""
+        self.complete = True
+        """False while older ids are still being read."""
+        self._tail = True
+        self.unseen = 0
+        """Lines appended while not following (the "↓ 42 new" badge)."""
         self.cursor = 0
-        """Index (into `ids`) of the cursor line; follows the newest line while tailing."""
-        self._pages: OrderedDict[int, dict[int, LogRow]] = OrderedDict()
+        """Index of the cursor line; follows the newest line while tailing."""
+        self._rows: LRUCache[int, object] = LRUCache(PAGE_SIZE * PAGE_CACHE)
         self.page_reads = 0
+        self._settling = False
+
+    # -- the ids: newest page first, older pages above, new lines below --------------------------
 
     @property
     def line_count(self) -> int:
-        return len(self.ids)
+        return len(self._older) + len(self._newer)
+
+    @property
+    def ids(self) -> array:
+        """Every id shown, oldest first (a copy: for tests and small views)."""
+        ids = array("q", reversed(self._older))
+        ids.extend(self._newer)
+        return ids
+
+    def id_at(self, index: int) -> int:
+        older = len(self._older)
+        return self._older[older - 1 - index] if index < older else self._newer[index - older]
+
+    @property
+    def newest_id(self) -> int:
+        if self._newer:
+            return self._newer[-1]
+        return self._older[0] if self._older else 0
+
+    @property
+    def oldest_id(self) -> int | None:
+        return self._older[-1] if self._older else (self._newer[0] if self._newer else None)
+
+    @property
+    def tail(self) -> bool:
+        return self._tail
+
+    @tail.setter
+    def tail(self, value: bool) -> None:
+        if value == self._tail:
+            return
+        self._tail = value
+        if value:
+            self.unseen = 0
+        self.post_message(self.TailChanged(self, value, self.unseen))
 
     def set_ids(self, ids: array) -> None:
-        self.ids = ids
-        self._pages.clear()
-        self.virtual_size = Size(self.size.width, len(ids))
+        """Show exactly these ids (ascending), every one known."""
+        self.reset(array("q", reversed(ids)), {}, complete=True)
+
+    def reset(self, newest_first: array, rows: dict[int, LogRow], *, complete: bool) -> None:
+        """A new filter's first page: its ids newest first, the rows already read for them, and
+        whether that is all of them."""
+        self._older = array("q", newest_first)  # its own: older pages are appended to it
+        self._newer = array("q")
+        self.complete = complete
+        self._rows.clear()
+        if rows:
+            for row_id in newest_first:
+                self._rows.set(row_id, rows.get(row_id, _GONE))
+        self.unseen = 0
+        self._resized()
         if self.tail:
-            self.cursor = max(len(ids) - 1, 0)
+            self.cursor = max(self.line_count - 1, 0)
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
         else:
-            self.cursor = min(self.cursor, max(len(ids) - 1, 0))
+            self.cursor = min(self.cursor, max(self.line_count - 1, 0))
         self.refresh()
         self._cursor_moved()
 
-    def extend_ids(self, more: array) -> None:
-        if not more:
+    def add_older(self, newest_first: array, *, complete: bool) -> None:
+        """Older ids read behind the first paint go above; a view scrolled up keeps its lines in place."""
+        self.complete = complete
+        if not newest_first:
             return
-        last_page = (len(self.ids) - 1) // PAGE_SIZE if self.ids else None
-        self.ids.extend(more)
-        if last_page is not None:
-            self._pages.pop(last_page, None)
-        self.virtual_size = Size(self.size.width, len(self.ids))
+        self._older.extend(newest_first)
+        added = len(newest_first)
+        self._resized()
         if self.tail:
-            self.cursor = len(self.ids) - 1
+            self.cursor = self.line_count - 1
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
-            self._cursor_moved()
+        else:
+            self.cursor += added
+            self.call_after_refresh(self.scroll_to, y=self.scroll_offset.y + added, animate=False, immediate=True)
         self.refresh()
 
+    def extend_newer(self, ascending: array) -> None:
+        """Lines that arrived (from any process) below the newest one shown."""
+        newest = self.newest_id
+        more = array("q", (i for i in ascending if i > newest))
+        if not more:
+            return
+        self._newer.extend(more)
+        self._resized()
+        if self.tail:
+            self.cursor = self.line_count - 1
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+            self._cursor_moved()
+        else:
+            self.unseen += len(more)
+            self.post_message(self.TailChanged(self, False, self.unseen))
+        self.refresh()
+
+    def extend_ids(self, more: array) -> None:
+        self.extend_newer(more)
+
+    def _settle(self) -> None:
+        self._settling = False
+        if self._tail:
+            self.scroll_end(animate=False, immediate=True)
+
+    def _resized(self) -> None:
+        self.virtual_size = Size(self.size.width, self.line_count)
+
     def forget_unfinished(self) -> None:
-        """Drop cached pages holding lines of invocations that had no status yet when read."""
-        stale = [number for number, page in self._pages.items()
-                 if any(row.status is None for row in page.values())]
-        for number in stale:
-            del self._pages[number]
+        """Drop cached rows of invocations that had no status yet when read."""
+        stale = [key for key in self._rows.keys()
+                 if isinstance(row := self._rows.get(key), LogRow) and row.status is None]
+        for key in stale:
+            self._rows.discard(key)
         if stale:
             self.refresh()
 
@@ -163,10 +270,10 @@ class LogView(ScrollView, can_focus=True):
 
     def move_cursor(self, index: int) -> None:
         """Put the cursor on line `index` (clamped) and scroll just enough to show it."""
-        if not self.ids:
+        if not self.line_count:
             return
-        index = max(0, min(index, len(self.ids) - 1))
-        self.tail = index == len(self.ids) - 1 and self.tail
+        index = max(0, min(index, self.line_count - 1))
+        self.tail = index == self.line_count - 1 and self.tail
         self.cursor = index
         top = round(self.scroll_offset.y)
         height = max(self.scrollable_content_region.height, 1)
@@ -177,23 +284,24 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
         self._cursor_moved()
 
-    def _page(self, number: int) -> dict[int, LogRow]:
-        page = self._pages.get(number)
-        if page is not None:
-            self._pages.move_to_end(number)
-            return page
-        wanted = list(self.ids[number * PAGE_SIZE:(number + 1) * PAGE_SIZE])
-        page = self.source.rows(wanted) if self.source is not None else {}
-        self.page_reads += 1
-        self._pages[number] = page
-        if len(self._pages) > PAGE_CACHE:
-            self._pages.popitem(last=False)
-        return page
-
     def row_at(self, index: int) -> LogRow | None:
-        if not 0 <= index < len(self.ids):
+        if not 0 <= index < self.line_count:
             return None
-        return self._page(index // PAGE_SIZE).get(self.ids[index])
+        row_id = self.id_at(index)
+        row = self._rows.get(row_id)
+        if row is None:
+            self._read_page(index // PAGE_SIZE)
+            row = self._rows.get(row_id)
+        return row if isinstance(row, LogRow) else None
+
+    def _read_page(self, number: int) -> None:
+        """One page of rows around a missing one, by primary key."""
+        start = number * PAGE_SIZE
+        wanted = [self.id_at(i) for i in range(start, min(start + PAGE_SIZE, self.line_count))]
+        rows = self.source.rows(wanted) if self.source is not None else {}
+        self.page_reads += 1
+        for row_id in wanted:
+            self._rows.set(row_id, rows.get(row_id, _GONE))
 
     def line_text(self, row: LogRow) -> Text:
         text = Text(no_wrap=True)
@@ -212,12 +320,16 @@ class LogView(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
+        if y == 0 and self._tail and scroll_y < self.max_scroll_y and not self._settling:
+            # following, yet lines arrived under the bottom between a scroll and a layout: catch up
+            self._settling = True
+            self.call_after_refresh(self._settle)
         index = scroll_y + y
         width = self.size.width
         base = self.rich_style
         row = self.row_at(index)
         if row is None:
-            if index == 0 and not self.ids:
+            if index == 0 and not self.line_count:
                 return Strip([Segment("no log lines match" if self.source else "store not open yet",
                                       Style(dim=True))]).extend_cell_length(width, base)
             return Strip.blank(width, base)
@@ -240,7 +352,7 @@ class LogView(ScrollView, can_focus=True):
     def action_toggle_tail(self) -> None:
         self.tail = not self.tail
         if self.tail:
-            self.move_cursor(len(self.ids) - 1)
+            self.move_cursor(self.line_count - 1)
             self.tail = True
             self.scroll_end(animate=False)
         self.notify("live tail on" if self.tail else "live tail off")
@@ -251,7 +363,7 @@ class LogView(ScrollView, can_focus=True):
 
     def action_scroll_end(self) -> None:
         self.tail = True
-        self.move_cursor(len(self.ids) - 1)
+        self.move_cursor(self.line_count - 1)
         self.scroll_end(animate=False)
 
     def action_cursor_up(self) -> None:
@@ -357,7 +469,7 @@ class LogDetail(VerticalScroll):
 
 
 class LogsPane(Vertical):
-    """Filter bar (function, level, status, text) over a `LogView`; refilters in a worker."""
+    """Filter bar (function, level, source, status, text, tail badge) over a `LogView`; reads in workers."""
 
     BINDINGS = [b for b in bindings("logs") if b.action == "focus_search"]
 
@@ -365,9 +477,12 @@ class LogsPane(Vertical):
     LogsPane { height: 1fr; }
     LogsPane #log-filters { height: 1; }
     LogsPane #log-filters Select { width: 22; }
-    LogsPane #log-filters #log-level, LogsPane #log-filters #log-status { width: 14; }
+    LogsPane #log-filters #log-level, LogsPane #log-filters #log-status,
+    LogsPane #log-filters #log-stream { width: 14; }
     LogsPane #log-search { width: 1fr; }
     LogsPane #log-count { width: auto; padding: 0 1; color: $text-muted; }
+    LogsPane #log-tail { width: auto; padding: 0 1; background: $success-darken-2; color: $text; }
+    LogsPane #log-tail.-paused { background: $warning-darken-2; }
     """
 
     @dataclass
@@ -383,10 +498,27 @@ class LogsPane(Vertical):
             return self.pane
 
     @dataclass
-    class IdsReady(Message):
+    class FirstPage(Message):
+        """A filter's newest page: its ids newest first and their rows; `high` is the store's newest
+        line id when it was read (new lines are read after it)."""
+
         generation: int
         ids: array
-        append: bool
+        rows: dict
+        high: int
+        functions: list[str]
+
+    @dataclass
+    class OlderIds(Message):
+        generation: int
+        ids: array
+        complete: bool
+
+    @dataclass
+    class NewerIds(Message):
+        generation: int
+        ids: array
+        high: int
 
     def __init__(self, *, fixed_clock: bool = False, mask=None, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -396,17 +528,25 @@ class LogsPane(Vertical):
         self.filters = LogFilters()
         self._generation = 0
         self._function_ids: list[str] = []
+        self._high = 0
+        """The store's newest line id when the view last read: new lines are those after it."""
+        self._first_page_in = False
+        """The current filter's first page is shown (appending before it would re-read it)."""
+        self._append_wanted = False
+        self._appending = False
         self.scans = 0
-        """Id scans applied so far (tests and screenshots wait on it)."""
+        """First pages and appends applied so far (tests and screenshots wait on it)."""
 
     def compose(self):
         # the filter bar mounts after the first frame (startup budget, STYLE.md §6)
         yield Lazy(Horizontal(
             Select([], prompt="function", id="log-function", compact=True),
             Select([(lvl.lower(), lvl) for lvl in LEVELS], prompt="level", id="log-level", compact=True),
+            Select([(stream, stream) for stream in STREAMS], prompt="source", id="log-stream", compact=True),
             Select([(f"{c}xx", c) for c in (2, 3, 4, 5)], prompt="status", id="log-status", compact=True),
             Input(placeholder="/ search text", id="log-search", compact=True),
             Static("", id="log-count"),
+            Static("▼ following", id="log-tail"),
             id="log-filters",
         ))
         yield LogView(fixed_clock=self.fixed_clock, mask=self.mask, id="log-view")
@@ -416,10 +556,30 @@ class LogsPane(Vertical):
     def view(self) -> LogView:
         return self.query_one(LogView)
 
+    @dataclass
+    class Wanted(Message):
+        """Work asked of the pane from outside (a source, a store change), done in its own handler, so
+        it never runs before the pane's children are mounted."""
+
+        what: str
+        """source | changed"""
+
     def set_source(self, source: LogSource) -> None:
         self.source = source
-        self.view.source = source
-        self.refilter()
+        self.post_message(self.Wanted("source"))
+
+    def store_changed(self) -> None:
+        """Some process committed to the store: new lines, and statuses of finished invocations."""
+        self.post_message(self.Wanted("changed"))
+
+    def on_logs_pane_wanted(self, message: Wanted) -> None:
+        message.stop()
+        if message.what == "source":
+            self.view.source = self.source
+            self.refilter()
+        else:
+            self.view.forget_unfinished()
+            self.append_new()
 
     def set_functions(self, function_ids: list[str]) -> None:
         self._function_ids = list(function_ids)
@@ -428,25 +588,29 @@ class LogsPane(Vertical):
         if select is None:
             return
         current = select.value
-        select.set_options([(f, f) for f in function_ids])
-        if current in function_ids:
-            select.value = current
+        with self.prevent(Select.Changed):
+            select.set_options([(f, f) for f in function_ids])
+            if current in function_ids:
+                select.value = current
+
+    def add_functions(self, function_ids: list[str]) -> None:
+        """Offer these functions in the filter too (the project's, and any the store recorded)."""
+        self.set_functions(sorted(set(self._function_ids) | set(function_ids)))
 
     def apply_filters(self, filters: LogFilters) -> None:
         """Set every filter control and refilter (used by tests, the palette and history)."""
         with self.prevent(Select.Changed, Input.Changed):
             if filters.function_id:
-                select = self.query_one("#log-function", Select)
-                if filters.function_id not in self._function_ids:
-                    self.set_functions([*self._function_ids, filters.function_id])
-                select.value = filters.function_id
+                self.add_functions([filters.function_id])
+                self.query_one("#log-function", Select).value = filters.function_id
             else:
                 self.query_one("#log-function", Select).clear()
-            level = self.query_one("#log-level", Select)
-            if filters.level:
-                level.value = filters.level
-            else:
-                level.clear()
+            for selector, value in (("#log-level", filters.level), ("#log-stream", filters.stream)):
+                select = self.query_one(selector, Select)
+                if value:
+                    select.value = value
+                else:
+                    select.clear()
             status = self.query_one("#log-status", Select)
             if filters.status_class:
                 status.value = filters.status_class
@@ -461,8 +625,8 @@ class LogsPane(Vertical):
             return self.query_one(selector, Select).selection
 
         return LogFilters(function_id=value("#log-function"), level=value("#log-level"),
-                          status_class=value("#log-status"), text=self.query_one("#log-search", Input).value,
-                          request_id=self.filters.request_id)
+                          stream=value("#log-stream"), status_class=value("#log-status"),
+                          text=self.query_one("#log-search", Input).value, request_id=self.filters.request_id)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
@@ -506,34 +670,102 @@ class LogsPane(Vertical):
         self.query_one("#log-search", Input).focus()
 
     def refilter(self) -> None:
+        """Show the current filter: its newest page first, then the older ids behind it."""
         self._generation += 1
+        self._first_page_in = False
         if self.source is not None:
-            self._load_ids(self._generation, self.filters, 0, False)
+            self._load_first_page(self._generation, self.filters)
 
     def append_new(self) -> None:
-        """New lines are in the store: read the matching ids after the last one shown."""
+        """The store changed: read the matching ids after the newest line seen (one read at a time;
+        a change during a read asks for another)."""
         if self.source is None:
             return
-        after = self.view.ids[-1] if self.view.ids else 0
-        self._load_ids(self._generation, self.filters, after, True)
+        if not self._first_page_in or self._appending:
+            self._append_wanted = True
+            return
+        self._append_wanted = False
+        self._appending = True
+        self._load_newer(self._generation, self.filters, self._high)
 
     @work(thread=True, exit_on_error=False, group="log-ids")
-    def _load_ids(self, generation: int, filters: LogFilters, after: int, append: bool) -> None:
+    def _load_first_page(self, generation: int, filters: LogFilters) -> None:
+        source = self.source
+        high = source.newest_id()
+        ids = source.newest_ids(filters, before_id=high + 1, limit=PAGE_SIZE)
+        rows = source.rows(list(ids))
+        functions = source.function_ids()
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.FirstPage(generation, ids, rows, high, functions))
+        before = ids[-1] if len(ids) == PAGE_SIZE else None
+        while before is not None and generation == self._generation:
+            older = source.newest_ids(filters, before_id=before, limit=OLDER_CHUNK)
+            before = older[-1] if len(older) == OLDER_CHUNK else None
+            if get_current_worker().is_cancelled:
+                return
+            self.post_message(self.OlderIds(generation, older, before is None))
+
+    @work(thread=True, exit_on_error=False, group="log-ids")
+    def _load_newer(self, generation: int, filters: LogFilters, after: int) -> None:
+        high = self.source.newest_id()
         ids = self.source.matching_ids(filters, after)
         if not get_current_worker().is_cancelled:
-            self.post_message(self.IdsReady(generation, ids, append))
+            self.post_message(self.NewerIds(generation, ids, max(high, ids[-1] if ids else 0)))
 
-    def on_logs_pane_ids_ready(self, message: IdsReady) -> None:
+    def on_logs_pane_first_page(self, message: FirstPage) -> None:
         message.stop()
         if message.generation != self._generation:
-            return  # a newer filter superseded this scan
+            return  # a newer filter superseded this read
         self.scans += 1
+        self._high = message.high
+        self._first_page_in = True
+        self.add_functions(message.functions)
+        complete = len(message.ids) < PAGE_SIZE
+        self.view.reset(message.ids, message.rows, complete=complete)
+        self.post_message(self.Filtered(self, self.filters, len(message.ids)))
+        self._show_count()
+        if self._append_wanted:
+            self.append_new()
+
+    def on_logs_pane_older_ids(self, message: OlderIds) -> None:
+        message.stop()
+        if message.generation == self._generation:
+            self.view.add_older(message.ids, complete=message.complete)
+            self._show_count()
+
+    def on_logs_pane_newer_ids(self, message: NewerIds) -> None:
+        message.stop()
+        self._appending = False
+        if message.generation == self._generation:
+            self.scans += 1
+            self._high = max(self._high, message.high)
+            self.view.extend_newer(message.ids)
+            self._show_count()
+        if self._append_wanted:
+            self.append_new()
+
+    def on_log_view_tail_changed(self, message: LogView.TailChanged) -> None:
+        message.stop()
+        self._show_tail(message.tail, message.unseen)
+
+    def _show_tail(self, tail: bool, unseen: int) -> None:
+        for badge in self.query("#log-tail").results(Static):
+            badge.set_class(not tail, "-paused")
+            if tail:
+                badge.update("▼ following")
+            elif unseen:
+                badge.update(f"↓ {unseen:,} new · G follows")
+            else:
+                badge.update("paused · G follows")
+
+    def _show_count(self) -> None:
         view = self.view
-        if message.append:
-            known = view.ids[-1] if view.ids else 0
-            view.extend_ids(array("q", (i for i in message.ids if i > known)))
-        else:
-            view.set_ids(message.ids)
-            self.post_message(self.Filtered(self, self.filters, len(message.ids)))
+        more = "" if view.complete else "+"
         for count in self.query("#log-count").results(Static):
-            count.update(f"{view.line_count:,} line{'s' if view.line_count != 1 else ''}")
+            count.update(f"{view.line_count:,}{more} line{'s' if view.line_count != 1 else ''}")
+
+    def toggle_errors_only(self) -> bool:
+        """Errors only (ERROR and CRITICAL lines) on or off; returns the new state."""
+        on = self.filters.level not in ("ERROR", "CRITICAL")
+        self.apply_filters(dataclasses.replace(self.filters, level="ERROR" if on else None))
+        return on
