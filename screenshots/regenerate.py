@@ -48,6 +48,14 @@ async def _send(pilot) -> None:
     await pilot.press("ctrl+j")
     await _until(pilot, lambda: app.pending_request_id is None and app.query_one("#response").response)
     await _until(pilot, lambda: len(app.query_one("#history-view").rows) > done)
+    request_id = app.query_one("#history-view").rows[0].request_id
+    view = app.query_one("#log-view")
+
+    def newest_line_is_in() -> bool:  # the log view reads the store on its own (StoreChanged)
+        row = view.row_at(view.line_count - 1)
+        return row is not None and row.request_id == request_id and row.status is not None
+
+    await _until(pilot, newest_line_is_in)
     await pilot.pause()
 
 
