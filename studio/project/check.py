@@ -41,7 +41,38 @@ def check_project(project: Project, requirements: Requirements | None = None,
     problems.extend(_static_shadows(project))
     problems.extend(_asgi_dispatch_wsgi(project))
     problems.extend(_python_version(project, settings))
+    problems.extend(_pins(project, reqs, settings))
     return sort_problems(dedupe_problems(problems))
+
+
+def _pins(project: Project, reqs: Requirements, settings: Settings | None) -> list[Problem]:
+    """DEP-VERSION-MISMATCH and EO-ADAPTER-MINIMUM (pins.py, deps.py): what the requirement lines
+    ask for against what the workers run and what the EdgeOne adapter needs."""
+    from studio.project.deps import ALWAYS, adapter_minimum_problems
+    from studio.project.pins import pin_mismatches
+
+    lines: dict[str, list[tuple[str, str]]] = {}
+    if reqs.edgeone:
+        lines["edgeone"] = [(r.line, r.origin) for r in reqs.requirements if r.source == "user"]
+    for fn in project.functions:
+        if fn.platform == "scf":
+            rel_file = f"{fn.code_root}/requirements.txt".lstrip("/")
+            text = files.read_source(project.root / rel_file).text or ""
+            lines[rel_file] = [(line, rel_file) for line in text.splitlines()
+                               if line.strip() and not line.strip().startswith("#")]
+    interpreter = _worker_interpreter(project, settings)
+    if interpreter is not None and not interpreter.is_file():
+        interpreter = None
+    problems = pin_mismatches(project, lines, interpreter, ALWAYS if reqs.edgeone else ())
+    return problems + adapter_minimum_problems(reqs)
+
+
+def _worker_interpreter(project: Project, settings: Settings | None) -> Path | None:
+    configured = settings.python if settings is not None else None
+    if configured:
+        return Path(configured) if Path(configured).is_absolute() else project.root / configured
+    venv = project.root / ".venv" / "bin" / "python"
+    return venv if venv.exists() else None
 
 
 def sort_problems(problems: list[Problem] | tuple[Problem, ...]) -> tuple[Problem, ...]:

@@ -235,10 +235,51 @@ def compute_requirements(project: Project) -> Requirements:
     return Requirements(tuple(requirements), user_file, shadowed, tuple(missing), tuple(problems), edgeone)
 
 
+def adapter_minimum_problems(reqs: Requirements) -> list[Problem]:
+    """EO-ADAPTER-MINIMUM: a user line for a package the build always adds (the adapter's own:
+    werkzeug, flask, uvicorn) that allows versions below the adapter's minimum. The user's line wins
+    over the build's, so the deploy may install a version the adapter does not run on."""
+    problems = []
+    for req in reqs.requirements:
+        minimum = _ADAPTER_MINIMUM.get(req.package)
+        if req.source != "user" or minimum is None or not _allows_below(req.line, minimum):
+            continue
+        problems.append(Problem(
+            "warning", "EO-ADAPTER-MINIMUM",
+            f"`{req.line}` replaces the build's own `{req.package}>={minimum}`: the user's line wins, so the "
+            f"deploy may install a {req.package} older than the EdgeOne adapter needs",
+            file=req.origin, hint=f"Require {req.package}>={minimum} (funcstudio deps --write rewrites the line).",
+        ))
+    return problems
+
+
+_ADAPTER_MINIMUM = {package_name(line) or line: line.split(">=", 1)[1] for line in ALWAYS}
+
+
+def _allows_below(line: str, minimum: str) -> bool:
+    """True when the requirement admits some version below `minimum` (or pins one)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    match = re.match(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*([<>=!~][^;#]*)?", line)
+    spec_text = ((match.group(1) if match else "") or "").replace(" ", "")
+    if not spec_text:
+        return False  # unversioned: pip picks the newest, above the minimum
+    try:
+        spec = SpecifierSet(spec_text)
+    except InvalidSpecifier:
+        return False
+    floor = Version(minimum)
+    probes = [v for v in (re.findall(r"\d+(?:\.\d+)*", spec_text)) if Version(v) < floor]
+    probes.append(str(Version(f"{floor.major}.{max(floor.minor - 1, 0)}")) if floor.minor else "0")
+    return any(Version(v) in spec for v in probes if Version(v) < floor)
+
+
 def render_requirements(reqs: Requirements, existing: str | None = None) -> str:
     """The text `deps --write` puts in `reqs.target`: the user's file kept verbatim, then the
     computed lines and the missing packages it does not list yet, under a marker comment."""
     existing = existing or ""
+    existing = _raise_adapter_minimums(existing)
     listed = {package_name(line) for line in existing.splitlines() if line.strip() and not line.strip().startswith("#")}
     additions: list[str] = []
     for req in reqs.requirements:
@@ -261,6 +302,23 @@ def render_requirements(reqs: Requirements, existing: str | None = None) -> str:
     if marker not in text:
         text += ("\n" if text else "") + marker + "\n"
     return text + "\n".join(additions) + "\n"
+
+
+def _raise_adapter_minimums(text: str) -> str:
+    """A user line that would lower an adapter package below the build's minimum is replaced by the
+    build's line; the old line stays as a comment, so nothing the user wrote is lost."""
+    out = []
+    for raw in text.splitlines(keepends=True):
+        line = raw.strip()
+        name = package_name(line) if line and not line.startswith("#") else None
+        minimum = _ADAPTER_MINIMUM.get(name or "")
+        if minimum is not None and _allows_below(line, minimum):
+            ending = "\n" if raw.endswith("\n") else ""
+            out.append(f"# {line}  (funcstudio deps --write: below the EdgeOne adapter's minimum)\n"
+                       f"{name}>={minimum}{ending}")
+        else:
+            out.append(raw)
+    return "".join(out)
 
 
 def distribution_for(import_name: str) -> str:

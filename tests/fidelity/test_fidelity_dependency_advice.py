@@ -82,3 +82,46 @@ def test_requirements_file_covers_the_rest(tmp_path: Path) -> None:
     write_function(tmp_path, "Python3.10")
     write_file(tmp_path, "fn/requirements.txt", "requests\nsix\nPyYAML==6.0\nnumpy\n")
     assert scf_missing(tmp_path) == []
+
+
+# -- pins (fidelity item 2, finding 3) ------------------------------------------------------------
+
+FASTAPI_APP = "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/health')\ndef health():\n    return {}\n"
+
+
+def test_pinned_framework_version_the_workers_do_not_run_is_a_warning_naming_both(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    from studio.project.check import check_project
+
+    write_file(tmp_path, "cloud-functions/api/[[default]].py", FASTAPI_APP)
+    write_file(tmp_path, "cloud-functions/requirements.txt", "fastapi==0.87.0\nuvicorn==0.19.0\n")
+    problems = check_project(load_project(tmp_path))
+    [pin] = [p for p in problems if p.code == "DEP-VERSION-MISMATCH" and "fastapi" in p.message]
+    assert "fastapi==0.87.0" in pin.message and f"fastapi {version('fastapi')}" in pin.message
+    assert pin.severity == "warning" and pin.file == "cloud-functions/requirements.txt"
+    [floor] = [p for p in problems if p.code == "EO-ADAPTER-MINIMUM"]
+    assert "uvicorn==0.19.0" in floor.message and "uvicorn>=0.20.0" in floor.message
+
+
+def test_deps_write_never_lowers_the_adapters_minimum(tmp_path: Path) -> None:
+    from studio.project.deps import render_requirements
+
+    write_file(tmp_path, "cloud-functions/index.py", "def handler(event, context):\n    return 1\n")
+    write_file(tmp_path, "cloud-functions/requirements.txt", "uvicorn==0.19.0\nrequests\n")
+    reqs = compute_requirements(load_project(tmp_path))
+    text = render_requirements(reqs, "uvicorn==0.19.0\nrequests\n")
+    active = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert "uvicorn>=0.20.0" in active and "uvicorn==0.19.0" not in active
+    assert "# uvicorn==0.19.0" in text  # the user's line is kept, as a comment
+    assert "requests" in active
+
+
+def test_matching_pin_is_quiet(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    from studio.project.check import check_project
+
+    write_file(tmp_path, "cloud-functions/api/[[default]].py", FASTAPI_APP)
+    write_file(tmp_path, "cloud-functions/requirements.txt", f"fastapi=={version('fastapi')}\n")
+    assert not [p for p in check_project(load_project(tmp_path)) if p.code == "DEP-VERSION-MISMATCH"]
