@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from studio.project.display import escaped
+
 project_argument = click.argument(
     "project", required=False, default=".", type=click.Path(file_okay=True, dir_okay=True, path_type=Path),
 )
@@ -14,6 +16,7 @@ project_argument = click.argument(
 
 def table(rows: list[list[str]], headers: list[str]) -> list[str]:
     """Rows aligned in columns under a header line, as plain text lines."""
+    rows = [[escaped(cell) for cell in row] for row in rows]  # a newline in a file name stays on its line
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=False)]
@@ -26,7 +29,7 @@ def table(rows: list[list[str]], headers: list[str]) -> list[str]:
 def location(file: str | None, line: int | None) -> str:
     if not file:
         return "(project)"
-    return f"{file}:{line}" if line else file
+    return f"{escaped(file)}:{line}" if line else escaped(file)
 
 
 def unrouted_label(status: int | None) -> str:
@@ -40,4 +43,5 @@ def unrouted_label(status: int | None) -> str:
 
 def clip(text: str, limit: int = 200) -> str:
     """One-line output stays readable when a client sends a huge method or path."""
+    text = escaped(text)
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars)"

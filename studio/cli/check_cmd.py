@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from studio.cli._project_arg import location, project_argument
+from studio.project.display import escaped
 
 
 @click.command("check")
@@ -33,7 +34,7 @@ def check(project: Path, as_json: bool) -> None:
     else:
         for p in problems:
             hint = f" ({p.hint})" if p.hint else ""
-            click.echo(f"{location(p.file, p.line)}: {p.severity} {p.code} {p.message}{hint}")
+            click.echo(f"{location(p.file, p.line)}: {p.severity} {p.code} {escaped(p.message + hint)}")
         functions = len(loaded.functions)
         click.echo(
             f"{functions} function{'s' if functions != 1 else ''}, {len(loaded.routes)} route(s): "

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from studio.cli._project_arg import project_argument, table
+from studio.project.display import escaped
 from studio.project.model import Project, Route
 
 PLATFORM_TITLES = {
@@ -106,12 +107,12 @@ def _print_table(project: Project) -> None:
         click.echo("SCF functions without an HTTP route (invoke by id or fire a trigger):")
         for fn in others:
             triggers = ", ".join(f"{t.type}" + (f" {t.cron}" if t.cron else "") for t in fn.triggers) or "none"
-            click.echo(f"  {fn.id}  ({fn.name})  triggers: {triggers}")
+            click.echo(escaped(f"  {fn.id}  ({fn.name})  triggers: {triggers}"))
         click.echo("")
     if project.not_run:
         click.echo("Declared functions funcstudio does not run (listed only, no route):")
         for item in project.not_run:
-            click.echo(f"  {item.name}  {item.runtime}  {item.file}")
+            click.echo(escaped(f"  {item.name}  {item.runtime}  {item.file}"))
         click.echo("")
     errors = len(project.errors)
     if project.problems:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from studio.cli._project_arg import clip, unrouted_label
+from studio.project.display import escaped
 
 
 def format_route_table(project) -> list[str]:
@@ -19,7 +20,7 @@ def format_route_table(project) -> list[str]:
     for route in project.routes:
         methods = ",".join(route.methods) if route.methods else "ANY"
         what = route.kind + (f" ({route.framework})" if route.framework else "")
-        rows.append((methods, route.path, route.function_id, what))
+        rows.append((methods, escaped(route.path), escaped(route.function_id), escaped(what)))
     if not rows:
         return ["  (no routes)"]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
@@ -30,7 +31,7 @@ def format_invocation(record) -> str:
     at = time.strftime("%H:%M:%S", time.localtime(record.started_at or time.time()))
     status = record.status if record.status is not None else "-"
     path = clip(record.path + (f"?{record.query_string}" if record.query_string else ""))
-    function = record.function_id or unrouted_label(record.status)
+    function = escaped(record.function_id) if record.function_id else unrouted_label(record.status)
     extra = f"  {len(record.warnings)} warning{'s' if len(record.warnings) != 1 else ''}" if record.warnings else ""
     fault = f"  [{record.fault}]" if record.fault else ""
     if record.error is not None and not record.fault:  # an SCF error behind API Gateway still answers 200
@@ -41,7 +42,7 @@ def format_invocation(record) -> str:
 
 def format_reload(event) -> str:
     at = time.strftime("%H:%M:%S", time.localtime(event.time))
-    changed = ", ".join(event.changed[:3]) + (f" (+{len(event.changed) - 3})" if len(event.changed) > 3 else "")
+    changed = ", ".join(escaped(path) for path in event.changed[:3]) + (f" (+{len(event.changed) - 3})" if len(event.changed) > 3 else "")
     retired = f"; retired {', '.join(event.retired)}" if event.retired else ""
     count = f"{event.function_count} function{'s' if event.function_count != 1 else ''}"
     return f"{at}  reload  {changed}  ({count}, {event.reload_ms:.0f}ms{retired})"

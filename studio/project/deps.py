@@ -193,7 +193,7 @@ def compute_requirements(project: Project) -> Requirements:
         user_packages = {r.package for r in user_lines}
 
         computed: list[Requirement] = [Requirement(line, package_name(line) or line, "always") for line in ALWAYS]
-        edge_tree = files.walk_tree(edge_dir, _SKIP)
+        edge_tree = files.walk_tree(edge_dir, _SKIP, inside=root)
         edge_files = [p for p in edge_tree.files if p.name.endswith(".py")]
         scanned = _scan_edgeone_imports(edge_files, root)
         for name, origin in scanned:
@@ -223,7 +223,7 @@ def compute_requirements(project: Project) -> Requirements:
         packages = {r.package for r in _user_lines(req_path, root)} if req_path.is_file() else set()
         packages |= {package_name(name) for name in SCF_PROVIDED.get((fn.runtime or "").lower(), ())}
         # An SCF code folder that is the whole project must not answer for the other platforms' files.
-        tree = files.walk_tree(src, _SKIP | {EDGEONE_DIR, "cocobase"})
+        tree = files.walk_tree(src, _SKIP | {EDGEONE_DIR, "cocobase"}, inside=root)
         # Only what the handler can import runs in production: a vendored SDK's examples, setup.py
         # and platform-specific modules that nothing imports never fail there.
         reachable = reachable_files(root / fn.entry, src, frozenset(tree.rel_files))

@@ -122,7 +122,7 @@ def discover_edgeone(root: Path, settings: Settings) -> EdgeOneScan:
     code_root = root / CODE_ROOT
     if not code_root.is_dir():
         return EdgeOneScan()
-    tree = walk_tree(code_root, skip_dirs=frozenset())  # the route scan skips nothing (§2.1)
+    tree = walk_tree(code_root, skip_dirs=frozenset(), inside=root)  # the route scan skips nothing (§2.1)
     problems: list[Problem] = [_under_code_root(p) for p in tree.problems]
     cf_str = os.fspath(code_root)
     functions: list[Function] = []

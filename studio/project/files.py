@@ -6,15 +6,17 @@ per file and no reads.
 
 API (used by EdgeOne, SCF, CocoBase discovery and the dependency scan):
 
-* `walk_tree(root, skip_dirs=...)` -> `Tree`: files and folders under `root` in the platforms'
-  scan order (entries sorted by name in each folder, depth first) as root-relative POSIX strings
-  (`Tree.rel_files`, `Tree.rel_dirs`; `Tree.files` / `Tree.dirs` as absolute `Path`s), plus
-  `Problem`s for symlink loops and unreadable folders (file paths relative to `root`).
+* `walk_tree(root, skip_dirs=..., inside=...)` -> `Tree`: files and folders under `root` in the
+  platforms' scan order (entries sorted by name in each folder, depth first) as root-relative POSIX
+  strings (`Tree.rel_files`, `Tree.rel_dirs`; `Tree.files` / `Tree.dirs` as absolute `Path`s), plus
+  `Problem`s for symlink loops, links that lead outside the project (`inside`, default `root`: never
+  followed, so a link to `/` costs one problem, not a walk of the machine) and unreadable folders.
 * `iter_source_files(root, skip_dirs=..., suffixes=(".py",))`: the files of `walk_tree` with
   those suffixes, as absolute paths.
 * `read_source(path, st=None)` -> `SourceFile`: the text, or why it could not be read. `path`
   may be a `str` (cheapest) or a `Path`. Never raises for bad input; `SourceFile.problem(display)`
-  turns a failure into a `Problem` naming `display`.
+  turns a failure into a `Problem` naming `display`. A file above the source size cap
+  (`set_source_cap`, default 5 MB; the `max_source_bytes` setting) is not read (`too-large`).
 * `clear_cache()`: forget every cached file (tests, benchmarks).
 
 Nothing here imports, runs or parses user code.
@@ -38,6 +40,10 @@ PROJECT_SKIP_DIRS: frozenset[str] = frozenset(
     {".funcstudio", ".git", ".venv", "venv", "node_modules", "__pycache__"}
 )
 """Folders never worth walking when the whole project is scanned (tools, VCS, environments)."""
+
+MAX_SOURCE_BYTES = 5 * 1024 * 1024
+"""Default source size cap: discovery never reads (so never parses) a bigger file."""
+_source_cap = MAX_SOURCE_BYTES
 
 _by_name = operator.attrgetter("name")
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
@@ -91,7 +97,7 @@ class SourceFile:
     mtime_ns: int = 0
     size: int = 0
     error_code: str | None = None
-    """`not-utf8`, `unreadable-file`, `symlink-loop`, `not-a-file` or None."""
+    """`not-utf8`, `unreadable-file`, `symlink-loop`, `not-a-file`, `too-large` or None."""
     error: str | None = None
     line: int | None = None
 
@@ -112,6 +118,8 @@ class SourceFile:
             "unreadable-file": "Check the file's permissions.",
             "symlink-loop": "Remove or fix the symbolic link.",
             "not-a-file": "Remove the broken link or replace it with a regular file.",
+            "too-large": "Move generated or data files out of the functions' folders, or raise "
+                         "`max_source_bytes` in funcstudio.toml.",
         }.get(self.error_code)
         return Problem(
             severity=severity,  # type: ignore[arg-type]
@@ -123,16 +131,44 @@ class SourceFile:
         )
 
 
-def walk_tree(root: Path, skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DIRS) -> Tree:
+def walk_tree(
+    root: Path, skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DIRS, inside: Path | None = None
+) -> Tree:
     """Walk `root` depth first, entries sorted by name in each folder (the platforms' order).
 
-    Symlinked folders are followed once; a link back into a folder already on the path is
-    reported as a `symlink-loop` problem and not entered. A missing `root` gives an empty tree.
+    Symlinked folders inside `inside` (the project root; default `root`) are followed once; a link
+    back into a folder already on the path is reported as a `symlink-loop` problem and not entered.
+    A link (to a folder or a file) that resolves outside `inside` is one `symlink-outside` problem
+    naming the link, and is neither entered nor listed. A missing `root` gives an empty tree.
     """
     root = Path(root)
     files: list[str] = []
     dirs: list[str] = []
     problems: list[Problem] = []
+    try:
+        boundary = os.path.realpath(inside if inside is not None else root)
+    except (OSError, ValueError):
+        boundary = os.fspath(inside if inside is not None else root)
+
+    def outside(entry: os.DirEntry, rel: str) -> bool:
+        try:
+            if not entry.is_symlink():
+                return False
+            target = os.path.realpath(entry.path)
+        except (OSError, ValueError):
+            return False
+        if target == boundary or target.startswith(boundary.rstrip(os.sep) + os.sep):
+            return False
+        problems.append(
+            Problem(
+                severity="warning",
+                code="symlink-outside",
+                message=f"Symbolic link to {target}, outside the project: not followed",
+                file=rel,
+                hint="Copy what the functions need into the project, or link to a place inside it.",
+            )
+        )
+        return True
 
     def listing(folder: str, rel: str) -> list[os.DirEntry] | None:
         try:
@@ -160,6 +196,8 @@ def walk_tree(root: Path, skip_dirs: frozenset[str] | set[str] = PROJECT_SKIP_DI
         entries, rel, ancestors = stack[-1]
         prefix = f"{rel}/" if rel else ""
         for entry in entries:  # an iterator: after a descent, the loop resumes where it left off
+            if outside(entry, prefix + entry.name):
+                continue
             try:
                 is_dir = entry.is_dir()  # follows symlinks
             except OSError:
@@ -261,17 +299,25 @@ def read_source(path: Path, st: os.stat_result | None = None) -> SourceFile:
         return cached
     if not stat_mod.S_ISREG(st.st_mode):
         result = SourceFile(key, None, st.st_mtime_ns, st.st_size, "not-a-file", "Not a regular file")
+    elif st.st_size > _source_cap:
+        result = SourceFile(key, None, st.st_mtime_ns, st.st_size, "too-large",
+                            f"File is {_megabytes(st.st_size)}, above the {_megabytes(_source_cap)} source "
+                            "size cap: not read or parsed")
     else:
         try:
             with open(key, "rb") as fh:
-                data = fh.read()
+                data = fh.read(_source_cap + 1)  # bounded even when the file grows meanwhile
         except OSError as exc:
             code = "symlink-loop" if exc.errno == errno.ELOOP else "unreadable-file"
             result = SourceFile(
                 key, None, st.st_mtime_ns, st.st_size, code, f"Cannot read file: {exc.strerror or exc}"
             )
         else:
-            result = _decode(key, data, st)
+            if len(data) > _source_cap:
+                result = SourceFile(key, None, st.st_mtime_ns, st.st_size, "too-large",
+                                    f"File is above the {_megabytes(_source_cap)} source size cap: not read or parsed")
+            else:
+                result = _decode(key, data, st)
     _CACHE[key] = result
     return result
 
@@ -320,6 +366,18 @@ def _declared_encoding(data: bytes) -> str | None:
         if line.strip() and not line.lstrip().startswith(b"#"):
             break
     return None
+
+
+def set_source_cap(max_bytes: int) -> None:
+    """Files bigger than `max_bytes` are not read from now on (`too-large`)."""
+    global _source_cap
+    if max_bytes != _source_cap:
+        _source_cap = max_bytes
+        _CACHE.clear()  # entries were judged against the old cap
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def clear_cache() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from studio.project import files
 from studio.project.cocobase import discover_cocobase
 from studio.project.model import Function, Problem, Project, Route
 from studio.project.routing import RouteTable, sort_routes
@@ -60,6 +61,7 @@ def load_project_with_settings(root: Path | str) -> tuple[Project, Settings]:
         ))
 
     settings, problems_t = load_settings(root)
+    files.set_source_cap(settings.max_source_bytes)
     problems: list[Problem] = list(problems_t)
     edge_functions, edge_routes, helpers, edge_problems = _discover_edgeone(root, settings)
     problems.extend(edge_problems)

@@ -101,6 +101,8 @@ class Settings:
     port: int = 8088
     host: str = "127.0.0.1"
     quirks: Literal["platform", "fixed"] = "platform"
+    max_source_bytes: int = 5 * 1024 * 1024
+    """Discovery never reads (so never parses) a source file bigger than this; it reports it."""
     limits: LimitSettings = field(default_factory=LimitSettings)
     env: Mapping[str, str] = field(default_factory=dict)
     """`[env]` plus the project's `.env` (the file's values lose to `[env]`)."""

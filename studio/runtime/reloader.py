@@ -51,8 +51,10 @@ class _Either:
 
 class Reloader:
     """Two notifiers: the root itself (not recursive: top-level files, new folders) and every
-    top-level folder that is not ignored (recursive). A project's `.venv` or `.git` is never walked,
-    which keeps start-up fast and inotify watches few; a new top-level folder re-arms the tree."""
+    folder below the top-level folders that are not ignored, each watched on its own (not
+    recursive), as `tree_dirs` lists them: a project's `.venv` or `.git` is never walked, and a
+    symbolic link that leads outside the project is never followed (notify's own recursion follows
+    every link, so a link to `/` would watch the whole machine). A new folder re-arms the tree."""
 
     def __init__(self, root: Path, on_change: Callable[[list[str]], None], *, step_ms: int = 50,
                  debounce_ms: int = 1600) -> None:
@@ -75,14 +77,36 @@ class Reloader:
         return [e.path for e in entries
                 if e.name not in IGNORED_DIRS and e.is_dir(follow_symlinks=False)]
 
+    def tree_dirs(self) -> list[str]:
+        """Every folder below the watched top-level folders, staying inside the project."""
+        root = os.path.realpath(self.root)
+        found: list[str] = []
+        seen: set[str] = set()
+        stack = list(reversed(self.top_dirs()))
+        while stack:
+            folder = stack.pop()
+            real = os.path.realpath(folder)
+            if real in seen or not (real == root or real.startswith(root.rstrip(os.sep) + os.sep)):
+                continue  # a loop, or a link out of the project
+            seen.add(real)
+            found.append(folder)
+            try:
+                with os.scandir(folder) as entries:
+                    children = sorted((e.path for e in entries if e.name not in IGNORED_DIRS and _is_dir(e)),
+                                      reverse=True)
+            except OSError:
+                continue
+            stack.extend(children)
+        return found
+
     def start(self) -> None:
         # The notifiers are created here, not on the threads, so a change made right after
         # start() returns is already seen.
         from watchfiles._rust_notify import RustNotify
 
         self._root_notify = RustNotify([str(self.root)], False, False, 300, False, True)
-        self._tree_dirs = self.top_dirs()
-        self._tree_notify = RustNotify(self._tree_dirs, False, False, 300, True, True) if self._tree_dirs else None
+        self._tree_dirs = self.tree_dirs()
+        self._tree_notify = RustNotify(self._tree_dirs, False, False, 300, False, True) if self._tree_dirs else None
         for target, name in ((self._run_root, "funcstudio-reloader-root"), (self._run_tree, "funcstudio-reloader")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -100,7 +124,13 @@ class Reloader:
         self._watch(self._root_notify, self._stop, on_batch=self._check_new_dirs)
 
     def _check_new_dirs(self, paths: list[str]) -> None:
-        if self.top_dirs() != self._tree_dirs:
+        if self.top_dirs() != [d for d in self._tree_dirs if os.path.dirname(d) == str(self.root)]:
+            self._rescan.set()
+
+    def _check_tree_dirs(self, paths: list[str]) -> None:
+        """A folder created (or moved in) below a watched one needs a watch of its own."""
+        known = set(self._tree_dirs)
+        if any(path not in known and os.path.isdir(path) for path in paths):
             self._rescan.set()
 
     def _run_tree(self) -> None:
@@ -110,7 +140,7 @@ class Reloader:
             if self._tree_notify is None:
                 self._rescan.wait(1.0)
             else:
-                self._watch(self._tree_notify, _Either(self._stop, self._rescan))
+                self._watch(self._tree_notify, _Either(self._stop, self._rescan), on_batch=self._check_tree_dirs)
                 if not self._stop.is_set() and not self._rescan.is_set():
                     self._rescan.set()  # the notifier failed (a folder vanished): re-arm shortly
                     self._stop.wait(0.5)
@@ -121,9 +151,9 @@ class Reloader:
                 old, self._tree_notify = self._tree_notify, None
                 if old is not None:
                     old.close()
-                self._tree_dirs = self.top_dirs()
+                self._tree_dirs = self.tree_dirs()
                 try:
-                    self._tree_notify = (RustNotify(self._tree_dirs, False, False, 300, True, True)
+                    self._tree_notify = (RustNotify(self._tree_dirs, False, False, 300, False, True)
                                          if self._tree_dirs else None)
                 except Exception:  # noqa: BLE001 - e.g. a folder vanished meanwhile; try again later
                     log.debug("re-arming the watcher failed", exc_info=True)
@@ -150,3 +180,10 @@ class Reloader:
                 self.on_change(paths)
             except Exception:  # noqa: BLE001 - a bad reload must never stop the watching
                 log.exception("reload after %s failed", paths)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # follows links: where they lead is checked by the caller
+    except OSError:
+        return False

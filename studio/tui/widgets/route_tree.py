@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Tree
 
+from studio.project.display import escaped
 from studio.tui.actions import bindings
 from studio.tui.route_index import Entry, Section, build_sections, filter_sections
 
@@ -17,15 +18,16 @@ METHOD_STYLE = "cyan"
 
 def entry_label(entry: Entry) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
+    label = escaped(entry.label)  # a newline in a file name stays on its line
     if entry.kind == "helper":
-        text.append(entry.label, style="dim")
+        text.append(label, style="dim")
         text.append("  helper", style="dim italic")
         return text
     if entry.kind == "problem":
-        text.append(entry.label or "project", style="bold red")
-        text.append(f"  {entry.error}", style="red")
+        text.append(label or "project", style="bold red")
+        text.append(f"  {escaped(entry.error or '')}", style="red")
         return text
-    methods, _, rest = entry.label.partition(" ") if entry.kind in ("route", "inner") else ("", "", entry.label)
+    methods, _, rest = label.partition(" ") if entry.kind in ("route", "inner") else ("", "", label)
     if methods:
         text.append(methods, style=METHOD_STYLE)
         text.append(" ")
@@ -37,7 +39,7 @@ def entry_label(entry: Entry) -> Text:
     elif entry.dynamic:
         text.append(" :", style="bold cyan")
     if entry.detail:
-        text.append(f"  {entry.short_detail}", style="dim")
+        text.append(f"  {escaped(entry.short_detail)}", style="dim")
     if entry.error:
         text.append(f"  ✖ {entry.error}", style="red")
     return text
