@@ -41,7 +41,7 @@ def entry_label(entry: Entry) -> Text:
     if entry.detail:
         text.append(f"  {escaped(entry.short_detail)}", style="dim")
     if entry.error:
-        text.append(f"  ✖ {entry.error}", style="red")
+        text.append(f"  ✖ {escaped(entry.error)}", style="red")
     return text
 
 
