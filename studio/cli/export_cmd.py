@@ -51,6 +51,14 @@ def export(args: tuple[str, ...], as_pytest: bool, output: Path | None, force: b
             if record is None:
                 raise click.ClickException(f"no invocation with request id {request_id!r} in {reader.db_path}")
             records.append(record)
+    for record in records:  # said here too, not only in the test's comments
+        missing = [name for name, value in record.request_headers if value == "[redacted]"]
+        if missing:
+            click.echo(f"note: {record.request_id}: {', '.join(missing)} "
+                       f"{'was' if len(missing) == 1 else 'were'} redacted when recorded and "
+                       f"{'is' if len(missing) == 1 else 'are'} not replayed; add "
+                       f"{'it' if len(missing) == 1 else 'them'} to the test if the function needs "
+                       f"{'it' if len(missing) == 1 else 'them'}", err=True)
     command = "funcstudio export " + " ".join(shlex.quote(a) for a in (*args, "--pytest"))
     try:
         source = pytest_module(records, command)

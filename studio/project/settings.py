@@ -75,6 +75,10 @@ class StoreSettings:
     """Retention: the newest M log lines are kept."""
     body_cap_bytes: int = 256 * 1024
     """Request and response bodies are stored up to this size and flagged when truncated."""
+    redact: tuple[str, ...] = ()
+    """More header, query-parameter and return-value names whose values are never stored (any case)."""
+    redact_body_fields: tuple[str, ...] = ()
+    """JSON (or form) fields of a request body stored as `[redacted]`; bodies are otherwise kept as sent."""
 
 
 @dataclass(frozen=True)

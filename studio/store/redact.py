@@ -1,53 +1,181 @@
-"""What the store keeps of a request or response: headers with secrets redacted, bodies capped.
+"""What the store keeps of an invocation: secrets redacted in one pass, bodies capped.
 
-Redaction happens before anything touches the disk, so a token sent in a header (or a query
-parameter with a secret-looking name) never lands in `studio.db`. What a function prints is kept
-as printed: the store cannot know which of its own output is secret.
+Redaction happens before anything touches the disk, in ONE pass over the whole record
+(`Redactor.record`), so a secret never lands in `studio.db` through a side door:
+
+- request and response headers whose name is secret (`Authorization`, `Cookie`, `Set-Cookie`, any
+  name with `cookie`, `token`, `secret`, `passw`, `key`, `credential`, `session`, `signature`,
+  `auth`..., plus the names in `[store] redact`);
+- query parameters with such names;
+- the return value: an envelope dict such as `{"headers": {"Set-Cookie": ...}}` or SCF's
+  `multiValueHeaders`/`cookies`, walked as JSON: inside `headers`/`multiValueHeaders` every secret
+  name, elsewhere the secret header names themselves and `[store] redact`'s (a returned
+  `{"keys": [...]}` is data, not a secret); a repr by its quoted `'name': 'value'` pairs;
+- the locals of the error's frames (a variable named `token`, or a repr of an event that holds an
+  `Authorization` header);
+- the request body only for the JSON (or form) fields named in `[store] redact_body_fields`: a body
+  is otherwise stored as sent, since replaying it needs it.
+
+What a function prints is kept as printed: the store cannot know which of its own output is secret.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode
 
-from studio.runtime.invocation import InvocationRecord
+from studio.runtime.invocation import ErrorInfo, InvocationRecord
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-SECRET_NAME = re.compile(r"token|secret|passw|key|credential", re.IGNORECASE)
+SECRET_NAME = re.compile(r"token|secret|passw|key|credential|session|cookie|signature|auth(?!or)", re.IGNORECASE)
 LINE_CAP_CHARS = 64 * 1024
 """One log line longer than this is cut (the runtime already caps a whole invocation's output)."""
+HEADER_CONTAINERS = frozenset({"headers", "multivalueheaders"})
+_QUOTED_PAIR = re.compile(r"""(?P<q>['"])(?P<name>[^'"\\]{1,200})(?P=q)(?P<sep>\s*:\s*)(?P<vq>['"])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)""")
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Which names are secret: the built-in ones plus `extra` (exact, any case); which JSON or form
+    fields of a request body are (`body_fields`, exact, any case)."""
+
+    extra: frozenset[str] = frozenset()
+    body_fields: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls, redact: Iterable[str] = (), body_fields: Iterable[str] = ()) -> Redactor:
+        return cls(frozenset(n.lower() for n in redact), frozenset(n.lower() for n in body_fields))
+
+    def secret(self, name: str) -> bool:
+        low = name.lower()
+        return low in SECRET_HEADERS or low in self.extra or SECRET_NAME.search(name) is not None
+
+    def record(self, record: InvocationRecord) -> InvocationRecord:
+        """The record as the store keeps it."""
+        return replace(
+            record,
+            query_string=self.query(record.query_string),
+            request_headers=self.headers(record.request_headers),
+            response_headers=self.headers(record.response_headers),
+            return_value=self.text(record.return_value) if record.return_value else record.return_value,
+            error=self.error(record.error) if record.error is not None else None,
+            request_body=self.body(record.request_body, record.request_headers),
+        )
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        return tuple((name, REDACTED if self.secret(name) else value) for name, value in headers)
+
+    def query(self, query_string: str) -> str:
+        """`token=abc&page=2` -> `token=%5Bredacted%5D&page=2`; untouched when nothing is secret."""
+        if not query_string:
+            return query_string
+        pairs = parse_qsl(query_string, keep_blank_values=True)
+        if not any(self.secret(name) for name, _ in pairs):
+            return query_string
+        return urlencode([(name, REDACTED if self.secret(name) else value) for name, value in pairs])
+
+    def text(self, text: str) -> str:
+        """A return value or a repr: JSON walked; anything else by its quoted `'name': 'value'` pairs."""
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError):
+            return self._pairs(text)
+        cleaned = self._walk(data, self._returned_secret)
+        return text if cleaned == data else json.dumps(cleaned, ensure_ascii=False)
+
+    def _returned_secret(self, key: str) -> bool:
+        low = key.lower()
+        return low in SECRET_HEADERS or low in self.extra or low == "cookies"
+
+    def error(self, error: ErrorInfo) -> ErrorInfo:
+        frames = tuple(
+            replace(frame, locals={name: REDACTED if self.secret(name) else self._pairs(value)
+                                   for name, value in frame.locals.items()})
+            for frame in error.frames
+        )
+        return replace(error, frames=frames)
+
+    def body(self, body: bytes, headers: Iterable[tuple[str, str]]) -> bytes:
+        if not self.body_fields or not body:
+            return body
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "").lower()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body
+        if "x-www-form-urlencoded" in content_type:
+            pairs = parse_qsl(text, keep_blank_values=True)
+            if any(name.lower() in self.body_fields for name, _ in pairs):
+                return urlencode([(n, REDACTED if n.lower() in self.body_fields else v) for n, v in pairs]).encode()
+            return body
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return body
+        cleaned = self._walk(data, lambda key: key.lower() in self.body_fields, containers=False)
+        return body if cleaned == data else json.dumps(cleaned, ensure_ascii=False).encode("utf-8")
+
+    def _walk(self, value, is_secret, containers: bool = True):
+        """JSON `value` with the value of every member `is_secret(name)` redacted; inside a
+        `headers` or `multiValueHeaders` object every secret header name counts."""
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if is_secret(str(key)):
+                    out[key] = _redacted(item)
+                elif containers and str(key).lower() in HEADER_CONTAINERS and isinstance(item, dict):
+                    out[key] = {name: _redacted(v) if self.secret(str(name)) else v for name, v in item.items()}
+                else:
+                    out[key] = self._walk(item, is_secret, containers)
+            return out
+        if isinstance(value, list):
+            return [self._walk(item, is_secret, containers) for item in value]
+        return value
+
+    def _pairs(self, text: str) -> str:
+        if not isinstance(text, str) or ":" not in text:
+            return text
+
+        def swap(match: re.Match) -> str:
+            if not self.secret(match.group("name")):
+                return match.group(0)
+            quote, value_quote = match.group("q"), match.group("vq")
+            return f"{quote}{match.group('name')}{quote}{match.group('sep')}{value_quote}{REDACTED}{value_quote}"
+
+        return _QUOTED_PAIR.sub(swap, text)
+
+
+def _redacted(value):
+    """A secret member's value: strings (and lists of them, as in multiValueHeaders) redacted."""
+    if isinstance(value, list):
+        return [REDACTED for _ in value]
+    if isinstance(value, dict):
+        return {key: REDACTED for key in value}
+    return REDACTED if value is not None else None
+
+
+DEFAULT = Redactor()
 
 
 def is_secret_header(name: str) -> bool:
-    return name.lower() in SECRET_HEADERS or SECRET_NAME.search(name) is not None
+    return DEFAULT.secret(name)
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> list[list[str]]:
     """Headers as JSON-ready pairs, in their order, with the value of every secret one replaced."""
-    return [[name, REDACTED if is_secret_header(name) else value] for name, value in headers]
+    return [list(pair) for pair in DEFAULT.headers(headers)]
 
 
 def redact_query(query_string: str) -> str:
-    """`token=abc&page=2` -> `token=%5Bredacted%5D&page=2`; untouched when nothing is secret."""
-    if not query_string or SECRET_NAME.search(query_string) is None:
-        return query_string
-    pairs = parse_qsl(query_string, keep_blank_values=True)
-    if not any(SECRET_NAME.search(name) for name, _ in pairs):
-        return query_string
-    return urlencode([(name, REDACTED if SECRET_NAME.search(name) else value) for name, value in pairs])
+    return DEFAULT.query(query_string)
 
 
 def redact_record(record: InvocationRecord) -> InvocationRecord:
-    """The record as the store keeps it: one pass over everything that can carry a secret."""
-    return replace(
-        record,
-        query_string=redact_query(record.query_string),
-        request_headers=tuple((name, value) for name, value in redact_headers(record.request_headers)),
-        response_headers=tuple((name, value) for name, value in redact_headers(record.response_headers)),
-    )
+    return DEFAULT.record(record)
 
 
 def cap_body(body: bytes | str | None, cap: int) -> tuple[bytes, int, bool]:

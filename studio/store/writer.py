@@ -59,7 +59,7 @@ from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
 from studio.store import durability, maintenance
 from studio.store.db import BUSY_TIMEOUT_MS, NotADatabaseError, StoreError, describe_error, open_store
-from studio.store.redact import cap_line, redact_record
+from studio.store.redact import Redactor, cap_line
 from studio.store.rows import SavedRequest, frame_rows, invocation_row
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ class Recorder:
     ) -> None:
         self.db_path = Path(db_path)
         self.settings = settings or StoreSettings()
+        self._redactor = Redactor.from_settings(self.settings.redact, self.settings.redact_body_fields)
         self.queue_limit = queue_limit
         self.ack_timeout = ack_timeout
         self._ack_degraded = False
@@ -440,7 +441,8 @@ class Recorder:
         return 0
 
     def _finish(self, conn: sqlite3.Connection, record: InvocationRecord) -> int:
-        values = invocation_row(redact_record(record), self.settings.body_cap_bytes)
+        record = self._redactor.record(record)  # the one pass: nothing below sees a secret
+        values = invocation_row(record, self.settings.body_cap_bytes)
         invocation_id = self._open_ids.pop(record.request_id, None)
         if invocation_id is None:
             row = conn.execute(

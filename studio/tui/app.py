@@ -691,6 +691,12 @@ class StudioApp(App):
                     target += "?" + before["query_string"]
                 headers = [(k, v) for k, v in before.get("request_headers") or []
                            if k.lower() not in ("host", "content-length") and v != "[redacted]"]
+                missing = [k for k, v in before.get("request_headers") or [] if v == "[redacted]"]
+                if missing:
+                    self.call_from_thread(
+                        self.notify, f"replayed without {', '.join(missing)} (redacted when recorded): "
+                        "to send it, copy the request into the invoke panel and add it there",
+                        severity="warning", timeout=10)
                 response = client.request(before.get("method") or "GET", target, headers,
                                           (before.get("request_body") or "").encode("utf-8"))
                 rid = response.header(REQUEST_ID_HEADER)
