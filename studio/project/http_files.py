@@ -116,6 +116,14 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+def file_for_function(function_id: str) -> str:
+    """Where a function's requests are saved by default: `cloud-functions/api/users/[id]` ->
+    `api-users-id.http` (the platform folder adds nothing)."""
+    head, _, rest = function_id.partition("/")
+    short = rest if head in ("cloud-functions", "cocobase") and rest else function_id
+    return (slugify(short) or "requests") + ".http"
+
+
 # -- reading --------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.project.http_files import HttpFileError, HttpRequest, parse_http, slugify, upsert_request
+from studio.project.http_files import (
+    HttpFileError,
+    HttpRequest,
+    file_for_function,
+    parse_http,
+    slugify,
+    upsert_request,
+)
 from studio.store.db import STORE_DIR, StoreError, db_path
 from studio.store.queries import Reader
 from studio.store.rows import SavedRequest
@@ -43,13 +50,6 @@ class MigrationResult:
 
 def _row_key(row: SavedRequest) -> str:
     return f"{row.function_id}\x00{row.name}\x00{row.updated_at!r}"
-
-
-def file_for_function(function_id: str) -> str:
-    """`cloud-functions/api/users/[id]` -> `api-users-id.http` (the platform folder adds nothing)."""
-    head, _, rest = function_id.partition("/")
-    short = rest if head in ("cloud-functions", "cocobase") and rest else function_id
-    return (slugify(short) or "requests") + ".http"
 
 
 def request_from_row(row: SavedRequest) -> HttpRequest:

@@ -10,6 +10,7 @@ owns the state. The TUI never runs user code: invocations go over loopback HTTP 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -115,6 +116,9 @@ class StudioApp(App):
         self.options = options or StudioOptions()
         self.project = None
         self.settings = None
+        self._loaded_requests: dict = {}
+        """function id -> the saved request (`saved_requests.LoadedRequest`) last loaded for it."""
+        self._request_env: str | None = None
         self.runtime = None
         self.recorder = None
         self.store = None
@@ -364,6 +368,7 @@ class StudioApp(App):
             self.query_one(LogsPane).add_functions([fn.id for fn in self.project.functions])
         self.query_one(LogsPane).set_source(log_source)
         self.query_one(HistoryView).set_source(invocations)
+        self._migrate_in_background()
 
     @on(RuntimeEventReceived)
     def _runtime_event(self, message: RuntimeEventReceived) -> None:
@@ -904,7 +909,8 @@ class StudioApp(App):
             self.query_one(InvokePanel).load_spec(spec)
             self.notify(f"imported {spec.method} {spec.target}")
 
-        self.push_screen(PromptScreen("Paste a curl command", "curl http://…"), imported)
+        self.push_screen(PromptScreen("Paste a curl command (one line or many)", "curl http://…",
+                                      join_pasted_lines=True), imported)
 
     def action_save_request(self) -> None:
         self.post_message(SaveRequestWanted(self.query_one(InvokePanel).current_draft()))
@@ -913,66 +919,118 @@ class StudioApp(App):
         entry = self.query_one(InvokePanel).entry
         self.post_message(OpenRequestWanted(entry.function_id if entry is not None else None))
 
+    # -- saved requests: `.http` files in the project (studio/tui/saved_requests.py) ---------
+
+    def _requests_dir(self) -> str:
+        return getattr(getattr(self.settings, "requests", None), "dir", None) or "http-requests"
+
     @on(SaveRequestWanted)
     def _save_request_wanted(self, message: SaveRequestWanted) -> None:
+        from studio.project.http_files import file_for_function
+        from studio.tui.saved_requests import save_name
         from studio.tui.screens.modals import PromptScreen
 
-        spec, error = message.draft.build()
+        draft = message.draft
+        spec, error = draft.build()
         if spec is None:
             self.notify(error or "the request is incomplete", severity="warning")
             return
-        if self.store is None or not spec.function_id:
-            self.notify("select a function and wait for the store to save requests", severity="warning")
+        if not draft.function_id:
+            self.notify("select a function first", severity="warning")
             return
+        loaded = self._loaded_requests.get(draft.function_id)
+        default = save_name(self._requests_dir(), loaded)
+        where = f"{self._requests_dir()}/{file_for_function(draft.function_id)}"
 
         def named(name: str | None) -> None:
-            if name:
-                self._write_saved(spec, name.strip())
+            if name and name.strip():
+                self._write_saved(draft, name.strip(), loaded)
 
-        self.push_screen(PromptScreen(f"Save request for {spec.function_id} as", "name"), named)
+        self.push_screen(PromptScreen(f"Save as a request in {where} (or FILE.http#name)", "name", default), named)
 
     @work(thread=True, exit_on_error=False, group="saved")
-    def _write_saved(self, spec: RequestSpec, name: str) -> None:
-        self.store.save_request(spec.function_id, name, spec.method, spec.target, spec.headers, spec.body,
-                                json.dumps(spec.to_saved()))
-        self.call_from_thread(self.notify, f"saved request {name!r}")
+    def _write_saved(self, draft, name: str, loaded) -> None:
+        from studio.project.http_files import HttpFileError
+        from studio.tui.saved_requests import save_draft
+
+        try:
+            rel, request = save_draft(self.root, self._requests_dir(), draft, name, loaded)
+        except (HttpFileError, OSError) as exc:
+            self.call_from_thread(self.notify, f"not saved: {exc}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"saved {rel}#{request.slug}")
 
     @on(OpenRequestWanted)
     def _open_request_wanted(self, message: OpenRequestWanted) -> None:
-        if self.store is None or not message.function_id:
-            self.notify("select a function first", severity="warning")
-            return
         self._list_saved(message.function_id)
 
     @work(thread=True, exit_on_error=False, group="saved")
-    def _list_saved(self, function_id: str) -> None:
-        saved = self.store.saved_requests(function_id)
-        self.call_from_thread(self._pick_saved, saved)
+    def _list_saved(self, function_id: str | None) -> None:
+        from studio.tui.saved_requests import scan
 
-    def _pick_saved(self, saved: list) -> None:
-        from studio.tui.screens.modals import PickScreen
+        self._migrate_saved_requests()
+        catalog = scan(self.root, self._requests_dir())
+        self.call_from_thread(self._pick_saved, catalog, function_id)
 
-        if not saved:
-            self.notify("no saved requests for this function yet (alt+s saves one)")
-            return
-        by_id = {str(s.id): s for s in saved}
+    @work(thread=True, exit_on_error=False, group="saved")
+    def _migrate_in_background(self) -> None:
+        self._migrate_saved_requests()
 
-        def chosen(saved_id: str | None) -> None:
-            item = by_id.get(saved_id or "")
-            if item is None:
+    def _migrate_saved_requests(self) -> None:
+        """Runs on a thread: move the store's old saved requests into files, once (and say so once)."""
+        from studio.store.request_migration import migrate_saved_requests
+
+        try:
+            moved = migrate_saved_requests(self.root, self._requests_dir())
+        except Exception as exc:  # noqa: BLE001 - an old store must not stop the studio
+            moved = None
+            self.call_from_thread(self.notify, f"old saved requests not moved: {exc}", severity="warning")
+        if moved is not None:
+            self.call_from_thread(self.notify, moved.message, timeout=10)
+
+    def _pick_saved(self, catalog, function_id: str | None) -> None:
+        from studio.tui.screens.requests import RequestsScreen
+
+        def chosen(result: tuple[str, str | None] | None) -> None:
+            if result is None:
                 return
-            try:
-                spec = RequestSpec.from_saved(json.loads(item.event)) if item.event else None
-            except ValueError:
-                spec = None
-            if spec is None:
-                spec = RequestSpec(method=item.method, path=item.path, headers=list(item.headers),
-                                   body=item.body.decode("utf-8", "replace"))
-            self.query_one(InvokePanel).load_spec(spec)
-            self.notify(f"loaded {item.name!r}")
+            key, env = result
+            self._request_env = env
+            entry = next((e for e in catalog.entries if e.key == key), None)
+            if entry is not None:
+                self.run_worker(self._load_saved(entry, env), group="saved-load", exit_on_error=False)
 
-        self.push_screen(PickScreen("Load a saved request", [(str(s.id), f"{s.name}  {s.method} {s.path}")
-                                                              for s in saved]), chosen)
+        self.push_screen(RequestsScreen(catalog, self._requests_dir(), function_id, self._request_env), chosen)
+
+    async def _load_saved(self, entry, env_name: str | None) -> None:
+        """Select the request's function (when it names one), then fill the panel from the file."""
+        from studio.project.http_files import HttpFileError
+        from studio.tui.request_model import PARAM_RE
+        from studio.tui.saved_requests import entry_to_draft, environments
+
+        panel = self.query_one(InvokePanel)
+        if entry.function_id and (panel.entry is None or panel.entry.function_id != entry.function_id):
+            if self.query_one(RouteTree).select_function(entry.function_id):
+                for _ in range(100):
+                    if panel.entry is not None and panel.entry.function_id == entry.function_id:
+                        break
+                    await asyncio.sleep(0.02)
+        try:
+            env = environments(self.root, self._requests_dir()).variables(env_name)
+        except HttpFileError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        shown = panel.entry
+        catch_all = {m.group(1) for m in PARAM_RE.finditer(getattr(shown, "path", None) or "") if m.group(2)}
+        draft, loaded, missing = entry_to_draft(entry, env, shown.function_id if shown else None, panel.mode,
+                                                catch_all)
+        panel.load_request(draft)
+        if draft.function_id:
+            self._loaded_requests[draft.function_id] = loaded
+        note = f"loaded {entry.key}" + (f" (environment {env_name})" if env_name else "")
+        if missing:
+            note += f"; not defined: {', '.join('{{' + m + '}}' for m in missing)}"
+        self.notify(note, severity="warning" if missing else "information")
 
     # -- palette helpers -----------------------------------------------------------------
 

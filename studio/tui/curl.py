@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -30,13 +32,34 @@ def to_curl(request: CurlRequest) -> str:
     return " ".join(parts)
 
 
-_DATA_FLAGS = {"-d", "--data", "--data-raw", "--data-binary", "--data-ascii", "--json"}
-_IGNORED_WITH_VALUE = {"-u", "--user", "-o", "--output", "-A", "--user-agent", "-e", "--referer",
-                       "--connect-timeout", "-m", "--max-time", "-b", "--cookie"}
+_DATA_FLAGS = {"-d", "--data", "--data-raw", "--data-binary", "--data-ascii", "--data-urlencode", "--json"}
+# Flags whose value becomes a header, as curl itself sends it.
+_HEADER_FLAGS = {"-A": "User-Agent", "--user-agent": "User-Agent", "-e": "Referer", "--referer": "Referer",
+                 "-b": "Cookie", "--cookie": "Cookie"}
+_IGNORED_WITH_VALUE = {"-o", "--output", "--connect-timeout", "-m", "--max-time", "-x", "--proxy", "--retry",
+                       "-w", "--write-out", "--cacert", "--cert", "--key", "-K", "--config", "-F", "--form",
+                       "--resolve", "--max-redirs", "--limit-rate"}
+# A line continued the way shells write it: bash/zsh `\`, cmd.exe `^`, PowerShell backtick.
+_CONTINUATION = re.compile(r"[ \t]*(?:\\|\^|`)[ \t]*\r?\n[ \t]*")
+_ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'")
+
+
+def join_lines(text: str) -> str:
+    """One line from the multi-line form browsers and docs copy (`\\` at each line end)."""
+    return " ".join(_CONTINUATION.sub(" ", text).split("\n")).strip()
+
+
+def _ansi_c(match: re.Match) -> str:
+    """`$'...'` (Chrome's quoting when a value holds a quote) as plain shell quoting."""
+    raw = match.group(1)
+    value = re.sub(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[nrt'\"\\])", lambda m: {
+        "n": "\n", "r": "\r", "t": "\t", "'": "'", '"': '"', "\\": "\\"}.get(m.group(1))
+        or chr(int(m.group(1)[1:], 16)), raw)
+    return shlex.quote(value)
 
 
 def parse_curl(text: str) -> CurlRequest:
-    text = text.replace("\\\n", " ").strip()
+    text = _ANSI_C.sub(_ansi_c, join_lines(text))
     try:
         words = shlex.split(text)
     except ValueError as exc:
@@ -45,6 +68,7 @@ def parse_curl(text: str) -> CurlRequest:
         raise CurlError("a curl command starts with `curl`")
     request = CurlRequest(method="")
     bodies: list[str] = []
+    as_query = False
     i = 1
     while i < len(words):
         word = words[i]
@@ -67,6 +91,28 @@ def parse_curl(text: str) -> CurlRequest:
             if word == "--json":
                 request.headers.append(("Content-Type", "application/json"))
             i += 2
+        elif word in _HEADER_FLAGS:
+            if value is None:
+                raise CurlError(f"{word} needs a value")
+            request.headers.append((_HEADER_FLAGS[word], value))
+            i += 2
+        elif word in ("-u", "--user"):
+            if value is None:
+                raise CurlError(f"{word} needs user:password")
+            token = base64.b64encode(value.encode("utf-8")).decode("ascii")
+            request.headers.append(("Authorization", f"Basic {token}"))
+            i += 2
+        elif word == "--url":
+            if value is None:
+                raise CurlError("--url needs a URL")
+            request.url = value
+            i += 2
+        elif word in ("-G", "--get"):
+            as_query = True
+            i += 1
+        elif word in ("-I", "--head"):
+            request.method = request.method or "HEAD"
+            i += 1
         elif word in _IGNORED_WITH_VALUE:
             i += 2
         elif word.startswith("-"):
@@ -76,6 +122,9 @@ def parse_curl(text: str) -> CurlRequest:
             i += 1
     if not request.url:
         raise CurlError("no URL in the command")
+    if as_query and bodies:
+        request.url += ("&" if "?" in request.url else "?") + "&".join(bodies)
+        bodies = []
     request.body = "&".join(bodies)
     if not request.method:
         request.method = "POST" if request.body else "GET"

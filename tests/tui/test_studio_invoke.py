@@ -16,7 +16,8 @@ from textual.widgets import Input, TextArea
 
 from studio.tui.curl import CurlRequest, parse_curl, to_curl
 from studio.tui.messages import InvokeCompleted, InvokeRequested
-from studio.tui.screens.modals import PickScreen, PromptScreen
+from studio.tui.screens.modals import PromptScreen
+from studio.tui.screens.requests import RequestsScreen
 from studio.tui.widgets.editor import CodeEditor
 from studio.tui.widgets.invoke_panel import InvokePanel
 from studio.tui.widgets.response_view import ResponseView
@@ -167,19 +168,20 @@ async def test_copy_and_import_curl(shared):
 
 @shared_loop
 async def test_save_and_load_a_named_request(shared):
-    pilot, app, _messages, _project = await fresh(shared, "cloud-functions/api/hello")
+    pilot, app, _messages, project = await fresh(shared, "cloud-functions/api/hello")
     app.query_one("#query", TextArea).load_text("name=Saved")
     await pilot.press("alt+s")
     await pilot.pause()
     assert isinstance(app.screen, PromptScreen)
     await pilot.press(*"ada", "enter")
-    await wait_until(pilot, lambda: app.store.saved_requests("cloud-functions/api/hello"), what="saved")
+    saved = project / "http-requests" / "api-hello.http"
+    await wait_until(pilot, lambda: saved.is_file(), what="saved")
+    assert "GET /api/hello?name=Saved" in saved.read_text()
     app.query_one("#query", TextArea).load_text("")
     await pilot.press("alt+l")
-    await wait_until(pilot, lambda: isinstance(app.screen, PickScreen), what="the saved list")
+    await wait_until(pilot, lambda: isinstance(app.screen, RequestsScreen), what="the saved list")
     await pilot.press("enter")
-    await pilot.pause()
-    assert app.query_one("#query", TextArea).text == "name=Saved"
+    await wait_until(pilot, lambda: app.query_one("#query", TextArea).text == "name=Saved", what="loaded")
 
 
 async def test_scf_event_from_template(scf_demo):

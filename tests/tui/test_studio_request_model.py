@@ -56,3 +56,19 @@ def test_diff_reports_status_body_and_logs():
     text, changed = diff_records(before, after)
     assert changed and "500 → 200" in text.plain and "ValueError → -" in text.plain and "(same)" in text.plain
     assert diff_records(after, after)[1] is False
+
+
+def test_curl_import_reads_what_browsers_and_shells_copy():
+    """Finding 8: the multi-line form (`\\` at each line end), cmd.exe's `^`, Chrome's $'...' quoting."""
+    chrome = ("curl 'http://localhost:8088/api/users/42?full=1' \\\n  -H 'accept: application/json' \\\r\n"
+              "  -b 'sid=1' \\\n  --data-raw $'{\"name\":\"O\\'Brien\",\"n\":\"\\u00e9\"}' \\\n  --compressed")
+    parsed = parse_curl(chrome)
+    assert (parsed.method, parsed.url) == ("POST", "http://localhost:8088/api/users/42?full=1")
+    assert parsed.headers == [("accept", "application/json"), ("Cookie", "sid=1")]
+    assert parsed.body == '{"name":"O\'Brien","n":"é"}'
+    windows = parse_curl('curl ^\r\n  -X PUT ^\r\n  "http://x/a" ^\r\n  -d "a=1"')
+    assert (windows.method, windows.url, windows.body) == ("PUT", "http://x/a", "a=1")
+    get = parse_curl("curl -G http://x/s --data-urlencode q=1 -d p=2 -u ada:pw -A bot")
+    assert (get.method, get.url, get.body) == ("GET", "http://x/s?q=1&p=2", "")
+    assert get.headers == [("Authorization", "Basic YWRhOnB3"), ("User-Agent", "bot")]
+    assert parse_curl("curl -I --url http://x/h").method == "HEAD"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
@@ -47,22 +48,42 @@ class ConfirmScreen(ModalScreen[str]):
         self.dismiss(event.button.id or "cancel")
 
 
+class JoinedPasteInput(Input):
+    """An Input that keeps every line of a paste, joined into one (shell line continuations
+    removed); a plain Input keeps only the first line, which cut a browser's multi-line
+    "Copy as cURL" down to its URL."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        from studio.tui.curl import join_lines
+
+        if event.text:
+            line = join_lines(event.text)
+            if self.selection.is_empty:
+                self.insert_text_at_cursor(line)
+            else:
+                self.replace(line, *self.selection)
+        event.prevent_default()  # Input's own handler would paste the first line again
+        event.stop()
+
+
 class PromptScreen(ModalScreen[str | None]):
     """One line of input; dismisses with the text, or None on escape."""
 
     DEFAULT_CSS = _MODAL_CSS.format(name="PromptScreen")
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="modal.cancel")]
 
-    def __init__(self, title: str, placeholder: str = "", value: str = "") -> None:
+    def __init__(self, title: str, placeholder: str = "", value: str = "", *, join_pasted_lines: bool = False) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.value = value
+        self.join_pasted_lines = join_pasted_lines
 
     def compose(self):
         with Vertical():
             yield Label(Text(self.title_text))
-            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            field = JoinedPasteInput if self.join_pasted_lines else Input
+            yield field(self.value, placeholder=self.placeholder, id="prompt-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
