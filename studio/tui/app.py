@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from studio.tui import actions
 from studio.tui.commands import ActionProvider, RouteProvider
+from studio.tui.debugging import DebugActions
 from studio.tui.messages import (
     InvocationLoaded,
     InvokeCompleted,
@@ -46,10 +47,12 @@ from studio.tui.messages import (
 )
 from studio.tui.request_model import RequestSpec
 from studio.tui.route_index import Entry
+from studio.tui.widgets.debug_pane import DebugPane
 from studio.tui.widgets.editor import CodeEditor
 from studio.tui.widgets.history import HistoryView
 from studio.tui.widgets.invoke_panel import InvokePanel
 from studio.tui.widgets.log_view import LogsPane, LogView
+from studio.tui.widgets.profile_view import ProfileView
 from studio.tui.widgets.response_view import ResponseData, ResponseView
 from studio.tui.widgets.route_tree import RouteTree
 from studio.tui.widgets.trace_view import TraceView
@@ -97,9 +100,13 @@ class BottomPanel(Vertical):
                 yield Lazy(HistoryView(fixed_clock=self.fixed, id="history-view"))
             with TabPane("Trace", id="trace"):
                 yield Lazy(TraceView(self.root, mask=self.mask, id="trace-view"))
+            with TabPane("Debug", id="debug"):
+                yield Lazy(DebugPane(self.root, mask=self.mask, id="debug-pane"))
+            with TabPane("Profile", id="profile"):
+                yield Lazy(ProfileView(self.root, id="profile-view"))
 
 
-class StudioApp(App):
+class StudioApp(DebugActions, App):
     """`funcstudio ./project`."""
 
     TITLE = "funcstudio"
@@ -287,6 +294,7 @@ class StudioApp(App):
 
         if isinstance(event, (ProjectChanged, InstanceExited)):
             self.post_message(RuntimeEventReceived(event))
+        self.forward_debug_event(event)
 
     def on_unmount(self) -> None:
         self.stop_services()
@@ -562,18 +570,22 @@ class StudioApp(App):
         self.pending_request_id = message.request_id
         self.pending_function = message.for_function
         self.query_one(ResponseView).show_pending(f"{message.method} {message.path}")
-        self._invoke(message)
+        self._invoke(message, self.debug_request_headers())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="invoke", description="Invoking")
-    def _invoke(self, message: InvokeRequested) -> None:
+    def _invoke(self, message: InvokeRequested, debug_headers: list[tuple[str, str]] | None = None) -> None:
         from studio.tui.gateway_client import REQUEST_ID_HEADER, GatewayClient
 
-        client = GatewayClient(self.url)
+        debug_headers = debug_headers or []
+        # a request that may stop at a breakpoint waits as long as the person at the debugger takes
+        client = GatewayClient(self.url, timeout=None) if debug_headers else GatewayClient(self.url)
         try:
             if message.function_id:
-                response = client.invoke_function(message.function_id, message.body, message.invocation_type)
+                response = client.invoke_function(message.function_id, message.body, message.invocation_type,
+                                                   extra_headers=debug_headers)
             else:
-                response = client.request(message.method, message.path, message.headers, message.body)
+                response = client.request(message.method, message.path, [*message.headers, *debug_headers],
+                                          message.body)
             gateway_id = response.header(REQUEST_ID_HEADER)
             record = None
             if message.function_id:
@@ -610,6 +622,7 @@ class StudioApp(App):
         self.query_one(TraceView).show_error(error)
         if error:
             self.query_one("#bottom", TabbedContent).active = "trace"
+        self.debug_record_arrived(record, f"{response.function_id or 'the request'}")
         if record and record.get("function_id"):
             self._refresh_inner_routes()
 
@@ -789,7 +802,8 @@ class StudioApp(App):
         bottom = self.query_one("#bottom", TabbedContent)
         bottom.display = True
         bottom.active = name
-        focus = {"logs": "#log-view", "history": "#history-table", "trace": "#trace-frames"}[name]
+        focus = {"logs": "#log-view", "history": "#history-table", "trace": "#trace-frames",
+                 "debug": "#debug-stack", "profile": "#profile-rows"}[name]
         self.query_one(focus).focus()
 
     def action_toggle_errors_only(self) -> None:

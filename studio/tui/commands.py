@@ -20,6 +20,8 @@ PALETTE_ACTIONS = (
     "view.routes", "view.editor", "view.invoke", "view.logs", "view.history", "view.trace",
     "view.toggle-tree", "view.toggle-bottom", "routes.filter", "invoke.copy-curl", "invoke.import-curl",
     "invoke.save", "invoke.load", "response.save", "app.help",
+    "debug.toggle-breakpoint", "debug.continue", "debug.next", "debug.step", "debug.return", "debug.stop",
+    "debug.all-requests", "debug.stop-on-exception", "debug.profile", "view.debug",
 )
 
 

@@ -29,7 +29,7 @@ class GatewayResponse:
 class GatewayClient:
     """One call per connection: the gateway is local, and a fresh socket keeps threads apart."""
 
-    def __init__(self, base_url: str, timeout: float = 120.0) -> None:
+    def __init__(self, base_url: str, timeout: float | None = 120.0) -> None:
         parts = urlsplit(base_url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
@@ -57,12 +57,13 @@ class GatewayClient:
         finally:
             connection.close()
 
-    def invoke_function(self, function_id: str, event: bytes, invocation_type: str = "RequestResponse"
-                        ) -> GatewayResponse:
+    def invoke_function(self, function_id: str, event: bytes, invocation_type: str = "RequestResponse",
+                        extra_headers: list[tuple[str, str]] | None = None) -> GatewayResponse:
         return self.request(
             "POST",
             f"/__funcstudio/functions/{function_id}/invoke",
-            [("Content-Type", "application/json"), ("X-Funcstudio-Invocation-Type", invocation_type)],
+            [("Content-Type", "application/json"), ("X-Funcstudio-Invocation-Type", invocation_type),
+             *(extra_headers or [])],
             event,
         )
 

@@ -18,6 +18,7 @@ from textual.widgets import Static, TextArea
 from textual.worker import get_current_worker
 
 from studio.tui.syntax import pick_language
+from studio.tui.widgets.code_area import CodeArea
 
 
 class CodeEditor(Vertical):
@@ -110,7 +111,7 @@ class CodeEditor(Vertical):
 
     def compose(self):
         yield Static("no file open · select a route", id="editor-title", markup=False)
-        yield TextArea.code_editor("", language=None, id="code", soft_wrap=False)
+        yield CodeArea.code_editor("", language=None, id="code", soft_wrap=False)
 
     @property
     def text_area(self) -> TextArea:
