@@ -1,6 +1,6 @@
 """Regenerate screenshots/*.svg: the studio's key screens on sample_projects/pages-showcase.
 
-    .venv/bin/python screenshots/regenerate.py            # writes screenshots/{overview,invoke,trace,logs}.svg
+    .venv/bin/python screenshots/regenerate.py            # writes screenshots/{overview,invoke,trace,logs,debug}.svg
     .venv/bin/python screenshots/regenerate.py --png      # also PNGs (needs rsvg-convert, librsvg2-bin)
 
 Each scene runs the real studio (runtime, workers, store) on a fresh copy of the sample in a temp
@@ -113,7 +113,33 @@ async def logs(pilot) -> None:
     await pilot.pause()
 
 
-SCENES = {"overview": overview, "invoke": invoke, "trace": trace, "logs": logs}
+async def debug(pilot) -> None:
+    await _ready(pilot)
+    app = pilot.app
+    await _select(pilot, "cloud-functions/api/users/[id]")
+    app.query_one("#invoke").param_input("id").value = "42"
+    app.query_one("#editor").goto(16)  # `if user is None:`
+    await pilot.press("alt+b")  # a breakpoint on the editor's line
+    await pilot.press("ctrl+j")
+    await _until(pilot, lambda: app._debug_current is not None)
+    app.query_one("#bottom").styles.height = 16
+    tree = app.query_one("#debug-locals")
+    await _until(pilot, lambda: len(tree.root.children) > 0)
+    for node in tree.root.children:
+        if str(node.label).startswith("user:"):
+            node.expand()
+    app.query_one("#debug-eval").focus()
+    await pilot.pause()
+    await pilot.press(*"user['name'].upper()", "enter")
+    pane = app.query_one("#debug-pane")
+    await _until(pilot, lambda: pane.watch_values.get("user['name'].upper()") not in (None, "…"))
+    await pilot.press("f11")
+    await pilot.pause()
+    app.query_one("#editor").goto(16)  # centred again in the editor's final height
+    await pilot.pause()
+
+
+SCENES = {"overview": overview, "invoke": invoke, "trace": trace, "logs": logs, "debug": debug}
 
 
 def make_app(project: Path):

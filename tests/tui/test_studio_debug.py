@@ -1,4 +1,4 @@
-"""The debugger in the studio, driven from the keyboard over real workers: a breakpoint set with f6
+"""The debugger in the studio, driven from the keyboard over real workers: a breakpoint set with alt+b
 stops a request sent with curl, the debug pane shows its stack and locals, the editor marks the
 line; the invoke panel's request steps and continues; a profiled send lists functions and Enter
 opens the source. One running studio for the module (one event loop)."""
@@ -82,7 +82,7 @@ async def test_breakpoint_from_the_keyboard_stops_a_curl_request(shared):
     pilot, _messages, project = shared
     app = pilot.app
     editor = await on_line(pilot, 8)
-    await pilot.press("f6")
+    await pilot.press("alt+b")
     assert app.debug_marks(f"{CALC}.py") == (frozenset({8}), None)
     await pilot.press("alt+a")  # every request, not only the invoke panel's
     assert app.runtime.debug.all_requests
@@ -118,7 +118,7 @@ async def test_invoke_panel_request_steps_watches_and_continues(shared):
     app = pilot.app
     await on_line(pilot, 8)
     if not app.debug_marks(f"{CALC}.py")[0]:
-        await pilot.press("f6")
+        await pilot.press("alt+b")
     messages.clear()
     await pilot.press("ctrl+j")
     pause = await paused_at(pilot, 8, "handler")
@@ -144,10 +144,10 @@ async def test_breakpoint_toggles_off_and_blank_lines_refuse(shared):
     pilot, _messages, _project = shared
     app = pilot.app
     await on_line(pilot, 8)
-    await pilot.press("f6")
+    await pilot.press("alt+b")
     assert app.debug_marks(f"{CALC}.py")[0] == frozenset()
     await on_line(pilot, 4)  # blank line
-    await pilot.press("f6")
+    await pilot.press("alt+b")
     assert app.runtime.debug.breakpoints() == []
 
 

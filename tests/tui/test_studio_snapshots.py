@@ -33,7 +33,7 @@ def fixed_path_showcase():
         shutil.rmtree(parent, ignore_errors=True)
 
 
-@pytest.mark.parametrize("scene", ["overview", "invoke", "trace", "logs"])
+@pytest.mark.parametrize("scene", ["overview", "invoke", "trace", "logs", "debug"])
 def test_key_screen(scene, snap_compare, fixed_path_showcase, repo_root):
     app = StudioApp(fixed_path_showcase, port=0, options=StudioOptions(fixed=True, quiet=True))
     assert snap_compare(app, terminal_size=(120, 40), run_before=_scenes(repo_root)[scene])

@@ -41,5 +41,5 @@ class CodeArea(TextArea):
             strip = strip.apply_style(PAUSED_LINE)
         glyph, style = ("◉", BREAKPOINT) if line in breakpoints and line == paused else \
             ("●", BREAKPOINT) if line in breakpoints else ("▶", PAUSED)
-        rest = strip.crop(1, strip.cell_length)
-        return Strip.join([Strip([Segment(glyph, style)], 1), rest])
+        at = max(int(self.gutter_width) - 1, 0)  # the gutter's last cell: a space after the line number
+        return Strip.join([strip.crop(0, at), Strip([Segment(glyph, style)], 1), strip.crop(at + 1, strip.cell_length)])
