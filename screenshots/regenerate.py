@@ -1,6 +1,6 @@
 """Regenerate screenshots/*.svg: the studio's key screens on sample_projects/pages-showcase.
 
-    .venv/bin/python screenshots/regenerate.py            # writes screenshots/{overview,invoke,trace,logs,debug}.svg
+    .venv/bin/python screenshots/regenerate.py            # writes screenshots/<scene>.svg for every scene
     .venv/bin/python screenshots/regenerate.py --png      # also PNGs (needs rsvg-convert, librsvg2-bin)
 
 Each scene runs the real studio (runtime, workers, store) on a fresh copy of the sample in a temp
@@ -139,7 +139,62 @@ async def debug(pilot) -> None:
     await pilot.pause()
 
 
-SCENES = {"overview": overview, "invoke": invoke, "trace": trace, "logs": logs, "debug": debug}
+USERS_HTTP = """\
+# Requests for the users API, shared in git (`funcstudio invoke . --request http-requests/users.http#get-user`).
+@id = 7
+
+### get user
+# function: cloud-functions/api/users/[id]
+GET {{host}}/api/users/{{id}}?full=1
+Accept: application/json
+User-Agent: {{agent}}
+
+### list users
+GET /api/users/list
+"""
+
+
+async def _open_saved_requests(pilot) -> None:
+    """Write http-requests/users.http and an environment into the copy, then alt+l and pick `dev`."""
+    import json
+
+    from studio.tui.screens.requests import RequestsScreen
+
+    app = pilot.app
+    (app.root / "http-requests").mkdir(exist_ok=True)
+    (app.root / "http-requests" / "users.http").write_text(USERS_HTTP, encoding="utf-8")
+    (app.root / "http-client.env.json").write_text(json.dumps(
+        {"dev": {"host": "http://localhost:8088", "id": "42", "agent": "funcstudio-docs"}, "prod": {}}),
+        encoding="utf-8")
+    await _ready(pilot)
+    await _select(pilot, "cloud-functions/api/users/[id]")
+    await pilot.press("alt+l")
+    await _until(pilot, lambda: isinstance(app.screen, RequestsScreen))
+    await pilot.press("ctrl+e")
+    await pilot.pause()
+
+
+async def saved_requests(pilot) -> None:
+    """The saved-request picker: every .http file's requests, the shown function's first."""
+    await _open_saved_requests(pilot)
+
+
+async def saved_request(pilot) -> None:
+    """A request loaded from http-requests/users.http with the `dev` environment, then sent."""
+    app = pilot.app
+    await _open_saved_requests(pilot)
+    await pilot.press("enter")
+    panel = app.query_one("#invoke")
+    await _until(pilot, lambda: panel.entry is not None and panel.entry.function_id == "cloud-functions/api/users/[id]"
+                 and panel.current_draft().params == {"id": "42"})
+    await pilot.pause()
+    await _send(pilot)
+    app.query_one("#response-body").focus()
+    await pilot.pause()
+
+
+SCENES = {"overview": overview, "invoke": invoke, "trace": trace, "logs": logs, "debug": debug,
+          "saved-requests": saved_requests, "saved-request": saved_request}
 
 
 def make_app(project: Path):
