@@ -38,6 +38,8 @@ class FaultContext:
     """The invocation's trigger (http | invoke | async | timer): SCF answers faults behind API Gateway with 200."""
     error_status: int | None = None
     """CocoBase: the HTTP status of its error envelope (`cocobase.error_status`)."""
+    output: str = ""
+    """What the function printed before the fault (CocoBase keeps it in the envelope's `output`)."""
 
 
 Renderer = Callable[[FaultContext], Rendered]

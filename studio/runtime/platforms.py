@@ -110,7 +110,7 @@ def render_cocobase_fault(ctx: FaultContext) -> Rendered:
         message = f"Execution timed out after {_seconds(ctx.timeout_s or 20)} seconds"
     else:
         message = describe(ctx)
-    envelope = {"success": False, "result": None, "output": "", "error": message,
+    envelope = {"success": False, "result": None, "output": ctx.output, "error": message,
                 "execution_time": float(ctx.timeout_s or 0) if ctx.fault == "timeout" else 0.0}
     status = getattr(ctx, "error_status", None) or 500
     return status, [("Content-Type", JSON)], json.dumps(envelope).encode("utf-8")

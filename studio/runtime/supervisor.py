@@ -616,7 +616,8 @@ class Supervisor:
             ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error,
                                exit_code=getattr(result, "exit_code", None),
                                timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb,
-                               trigger=base.trigger, error_status=self.settings.cocobase.error_status)
+                               trigger=base.trigger, error_status=self.settings.cocobase.error_status,
+                               output="".join(line.text + "\n" for line in logs if line.stream == "stdout"))
             status, hdrs, resp_body = render_fault(ctx)
             headers = tuple(hdrs)
         peak = getattr(result, "peak_memory_mb", None)

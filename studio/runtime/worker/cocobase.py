@@ -149,11 +149,13 @@ class Request:
 
     def get(self, key, default=None):
         """From the POST payload, else the query parameters (a GET's payload is its query)."""
-        if key in self._payload:
+        if isinstance(self._payload, dict) and key in self._payload:
             return self._payload[key]
         return self.query_params.get(key, default)
 
     def json(self):
+        """The whole payload as sent (the docs: "entire payload as dictionary"). A JSON array stays an
+        array; on GET, where the docs are silent, it is the query parameters (docs/platforms.md)."""
         return self._payload
 
     def send_mail(self, to, subject, body=None, template_id=None, context=None):
@@ -282,10 +284,8 @@ class CocoBaseAdapter:
                 payload = json.loads(body.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 payload = {}
-        if not isinstance(payload, dict):
-            payload = {"payload": payload}
         route_path = (request.get("route") or {}).get("path") or ""
-        if "/func/" in route_path and isinstance(payload.get("payload"), dict):
+        if "/func/" in route_path and isinstance(payload, dict) and isinstance(payload.get("payload"), dict):
             payload = payload["payload"]  # the SDK posts {"payload": {...}}
         user = None
         auth = headers.get("authorization", "")

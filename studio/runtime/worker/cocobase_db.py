@@ -38,7 +38,23 @@ from .cocobase_filters import (
     validate_field,
 )
 
-__all__ = ["Database", "DatabaseError"]
+__all__ = ["Database", "DatabaseError", "UserRecord"]
+
+
+class UserRecord(dict):
+    """An app user as `find_user`/`query_users` return it: a dict (it serialises as JSON and reads
+    as `user["email"]`) whose keys are also attributes, as the docs use it (`user.id`,
+    `user.email`, `user.data`, `user.roles`, `user.is_admin`). Passwords are never in it."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        if name == "is_admin":
+            return "admin" in (self.get("roles") or [])
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"app user has no field {name!r}") from None
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -131,10 +147,10 @@ class Database:
         return {"id": doc_id, "data": json.loads(data), "created_at": created, "updated_at": updated}
 
     @staticmethod
-    def _user(row) -> dict:
+    def _user(row) -> UserRecord:
         user_id, email, data, roles, created, updated = row
-        return {"id": user_id, "email": email, "data": json.loads(data), "roles": json.loads(roles),
-                "created_at": created, "updated_at": updated}
+        return UserRecord(id=user_id, email=email, data=json.loads(data), roles=json.loads(roles),
+                          created_at=created, updated_at=updated)
 
     @staticmethod
     def _clean_data(data, what="data") -> dict:
@@ -451,6 +467,42 @@ class Database:
             self._ensure_collection(self._collection(name))
         return {"name": name}
 
+    def get_collections(self, limit=None):
+        """Generation B: `[{'id', 'name', 'created_at'}, ...]` (the name is the id locally)."""
+        found = [{"id": c["name"], **c} for c in self.list_collections()]
+        return found if limit is None else found[: max(int(limit), 0)]
+
+    def get_collection(self, name):
+        return next((c for c in self.get_collections() if c["name"] == name), None)
+
+    def get_app_users(self, limit=None, offset=None, filters=None):
+        """Generation B: app users matching Mongo-style `filters`; `'data': {...}` matches data fields."""
+        conditions: dict = {}
+        for key, value in (filters or {}).items():
+            if key == "data" and isinstance(value, dict):
+                conditions.update({f"data.{k}": v for k, v in value.items()})
+            else:
+                conditions[key] = value
+        return self.query_app_users(conditions, limit=limit, offset=offset)
+
+    def query_app_users(self, conditions=None, limit=None, offset=None, sort_by=None, sort_order="asc"):
+        """Generation B: `{'email': {'$ilike': '%@x.com'}, 'data.age': {'$gte': 18}, 'roles': {'$contains': 'a'}}`."""
+        target = Target("app_users", "u")
+        plain = {}
+        for key, value in (conditions or {}).items():
+            plain[key[5:] if isinstance(key, str) and key.startswith("data.") else key] = value
+        where, params = build_mongo_where(target, plain)
+        sort = sort_by[5:] if isinstance(sort_by, str) and sort_by.startswith("data.") else sort_by
+        sql = (f"SELECT u.id, u.email, u.data, u.roles, u.created_at, u.updated_at FROM app_users u WHERE {where}"
+               f" ORDER BY {order_sql(target, sort, sort_order)}")
+        args = list(params)
+        if limit is not None or offset:
+            lim, off = page(1000 if limit is None else limit, offset or 0)
+            sql += " LIMIT ? OFFSET ?"
+            args += [lim, off]
+        with self._lock:
+            return [self._user(r) for r in self.conn.execute(sql, args).fetchall()]
+
     def list_collections(self):
         with self._lock:
             rows = self.conn.execute("SELECT name, created_at FROM collections ORDER BY name").fetchall()
@@ -463,6 +515,9 @@ class Database:
             return self.conn.execute("DELETE FROM collections WHERE name = ?", (name,)).rowcount > 0
 
     def get_documents(self, collection, filters=None, limit=None, offset=None):
+        if isinstance(filters, dict) and any(isinstance(v, dict) for v in filters.values()):
+            # the docs' advanced form, `{'age': {'$gte': 18}, 'status': {'$in': [...]}}`
+            return self.query_documents(collection, filters, limit=limit, offset=offset)
         collection = self._collection(collection)
         lim, off = page(0 if limit is None else limit, offset)
         rows, _ = self._select_docs(

@@ -220,6 +220,9 @@ def _eq_sql(sql: SqlParams, x: str, t: str, values: list) -> str:
     branches += [("true" if b else "false", "1") for b in sorted(bools)]
     if null:
         branches.append(("null", "1"))
+    if x != "e.value":  # a list-valued field matches when one of its elements does
+        element = _eq_sql(sql, "e.value", "e.type", values)
+        branches.append(("array", f"EXISTS (SELECT 1 FROM json_each({x}) e WHERE {element})"))
     return _by_type(t, branches)
 
 
@@ -237,14 +240,22 @@ def _cmp_sql(sql: SqlParams, x: str, t: str, value, symbol: str) -> str:
 def _text_sql(sql: SqlParams, x: str, t: str, value, op: str) -> str:
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise DatabaseError(f"_{op} expects a string, got {value!r}")
+    # A list-valued field (`roles_contains="admin"`) matches when one of its elements does. Built
+    # first: its parameters come first in the text below.
+    element = _text_sql(sql, "e.value", "e.type", value, op) if x != "e.value" else None
     needle = str(value).lower()
     if needle == "":
-        return f"({t} = 'text')"
-    if op == "contains":
-        return f"({t} = 'text' AND instr(fs_lower({x}), {sql.p(needle)}) > 0)"
-    if op == "startswith":
-        return f"({t} = 'text' AND substr(fs_lower({x}), 1, {len(needle)}) = {sql.p(needle)})"
-    return f"({t} = 'text' AND substr(fs_lower({x}), -{len(needle)}) = {sql.p(needle)})"
+        text = f"({t} = 'text')"
+    elif op == "contains":
+        text = f"({t} = 'text' AND instr(fs_lower({x}), {sql.p(needle)}) > 0)"
+    elif op == "startswith":
+        text = f"({t} = 'text' AND substr(fs_lower({x}), 1, {len(needle)}) = {sql.p(needle)})"
+    else:
+        text = f"({t} = 'text' AND substr(fs_lower({x}), -{len(needle)}) = {sql.p(needle)})"
+    if element is None:
+        return text
+    # CASE, not OR: json_each must only ever see an array (SQLite does not short-circuit OR)
+    return f"(CASE WHEN {t} = 'array' THEN EXISTS (SELECT 1 FROM json_each({x}) e WHERE {element}) ELSE {text} END)"
 
 
 def leaf_sql(sql: SqlParams, x: str, t: str, op: str, value) -> str:
