@@ -55,8 +55,14 @@ def format_reload(event) -> str:
               help="Port (default from settings: 8088; 0 picks a free one).")
 @click.option("--no-reload", is_flag=True, help="Do not watch the project for changes.")
 @click.option("--timers", is_flag=True, help="Fire SCF timer triggers on their cron schedule.")
-def serve(project: Path, host: str | None, port: int | None, no_reload: bool, timers: bool = False) -> None:
+@click.option("--debugpy", "debugpy_port", type=click.IntRange(0, 65535), is_flag=False, flag_value=5678,
+              default=None, metavar="[PORT]",
+              help="Let VS Code or any DAP client attach on 127.0.0.1:PORT (default 5678); every instance "
+                   "joins as a child process. Needs the `debug` extra: pip install 'funcstudio[debug]'.")
+def serve(project: Path, host: str | None, port: int | None, no_reload: bool, timers: bool = False,
+          debugpy_port: int | None = None) -> None:
     """Run the local runtime server for PROJECT (default: the current folder)."""
+    attach = _start_debugpy(debugpy_port) if debugpy_port is not None else None
     from studio.runtime.access import is_loopback
     from studio.runtime.events import InstanceExited, InvocationFinished, ProjectChanged
     from studio.runtime.http_server import PortInUse
@@ -64,6 +70,7 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
     from studio.store.wiring import record_runtime
 
     runtime = Runtime(project, host=host, port=port, reload=not no_reload)
+    runtime.debug.external_debugger = attach is not None
     # Subscribers only enqueue; the recorder waits (bounded) for its commit only on a finished invocation.
     recording = record_runtime(runtime, on_problem=lambda message: click.echo(f"warning: {message}", err=True))
     events: queue.Queue = queue.Queue(maxsize=10_000)
@@ -105,6 +112,10 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         click.echo(f"funcstudio serving {runtime.project.name} at {url}")
+        if attach:
+            click.echo(f"debugpy: attach a DAP client to {attach} (VS Code: \"request\": \"attach\", "
+                       f"\"connect\": {{\"port\": {attach.rsplit(':', 1)[1]}}}, \"subProcess\": true); "
+                       "function timeouts are lifted while it may hold them at breakpoints")
         for problem in _startup_problems(runtime.project):
             where = f"{problem.file}:{problem.line}: " if problem.file and problem.line else (
                 f"{problem.file}: " if problem.file else "")
@@ -138,6 +149,22 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
         runtime.stop()
         recording.close()
         click.echo("stopped", err=True)
+
+
+def _start_debugpy(port: int) -> str:
+    """debugpy's adapter on loopback, before any worker starts: the zygote and every instance forked
+    from it join the session as child processes (debugpy's subProcess support)."""
+    try:
+        import debugpy
+    except ImportError:
+        raise click.ClickException("--debugpy needs debugpy, which is not installed: "
+                                   "pip install 'funcstudio[debug]'") from None
+    debugpy.configure(subProcess=True)
+    try:
+        host, bound = debugpy.listen(("127.0.0.1", port))
+    except Exception as exc:  # noqa: BLE001 - a taken port or a failing adapter is one clear message
+        raise click.ClickException(f"debugpy cannot listen on 127.0.0.1:{port}: {exc}") from None
+    return f"{host}:{bound}"
 
 
 def _startup_problems(project) -> list:

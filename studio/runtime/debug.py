@@ -181,6 +181,9 @@ class DebugHub:
         self.all_requests = False
         self.profile_requests = False
         """Profile every request (cProfile in the worker) while set, not only marked ones."""
+        self.external_debugger = False
+        """A DAP client may hold instances at its breakpoints (`serve --debugpy`): deadlines are lifted,
+        since the runtime cannot see those pauses."""
         self._breakpoints: dict[tuple[str, int], Breakpoint] = {}
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()

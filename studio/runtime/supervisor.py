@@ -59,6 +59,8 @@ FRAMEWORK_MODULES: dict[str, tuple[str, ...]] = {
     "cocopot": ("cocopot",),
 }
 
+EXTERNAL_DEBUGGER_DEADLINE_S = 24 * 3600.0
+"""The deadline while a DAP client may hold instances at its breakpoints (`serve --debugpy`)."""
 BUSY_WAIT_CAP_S = 10.0
 """How long an invocation waits for a busy function's instance before answering 503."""
 
@@ -581,11 +583,12 @@ class Supervisor:
             return Invocation(record, logs)
 
         session = self.debug.attach(request_id, function.id, instance) if request.get("debug") else None
+        deadline_s = EXTERNAL_DEBUGGER_DEADLINE_S if self.debug.external_debugger else function.limits.timeout_s
         try:
             if session is None:
-                result = instance.invoke(request, body, function.limits.timeout_s, on_log)
+                result = instance.invoke(request, body, deadline_s, on_log)
             else:
-                result = instance.invoke(request, body, function.limits.timeout_s, on_log,
+                result = instance.invoke(request, body, deadline_s, on_log,
                                          on_debug=lambda message: self.debug.on_frame(session, message))
         except BaseException:
             self._drop(slot)
