@@ -84,6 +84,7 @@ class GatewayProtocol(HttpToolsProtocol):
         self._progress = 0.0  # monotonic time of the last byte of the current head or body
         self._stall_timer = None
         self._refused = False
+        self._deferred: bytes | None = None  # a refusal waiting for earlier pipelined answers
 
     # -- connection ------------------------------------------------------------------------
 
@@ -191,6 +192,12 @@ class GatewayProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         cycle = self.cycle
+        if self._deferred is not None:
+            if not self.pipeline and (cycle is None or cycle.response_complete):
+                answer, self._deferred = self._deferred, None
+                self._unset_keepalive_if_required()
+                self._write_refusal(answer)
+            return
         if not self._refused and cycle is not None and not cycle.response_complete and cycle.more_body:
             self._arm_stall_timer()  # a pipelined request just started and its body is still due
 
@@ -217,6 +224,11 @@ class GatewayProtocol(HttpToolsProtocol):
         self._cancel_stall_timer()
         self._unset_keepalive_if_required()
         cycle = self.cycle
+        if self.pipeline or (cycle is not None and not cycle.response_complete and not cycle.more_body):
+            # a later (pipelined) request is refused while earlier ones are still being answered:
+            # its answer goes out after theirs, in order
+            self._deferred = refusal(status, error, message)
+            return
         if cycle is not None and not cycle.response_complete:
             if cycle.response_started:  # the application already answered: just cut it short
                 self.transport.close()
@@ -225,9 +237,12 @@ class GatewayProtocol(HttpToolsProtocol):
                 return
             cycle.disconnected = True
             cycle.message_event.set()
+        self._write_refusal(refusal(status, error, message))
+
+    def _write_refusal(self, answer: bytes) -> None:
         if self.transport.is_closing():
             return
-        self.transport.write(refusal(status, error, message))
+        self.transport.write(answer)
         try:
             self.transport.write_eof()
         except (NotImplementedError, AttributeError, RuntimeError, OSError):

@@ -192,6 +192,13 @@ def test_well_formed_pipelined_and_upgrade_requests_are_answered(runtime):
                          + b"Content-Length: 3\r\nConnection: close\r\n\r\ndef")
     assert pipelined.count(b"HTTP/1.1 200 OK") == 2
     assert pipelined.index(b"\r\n\r\nabc") < pipelined.index(b"\r\n\r\ndef")
+    # a malformed request behind a good one: the good one is answered first, then the 400, in order
+    before = len(invoked(runtime))
+    mixed = exchange(runtime.port, POST + b"Content-Length: 3\r\n\r\nabc" + POST + b"Content-Length: 5x\r\n\r\n")
+    first, _, rest = mixed.partition(b"\r\n\r\nabc")
+    assert first.startswith(b"HTTP/1.1 200 OK") and b"HTTP/1.1" not in first[8:]
+    assert refused(rest, 400)["error"] == "malformed-http"
+    assert len(invoked(runtime)) == before + 1
     upgrade = exchange(runtime.port, b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
                        b"Upgrade: h2c\r\n\r\n")
     assert upgrade.startswith(b"HTTP/1.1 501") or upgrade.startswith(b"HTTP/1.1 405")  # echo has no do_GET
