@@ -109,7 +109,8 @@ class DebugPaused:
 
 @dataclass(frozen=True)
 class DebugResumed:
-    """Bus event: a paused invocation was told to go on (`command` says how)."""
+    """Bus event: a paused invocation was told to go on (`command` says how), or ended while paused
+    (`command` is "ended")."""
 
     request_id: str
     command: str
@@ -243,6 +244,8 @@ class DebugHub:
         for slot in list(session.waiting.values()):  # a pending evaluate must not wait forever
             slot[1] = slot[1] or Evaluation("", error="the invocation ended")
             slot[0].set()
+        if session.pause is not None:  # it ended while paused (killed, crashed): views must let go of it
+            self.bus.publish(DebugResumed(request_id, "ended"))
 
     def on_frame(self, session: _Session, message: dict) -> None:
         """A `paused` or `evaluated` frame from the session's worker."""

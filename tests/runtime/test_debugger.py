@@ -224,3 +224,26 @@ def test_paused_event_goes_to_every_subscriber(runtime, hub):
     finally:
         unsubscribe()
     assert [e.pause.frame.line for e in seen] == [3]
+
+
+def test_an_instance_killed_while_paused_lets_the_views_go(runtime, hub):
+    from studio.runtime.debug import DebugResumed
+
+    seen = []
+    unsubscribe = runtime.bus.subscribe(lambda e: seen.append(e) if isinstance(e, DebugResumed) else None)
+    try:
+        hub.toggle(calc_file(runtime), 8)
+        call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+        pause = call.pause()
+        runtime.supervisor.retire(["cloud-functions/api/calc"], "stale")  # busy: it dies when the call ends
+        import os
+        import signal
+
+        pid = int(pause.instance_id.rsplit("-", 1)[1])
+        os.kill(pid, signal.SIGKILL)
+        record = call.record()
+    finally:
+        unsubscribe()
+    assert record.fault == "crash"
+    assert [(e.request_id, e.command) for e in seen] == [(pause.request_id, "ended")]
+    assert hub.paused() == []

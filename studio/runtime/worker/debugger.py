@@ -66,7 +66,7 @@ class Session(bdb.Bdb):
     def activate(self, adapter) -> None:
         if not self.breaks:
             return  # stop-on-exception only: post-mortem needs no trace, so the call runs at full speed
-        self.reset()
+        # not bdb's reset(): its linecache.checkcache() stats every cached file on each request
         here = sys._getframe(2)  # the worker's own frame that calls the adapter: the bottom of the stack
         self.botframe = here
         self._set_stopinfo(here, None, -1)  # run until a breakpoint

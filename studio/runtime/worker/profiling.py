@@ -7,6 +7,7 @@ frames are left out of the table, so it starts at the user's entry point.
 from __future__ import annotations
 
 import cProfile
+import functools
 import os
 import pstats
 
@@ -34,7 +35,7 @@ class Profiler:
                 continue
             if capture._is_runtime(filename) or function == "<method 'disable' of '_lsprof.Profiler' objects>":
                 continue
-            path = filename if filename.startswith("<") or filename == "~" else os.path.realpath(filename)
+            path = filename if filename.startswith("<") or filename == "~" else _real(filename)
             rows.append({
                 "file": "" if path == "~" else path, "line": int(line), "function": function,
                 "calls": int(calls), "primitive_calls": int(primitive),
@@ -53,7 +54,7 @@ def _under_user_code(stats: dict, project_root: str) -> set | None:
     for key, (_p, _c, _t, _ct, callers) in stats.items():
         filename = key[0]
         if filename not in ("~",) and not filename.startswith("<") and \
-                capture.is_user_file(os.path.realpath(filename), project_root):
+                capture.is_user_file(_real(filename), project_root):
             roots.append(key)
         for caller in callers:
             callees.setdefault(caller, []).append(key)
@@ -67,6 +68,11 @@ def _under_user_code(stats: dict, project_root: str) -> set | None:
                 seen.add(callee)
                 pending.append(callee)
     return seen
+
+
+@functools.lru_cache(maxsize=4096)
+def _real(filename: str) -> str:
+    return os.path.realpath(filename)
 
 
 def start(wanted) -> Profiler | None:
