@@ -50,3 +50,27 @@ def test_256_concurrent_clients_all_get_answers(tmp_path):
         records = runtime.events.of(InvocationFinished)
         assert len(records) == CLIENTS and {r.record.status for r in records} == {200}
         assert len({r.record.instance_id for r in records}) <= 2  # the instance limit held
+
+
+def test_idle_connections_cost_no_thread(tmp_path):
+    """200 open keep-alive connections with nothing in flight: the server holds them on its event
+    loop, not on a thread each (werkzeug's dev server spent one per connection)."""
+    import socket
+    import threading
+
+    from gw_helpers import request
+
+    root = write_files(tmp_path / "idle", FILES)
+    with serving(root) as runtime:
+        assert request(runtime.port, "GET", "/fn?n=0").status == 200
+        before = threading.active_count()
+        idle = [socket.create_connection(("127.0.0.1", runtime.port), timeout=30) for _ in range(200)]
+        try:
+            for sock in idle[:100]:  # half of them finish a request, one after another, and stay open
+                sock.sendall(b"GET /fn?n=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+            assert threading.active_count() - before < 20
+            assert request(runtime.port, "GET", "/fn?n=2").body == b"hello 2"
+        finally:
+            for sock in idle:
+                sock.close()
