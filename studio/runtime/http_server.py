@@ -9,6 +9,11 @@ It takes any ASGI application and knows nothing about functions:
 
 Connections are served by an event loop, so an idle keep-alive connection costs no thread. The
 framing rules (what is refused before the application sees it) live in `http_protocol`.
+
+Why uvicorn and not granian: granian's bare ASGI throughput is as high or higher
+(benchmarks/scale.py), but its parser (hyper 1.x, granian 2.8) hands the application a request with
+both Transfer-Encoding and Content-Length, and one with a duplicated Content-Length, and answers a
+chunk that overruns its size with 500; none of that can be refused before the function runs.
 """
 
 from __future__ import annotations
