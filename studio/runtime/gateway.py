@@ -295,7 +295,10 @@ class Gateway:
             if not message.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        reply = await asyncio.get_running_loop().run_in_executor(self._pool, self.handle, scope, body)
+        try:
+            reply = await asyncio.get_running_loop().run_in_executor(self._pool, self.handle, scope, body)
+        except asyncio.CancelledError:
+            return  # the server is stopping and has closed this connection: nobody to answer
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.asgi_headers()})
         await send({"type": "http.response.body", "body": reply.body})
 

@@ -125,6 +125,7 @@ class HttpServer:
             await asyncio.sleep(0.02)
         for connection in list(server.server_state.connections):
             connection.transport.close()
+        await asyncio.sleep(0)  # connection_lost runs: the requests still in flight see a disconnect
         for task in list(server.server_state.tasks):
             task.cancel()
         await asyncio.sleep(0)
