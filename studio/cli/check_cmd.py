@@ -10,6 +10,7 @@ import click
 
 from studio.cli._project_arg import location, project_argument
 from studio.project.display import escaped
+from studio.project.model import doc_link
 
 
 @click.command("check")
@@ -34,6 +35,8 @@ def check(project: Path, as_json: bool) -> None:
     else:
         for p in problems:
             hint = f" ({p.hint})" if p.hint else ""
+            link = doc_link(p.code)
+            hint += f" [{link}]" if link else ""
             click.echo(f"{location(p.file, p.line)}: {p.severity} {p.code} {escaped(p.message + hint)}")
         functions = len(loaded.functions)
         click.echo(

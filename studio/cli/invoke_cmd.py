@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from studio.cli._project_arg import unrouted_label
+from studio.project.model import doc_link
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -173,7 +174,9 @@ def render_text(record, logs) -> str:
         out.append("-- error")
         out.append(record.error.traceback.rstrip() or f"{record.error.type}: {record.error.message}")
     for w in record.warnings:
-        out.append(f"-- warning {w.id}: {w.message}" + (f" (fix: {w.fix})" if w.fix else ""))
+        link = doc_link(w.id)
+        out.append(f"-- warning {w.id}: {w.message}" + (f" (fix: {w.fix})" if w.fix else "")
+                   + (f" [{link}]" if link else ""))
     return "\n".join(out)
 
 

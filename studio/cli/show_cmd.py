@@ -22,6 +22,7 @@ from studio.cli._store_common import (
     style,
     use_color,
 )
+from studio.project.model import doc_link
 
 BINARY_PREVIEW_BYTES = 256
 
@@ -127,6 +128,9 @@ def render(detail, color: bool = False) -> str:
             out.append(f"  [{warning.get('id', '?')}] {warning.get('message', '')}")
             if warning.get("fix"):
                 out.append(f"      fix: {warning['fix']}")
+            link = doc_link(str(warning.get("id") or ""))
+            if link:
+                out.append(f"      see: {link}")
     if detail.outbox:
         section("Outbox (not sent)")
         for item in detail.outbox:

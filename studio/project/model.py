@@ -19,6 +19,15 @@ PLATFORMS: tuple[str, ...] = ("edgeone", "scf", "cocobase")
 KINDS: tuple[str, ...] = ("handler-class", "http-function", "wsgi", "asgi", "scf-event", "cocobase")
 
 
+DOCS_PAGE = "docs/platforms.md"
+"""The user's reference for every code: what production does and how to fix it."""
+
+
+def doc_link(code: str) -> str | None:
+    """`docs/platforms.md#eo-dict-envelope` for a parity or check code (upper-case ids), else None."""
+    return f"{DOCS_PAGE}#{code.lower()}" if code[:1].isupper() else None
+
+
 @dataclass(frozen=True)
 class Problem:
     """Something a deploy or a request would trip over, found without running code."""
