@@ -87,3 +87,12 @@ def tree_changes(before: Mapping[str, int], after: Mapping[str, int]) -> list[st
     below = [*added, *removed, *changed]
     changed = [p for p in changed if not any(q.startswith(p + os.sep) for q in below)]
     return [f"added {p}" for p in added] + [f"removed {p}" for p in removed] + [f"changed {p}" for p in changed]
+
+
+def plugin_args() -> list[str]:
+    """For an inner pytest run: `-p studio.testing.plugin` unless the installed package already
+    registers funcstudio's plugin (`pytest11`); loading it twice makes pytest refuse the second."""
+    from importlib.metadata import entry_points
+
+    installed = any(ep.value == "studio.testing.plugin" for ep in entry_points(group="pytest11"))
+    return [] if installed else ["-p", "studio.testing.plugin"]

@@ -5,7 +5,8 @@
         assert response.status == 200 and response.json()["user"]["name"] == "Ada Lovelace"
 
 The project is `--funcstudio-project PATH`, else the `funcstudio_project` ini option (relative to
-the ini file), else pytest's rootdir. Its runtime starts once per session, on a free loopback
+the ini file), else pytest's rootdir (or the nearest folder above it that holds a project, so
+`python -m pytest tests/test_x.py` without an ini file finds it). Its runtime starts once per session, on a free loopback
 port, without reload, and records nothing (the project's `.funcstudio/` is left alone). Until a test
 asks for the fixture this module does nothing, so having funcstudio installed costs other test
 suites nothing.
@@ -19,6 +20,10 @@ import pytest
 
 INI_OPTION = "funcstudio_project"
 CLI_OPTION = "--funcstudio-project"
+# What makes a folder a project (DESIGN.md §1): a rootdir below one (pytest run on tests/ with no
+# ini file) serves the project above it.
+PROJECT_MARKERS = ("funcstudio.toml", "cloud-functions", "serverless.yml", "serverless.yaml", "template.yaml",
+                   "cocobase")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,7 +43,11 @@ def project_root(config: pytest.Config) -> Path:
     if ini_value:
         base = config.inipath.parent if config.inipath is not None else config.rootpath
         return (base / str(ini_value)).resolve()
-    return config.rootpath.resolve()
+    rootdir = config.rootpath.resolve()
+    for folder in (rootdir, *rootdir.parents):
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return rootdir
 
 
 @pytest.fixture(scope="session")

@@ -125,6 +125,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # history
     ActionSpec("history.open", "enter", "open_invocation", "Open", "Show this invocation's response and trace.",
                scope="history", show=False),
+    ActionSpec("history.export-test", "x", "export_test", "Export test",
+               "Write a pytest test replaying this invocation into the project's tests/ folder.", scope="history"),
     # trace
     ActionSpec("trace.open", "enter", "open_frame", "Open frame", "Open this frame's file and line in the editor.",
                scope="trace"),

@@ -228,7 +228,8 @@ class StudioApp(DebugActions, App):
         return " · ".join(parts)
 
     def _refresh_header(self) -> None:
-        self.query_one(StudioHeader).update(self._header_text())
+        for header in self.query(StudioHeader):  # none while the app is closing
+            header.update(self._header_text())
 
     # -- start and stop ------------------------------------------------------------------
 
@@ -390,7 +391,8 @@ class StudioApp(DebugActions, App):
         if isinstance(event, ProjectChanged):
             stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
             self.reload_info = f"reloaded {stamp} ({event.reload_ms:.0f} ms)"
-            self.query_one(CodeEditor).check_disk()  # the open file may be what changed
+            for editor in self.query(CodeEditor):  # the open file may be what changed (none while closing)
+                editor.check_disk()
             if self.runtime is not None:
                 self.post_message(ProjectLoaded(self.runtime.project, event.reload_ms))
             self._refresh_header()
@@ -660,6 +662,27 @@ class StudioApp(DebugActions, App):
     @on(HistoryView.Chosen)
     def _history_chosen(self, message: HistoryView.Chosen) -> None:
         self._load_invocation(message.request_id, "show")
+
+    @on(HistoryView.ExportWanted)
+    def _history_export(self, message: HistoryView.ExportWanted) -> None:
+        self._export_test(message.request_id)
+
+    @work(thread=True, exit_on_error=False, group="export")
+    def _export_test(self, request_id: str) -> None:
+        """`funcstudio export ID --pytest -o tests/test_recorded_<id>.py`, as a user would run it (the
+        test writer lives beside the CLI, above the studio's layer)."""
+        import subprocess
+        import sys
+
+        target = self.root / "tests" / f"test_recorded_{request_id[:8]}.py"
+        rel = target.relative_to(self.root).as_posix()
+        result = subprocess.run([sys.executable, "-m", "studio", "export", str(self.root), request_id, "--pytest",
+                                 "-o", str(target), "--force"], capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            reason = (result.stderr.strip().splitlines() or ["export failed"])[-1].removeprefix("Error: ")
+            self.call_from_thread(self.notify, f"no test written: {reason}", severity="error", timeout=10)
+            return
+        self.call_from_thread(self.notify, f"wrote {rel}; run it with python -m pytest {rel}", timeout=10)
 
     @on(LogView.OpenInvocation)
     def _log_line_opened(self, message: LogView.OpenInvocation) -> None:

@@ -8,8 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import run_funcstudio
-from plugin_args import plugin_args
+from helpers import plugin_args, run_funcstudio
 
 from studio.runtime.invocation import InvocationRecord
 from studio.testing.compare import masked, volatile_paths, without

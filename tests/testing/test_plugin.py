@@ -7,8 +7,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from helpers import SAMPLES_DIR
-from plugin_args import plugin_args
+from helpers import SAMPLES_DIR, plugin_args
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.slow
@@ -85,3 +84,16 @@ def test_where(funcstudio, pytestconfig):
     missing.assert_outcomes(errors=1)
     missing.stdout.fnmatch_lines(["*funcstudio: project folder */nowhere does not exist (set --funcstudio-project "
                                   "or the funcstudio_project ini option)*"])
+
+
+def test_without_an_ini_file_the_project_above_the_rootdir_is_served(pytester):
+    _project(pytester.path)
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_up.py").write_text('''
+def test_up(funcstudio, pytestconfig):
+    assert pytestconfig.rootpath.name == "tests" and funcstudio.root == pytestconfig.rootpath.parent
+    assert funcstudio.invoke("/api/users/list").status == 200
+''')
+    result = pytester.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider", "--rootdir", "tests",
+                                           "tests/test_up.py", timeout=240)
+    result.assert_outcomes(passed=1)

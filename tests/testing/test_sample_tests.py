@@ -8,8 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import SAMPLES_DIR
-from plugin_args import plugin_args
+from helpers import SAMPLES_DIR, plugin_args
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import run_funcstudio, write_file
+from helpers import plugin_args, run_funcstudio, write_file
 from studio_helpers import RUN, make_app, select_function, wait_until
 from textual import events
 from textual.widgets import Input
@@ -144,3 +144,30 @@ async def test_old_saved_requests_appear_as_files_once(showcase):
         keys = [entry.key for entry in app.screen.catalog.entries]
         assert keys == ["http-requests/api-users-id.http#old-one"]
     assert parse_http((showcase / "http-requests/api-users-id.http").read_text()).requests[0].url == "/api/users/7"
+
+
+async def test_x_on_a_history_row_writes_a_test_that_passes(showcase):
+    import subprocess
+    import sys
+
+    from studio_helpers import focus_tab, send_and_wait, started
+
+    app = make_app(showcase)
+    messages = []
+    async with app.run_test(message_hook=messages.append, **RUN) as pilot:
+        await started(pilot)
+        await select_function(pilot, USER)
+        app.query_one(InvokePanel).param_input("id").value = "7"
+        completed = await send_and_wait(pilot, messages)
+        await focus_tab(pilot, "f9")
+        history = app.query_one("#history-view")
+        await wait_until(pilot, lambda: history.selected_request_id == completed.gateway_request_id,
+                         what="the new row in the history")
+        await pilot.press("x")
+        target = showcase / "tests" / f"test_recorded_{completed.gateway_request_id[:8]}.py"
+        await wait_until(pilot, target.is_file, what="the exported test")
+    assert "expected = {'user': {'id': '7', 'name': 'Alan Turing'}" in target.read_text()
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin_args(),
+                             str(target.relative_to(showcase))], cwd=showcase, capture_output=True, text=True,
+                            timeout=240)
+    assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout + result.stderr

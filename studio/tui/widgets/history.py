@@ -59,6 +59,17 @@ class HistoryView(Vertical):
             return self.view
 
     @dataclass
+    class ExportWanted(Message):
+        """Export the selected invocation as a pytest test (x)."""
+
+        view: HistoryView
+        request_id: str
+
+        @property
+        def control(self) -> HistoryView:
+            return self.view
+
+    @dataclass
     class PageRead(Message):
         """A worker read a page: `newest` replaces or tops up the rows, `older` appends below `before_id`."""
 
@@ -284,6 +295,11 @@ class HistoryView(Vertical):
         request_id = self.selected_request_id
         if request_id:
             self.post_message(self.Chosen(self, request_id))
+
+    def action_export_test(self) -> None:
+        request_id = self.selected_request_id
+        if request_id:
+            self.post_message(self.ExportWanted(self, request_id))
 
     # -- the duration sparkline ----------------------------------------------------------------
 
