@@ -103,6 +103,14 @@ async def test_breakpoint_from_the_keyboard_stops_a_curl_request(shared):
     assert "n: int = 21" in locals_shown(app)
     stack = app.query_one("#debug-stack", OptionList)
     assert stack.option_count == len(inside.stack) and stack.highlighted == inside.index
+    editor = app.query_one(CodeEditor)
+    assert editor.text_area.cursor_location[0] == 1  # the editor followed the step into double()
+    stack.focus()
+    await pilot.pause()
+    await pilot.press("up", "enter")  # select the caller's frame: the editor and the locals follow
+    outer = await paused_at(pilot, 8, "handler")
+    assert outer.index == inside.index - 1 and "value: int = 21" in locals_shown(app)
+    await wait_until(pilot, lambda: editor.text_area.cursor_location[0] == 7, what="editor on the caller's line")
     await pilot.press("f7")
     await wait_until(pilot, lambda: app._debug_current is None, what="resumed")
     curl.join(60)
