@@ -117,8 +117,6 @@ class GatewayProtocol(HttpToolsProtocol):
         if fresh and looks_like_http09(data):
             self.refuse(400, "http-0.9", "HTTP/0.9 requests (no version on the request line) are not served")
             return
-        if self._in_head and self._stall_timer is None and (self.cycle is None or self.cycle.response_complete):
-            self._arm_stall_timer()
         self._unset_keepalive_if_required()
         marks = self._marks
         try:
@@ -135,11 +133,20 @@ class GatewayProtocol(HttpToolsProtocol):
             return
         if self._refused:
             return
-        if self._in_head and self._marks == marks:  # all of `data` belongs to an unfinished head
-            self._head_bytes += len(data)
-            if self._head_bytes > self.limits.max_head_bytes:
-                self.refuse(431, "headers-too-large",
-                            f"the request head is over {self.limits.max_head_bytes} bytes")
+        # Timers only for what is left waiting: a request that arrived whole arms none.
+        cycle = self.cycle
+        if self._in_head:
+            if self._marks == marks:  # all of `data` belongs to an unfinished head
+                self._head_bytes += len(data)
+                if self._head_bytes > self.limits.max_head_bytes:
+                    self.refuse(431, "headers-too-large",
+                                f"the request head is over {self.limits.max_head_bytes} bytes")
+                    return
+            if self._head_bytes and self._stall_timer is None and (cycle is None or cycle.response_complete):
+                self._arm_stall_timer()
+        elif (self._stall_timer is None and cycle is not None and cycle.more_body
+              and not cycle.response_complete and not self.pipeline):
+            self._arm_stall_timer()  # the body is still due: it must keep coming
 
     # -- parser callbacks ------------------------------------------------------------------
 
@@ -163,13 +170,8 @@ class GatewayProtocol(HttpToolsProtocol):
                         "an Upgrade request with a body is not served (no upgrades here); "
                         "send it without the Upgrade header")
             return
+        self._cancel_stall_timer()  # the head is complete; data_received times a body still due
         super().on_headers_complete()
-        if self.pipeline:
-            self._cancel_stall_timer()  # queued behind a request in flight: reading is paused meanwhile
-        elif self.parser.get_method() not in (b"GET", b"HEAD") or length:
-            self._arm_stall_timer()  # a body may follow: it must keep coming
-        else:
-            self._cancel_stall_timer()
 
     def on_body(self, body: bytes) -> None:
         if self._refused:

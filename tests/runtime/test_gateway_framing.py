@@ -115,14 +115,16 @@ def test_lying_chunk_size_then_close_never_reaches_the_function(runtime):
 
 
 def test_short_bodies_time_out_408_and_are_never_invoked(runtime):
-    """A Content-Length longer than the body, and a chunk size longer than what follows, with the
-    connection left open: 408 after the stall timeout (4 s, the default), not a hang."""
+    """A Content-Length longer than the body, a chunk size longer than what follows, and a head that
+    stops halfway, each with the connection left open: 408 after the stall timeout (4 s, the
+    default), not a hang."""
     from studio.runtime.http_protocol import HttpLimits
 
     assert HttpLimits().stall_timeout_s <= 5
     before = len(invoked(runtime))
     cases = {"content-length": POST + b"Content-Length: 100\r\n\r\nshort",
-             "chunk": POST + b"Transfer-Encoding: chunked\r\n\r\nFFFFFFFF\r\nab"}
+             "chunk": POST + b"Transfer-Encoding: chunked\r\n\r\nFFFFFFFF\r\nab",
+             "head": POST + b"Content-Le"}
     answers: dict[str, bytes] = {}
     threads = [threading.Thread(target=lambda k=k, v=v: answers.__setitem__(k, exchange(runtime.port, v)))
                for k, v in cases.items()]
