@@ -440,11 +440,7 @@ class Gateway:
         self.debug_options(worker_request, request.header(DEBUG_HEADER) is not None,
                            request.header(PROFILE_HEADER) is not None)
         invocation = self.supervisor.run(function, worker_request, body, request_id=cycle.request_id,
-                                         base=cycle.base)
-        routing_warnings = match_warnings(match)
-        if routing_warnings:
-            record = invocation.record
-            invocation.record = dataclasses.replace(record, warnings=(*record.warnings, *routing_warnings))
+                                         base=cycle.base, warnings=match_warnings(match))
         return self._respond(invocation, cycle)
 
     def _respond(self, invocation: Invocation, cycle: _Cycle) -> Reply:
@@ -473,6 +469,7 @@ class Gateway:
             "routes": len(state.project.routes),
             "dispatcher": state.dispatcher,
             "instances": self.supervisor.instances(),
+            "waiting": self.supervisor.waiting(),
             "reloading": self.reloading,
             **(self.recording_status() if self.recording_status is not None else
                {"recording": "off", "recording_reason": "nothing records this runtime"}),

@@ -24,6 +24,7 @@ import os
 import select
 import selectors
 import signal
+import socket
 import sys
 import threading
 import time
@@ -250,6 +251,31 @@ class Instance:
         self._selector.register(process.channel, selectors.EVENT_READ, "channel")
         self._selector.register(process.out_fd, selectors.EVENT_READ, "stdout")
         self._selector.register(process.err_fd, selectors.EVENT_READ, "stderr")
+        self._poller = select.poll() if hasattr(select, "poll") else None
+        if self._poller is not None:
+            self._poller.register(process.channel, select.POLLIN)
+
+    def exited(self) -> bool:
+        """Whether the process is gone, asked of the channel (its end closes with the process):
+        one poll(0), no /proc read, nothing consumed."""
+        if not self.alive:
+            return True
+        if self._poller is None or self.busy:
+            return False
+        try:
+            ready = self._poller.poll(0)
+        except (OSError, ValueError):
+            return True
+        if not ready:
+            return False
+        if ready[0][1] & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+            return True
+        try:  # readable while idle: a line printed between invocations, or the end of the channel
+            return self._process.channel.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
 
     @property
     def load_logs(self) -> list[tuple[str, str | None, float, str]]:
@@ -484,6 +510,8 @@ class Instance:
         return True
 
     def _result(self, message: dict, blob: bytes, started: float, peak_kb: int) -> InstanceResult:
+        for stream, level, when, text in message.get("logs") or ():  # held platform lines, in order
+            self._output.line(str(stream), level, float(when), str(text))
         if "modules" in message:
             self.modules = set(message.get("modules") or [])
         worker_peak = message.get("peak_memory_kb")

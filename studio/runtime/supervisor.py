@@ -3,7 +3,10 @@
 The supervisor owns every instance: it spawns them (through the zygote-backed
 `InstanceFactory`), hands one to each invocation, keeps up to `max_instances` warm per
 function, evicts idle ones and the least recently used beyond a global cap, retires stale
-ones after a reload, and turns what an instance reports into an `InvocationRecord`.
+ones after a reload. A request that finds every instance of its function busy waits in a bounded
+FIFO queue (`QUEUE_LIMIT` per function) until one frees up or its deadline passes. What an instance
+reports becomes an `InvocationRecord` in records.py; the code version of an instance is computed
+when it starts (and again only if it imports more project files), never per request.
 
 It publishes `InvocationStarted`/`LogLine`/`InstanceStarted`/`InstanceExited`; the caller (the
 gateway's teardown, or `Runtime.invoke_function`) publishes `InvocationFinished`, so exactly
@@ -14,13 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import os
 import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +34,6 @@ from studio.runtime.debug import DebugHub
 from studio.runtime.events import (
     ErrorInfo,
     EventBus,
-    FrameInfo,
     InstanceExited,
     InstanceStarted,
     InvocationRecord,
@@ -39,8 +41,9 @@ from studio.runtime.events import (
     LogLine,
     ParityWarning,
 )
-from studio.runtime.faults import FaultContext, describe, render_fault
+from studio.runtime.faults import FaultContext, describe
 from studio.runtime.platforms import fault_log_lines, function_extra
+from studio.runtime.records import InstanceHandle, InstanceReport, fault_record, finished_record
 from studio.runtime.undeclared import UndeclaredDeps
 from studio.runtime.worker_env import worker_extra
 
@@ -61,8 +64,8 @@ FRAMEWORK_MODULES: dict[str, tuple[str, ...]] = {
 
 EXTERNAL_DEBUGGER_DEADLINE_S = 24 * 3600.0
 """The deadline while a DAP client may hold instances at its breakpoints (`serve --debugpy`)."""
-BUSY_WAIT_CAP_S = 10.0
-"""How long an invocation waits for a busy function's instance before answering 503."""
+QUEUE_LIMIT = 1024
+"""Requests that may wait for one function's busy instances; one more is answered 503 at once."""
 
 
 def choose_interpreter(root: Path, settings: Settings) -> str:
@@ -96,22 +99,6 @@ def platform_extra(settings: Settings) -> dict:
         for key, value in dataclasses.asdict(getattr(settings, section)).items():
             extra[f"{section}.{key}"] = value
     return extra
-
-
-def instance_alive(instance) -> bool:
-    """The instance's own flag, and on Linux the process itself (a zombie counts as dead)."""
-    if not getattr(instance, "alive", True):
-        return False
-    pid = getattr(instance, "pid", None)
-    if not pid:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[-1].split()[0] not in (b"Z", b"X")
-    except FileNotFoundError:
-        return not os.path.isdir("/proc/self")  # no /proc at all: trust the flag
-    except OSError:
-        return True
 
 
 def new_request_id() -> str:
@@ -181,61 +168,23 @@ class Invocation:
 class _Slot:
     """One pooled instance with the supervisor's bookkeeping around it."""
 
-    instance: object
+    instance: InstanceHandle | None
     function_id: str
     busy: bool = False
     stale: bool = False
     last_used: float = field(default_factory=time.monotonic)
+    code_version: str | None = None
+    project_files: list[str] = field(default_factory=list)
+    modules_seen: object = None
+    """The instance's `modules` set `code_version` was computed from (it is replaced on change)."""
 
 
-def _to_error(value) -> ErrorInfo | None:
-    if value is None or isinstance(value, ErrorInfo):
-        return value
-    if isinstance(value, dict):
-        frames = tuple(
-            f if isinstance(f, FrameInfo) else FrameInfo(
-                file=str(f.get("file", "")),
-                line=int(f.get("line") or 0),
-                function=str(f.get("function", "")),
-                source=str(f.get("source", "")),
-                locals=dict(f.get("locals") or {}),
-                is_user=bool(f.get("is_user", True)),
-            )
-            for f in value.get("frames") or ()
-        )
-        return ErrorInfo(
-            type=str(value.get("type", "Error")),
-            message=str(value.get("message", "")),
-            traceback=str(value.get("traceback", "")),
-            frames=frames,
-        )
-    return ErrorInfo(type=type(value).__name__, message=str(value), traceback="")
+@dataclass(eq=False)
+class _Waiter:
+    """A request queued for a busy function: handed a slot, or told to look again."""
 
-
-def _to_warnings(values) -> tuple[ParityWarning, ...]:
-    out = []
-    for w in values or ():
-        if isinstance(w, ParityWarning):
-            out.append(w)
-        elif isinstance(w, dict):
-            out.append(ParityWarning(id=str(w.get("id", "")), message=str(w.get("message", "")),
-                                     fix=str(w.get("fix", "") or "")))
-    return tuple(out)
-
-
-def _return_text(value) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _headers(pairs) -> tuple[tuple[str, str], ...]:
-    if isinstance(pairs, dict):
-        pairs = pairs.items()
-    return tuple((str(k), str(v)) for k, v in pairs or ())
+    event: threading.Event = field(default_factory=threading.Event)
+    slot: _Slot | None = None
 
 
 class Supervisor:
@@ -248,11 +197,11 @@ class Supervisor:
         self._factory = factory
         self.preload = preload_modules(project) if preload is None else list(preload)
         self._slots: dict[str, list[_Slot]] = {}
+        self._waiters: dict[str, deque[_Waiter]] = {}
         self._cond = threading.Condition()
         self._closed = False
         self.versions = CodeVersions()
         self._inner_routes: dict[str, list[dict]] = {}
-        self._modules_cache: dict[int, tuple[object, list[str]]] = {}
         self._dead: list[_Slot] = []
         self.undeclared = UndeclaredDeps()
         self.debug = DebugHub(bus)
@@ -303,16 +252,15 @@ class Supervisor:
             extra={**platform_extra(self.settings), **function_extra(function), **worker_extra(env)},
         )
 
-    def _spawn(self, function: Function):
+    def _spawn(self, function: Function) -> InstanceHandle:
         instance = self.factory.spawn(self.instance_config(function))
-        if getattr(instance, "load_error", None) is None:
+        if instance.load_error is None:
             self.bus.publish(InstanceStarted(
                 instance_id=str(instance.id), function_id=function.id, pid=int(instance.pid or 0),
                 init_ms=float(instance.init_ms or 0.0),
             ))
-            routes = getattr(instance, "inner_routes", None)
-            if routes is not None:
-                self._inner_routes[function.id] = list(routes)
+            if instance.inner_routes is not None:
+                self._inner_routes[function.id] = list(instance.inner_routes)
         return instance
 
     def _kill(self, slot_or_instance, function_id: str, reason: str, exit_code: int | None = None) -> None:
@@ -322,11 +270,11 @@ class Supervisor:
         try:
             instance.kill(reason)
         except Exception:  # noqa: BLE001 - a dying instance must not fail the caller
-            log.exception("killing instance %s failed", getattr(instance, "id", "?"))
+            log.exception("killing instance %s failed", instance.id)
         self.bus.publish(InstanceExited(
             instance_id=str(instance.id), function_id=function_id, pid=int(instance.pid or 0),
-            reason=reason, exit_code=exit_code if exit_code is not None else getattr(instance, "exit_code", None),
-            leftovers=tuple(leftover_line(pid, command) for pid, command in getattr(instance, "leftovers", ())),
+            reason=reason, exit_code=exit_code if exit_code is not None else instance.exit_code,
+            leftovers=tuple(leftover_line(pid, command) for pid, command in instance.leftovers),
         ))
 
     def _acquire(self, function: Function) -> tuple[_Slot | None, bool]:
@@ -339,36 +287,79 @@ class Supervisor:
 
     def _acquire_slot(self, function: Function) -> tuple[_Slot | None, bool]:
         limit = max(1, self.settings.runtime.max_instances)
-        wait_until = time.monotonic() + min(BUSY_WAIT_CAP_S, max(1.0, function.limits.timeout_s))
+        wait_until = time.monotonic() + max(1.0, float(function.limits.timeout_s or 0))
+        waiter: _Waiter | None = None
         with self._cond:
             while True:
                 if self._closed:
                     raise RuntimeError("the runtime is shutting down")
                 slots = self._slots.setdefault(function.id, [])
-                for slot in list(slots):
-                    if slot.busy or slot.stale:
-                        continue
-                    if not instance_alive(slot.instance):
-                        slots.remove(slot)  # died while idle (OOM killer, kill -9): never hand it out
-                        self._dead.append(slot)
-                        continue
-                    slot.busy = True
-                    return slot, False
-                if len(slots) < limit:
-                    slot = _Slot(instance=None, function_id=function.id, busy=True)
-                    slots.append(slot)  # reserve the place while spawning outside the lock
-                    break
+                queue = self._waiters.setdefault(function.id, deque())
+                if waiter is not None and waiter.slot is not None:
+                    return waiter.slot, False  # handed over by `_release`, already busy
+                if waiter is None and queue:
+                    pass  # others wait already: first come, first served
+                else:
+                    for slot in list(slots):
+                        if slot.busy or slot.stale:
+                            continue
+                        if slot.instance.exited():
+                            slots.remove(slot)  # died while idle (OOM killer, kill -9): never hand it out
+                            self._dead.append(slot)
+                            continue
+                        slot.busy = True
+                        return slot, False
+                    if len(slots) < limit:
+                        slot = _Slot(instance=None, function_id=function.id, busy=True)
+                        slots.append(slot)  # reserve the place while spawning outside the lock
+                        break
+                if waiter is None:
+                    if len(queue) >= QUEUE_LIMIT:
+                        return None, False
+                    waiter = _Waiter()
+                    queue.append(waiter)
+                else:
+                    queue.appendleft(waiter)  # woken to look again: keep its place at the head
                 remaining = wait_until - time.monotonic()
                 if remaining <= 0:
+                    queue.remove(waiter)
                     return None, False
-                self._cond.wait(remaining)
+                waiter.event.clear()
+                self._cond.release()
+                try:
+                    waiter.event.wait(remaining)
+                finally:
+                    self._cond.acquire()
+                if waiter.slot is None and waiter in queue:
+                    queue.remove(waiter)  # its deadline passed while every instance stayed busy
+                    return None, False
+                # handed a slot (returned at the top), or woken to look again: a place freed up
         try:
             slot.instance = self._spawn(function)
         except BaseException:
             self._drop(slot)
             raise
+        self._set_code_version(slot, function)
         self._enforce_global_cap()
         return slot, True
+
+    def _wake_next(self, function_id: str, slot: _Slot | None) -> None:
+        """Under the lock: hand `slot` (busy) to the first waiter, or wake it to look again (a place
+        freed up). Returns nothing; a slot nobody waits for stays idle."""
+        queue = self._waiters.get(function_id)
+        if not queue:
+            if slot is not None:
+                slot.busy = False
+            return
+        waiter = queue.popleft()
+        if slot is not None:
+            waiter.slot = slot  # stays busy: no other request can take it in between
+        waiter.event.set()
+
+    def waiting(self) -> int:
+        """Requests queued for a busy function right now (for /health)."""
+        with self._cond:
+            return sum(len(queue) for queue in self._waiters.values())
 
     def _bury_dead(self) -> None:
         with self._cond:
@@ -381,18 +372,20 @@ class Supervisor:
             slots = self._slots.get(slot.function_id, [])
             if slot in slots:
                 slots.remove(slot)
-            self._cond.notify_all()
+            self._wake_next(slot.function_id, None)  # its place is free: the next waiter may spawn
 
     def _release(self, slot: _Slot, keep: bool) -> None:
         with self._cond:
-            slot.busy = False
             slot.last_used = time.monotonic()
             retire = not keep or slot.stale or self._closed
             if retire:
+                slot.busy = False
                 slots = self._slots.get(slot.function_id, [])
                 if slot in slots:
                     slots.remove(slot)
-            self._cond.notify_all()
+                self._wake_next(slot.function_id, None)
+            else:
+                self._wake_next(slot.function_id, slot)
         if retire and keep is True:
             # a graceful stop can take a moment (ASGI lifespan shutdown): not on the request's time
             reason = "shutdown" if self._closed else "stale"
@@ -423,7 +416,7 @@ class Supervisor:
             victims = []
             with self._cond:
                 for slot in self._idle_slots():
-                    dead = not instance_alive(slot.instance)
+                    dead = slot.instance.exited()
                     if dead or now - slot.last_used > timeout:
                         self._slots[slot.function_id].remove(slot)
                         victims.append((slot, "crash" if dead else "idle"))
@@ -472,7 +465,7 @@ class Supervisor:
                 hit.add(fid)
                 continue
             for slot in slots:
-                mods = getattr(slot.instance, "modules", None) or ()
+                mods = slot.instance.modules if slot.instance is not None else ()
                 if changed_set.intersection(os.path.abspath(m) for m in mods):
                     hit.add(fid)
                     break
@@ -484,8 +477,8 @@ class Supervisor:
     def instances(self) -> list[dict]:
         with self._cond:
             return [
-                {"function_id": s.function_id, "id": getattr(s.instance, "id", None),
-                 "pid": getattr(s.instance, "pid", None), "busy": s.busy, "stale": s.stale}
+                {"function_id": s.function_id, "id": s.instance.id, "pid": s.instance.pid, "busy": s.busy,
+                 "stale": s.stale}
                 for slots in self._slots.values() for s in slots if s.instance is not None
             ]
 
@@ -499,13 +492,12 @@ class Supervisor:
         if slot is None:
             return self._inner_routes.get(function.id), None
         instance = slot.instance
-        load_error = getattr(instance, "load_error", None)
-        if load_error is not None:
+        if instance.load_error is not None:
             self._drop(slot)
             self._kill(instance, function.id, "load-error")
-            return None, _to_error(load_error)
+            return None, instance.load_error
         self._release(slot, keep=True)
-        routes = getattr(instance, "inner_routes", None)
+        routes = instance.inner_routes
         return (list(routes) if routes is not None else None), None
 
     def shutdown(self) -> None:
@@ -513,6 +505,9 @@ class Supervisor:
             self._closed = True
             slots = [s for ss in self._slots.values() for s in ss if s.instance is not None]
             self._slots.clear()
+            for queue in self._waiters.values():
+                while queue:
+                    queue.popleft().event.set()  # they see `_closed` and give up
             self._cond.notify_all()
         for slot in slots:
             self._kill(slot, slot.function_id, "shutdown")
@@ -540,18 +535,21 @@ class Supervisor:
         *,
         request_id: str,
         base: InvocationRecord,
+        warnings: tuple[ParityWarning, ...] = (),
     ) -> Invocation:
-        """Run one invocation on a warm or new instance and build its record (not published)."""
+        """Run one invocation on a warm or new instance and build its record (not published).
+        `warnings` are the gateway's own (routing) parity warnings, added after the worker's."""
         logs: list[LogLine] = []
-        seq_lock = threading.Lock()
+        publish = self.bus.publish
+        function_id = function.id
 
         def on_log(stream: str, level: str | None, at: float, text: str) -> None:
-            with seq_lock:
-                line = LogLine(request_id=request_id, function_id=function.id, seq=len(logs),
-                               time=at, stream=stream, level=level, text=text)
-                logs.append(line)
-            self.bus.publish(line)
+            # called by the one thread serving this invocation: list.append keeps the order
+            line = LogLine(request_id, function_id, len(logs), at, stream, level, text)
+            logs.append(line)
+            publish(line)
 
+        error_status = self.settings.cocobase.error_status
         t0 = time.perf_counter()
         try:
             slot, fresh = self._acquire(function)
@@ -559,34 +557,30 @@ class Supervisor:
             message = f"Could not start a worker for {function.id} with {self.python}: {exc}"
             log.debug("starting an instance of %s failed", function.id, exc_info=True)
             error = ErrorInfo(type=type(exc).__name__, message=message, traceback="")
-            return Invocation(self._fault_record(base, function, request_id, "internal", t0, error=error,
-                                                 message=message), logs)
+            return Invocation(fault_record(base, function, "internal", t0, error=error, message=message,
+                                           logs=logs, error_status=error_status), logs)
         if slot is None:
-            return Invocation(self._fault_record(base, function, request_id, "busy", t0), logs)
+            return Invocation(fault_record(base, function, "busy", t0, logs=logs, error_status=error_status), logs)
         instance = slot.instance
         init_ms = float(instance.init_ms or 0.0) if fresh else None
-        load_error = getattr(instance, "load_error", None)
-        if load_error is not None:
+        if instance.load_error is not None:
             self._drop(slot)
-            for line in getattr(instance, "load_logs", None) or ():
+            for line in instance.load_logs:
                 on_log(*line)  # what the module printed before it failed
             self._kill(instance, function.id, "load-error")
-            error = _to_error(load_error)
+            error = instance.load_error
             self._report_failure(function, request_id, "load-error", error, None, logs, on_log)
-            modules = self._project_modules(instance)
-            record = self._fault_record(base, function, request_id, "load-error", t0, error=error)
-            record = dataclasses.replace(record, init_ms=init_ms, instance_id=str(instance.id),
-                                         code_version=self._code_version(function, modules),
-                                         warnings=self._dep_warnings(function, error, _to_warnings(
-                                             getattr(instance, "load_warnings", ()))),
-                                         log_count=len(logs))
+            record = fault_record(
+                base, function, "load-error", t0, error=error, logs=logs, error_status=error_status,
+                init_ms=init_ms, instance_id=str(instance.id), code_version=slot.code_version,
+                warnings=(*self._dep_warnings(function, error, instance.load_warnings), *warnings))
             return Invocation(record, logs)
 
         session = self.debug.attach(request_id, function.id, instance) if request.get("debug") else None
         deadline_s = EXTERNAL_DEBUGGER_DEADLINE_S if self.debug.external_debugger else function.limits.timeout_s
         try:
             if session is None:
-                result = instance.invoke(request, body, deadline_s, on_log)
+                result: InstanceReport = instance.invoke(request, body, deadline_s, on_log)
             else:
                 result = instance.invoke(request, body, deadline_s, on_log,
                                          on_debug=lambda message: self.debug.on_frame(session, message))
@@ -597,53 +591,21 @@ class Supervisor:
         finally:
             if session is not None:
                 self.debug.detach(request_id)
-        fault = getattr(result, "fault", None)
-        alive = getattr(instance, "alive", True) and fault is None
-        if not alive:
+        fault = result.fault
+        if fault is not None or not instance.alive:
             self._drop(slot)
-            self._kill(instance, function.id, fault or "crash", getattr(result, "exit_code", None))
+            self._kill(instance, function.id, fault or "crash", result.exit_code)
         else:
+            if instance.modules is not slot.modules_seen:
+                self._set_code_version(slot, function)  # it imported more project files
             self._release(slot, keep=True)
-        error = _to_error(getattr(result, "error", None))
-        self._report_failure(function, request_id, fault, error, getattr(result, "exit_code", None), logs, on_log)
+        self._report_failure(function, request_id, fault, result.error, result.exit_code, logs, on_log)
         if fault is not None:
             self._close_killed(function, request_id, result, logs, on_log)
-
-        modules = self._project_modules(instance)
-        status = getattr(result, "status", None)
-        headers = _headers(getattr(result, "headers", ()))
-        resp_body = getattr(result, "body", b"") or b""
-        if fault is None and getattr(result, "debugger_quit", False):
-            fault, status = "debugger-quit", None  # the fault's answer replaces what the interrupted code sent
-        if fault is not None and not status:
-            ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error,
-                               exit_code=getattr(result, "exit_code", None),
-                               timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb,
-                               trigger=base.trigger, error_status=self.settings.cocobase.error_status,
-                               output="".join(line.text + "\n" for line in logs if line.stream == "stdout"))
-            status, hdrs, resp_body = render_fault(ctx)
-            headers = tuple(hdrs)
-        peak = getattr(result, "peak_memory_mb", None)
-        record = dataclasses.replace(
-            base,
-            status=int(status) if status else 500,
-            response_headers=headers,
-            response_body=bytes(resp_body),
-            return_value=_return_text(getattr(result, "return_value", None)),
-            error=error,
-            warnings=self._dep_warnings(function, error, _to_warnings(getattr(result, "warnings", ()))),
-            fault=fault,
-            duration_ms=float(getattr(result, "duration_ms", None) or (time.perf_counter() - t0) * 1000),
-            init_ms=init_ms,
-            peak_memory_mb=float(peak) if peak is not None else None,
-            code_version=self._code_version(function, modules),
-            instance_id=str(instance.id),
-            outbox=tuple(getattr(result, "outbox", None) or ()),
-            log_count=len(logs),
-            logs_truncated=bool(getattr(result, "output_truncated", False)),
-            paused_ms=float(getattr(result, "paused_ms", 0.0) or 0.0),
-            profile=tuple(getattr(result, "profile", None) or ()),
-            app_path=getattr(result, "app_path", None),
+        record = finished_record(
+            base, function, result, logs, t0=t0, init_ms=init_ms, code_version=slot.code_version,
+            instance_id=str(instance.id), error_status=error_status,
+            warnings=(*self._dep_warnings(function, result.error, result.warnings), *warnings),
         )
         return Invocation(record, logs)
 
@@ -682,44 +644,26 @@ class Supervisor:
         on_log("platform", "ERROR", time.time(), text)
 
     @staticmethod
-    def _close_killed(function: Function, request_id: str, result, logs: list[LogLine], on_log) -> None:
+    def _close_killed(function: Function, request_id: str, result: InstanceReport, logs: list[LogLine],
+                      on_log) -> None:
         """The platform's closing lines (SCF END/Report) that a killed instance could not print,
         after every line it streamed; skipped when the worker printed them before dying."""
         end = f"END RequestId: {request_id}"
         if any(line.stream == "platform" and line.text == end for line in logs):
             return
-        lines = fault_log_lines(function, request_id, float(getattr(result, "duration_ms", 0.0) or 0.0),
-                                getattr(result, "peak_memory_mb", None))
+        lines = fault_log_lines(function, request_id, float(result.duration_ms or 0.0), result.peak_memory_mb)
         for text in lines:
             on_log("platform", None, time.time(), text)
 
-    def _project_modules(self, instance) -> list[str]:
-        """The instance's project modules; cached while the instance keeps the same module set
-        (it replaces the set when its imports change)."""
-        modules = getattr(instance, "modules", None) or ()
-        cached = self._modules_cache.get(id(instance))
-        if cached is not None and cached[0] is modules:
-            return cached[1]
-        kept = project_modules(self.project.root, modules)
-        if len(self._modules_cache) > 4 * max(1, self.settings.runtime.max_total_instances):
-            self._modules_cache.clear()
-        self._modules_cache[id(instance)] = (modules, kept)
-        return kept
-
-    def _code_version(self, function: Function, modules: list[str]) -> str:
+    def _set_code_version(self, slot: _Slot, function: Function) -> None:
+        """Hash of the entry file and the project files this instance imported: computed when the
+        instance starts, and again only when it reports a new module set."""
+        instance = slot.instance
+        modules = instance.modules
+        slot.modules_seen = modules
+        slot.project_files = project_modules(self.project.root, modules or ())
         entry = os.path.abspath(self.project.root / function.entry)
-        return self.versions.version([entry, *modules])
-
-    def _fault_record(self, base: InvocationRecord, function: Function, request_id: str, fault: str,
-                      t0: float, error: ErrorInfo | None = None, message: str = "") -> InvocationRecord:
-        ctx = FaultContext(function=function, fault=fault, request_id=request_id, error=error, message=message,
-                           timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb,
-                               trigger=base.trigger, error_status=self.settings.cocobase.error_status)
-        status, headers, body = render_fault(ctx)
-        return dataclasses.replace(
-            base, status=status, response_headers=tuple(headers), response_body=body, error=error,
-            fault="internal" if fault == "busy" else fault, duration_ms=(time.perf_counter() - t0) * 1000,
-        )
+        slot.code_version = self.versions.version([entry, *slot.project_files])
 
 
 Publisher = Callable[[InvocationRecord], None]

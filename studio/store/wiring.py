@@ -22,9 +22,6 @@ from studio.store.writer import Recorder
 if TYPE_CHECKING:
     from studio.runtime.server import Runtime
 
-ACK_TIMEOUT_S = 2.0
-
-
 class Recording:
     """A runtime's recorder plus the lookup the gateway answers from."""
 
@@ -42,6 +39,8 @@ class Recording:
                 if self._reader is None:
                     self._reader = Reader(self.recorder.db_path)
             record = self._reader.invocation_record(request_id)
+            if (record is None or record.status is None) and self.recorder.flush(timeout=2.0):
+                record = self._reader.invocation_record(request_id)  # it may have been waiting for its batch
         except StoreError:
             return None
         return record.to_json() if record is not None else None
@@ -66,14 +65,13 @@ class Recording:
 def record_runtime(
     runtime: Runtime,
     *,
-    ack_timeout: float | None = ACK_TIMEOUT_S,
     on_problem: Callable[[str], None] | None = None,
 ) -> Recording:
     """Record `runtime` into `<project>/.funcstudio/studio.db`. Never raises: when the store can't
     be used, `recording.recorder.recording` is False, its `problem` says why (also given to
     `on_problem`), and the runtime serves as before."""
     recorder = Recorder(
-        db_path(runtime.root), runtime.settings.store, ack_timeout=ack_timeout, on_problem=on_problem
+        db_path(runtime.root), runtime.settings.store, on_problem=on_problem
     ).attach(runtime.bus)
     recording = Recording(recorder)
     runtime.gateway.lookup = recording.lookup

@@ -16,14 +16,14 @@ writer catches up), while invocation events (started/finished) are still accepte
 limit: they are few, small and what `show` and the history need. Spilling to a file would only move
 the problem to the same slow disk, and blocking would stall requests, which the runtime must never do.
 
-**Acknowledged means recorded.** The gateway publishes `InvocationFinished` in its teardown, before
-werkzeug writes the response to the socket. With `ack_timeout` set (as `serve` and `invoke` do), the
-subscriber call for that one event waits until its transaction is committed (group commit: one
-commit serves every request waiting on it, typically well under a millisecond), at most
-`ack_timeout` seconds and not at all while recording is off. So a response that reached a client is
-in the store even if the process is SIGKILLed right after. This is the only wait on the request
-path, and it is bounded; log lines and every other event never wait. `wait_recorded(request_id,
-timeout)` offers the same wait to any other caller.
+**Answered means recorded, without waiting.** The gateway publishes `InvocationFinished` before the
+response goes out. For that one event the subscriber call appends the record to this process's
+journal (journal.py: one `write` of one line) and returns; it never waits for the writer thread. The
+writer commits from memory in batches (it gathers for `BATCH_WINDOW_S`, so a quick invocation's start
+and finish share one transaction) and truncates the journal once everything in it is committed. After
+a SIGKILL the next writer to start replays the dead process's journal (INSERT-OR-IGNORE by request
+id), so a response that reached a client is in the store. `wait_recorded(request_id, timeout)` and
+`flush()` wait for a commit for callers that want to read their own writes.
 
 **Failure keeps the runtime serving.** A read-only or newer-version database (or an unwritable
 `.funcstudio/`) turns `recording` off with a sentence in `problem` (also given to `on_problem` and
@@ -45,6 +45,7 @@ this thread, in chunks of `PRUNE_CHUNK` rows between batches, so pruning never d
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -59,6 +60,7 @@ from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
 from studio.store import durability, maintenance
 from studio.store.db import BUSY_TIMEOUT_MS, NotADatabaseError, StoreError, describe_error, open_store
+from studio.store.journal import Journal, journal_dir, journal_line, orphans, read_records
 from studio.store.redact import Redactor, cap_line
 from studio.store.rows import SavedRequest, frame_rows, invocation_row
 
@@ -76,6 +78,8 @@ COMMITTED_IDS_KEPT = 20_000
 RETRY_BUSY = 3
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Waits between attempts to write again after a full disk or a long lock."""
+BATCH_WINDOW_S = 0.02
+"""How long the writer gathers events after the first one wakes it (unless a flush hurries it)."""
 ABANDONED_AFTER_S = 3600.0
 """A `running` invocation older than this at start-up belonged to a dead process."""
 
@@ -100,7 +104,7 @@ class Recorder:
         settings: StoreSettings | None = None,
         *,
         queue_limit: int = 100_000,
-        ack_timeout: float | None = None,
+        journal: bool = True,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
         on_problem: Callable[[str], None] | None = None,
     ) -> None:
@@ -108,8 +112,6 @@ class Recorder:
         self.settings = settings or StoreSettings()
         self._redactor = Redactor.from_settings(self.settings.redact, self.settings.redact_body_fields)
         self.queue_limit = queue_limit
-        self.ack_timeout = ack_timeout
-        self._ack_degraded = False
         self.recording = False
         self.problem: str | None = None
         self.notice: str | None = None
@@ -122,6 +124,7 @@ class Recorder:
         self._queue: deque[Event] = deque()
         self._tasks: deque[tuple[Callable[[sqlite3.Connection], object], Future]] = deque()
         self._wake = threading.Event()
+        self._hurry = threading.Event()
         self._closing = False
         self._committed = threading.Condition()
         self._committed_ids: OrderedDict[str, None] = OrderedDict()
@@ -141,6 +144,13 @@ class Recorder:
         self._retries = 0
         self._conn: sqlite3.Connection | None = None
         self._owned: durability.Owned | None = None
+        self._journal: Journal | None = None
+        self._journal_lock = threading.Lock()
+        self._journal_pending = 0
+        """Finished records in the journal and not yet committed; at 0 the journal is truncated."""
+        self.replayed = 0
+        """Invocations recovered from dead processes' journals at start."""
+        self._replay_done = threading.Event()
         try:
             self._open()
         except StoreError as exc:
@@ -151,6 +161,9 @@ class Recorder:
         else:
             self.recording = True
             self._close_abandoned()
+            if journal:
+                self._open_journal()
+        self._journal_wanted = journal
         self._thread = threading.Thread(target=self._run, name="funcstudio-store-writer", daemon=True)
         self._thread.start()
 
@@ -162,7 +175,8 @@ class Recorder:
         return self
 
     def __call__(self, event: Event) -> None:
-        """The bus subscriber: enqueue and wake the writer. Never raises; waits only for `ack_timeout`."""
+        """The bus subscriber: enqueue (journal a finished record first) and wake the writer. Never
+        raises, never waits for the writer."""
         if not self.recording:
             if isinstance(event, InvocationFinished):
                 self.dropped_invocations += 1
@@ -183,20 +197,54 @@ class Recorder:
             if backlog >= 2 * self.queue_limit:
                 self.dropped_invocations += 1
                 return
+        if self._journal is not None and isinstance(event, InvocationFinished):
+            self._append_journal(event.record)
         with self._count_lock:
             self._queue.append(event)
             self._enqueued += 1
         if not self._wake.is_set():
             self._wake.set()
-        if self.ack_timeout and not self._ack_degraded and isinstance(event, InvocationFinished):
-            if not self.wait_recorded(event.record.request_id, self.ack_timeout):
-                # The writer is stuck (a lock, a slow disk): stop waiting until a commit succeeds again,
-                # so one stall costs one request `ack_timeout`, not every request after it.
-                self._ack_degraded = True
+
+    def _open_journal(self) -> None:
+        try:
+            self._journal = Journal(journal_dir(self.db_path))
+        except OSError as exc:
+            log.warning("store: no journal in %s (%s): invocations answered just before a kill may be "
+                        "lost", journal_dir(self.db_path), exc)
+
+    def _append_journal(self, record: InvocationRecord) -> None:
+        try:
+            line = journal_line(record, self.settings.body_cap_bytes, self._redactor)
+        except Exception:  # noqa: BLE001 - the writer will still record it from memory
+            log.exception("store: could not journal %s", record.request_id)
+            return
+        with self._journal_lock:
+            journal = self._journal
+            if journal is None:
+                return
+            try:
+                journal.append(line)
+            except OSError as exc:
+                # e.g. a full disk: keep recording from memory; what the file holds is replayed later
+                log.warning("store: the journal %s stopped working (%s)", journal.path, exc)
+                journal.close(remove=False)
+                self._journal = None
+                return
+            self._journal_pending += 1
+
+    def _journal_committed(self, finished: int) -> None:
+        with self._journal_lock:
+            self._journal_pending = max(0, self._journal_pending - finished)
+            if self._journal is not None and self._journal_pending == 0:
+                try:
+                    self._journal.truncate()
+                except OSError:
+                    log.debug("store: truncating the journal failed", exc_info=True)
 
     def wait_recorded(self, request_id: str, timeout: float = 2.0) -> bool:
         """Block until the invocation `request_id` is committed (True), or `timeout` (False)."""
         deadline = time.monotonic() + timeout
+        self._hurry.set()
         with self._committed:
             while request_id not in self._committed_ids:
                 remaining = deadline - time.monotonic()
@@ -209,6 +257,8 @@ class Recorder:
         """Wait until every event enqueued before this call is committed. For tests and the CLI."""
         target = self._enqueued
         deadline = time.monotonic() + timeout
+        self._replay_done.wait(timeout)
+        self._hurry.set()
         self._wake.set()
         with self._committed:
             while self._written < target:
@@ -231,6 +281,7 @@ class Recorder:
             raise StoreError(self.problem or "the store's writer is closed")
         done: Future = Future()
         self._tasks.append((operation, done))
+        self._hurry.set()  # someone waits for it: no gathering
         self._wake.set()
         return done.result(timeout)
 
@@ -270,8 +321,14 @@ class Recorder:
             self._unsubscribe()
             self._unsubscribe = None
         self._closing = True
+        self._hurry.set()
         self._wake.set()
         self._thread.join(timeout)
+        with self._journal_lock:
+            if self._journal is not None:
+                # everything committed: nothing to replay; else the next writer replays the rest
+                self._journal.close(remove=self._journal_pending == 0 and not self._thread.is_alive())
+                self._journal = None
         if self._conn is not None and not self._thread.is_alive():
             if self._owned is not None and durability.change(self.db_path, self._owned):
                 durability.abandon(self._conn)  # its checkpoint would write into somebody else's file
@@ -293,6 +350,8 @@ class Recorder:
             "dropped_lines": self.dropped_lines,
             "dropped_invocations": self.dropped_invocations,
             "skipped_events": self.skipped_events,
+            "journal": str(self._journal.path) if self._journal is not None else None,
+            "replayed": self.replayed,
         }
 
     def __enter__(self) -> Recorder:
@@ -314,9 +373,70 @@ class Recorder:
 
     # --- writer thread -------------------------------------------------------------------------
 
+    def _replay_orphans(self) -> None:
+        """Commit what dead processes journaled and never committed, then delete their journals."""
+        own = self._journal.path if self._journal is not None else None
+        for path, fd in orphans(journal_dir(self.db_path), own):
+            try:
+                records, skipped = read_records(fd)
+                for start in range(0, len(records), BATCH_MAX):
+                    self._replay_batch(records[start:start + BATCH_MAX])
+                if skipped:
+                    log.info("store: %d unreadable lines in %s (cut short by a kill) skipped", skipped, path)
+                path.unlink()
+            except (OSError, sqlite3.Error) as exc:
+                self._safe_rollback()
+                log.warning("store: could not replay the journal %s: %s", path, exc)
+            finally:
+                os.close(fd)
+
+    def _replay_batch(self, records: list[InvocationRecord]) -> None:
+        conn = self._conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        new_invocations = new_logs = 0
+        for record in records:
+            row = conn.execute(
+                "SELECT id, state FROM invocations WHERE request_id = ?", (record.request_id,)
+            ).fetchone()
+            if row is not None and row[1] == "finished":
+                continue  # committed before the kill
+            new_invocations += self._finish(conn, record)
+            invocation_id = conn.execute(
+                "SELECT id FROM invocations WHERE request_id = ?", (record.request_id,)
+            ).fetchone()[0]
+            have = {seq for (seq,) in conn.execute("SELECT seq FROM logs WHERE invocation_id = ?",
+                                                   (invocation_id,))}
+            rows = [
+                (invocation_id, line.function_id, line.seq, line.time, line.stream,
+                 line.level.upper() if line.level else None, cap_line(line.text))
+                for line in record.logs if line.seq not in have
+            ]
+            if rows:
+                conn.executemany(
+                    "INSERT INTO logs (invocation_id, function_id, seq, time, stream, level, text) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                new_logs += len(rows)
+            self.replayed += 1
+        maintenance.bump(conn, "invocations", new_invocations)
+        maintenance.bump(conn, "logs", new_logs)
+        conn.execute("COMMIT")
+
     def _run(self) -> None:
+        try:
+            if self.recording:
+                self._replay_orphans()
+        except Exception:  # noqa: BLE001 - a bad journal must not stop recording
+            log.exception("store: replaying journals failed")
+        finally:
+            self._replay_done.set()
         while True:
             self._wake.wait(0.5)
+            if not self._closing and not self._hurry.is_set():
+                self._hurry.wait(BATCH_WINDOW_S)  # gather: one transaction for a burst, not one per event
+            self._hurry.clear()
             self._wake.clear()  # before draining, so an event appended after the drain wakes us again
             if self._retry_at is not None and time.monotonic() >= self._retry_at and not self._closing:
                 self._try_resume()
@@ -359,8 +479,10 @@ class Recorder:
                 self._count_lost(batch)
                 break
             else:
-                self._ack_degraded = False
                 self._mark_written(len(batch), info.request_ids)
+                finished = sum(isinstance(event, InvocationFinished) for event in batch)
+                if finished:
+                    self._journal_committed(finished)
                 for listener in self._listeners:
                     try:
                         listener(info)
@@ -597,6 +719,8 @@ class Recorder:
         self._retry_at = None
         self._retries = 0
         self.problem = None
+        if self._journal_wanted and self._journal is None:
+            self._open_journal()
         self._drop_reason = "the recorder's queue was full"
         self._say(f"recording is on again in {self.db_path}; {row[-1].removeprefix('funcstudio: ')}")
 
@@ -618,6 +742,8 @@ class Recorder:
         self.problem = f"recording is off: {message}"
         self._count_lost(list(self._queue))
         self._queue.clear()
+        with self._journal_lock:
+            self._journal_pending = 0  # what it held is counted as lost; truncated with the next commit
         # Said once: through the caller's channel when it gave one, else the log.
         (log.info if self._on_problem is not None else log.warning)("funcstudio store: %s", self.problem)
         with self._committed:

@@ -1,7 +1,9 @@
-"""All instances busy: a request beyond max_instances waits (bounded), then gets 503; release, and it serves."""
+"""All instances busy: requests beyond max_instances wait in a FIFO queue (shown in /health) and are
+all answered, in order, as the instance frees up; past the queue's bound the answer is 503."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -19,7 +21,11 @@ BLOCKER = """
     STARTED = {started!r}
 
     def handler(event, context):
-        if "block" in (event["queryStringParameters"] or {{}}):
+        query = event["queryStringParameters"] or {{}}
+        if "tag" in query:
+            with open(STARTED + ".order", "a") as fh:
+                fh.write(query["tag"] + "\\n")
+        if "block" in query:
             with open(STARTED, "w") as fh:
                 fh.write(str(os.getpid()))
             with open(GATE) as fh:  # a FIFO: blocks until the test opens it for writing
@@ -29,9 +35,7 @@ BLOCKER = """
 
 
 @pytest.fixture
-def runtime(tmp_path, monkeypatch):
-    # The busy wait is capped at 10 s in production use; 1 s keeps the test short (still bounded, not timed).
-    monkeypatch.setattr(supervisor_module, "BUSY_WAIT_CAP_S", 1.0)
+def runtime(tmp_path):
     gate, started = tmp_path / "gate.fifo", tmp_path / "started"
     os.mkfifo(gate)
     root = write_files(tmp_path / "proj", {"cloud-functions/slow.py": BLOCKER.format(gate=str(gate),
@@ -56,7 +60,37 @@ def _release_if_waiting(gate) -> None:
     os.close(fd)
 
 
-def test_a_request_beyond_max_instances_is_503_until_the_instance_frees(runtime):
+def waiting(rt) -> int:
+    return json.loads(request(rt.port, "GET", "/__funcstudio/health").text)["waiting"]
+
+
+def test_requests_beyond_max_instances_wait_in_order_and_are_all_answered(runtime):
+    rt, events, gate, started = runtime
+    replies: dict[int, object] = {}
+    blocked = threading.Thread(target=lambda: replies.update({0: request(rt.port, "GET", "/slow?block=1&tag=0")}))
+    blocked.start()
+    wait_until(started.exists, 30)  # the only instance is taken: the handler is at the gate
+    queued = []
+    for n in range(1, 8):  # one at a time, so the order they queue in is known
+        thread = threading.Thread(target=lambda n=n: replies.update({n: request(rt.port, "GET", f"/slow?tag={n}")}))
+        thread.start()
+        queued.append(thread)
+        wait_until(lambda n=n: waiting(rt) == n, 30)
+    assert blocked.is_alive()
+    with open(gate, "w") as fh:  # release the first; the instance then serves the queue
+        fh.write("go")
+    for thread in [blocked, *queued]:
+        thread.join(60)
+    assert sorted(replies) == list(range(8))
+    assert {reply.status for reply in replies.values()} == {200}
+    assert len({reply.text for reply in replies.values()}) == 1  # the one instance served them all
+    order = (started.parent / (started.name + ".order")).read_text().split()
+    assert order == [str(n) for n in range(8)]  # first come, first served
+    assert waiting(rt) == 0
+
+
+def test_a_request_beyond_max_instances_and_a_full_queue_is_503(runtime, monkeypatch):
+    monkeypatch.setattr(supervisor_module, "QUEUE_LIMIT", 0)  # no room to wait: answered at once
     rt, events, gate, started = runtime
     first: dict = {}
     blocked = threading.Thread(target=lambda: first.update(reply=request(rt.port, "GET", "/slow?block=1")))

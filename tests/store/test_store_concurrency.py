@@ -18,7 +18,7 @@ LINES = 6
 
 def test_parallel_invocations_keep_their_lines_in_order_without_cross_talk(make_recorder, store_path):
     bus = EventBus()
-    make_recorder(ack_timeout=5.0).attach(bus)  # as `serve` wires it: the finished event waits for its commit
+    recorder = make_recorder().attach(bus)  # as `serve` wires it
     start = threading.Barrier(THREADS)
     acked: list[str] = []
     lock = threading.Lock()
@@ -50,6 +50,7 @@ def test_parallel_invocations_keep_their_lines_in_order_without_cross_talk(make_
     for thread in threads:
         thread.join(60)
     assert len(acked) == THREADS * PER_THREAD
+    assert recorder.flush()
 
     conn = sqlite3.connect(store_path)
     rows = conn.execute(

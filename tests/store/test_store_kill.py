@@ -1,5 +1,6 @@
-"""SIGKILL while recording a flood: the store opens, passes integrity_check, and holds every
-invocation that had been acknowledged (published and answered) before the kill."""
+"""SIGKILL while recording a flood: the store opens, passes integrity_check, and, once the next
+recorder has replayed the dead process's journal, holds every invocation that had been acknowledged
+(published and answered) before the kill, with its log lines."""
 
 from __future__ import annotations
 
@@ -27,15 +28,18 @@ FLOOD = textwrap.dedent(
     from studio.store.writer import Recorder
 
     bus = EventBus()
-    Recorder(sys.argv[1], ack_timeout=10.0).attach(bus)
+    Recorder(sys.argv[1]).attach(bus)
     n = 0
     while True:
         rid = f"kill-{n}"
         bus.publish(InvocationStarted(rid, "api/flood", "http", "GET", "/flood", time.time()))
-        for seq in range(5):
-            bus.publish(LogLine(rid, "api/flood", seq, time.time(), "stdout", None, f"{rid} line {seq}"))
+        lines = tuple(LogLine(rid, "api/flood", seq, time.time(), "stdout", None, f"{rid} line {seq}")
+                      for seq in range(5))
+        for line in lines:
+            bus.publish(line)
         bus.publish(InvocationFinished(InvocationRecord(rid, "api/flood", "edgeone", "http-function", "http",
-                                                        "GET", "/flood", status=200, log_count=5)))
+                                                        "GET", "/flood", status=200, log_count=5,
+                                                        logs=lines)))
         # Publishing returned: the invocation is acknowledged, as a response leaving the gateway would be.
         sys.stdout.write(rid + "\\n")
         sys.stdout.flush()
@@ -44,7 +48,21 @@ FLOOD = textwrap.dedent(
 )
 
 
+def replay(path: Path) -> int:
+    """What the next `serve` or studio does first: replay the dead process's journal."""
+    from studio.store.journal import journal_dir
+    from studio.store.writer import Recorder
+
+    recorder = Recorder(path)
+    assert recorder.flush()
+    replayed = recorder.replayed
+    recorder.close()
+    assert not list(journal_dir(path).glob("*.jsonl"))  # replayed journals are gone, ours removed
+    return replayed
+
+
 def check_store(path: Path, acked: set[str], lines_each: int | None) -> None:
+    replay(path)
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -105,6 +123,7 @@ def test_sigkill_of_funcstudio_serve_under_http_load(tmp_path):
         cwd=REPO,
     )
     acked: list[str] = []
+    logged: set[str] = set()
     lock = threading.Lock()
     stop = threading.Event()
     try:
@@ -123,7 +142,9 @@ def test_sigkill_of_funcstudio_serve_under_http_load(tmp_path):
             while not stop.is_set():
                 try:
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                    conn.request("GET", f"/no-such-route/{index}/{n}")  # recorded as a 404 invocation
+                    # a function that logs four lines, and a 404 (recorded too)
+                    path = f"/api/logs?c={index}&n={n}" if n % 2 else f"/no-such-route/{index}/{n}"
+                    conn.request("GET", path)
                     response = conn.getresponse()
                     response.read()
                     request_id = response.getheader("X-Funcstudio-Request-Id")
@@ -133,6 +154,8 @@ def test_sigkill_of_funcstudio_serve_under_http_load(tmp_path):
                 if request_id:
                     with lock:
                         acked.append(request_id)
+                        if n % 2:
+                            logged.add(request_id)
                 n += 1
 
         clients = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(4)]
@@ -153,4 +176,13 @@ def test_sigkill_of_funcstudio_serve_under_http_load(tmp_path):
     with lock:
         answered = set(acked)
     assert len(answered) >= 300
-    check_store(project / ".funcstudio" / "studio.db", answered, lines_each=None)
+    db = project / ".funcstudio" / "studio.db"
+    check_store(db, answered, lines_each=None)
+    conn = sqlite3.connect(db)
+    try:
+        counts = dict(conn.execute(
+            "SELECT i.request_id, (SELECT count(*) FROM logs l WHERE l.invocation_id = i.id "
+            "AND l.text NOT LIKE 'module loaded%' AND l.stream != 'platform') FROM invocations i"))
+    finally:
+        conn.close()
+    assert logged and all(counts[request_id] == 4 for request_id in logged)  # each with the four it printed

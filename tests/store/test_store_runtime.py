@@ -1,5 +1,6 @@
-"""The store wired to the real runtime: what a client was answered is what the store holds, at once,
-and the control API answers `GET /__funcstudio/invocations/<id>` from it."""
+"""The store wired to the real runtime: what a client was answered was journaled before the answer
+left, is what the store holds, and the control API answers `GET /__funcstudio/invocations/<id>`
+from it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import http.client
 import json
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -61,7 +63,18 @@ def call(port: int, method: str, path: str, headers: dict | None = None, body: b
 def test_the_answer_a_client_got_is_already_stored(served, path):
     runtime, recording, seen = served
     status, request_id, _ = call(runtime.port, "GET", path, headers={"Authorization": "Bearer top-secret"})
-    # No flush, no wait: the response left only after the invocation was committed.
+    # No flush, no wait: the response left only after the record was journaled; the journal is
+    # truncated only once everything in it is committed, so it is in one or the other.
+    journal = Path(recording.recorder.status()["journal"]).read_text()
+    conn = sqlite3.connect(db_path(runtime.root))
+    state = conn.execute("SELECT state FROM invocations WHERE request_id = ?", (request_id,)).fetchone()
+    conn.close()
+    assert request_id in journal or state == ("finished",)
+    for line in journal.splitlines():  # journaled as the store keeps it: the secret header redacted
+        item = json.loads(line)
+        if item["request_id"] == request_id:
+            assert ["Authorization", "[redacted]"] in item["request_headers"]
+    assert recording.recorder.flush()
     conn = sqlite3.connect(db_path(runtime.root))
     row = conn.execute(
         "SELECT status, state, request_headers FROM invocations WHERE request_id = ?", (request_id,)
@@ -103,6 +116,7 @@ def test_direct_invocations_are_recorded_with_their_trigger(served):
     runtime, recording, seen = served
     function = runtime.project.functions[0]
     record, _logs = runtime.invoke_function(function.id, {"k": 1})
+    assert recording.recorder.flush()
     with Reader(db_path(runtime.root)) as reader:
         detail = reader.invocation(record.request_id, prefix=False)
     assert detail is not None and detail.trigger == "invoke" and detail.status == record.status
@@ -130,6 +144,7 @@ def test_parallel_requests_through_the_runtime_keep_their_own_lines(served):
     for thread in threads:
         thread.join(120)
     assert len(answered) == 120
+    assert recording.recorder.flush()
     with Reader(db_path(runtime.root)) as reader:
         for request_id, tag in answered.items():
             detail = reader.invocation(request_id, prefix=False)

@@ -325,11 +325,42 @@ def test_events_that_cannot_be_written_are_skipped_not_fatal(make_recorder, stor
     assert ("r2",) in rows(store_path, "SELECT request_id FROM invocations")
 
 
-def test_ack_timeout_makes_the_publisher_wait_for_the_commit(make_recorder, store_path):
-    recorder = make_recorder(ack_timeout=5.0)
-    publish_all(recorder, invocation_events("acked", 2))
-    # No flush: the publish of InvocationFinished returned only after its commit.
-    assert rows(store_path, "SELECT state FROM invocations WHERE request_id = 'acked'") == [("finished",)]
+def test_a_finished_invocation_is_journaled_before_publish_returns(make_recorder, store_path):
+    recorder = make_recorder()
+    blocker = sqlite3.connect(store_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer cannot commit meanwhile
+    try:
+        publish_all(recorder, invocation_events("journaled", 2))
+        # No wait for the writer: the record is already one line of this process's journal.
+        journal = Path(recorder.status()["journal"])
+        lines = journal.read_bytes().splitlines()
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert [json.loads(line)["request_id"] for line in lines] == ["journaled"]
+    assert recorder.flush()
+    assert rows(store_path, "SELECT state FROM invocations WHERE request_id = 'journaled'") == [("finished",)]
+    assert journal.read_bytes() == b""  # everything committed: the journal starts over
+    recorder.close()
+    assert not journal.exists()
+
+
+def test_the_journal_holds_secrets_redacted_and_bodies_capped(make_recorder, store_path):
+    recorder = make_recorder(StoreSettings(body_cap_bytes=1024))
+    blocker = sqlite3.connect(store_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer cannot commit: the line stays in the journal
+    try:
+        rec = record("secret", request_headers=(("Authorization", "Bearer s3cr3t"),),
+                     query_string="api_key=k1&page=2", response_body=b"x" * 5000)
+        publish_all(recorder, [InvocationFinished(rec)])
+        text = Path(recorder.status()["journal"]).read_text()
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert "s3cr3t" not in text and "k1" not in text and REDACTED in text
+    line = json.loads(text.splitlines()[-1])
+    assert len(line["body"]) == 1024 and line["response_body_size"] == 5000
+    assert recorder.flush()
 
 
 def test_commit_listeners_hear_each_batch(make_recorder):
@@ -357,20 +388,22 @@ def test_abandoned_running_rows_are_closed_on_start(make_recorder, store_path):
     assert rows(store_path, "SELECT state FROM invocations") == [("interrupted",)]
 
 
-def test_a_stalled_writer_costs_one_ack_wait_then_recovers(make_recorder, store_path):
-    recorder = make_recorder(ack_timeout=0.2)
+def test_a_stalled_writer_never_stalls_the_publisher(make_recorder, store_path):
+    recorder = make_recorder()
     blocker = sqlite3.connect(store_path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the writer now waits on the lock (within its busy timeout)
     try:
         publish_all(recorder, invocation_events("stalled-1", 1))
-        assert recorder._ack_degraded  # that wait timed out: later requests do not wait
         publish_all(recorder, invocation_events("stalled-2", 1))
+        # both published (and journaled) while nothing could commit
         assert rows(store_path, "SELECT count(*) FROM invocations WHERE state = 'finished'") == [(0,)]
+        journaled = Path(recorder.status()["journal"]).read_text()
+        assert "stalled-1" in journaled and "stalled-2" in journaled
     finally:
         blocker.execute("COMMIT")
         blocker.close()
     assert recorder.flush()
-    assert recorder.recording and not recorder._ack_degraded
+    assert recorder.recording
     assert rows(store_path, "SELECT request_id FROM invocations ORDER BY id") == [
         ("stalled-1",),
         ("stalled-2",),

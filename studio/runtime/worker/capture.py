@@ -3,6 +3,11 @@
 Python-level writes to `sys.stdout`/`sys.stderr` and `logging` records become `log` frames at once.
 Output that bypasses Python (C code, `os.write(1, ...)`, subprocesses) lands on fds 1 and 2, which
 are pipes the supervisor reads itself, so nothing is lost when the instance is killed.
+
+The platform's own lines (SCF's START/END, EdgeOne's request path and status) are held instead and
+ride in the result frame, so an invocation that prints nothing costs one frame each way. They go
+out as `log` frames of their own only when the invocation prints something (before that line, to
+keep the order) or is still running `HOLD_S` later (so a kill loses none of them).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 LOCAL_REPR_CAP = 300
 LOCALS_PER_FRAME = 40
 RETURN_CAP = 1 << 20
+HOLD_S = 0.05
+"""How long platform lines may wait for the result frame before they are streamed anyway."""
 _NOT_USER_PARTS = ("/site-packages/", "/dist-packages/", "/.venv/", "/venv/", "/lib/python")
 
 
@@ -54,14 +61,66 @@ class Capture:
         self._written = 0
         self._truncated = False
         self._lock = threading.Lock()
+        self._held: list[list] = []
+        """Platform lines of the running invocation not sent yet: [stream, level, time, text]."""
+        self._generation = 0
+        self._armed = threading.Event()
+        self._holdover: threading.Thread | None = None
 
     def begin(self, request_id: str | None) -> None:
         with self._lock:
             self.request_id = request_id
             self._written = 0
             self._truncated = False
+            self._held = []
+            self._generation += 1
+
+    def take_held(self) -> list[list]:
+        """The platform lines still held (for the result frame); nothing is held afterwards."""
+        with self._lock:
+            held, self._held = self._held, []
+            self._generation += 1
+        return held
+
+    def _hold(self, level: str | None, text: str) -> bool:
+        """Keep a platform line for the result frame; False when it must go out now."""
+        with self._lock:
+            if self.request_id is None:
+                return False
+            self._held.append(["platform", level, time.time(), text])
+            first = len(self._held) == 1
+        if first:
+            if self._holdover is None:
+                self._holdover = threading.Thread(target=self._release_late, name="funcstudio-log-holdover",
+                                                  daemon=True)
+                self._holdover.start()
+            self._armed.set()
+        return True
+
+    def _release_late(self) -> None:
+        """Stream held lines of an invocation still running `HOLD_S` after it held the first."""
+        while True:
+            self._armed.wait()
+            self._armed.clear()
+            generation = self._generation
+            time.sleep(HOLD_S)
+            if generation == self._generation:
+                self.send_held()
+
+    def send_held(self) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+            request_id = self.request_id
+        for stream, level, when, text in held:
+            self.channel.send({"type": "log", "request_id": request_id, "stream": stream,
+                               "level": level, "time": when, "text": text})
 
     def emit(self, stream: str, level: str | None, text: str) -> None:
+        if stream == "platform":
+            if self._hold(level, text):
+                return
+        elif self._held:
+            self.send_held()  # what the platform printed first goes first
         if stream != "platform":
             with self._lock:
                 if self._truncated:
@@ -335,18 +394,18 @@ def traceback_text(exc: BaseException) -> str:
     return "".join(te.format())
 
 
-def peak_rss_kb() -> int | None:
-    try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    try:
-        import resource
+try:
+    import resource as _resource
+except ImportError:  # not on Windows
+    _resource = None
 
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+def peak_rss_kb() -> int | None:
+    """Peak RSS since the last `reset_peak_rss` (one getrusage call: Linux resets it with VmHWM)."""
+    if _resource is None:
+        return None
+    try:
+        return int(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss)
     except Exception:  # noqa: BLE001
         return None
 

@@ -23,8 +23,11 @@ worker -> supervisor
               request_id is null for lines written while loading or between invocations.
               `truncated: true` says the worker hit the output cap and drops what follows.
   result      {request_id, status, headers: [[k, v]], return_value, error, warnings: [{id, message, fix}],
-               duration_ms, peak_memory_kb, modules, outbox}    blob: response body
+               duration_ms, peak_memory_kb, modules, outbox, logs}    blob: response body
               `modules` is present only when the set of imported project files changed.
+              `logs` ([[stream, level, time, text]]) are the platform lines not streamed as `log`
+              frames: they are held for the result unless the invocation prints or runs long.
+  Unknown frame types and keys are ignored by both sides, so the protocol can grow (debugger frames).
   exiting     {request_id, code, error}   the user code called sys.exit(); the process exits next
 
 error = {type, message, traceback, frames: [{file, line, function, source, locals: {name: repr},

@@ -83,6 +83,7 @@ class Runtime:
         self.extra = config.get("extra") or {}
         self.load_invocation = Invocation(self, None, {})
         self._sent_modules: list[str] | None = None
+        self._scanned_count = -1
         self._module_paths: dict[str, str] = {}
         given = os.path.abspath(config.get("project_root") or config["code_root"])
         self._root_prefixes = tuple({given.rstrip("/") + "/", self.project_root.rstrip("/") + "/"})
@@ -115,6 +116,10 @@ class Runtime:
         return sorted(found)
 
     def modules_if_changed(self) -> list[str] | None:
+        count = len(sys.modules)
+        if count == self._scanned_count:
+            return None  # nothing imported or removed since the last scan: skip walking sys.modules
+        self._scanned_count = count
         modules = self.project_modules()
         if modules == self._sent_modules:
             return None
@@ -175,6 +180,7 @@ def run(sock: socket.socket, config: dict) -> int:
         "inner_routes": adapter.inner_routes, "modules": runtime.modules_if_changed() or [],
         "warnings": runtime.load_invocation.warnings,
     })
+    capture.reset_peak_rss()  # each invocation's peak starts from here, not from the load
     try:
         while True:
             try:
@@ -201,7 +207,6 @@ def run(sock: socket.socket, config: dict) -> int:
 def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -> None:
     global _current
     runtime.capture.begin(invocation.request_id)
-    capture.reset_peak_rss()
     _current = invocation
     started = time.perf_counter()
     status, headers, response = None, [], b""
@@ -211,6 +216,7 @@ def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -
         status, headers, response = adapter.invoke(invocation, invocation.request, body)
     except SystemExit as exc:
         capture.flush_streams()
+        runtime.capture.send_held()  # the process ends next: the platform's lines go now
         error = capture.error_info(exc, runtime.project_root)
         runtime.channel.send({"type": "exiting", "request_id": invocation.request_id,
                               "code": _code(exc), "error": error})
@@ -244,11 +250,15 @@ def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -
         result["profile"] = profile
     if invocation.app_path is not None:
         result["app_path"] = invocation.app_path
+    held = runtime.capture.take_held()
+    if held:
+        result["logs"] = held
     modules = runtime.modules_if_changed()
     if modules is not None:
         result["modules"] = modules
     runtime.capture.begin(None)
     runtime.channel.send(result, bytes(response or b""))
+    capture.reset_peak_rss()  # after the answer: the next invocation's window, off the request's time
 
 
 def _code(exc: SystemExit) -> int:

@@ -1,0 +1,131 @@
+"""The append-only journal that makes every answered invocation survive a SIGKILL.
+
+Each recording process owns one file, `.funcstudio/journal/<pid>-<token>.jsonl`, and holds an
+exclusive `flock` on it for as long as it lives. Before an invocation is answered, its finished record
+(`InvocationRecord.to_json()`, secrets redacted and bodies capped as the store keeps them) is appended
+with ONE `write` of one line; the store writer then commits from memory in batches and truncates the
+file once everything journaled is committed. A process that dies leaves its file behind, unlocked (the
+kernel drops the lock with the process): the next writer to start replays it, INSERT-OR-IGNORE by
+request id, and deletes it.
+
+A line cut short by the kill (the write itself was interrupted) is skipped: that invocation was never
+answered, because the answer goes out only after the write returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import logging
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+from studio.runtime.invocation import InvocationRecord
+from studio.store.redact import Redactor, cap_body
+
+log = logging.getLogger(__name__)
+
+JOURNAL_DIR = "journal"
+SUFFIX = ".jsonl"
+
+
+def journal_dir(db_path: str | Path) -> Path:
+    return Path(db_path).parent / JOURNAL_DIR
+
+
+def journal_line(record: InvocationRecord, body_cap: int, redactor: Redactor) -> bytes:
+    """One JSON line for `record`, as the store would keep it (redacted, bodies capped)."""
+    record = redactor.record(record)
+    if len(record.request_body) > body_cap or len(record.response_body) > body_cap:
+        request_body, request_size, request_cut = cap_body(record.request_body, body_cap)
+        response_body, response_size, response_cut = cap_body(record.response_body, body_cap)
+        record = dataclasses.replace(
+            record, request_body=request_body, response_body=response_body,
+            request_body_size=request_size if request_cut else record.request_body_size,
+            response_body_size=response_size if response_cut else record.response_body_size)
+    return json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"), default=repr).encode(
+        "utf-8", "surrogateescape"
+    ) + b"\n"
+
+
+class Journal:
+    """This process's journal file: append one line per answered invocation, truncate when committed."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        self._fd: int | None = os.open(self.path, flags, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            self._fd = None
+            raise
+        self.size = 0
+
+    def append(self, line: bytes) -> None:
+        """One write (a regular file takes it whole unless the disk is full). Raises OSError."""
+        fd = self._fd
+        if fd is None:
+            raise OSError("the journal is closed")
+        written = os.write(fd, line)
+        while written < len(line):  # a short write: only on a nearly full disk; finish the line
+            written += os.write(fd, line[written:])
+        self.size += written
+
+    def truncate(self) -> None:
+        """Everything written so far is committed to the store: start the file over."""
+        if self._fd is not None and self.size:
+            os.ftruncate(self._fd, 0)
+            self.size = 0
+
+    def close(self, *, remove: bool) -> None:
+        if self._fd is None:
+            return
+        if remove:
+            try:
+                self.path.unlink()
+            except OSError:
+                pass
+        os.close(self._fd)  # releases the lock
+        self._fd = None
+
+
+def orphans(folder: Path, own: Path | None = None) -> Iterator[tuple[Path, int]]:
+    """Journals whose owner is dead: (path, fd holding their lock). Close the fd when done."""
+    try:
+        entries = sorted(folder.glob(f"*{SUFFIX}"))
+    except OSError:
+        return
+    for path in entries:
+        if own is not None and path == own:
+            continue
+        try:
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)  # its owner is alive and recording it
+            continue
+        yield path, fd
+
+
+def read_records(fd: int) -> tuple[list[InvocationRecord], int]:
+    """The records in a journal, and how many lines were unreadable."""
+    with os.fdopen(os.dup(fd), "rb") as fh:
+        data = fh.read()
+    records, skipped = [], 0
+    for raw in data.split(b"\n"):
+        if not raw.strip():
+            continue
+        try:
+            records.append(InvocationRecord.from_json(json.loads(raw)))
+        except (ValueError, KeyError, TypeError):
+            skipped += 1  # cut short by the kill: never answered
+    return records, skipped
