@@ -359,7 +359,7 @@ def test_the_journal_holds_secrets_redacted_and_bodies_capped(make_recorder, sto
         blocker.close()
     assert "s3cr3t" not in text and "k1" not in text and REDACTED in text
     line = json.loads(text.splitlines()[-1])
-    assert len(line["body"]) == 1024 and line["response_body_size"] == 5000
+    assert len(line["body"]) == 1024 and line["body_size"] == 5000
     assert recorder.flush()
 
 
