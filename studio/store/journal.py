@@ -66,20 +66,28 @@ class Journal:
             self._fd = None
             raise
         self.size = 0
+        self.broken = False
+        """A write failed (a full disk): no more appends until what it holds was recovered."""
 
     def append(self, line: bytes) -> None:
         """One write (a regular file takes it whole unless the disk is full). Raises OSError."""
         fd = self._fd
         if fd is None:
             raise OSError("the journal is closed")
-        written = os.write(fd, line)
-        while written < len(line):  # a short write: only on a nearly full disk; finish the line
-            written += os.write(fd, line[written:])
+        written = 0
+        try:
+            written = os.write(fd, line)
+            while written < len(line):  # a short write: only on a nearly full disk; finish the line
+                written += os.write(fd, line[written:])
+        except OSError:
+            if written:  # never leave half a line for the next one to be glued to
+                os.ftruncate(fd, self.size)
+            raise
         self.size += written
 
     def truncate(self) -> None:
         """Everything written so far is committed to the store: start the file over."""
-        if self._fd is not None and self.size:
+        if self._fd is not None and (self.size or self.broken):
             os.ftruncate(self._fd, 0)
             self.size = 0
 

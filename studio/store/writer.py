@@ -44,6 +44,7 @@ this thread, in chunks of `PRUNE_CHUNK` rows between batches, so pruning never d
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -220,15 +221,15 @@ class Recorder:
             return
         with self._journal_lock:
             journal = self._journal
-            if journal is None:
+            if journal is None or journal.broken:
                 return
             try:
                 journal.append(line)
             except OSError as exc:
-                # e.g. a full disk: keep recording from memory; what the file holds is replayed later
+                # e.g. a full disk: what the file holds is recovered when recording resumes (or replayed
+                # by the next writer); until then invocations are recorded from memory only
                 log.warning("store: the journal %s stopped working (%s)", journal.path, exc)
-                journal.close(remove=False)
-                self._journal = None
+                journal.broken = True
                 return
             self._journal_pending += 1
 
@@ -390,11 +391,12 @@ class Recorder:
             finally:
                 os.close(fd)
 
-    def _replay_batch(self, records: list[InvocationRecord]) -> None:
+    def _replay_batch(self, records: list[InvocationRecord]) -> tuple[int, int]:
+        """Commit journaled records not already finished in the store: (invocations, log lines) added."""
         conn = self._conn
         assert conn is not None
         conn.execute("BEGIN IMMEDIATE")
-        new_invocations = new_logs = 0
+        new_invocations = new_logs = recovered = 0
         for record in records:
             row = conn.execute(
                 "SELECT id, state FROM invocations WHERE request_id = ?", (record.request_id,)
@@ -420,9 +422,39 @@ class Recorder:
                 )
                 new_logs += len(rows)
             self.replayed += 1
+            recovered += 1
         maintenance.bump(conn, "invocations", new_invocations)
         maintenance.bump(conn, "logs", new_logs)
         conn.execute("COMMIT")
+        return recovered, new_logs
+
+    def _recover_own_journal(self, upto: int) -> None:
+        """After a pause: what this process journaled and could not commit (the first `upto` bytes of
+        its journal) goes in now, and no longer counts as dropped."""
+        journal = self._journal
+        if journal is None:
+            return
+        if upto <= 0:
+            journal.broken = False
+            return
+        with open(journal.path, "rb") as handle:
+            data = handle.read(upto)
+        records = []
+        for raw in data.split(b"\n"):
+            if raw.strip():
+                try:
+                    records.append(InvocationRecord.from_json(json.loads(raw)))
+                except (ValueError, KeyError, TypeError):
+                    continue
+        recovered = lines = 0
+        for start in range(0, len(records), BATCH_MAX):
+            got, added = self._replay_batch(records[start:start + BATCH_MAX])
+            recovered += got
+            lines += added
+        self.dropped_invocations = max(self._reported_invocation_drops, self.dropped_invocations - recovered)
+        self.dropped_lines = max(self._unreported_drops, self.dropped_lines - lines)
+        self._journal_committed(len(records))
+        journal.broken = False
 
     def _run(self) -> None:
         try:
@@ -691,10 +723,12 @@ class Recorder:
         try:
             if self._conn is None:
                 self._open()
+            journaled = self._journal.size if self._journal is not None else 0  # before any new line
             self.recording = True  # for _keep_own_file and the notice's write
             self._keep_own_file()
             if self._conn is None:
                 return
+            self._recover_own_journal(journaled)
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             row = self._drop_notice(conn)
@@ -740,10 +774,10 @@ class Recorder:
     def _turn_off(self, message: str) -> None:
         self.recording = False
         self.problem = f"recording is off: {message}"
-        self._count_lost(list(self._queue))
+        lost = list(self._queue)
+        self._count_lost(lost)
         self._queue.clear()
-        with self._journal_lock:
-            self._journal_pending = 0  # what it held is counted as lost; truncated with the next commit
+        self._mark_written(len(lost), ())  # settled: a flush must not wait for them
         # Said once: through the caller's channel when it gave one, else the log.
         (log.info if self._on_problem is not None else log.warning)("funcstudio store: %s", self.problem)
         with self._committed:
