@@ -1,4 +1,5 @@
-"""Every kind of function debugged end to end in a real instance: a breakpoint stops it with its
+"""Every kind of function debugged end to end in a real instance (handler class, function, Flask,
+Django, FastAPI, Sanic, SCF, CocoBase): a breakpoint stops it with its
 locals, `next` steps, `continue` finishes it; ASGI apps step on their event loop and a FastAPI `def`
 endpoint stops on anyio's worker thread; a reload while paused finishes on the old code."""
 
@@ -253,3 +254,50 @@ def test_reload_while_paused_finishes_on_the_old_code_and_the_next_call_gets_the
         runtime.debug.clear()
         fresh = request(runtime.port, "GET", "/api/v")
         assert fresh.body == b"new"
+
+
+DJANGO = {
+    "cloud-functions/dj/index.py": """
+        from django.conf import settings
+        from django.core.wsgi import get_wsgi_application
+        from django.http import JsonResponse
+        from django.urls import path
+
+        if not settings.configured:
+            settings.configure(DEBUG=False, SECRET_KEY="test", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__,
+                               INSTALLED_APPS=[], MIDDLEWARE=[])
+
+
+        def item(request, item_id):
+            doubled = item_id * 2  # stop: django
+            return JsonResponse({"id": item_id, "doubled": doubled})
+
+
+        urlpatterns = [path("items/<int:item_id>/", item)]
+        app = get_wsgi_application()
+    """,
+}
+
+
+def test_wsgi_django(tmp_path, breakpoint_at):
+    root = write_files(tmp_path / "dj", DJANGO)
+    with serving(root) as runtime:
+        line = breakpoint_at(runtime, "cloud-functions/dj/index.py", "# stop: django")
+        call = http_session(runtime, "/dj/items/7/")
+        pause = call.pause()
+        assert (pause.frame.function, pause.frame.line, local(pause, "item_id")) == ("item", line, "7")
+        call.command(pause, "next")
+        assert local(call.pause(), "doubled") == "14"
+        runtime.debug.command(pause.request_id, "continue")
+        assert call.finish().status == 200 and call.reply.json() == {"id": 7, "doubled": 14}
+
+
+def test_asgi_sanic_sample(sample_copy, breakpoint_at):
+    with serving(sample_copy("pages-showcase")) as runtime:
+        line = breakpoint_at(runtime, "cloud-functions/sanic-app/index.py", 'return json({"status": "ok"')
+        call = http_session(runtime, "/sanic-app/health")
+        pause = call.pause()
+        assert (pause.frame.function, pause.frame.line) == ("health", line)
+        assert any(v.name == "request" for v in pause.locals)
+        call.command(pause, "continue")
+        assert call.finish().status == 200 and call.reply.json()["framework"] == "sanic"
