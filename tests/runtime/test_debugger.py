@@ -83,6 +83,7 @@ class Call:
     def pause(self) -> Pause:
         event = self.next()
         assert isinstance(event, Pause), f"expected a pause, got {event!r}"
+        self.pauses.request_id = event.request_id  # from now on, only this invocation's events
         return event
 
     def record(self) -> InvocationRecord:
@@ -247,3 +248,16 @@ def test_an_instance_killed_while_paused_lets_the_views_go(runtime, hub):
     assert record.fault == "crash"
     assert [(e.request_id, e.command) for e in seen] == [(pause.request_id, "ended")]
     assert hub.paused() == []
+
+
+def test_a_paused_instance_gets_no_other_request(runtime, hub):
+    hub.toggle(calc_file(runtime), 8)
+    call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+    pause = call.pause()
+    other = request(runtime.port, "GET", "/api/calc")  # no marker: runs past the breakpoint, elsewhere
+    assert other.body == b"result=42"
+    assert hub.paused() == [pause]  # still paused, untouched by the second request
+    hub.command(pause.request_id, "continue")
+    record = call.record()
+    served = runtime.events.finished(other.headers["x-funcstudio-request-id"])
+    assert record.status == 200 and served.instance_id != record.instance_id == pause.instance_id
