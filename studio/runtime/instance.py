@@ -473,8 +473,8 @@ class Instance:
         return self._paused_s + (now - paused_at if paused_at is not None else 0.0)
 
     def _debug_frame(self, message: dict) -> None:
-        if message.get("type") == "paused" and self._paused_at is None:
-            self._paused_at = time.monotonic()
+        if message.get("type") in ("paused", "evaluated") and self._paused_at is None:
+            self._paused_at = time.monotonic()  # stopped (again, after an evaluation): the clock stands
         on_debug = self._on_debug
         if on_debug is None:
             if message.get("type") == "paused":  # nobody can answer: let it run on
@@ -490,7 +490,9 @@ class Instance:
         quit) to the paused invocation; False when the instance is not running one."""
         if not self.alive or not self.busy:
             return False
-        if command.get("command") in ("continue", "step", "next", "return", "detach", "quit"):
+        # user code runs again, on the invocation's clock: a resume, or an evaluation (which cannot
+        # hang a paused instance forever: past the deadline it is killed like any other run)
+        if command.get("command") in ("continue", "step", "next", "return", "detach", "quit", "evaluate"):
             paused_at = self._paused_at
             if paused_at is not None:
                 self._paused_s += time.monotonic() - paused_at

@@ -4,6 +4,7 @@ breakpoints, stepped through their frames, evaluated in, quit, and post-mortem a
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from gw_helpers import request, serving, write_files
@@ -206,11 +207,22 @@ def test_the_deadline_stands_still_while_paused(runtime, hub):
     hub.toggle(str(runtime.root / "cloud-functions/api/slow.py"), 6)
     call = Call(runtime, "/api/slow", {DEBUG_HEADER: "1"})
     pause = call.pause()
-    # paused longer than the 1 s limit: an evaluation that sleeps keeps the pause going
-    assert hub.evaluate(pause.request_id, "time.sleep(1.5) or 'slept'").value == "'slept'"
+    time.sleep(1.5)  # paused longer than the function's 1 s limit
+    assert hub.evaluate(pause.request_id, "started > 0").value == "True"
     hub.command(pause.request_id, "continue")
     record = call.record()
     assert record.fault is None and record.status == 200 and record.paused_ms >= 1500
+
+
+def test_an_evaluation_runs_on_the_clock_so_a_hanging_one_times_out(runtime, hub):
+    hub.toggle(str(runtime.root / "cloud-functions/api/slow.py"), 6)
+    call = Call(runtime, "/api/slow", {DEBUG_HEADER: "1"})
+    pause = call.pause()
+    result = hub.evaluate(pause.request_id, "time.sleep(30)", timeout=60)
+    assert result.error == "the invocation ended"  # the 1 s limit killed the instance mid-evaluation
+    record = call.record()
+    assert record.fault == "timeout"
+    assert hub.paused() == []
 
 
 def test_paused_event_goes_to_every_subscriber(runtime, hub):
