@@ -7,9 +7,11 @@ The same http-function (`handler(event, context)` returning a small body) is ser
   funcstudio   `funcstudio serve` (isolated worker instances, recording on), a real subprocess
   werkzeug     werkzeug's threaded server running the same code as a WSGI app, in its process
   gunicorn     gunicorn with 2 sync workers running that WSGI app
-and, to choose the listening server (issue 11 item 1), two bare ASGI apps with no function behind them:
-  uvicorn      uvicorn + httptools + uvloop (what the gateway listens with)
-  granian      granian, 1 worker
+and, to choose the listening server (issue 11 item 1) and see what it costs alone, with no function:
+  listener     funcstudio's own HTTP server (http_server + http_protocol) handing each request to a
+               thread and back, as the gateway does, answering a fixed body
+  uvicorn      uvicorn + httptools + uvloop, a bare ASGI app
+  granian      granian, 1 worker, a bare ASGI app
 `--compare-with` adds `funcstudio serve` from another checkout (e.g. the commit before a change) as a
 further target. Every server runs in its own process; the load comes from this process (asyncio, raw sockets, one
 connection per client, kept alive; a connection the server closes is reopened). Targets take turns
@@ -76,6 +78,29 @@ sys.path.insert(0, {here!r})
 import uvicorn
 uvicorn.run("apps:asgi", host="127.0.0.1", port={port}, http="httptools", loop="uvloop", log_level="critical",
             lifespan="off", access_log=False)
+"""
+
+
+LISTENER = """
+import asyncio, sys, threading
+from concurrent.futures import ThreadPoolExecutor
+sys.path.insert(0, {root!r})
+from studio.runtime.http_server import HttpServer
+
+pool = ThreadPoolExecutor(64)
+BODY = b"hello from a function"
+
+def handle(scope, body):
+    return [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(BODY))]
+
+async def app(scope, receive, send):
+    await receive()
+    headers = await asyncio.get_running_loop().run_in_executor(pool, handle, scope, b"")
+    await send({{"type": "http.response.start", "status": 200, "headers": headers}})
+    await send({{"type": "http.response.body", "body": BODY}})
+
+HttpServer(app, "127.0.0.1", {port}).start()
+threading.Event().wait()
 """
 
 
@@ -201,6 +226,9 @@ def start_targets(tmp: Path, servers_only: bool, instances: int | None, other: P
         targets.append(Target("gunicorn -w 2", [sys.executable, "-m", "gunicorn", "-w", "2", "-b",
                                                 f"127.0.0.1:{port}", "--log-level", "critical", "apps:wsgi"],
                               "/fn", port, env, cwd=str(tmp)))
+        port = free_port()
+        (tmp / "listener.py").write_text(LISTENER.format(root=str(ROOT), port=port))
+        targets.append(Target("listener (no function)", [sys.executable, str(tmp / "listener.py")], "/", port, env))
     port = free_port()
     (tmp / "uvicorn_server.py").write_text(UVICORN.format(here=str(tmp), port=port))
     targets.append(Target("uvicorn bare ASGI", [sys.executable, str(tmp / "uvicorn_server.py")], "/", port, env))
@@ -253,10 +281,12 @@ def main() -> None:
                   widths=widths))
     for clients in args.clients:
         base = results.get(("werkzeug threaded", clients))
-        mine = results.get(("funcstudio", clients))
-        if base and mine:
-            ratio = statistics.median(r["rps"] for r in mine) / statistics.median(r["rps"] for r in base)
-            print(f"funcstudio / werkzeug throughput at {clients} clients: {ratio:.2f}x")
+        for name in ("funcstudio", "listener (no function)"):
+            mine = results.get((name, clients))
+            if base and mine:
+                rps = statistics.median(r["rps"] for r in mine) / statistics.median(r["rps"] for r in base)
+                p50 = statistics.median(r["p50"] for r in mine) / statistics.median(r["p50"] for r in base)
+                print(f"{name} / werkzeug at {clients} clients: throughput {rps:.2f}x, p50 {p50:.2f}x")
 
 
 if __name__ == "__main__":
