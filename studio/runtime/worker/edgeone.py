@@ -227,7 +227,8 @@ class EdgeOneAdapter:
             return (*eo_function.invoke(self.target, req, invocation, fixed), False)
         if self.kind == "handler-class":
             return (*handler_class.invoke(self.target, req, invocation, fixed,
-                                          lambda: self._plain(req, 405, "Method Not Allowed")[:3]), False)
+                                          lambda: self._plain(req, 405, "Method Not Allowed")[:3],
+                                          project_root=self.runtime.project_root), False)
         strip = route.get("strip_prefix")
         if route.get("is_framework") and route.get("path") == "/" and not route.get("catch_all") \
                 and req.path != "/":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import types
 
-from . import capture
+from . import capture, makers
 from .httpreq import HttpRequest
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
@@ -59,9 +59,11 @@ def _silenced(cls):
     })
 
 
-def invoke(cls, req: HttpRequest, invocation, fixed: bool, not_allowed):
+def invoke(cls, req: HttpRequest, invocation, fixed: bool, not_allowed, project_root: str | None = None):
     if not hasattr(cls, "do_" + req.method):
         return not_allowed()
+    if project_root is not None:  # EdgeOne Makers: `self.context.agent.store`, `self.context.env`
+        cls = makers.attach(cls, project_root, lambda: invocation)
     lines = [f"{req.method} {req.target} HTTP/1.1"]
     for key, value in req.headers:
         if key.lower() != "content-length":
