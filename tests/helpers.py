@@ -5,12 +5,17 @@ tests/conftest.py lives there (pytest's default import mode)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -96,3 +101,40 @@ def plugin_args() -> list[str]:
 
     installed = any(ep.value == "studio.testing.plugin" for ep in entry_points(group="pytest11"))
     return [] if installed else ["-p", "studio.testing.plugin"]
+
+
+@dataclass
+class Served:
+    """A running `funcstudio serve`: its process, port and the files its stdout and stderr go to."""
+
+    proc: subprocess.Popen
+    port: int
+    out: Path
+    err: Path
+
+
+@contextlib.contextmanager
+def serve_process(project: Path, scratch: Path, *extra: str, timeout: float = 60) -> Iterator[Served]:
+    """`funcstudio serve PROJECT --port 0 EXTRA...` in its own process (output to files in `scratch`,
+    so a chatty server never blocks on a full pipe); SIGTERM and a bounded wait at the end."""
+    out, err = Path(scratch) / "serve.out", Path(scratch) / "serve.err"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
+    with open(out, "wb") as out_file, open(err, "wb") as err_file:
+        proc = subprocess.Popen([sys.executable, "-m", "studio", "serve", str(project), "--port", "0", *extra],
+                                stdout=out_file, stderr=err_file, env=env, cwd=REPO_ROOT)
+    try:
+        deadline = time.monotonic() + timeout
+        found = None
+        while found is None and proc.poll() is None and time.monotonic() < deadline:
+            found = re.search(r"at http://127\.0\.0\.1:(\d+)", out.read_text())
+            time.sleep(0.05)
+        assert found is not None, f"serve did not start: {err.read_text()}"
+        yield Served(proc, int(found.group(1)), out, err)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -7,7 +7,6 @@ test, not the suite) and measured for peak memory with `os.wait4`.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers import write_files
+from helpers import serve_process, write_files
 
 from studio.project import files
 from studio.project.loader import load_project
@@ -74,27 +73,17 @@ def test_a_symlink_to_root_is_one_problem_and_never_walked(tmp_path):
 def test_serve_and_its_reloader_start_beside_a_symlink_to_root(tmp_path):
     project = write_files(tmp_path / "proj", {"cloud-functions/hello.py": HELLO})
     (project / "cloud-functions" / "everything").symlink_to("/")
-    out_path = tmp_path / "serve.out"
-    with open(out_path, "wb") as out_file:
-        proc = subprocess.Popen([sys.executable, "-m", "studio", "serve", str(project), "--port", "0"],
-                                stdout=out_file, stderr=subprocess.STDOUT, env=ENV, cwd=REPO)
-    try:
+    with serve_process(project, tmp_path, timeout=BOUND_S) as served:
         deadline = time.monotonic() + BOUND_S
-        while "watching for changes" not in out_path.read_text() and time.monotonic() < deadline:
-            assert proc.poll() is None, out_path.read_text()
+        while "watching for changes" not in served.err.read_text() and time.monotonic() < deadline:
             time.sleep(0.05)
-        text = out_path.read_text()
-        assert "watching for changes" in text, text
-        port = int(re.search(r"at http://127\.0\.0\.1:(\d+)", text).group(1))
+        assert "watching for changes" in served.err.read_text(), served.err.read_text()
         import http.client
 
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=BOUND_S)
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=BOUND_S)
         conn.request("GET", "/hello")
         assert conn.getresponse().status == 200
         conn.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=BOUND_S)
 
 
 def test_a_source_file_above_the_cap_is_reported_not_read(tmp_path):

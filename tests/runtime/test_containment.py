@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from gw_helpers import EventLog, request, wait_until, write_files
+from helpers import serve_process
 
 from studio.project.settings import LimitSettings, RuntimeSettings, Settings
 from studio.runtime.events import InstanceExited, LogLine
 from studio.runtime.server import Runtime
-
-REPO = Path(__file__).resolve().parents[2]
 
 SPAWN = """
     import json, subprocess, time
@@ -112,32 +106,18 @@ def test_a_timed_out_invocation_names_the_processes_killed_with_its_instance(spa
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_nothing_outlives_serve_whatever_ends_it(spawner, sig):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "studio", "serve", str(spawner), "--port", "0", "--no-reload"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=REPO)
+def test_nothing_outlives_serve_whatever_ends_it(spawner, tmp_path, sig):
     pids: list[int] = []
     try:
-        port = None
-        deadline = time.monotonic() + 60
-        while port is None and time.monotonic() < deadline:
-            line = proc.stdout.readline().decode()
-            if not line:
-                break
-            match = re.search(r"at http://127\.0\.0\.1:(\d+)", line)
-            port = int(match.group(1)) if match else None
-        assert port, "serve did not start"
-        reply = request(port, "GET", "/spawn")
-        assert reply.status == 200, reply.body
-        pids = json.loads(reply.text)
-        assert not any(gone(p) for p in pids)
-        proc.send_signal(sig)
-        proc.wait(timeout=30)
+        with serve_process(spawner, tmp_path, "--no-reload") as served:
+            reply = request(served.port, "GET", "/spawn")
+            assert reply.status == 200, reply.body
+            pids = json.loads(reply.text)
+            assert not any(gone(p) for p in pids)
+            served.proc.send_signal(sig)
+            served.proc.wait(timeout=30)
         assert all_gone(pids), [p for p in pids if not gone(p)]
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
         _kill(pids)
 
 

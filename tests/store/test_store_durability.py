@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import write_files
+from helpers import serve_process, write_files
 
 from studio.store.db import db_path, open_store
 
@@ -76,22 +75,8 @@ def all_stored(path: Path, ids: list[str]) -> bool:
 @contextlib.contextmanager
 def serving(project: Path, tmp_path: Path):
     """`funcstudio serve` in a real process: (port, stderr file); SIGTERM at the end."""
-    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
-    with open(out, "wb") as out_file, open(err, "wb") as err_file:
-        proc = subprocess.Popen([sys.executable, "-m", "studio", "serve", str(project), "--port", "0",
-                                 "--no-reload"], stdout=out_file, stderr=err_file, env=ENV, cwd=REPO)
-    try:
-        found = wait_for(lambda: re.search(r"at http://127\.0\.0\.1:(\d+)", out.read_text()) or proc.poll() is not None,
-                         60)
-        assert proc.poll() is None, err.read_text()
-        yield int(found.group(1)), err
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serve_process(project, tmp_path, "--no-reload") as served:
+        yield served.port, served.err
 
 
 @pytest.fixture

@@ -130,16 +130,8 @@ def _reap(control: socket.socket, instances: set[int]) -> None:
 def _end_everything(instances: set[int]) -> None:
     """funcstudio is gone: kill every instance (its process group first) and all below them."""
     for pid in instances:
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-    for pid in instances:
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        _sigkill(pid, group=True)
+    _wait_all(instances)
     _end_leftovers(set())
 
 
@@ -155,16 +147,25 @@ def _end_leftovers(instances: set[int]) -> list[list]:
             state, command = _describe(pid)
             if state not in ("Z", "X", ""):
                 killed.append([pid, command])
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        for pid in strays:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+            _sigkill(pid)
+        _wait_all(strays)
     return killed
+
+
+def _sigkill(pid: int, group: bool = False) -> None:
+    for kill in (os.killpg, os.kill) if group else (os.kill,):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _wait_all(pids) -> None:
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
 
 
 def _children(parent: int) -> list[int]:
