@@ -1,17 +1,18 @@
 """The studio: route tree, editor, invoke panel and response, logs/history/trace, over the runtime.
 
-The first frame is composed with placeholders; discovery and the runtime start in one thread worker
-(`_start_services`) that posts `ProjectLoaded` and `RuntimeReady`; the store is read from the first
-frame on (`StoreReady`, its readers open lazily), in parallel, and a `StoreWatcher` posts
-`StoreChanged` whenever any process on the project commits to it.
-Workers never touch widgets: each posts a typed message (messages.py) and an `@on` handler here
-owns the state. The TUI never runs user code: invocations go over loopback HTTP to the gateway.
+The app is a shell over a UI-free `StudioSession` (session.py): discovery, the runtime wired to the
+store exactly as `serve` wires it, and one channel to it (invoke, replay, records, inner routes,
+restart, events). The first frame is composed with placeholders; the session starts in one thread
+worker (`_start_services`) that posts `ProjectLoaded` and `RuntimeReady`; the store is read from the
+first frame on (`StoreReady`, its readers open lazily), in parallel, and a `StoreWatcher` posts
+`StoreChanged` whenever any process on the project commits to it. Workers never touch widgets: each
+posts a typed message (messages.py) and an `@on` handler here owns the state. Every invocation is
+the shared `InvocationRecord` view, live or from the store.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from studio.tui import actions
 from studio.tui.commands import ActionProvider, RouteProvider
 from studio.tui.debugging import DebugActions
 from studio.tui.messages import (
+    AsyncInvocationFinished,
     InvocationLoaded,
     InvokeCompleted,
     InvokeFailed,
@@ -126,8 +128,8 @@ class StudioApp(DebugActions, App):
         self._loaded_requests: dict = {}
         """function id -> the saved request (`saved_requests.LoadedRequest`) last loaded for it."""
         self._request_env: str | None = None
-        self.runtime = None
-        self.recorder = None
+        self.session = None
+        """The `StudioSession` (session.py), once `_start_services` made it."""
         self.store = None
         self.url: str | None = None
         self.reload_info: str = ""
@@ -137,14 +139,18 @@ class StudioApp(DebugActions, App):
         self.pending_function: str | None = None
         self._after_save = None
         """What the unsaved guard runs once its save is written (dropped if the save fails or conflicts)."""
-        self.last_record: dict | None = None
+        self.last_record = None
+        """The `InvocationRecord` shown last (replay's default)."""
+        self._async_results: dict[str, object] = {}
+        """Async results that arrived before their 202 was handled (request id -> record)."""
+        self._awaiting_async: dict[str, str | None] = {}
+        """Accepted async invocations still running: request id -> the function whose view waits."""
         self.responses: dict[str | None, ResponseData] = {}
         """The last response of each function, by function id: switching back shows it again."""
         self.inner_routes: dict[str, list] = {}
         self.ready_after_s: float | None = None
         self.last_saved_response: Path | None = None
         self.status_problems: list[str] = []
-        self._unsubscribe = None
         self.watcher = None
 
     def mask(self, text: str) -> str:
@@ -233,67 +239,59 @@ class StudioApp(DebugActions, App):
 
     # -- start and stop ------------------------------------------------------------------
 
+    @property
+    def runtime(self):
+        return self.session.runtime if self.session is not None else None
+
+    @property
+    def recorder(self):
+        return self.session.recorder if self.session is not None else None
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="startup", description="Starting services")
     def _start_services(self) -> None:
-        from studio.project.loader import load_project
-        from studio.project.settings import load_settings
+        from studio.tui.session import StudioSession
 
+        session = StudioSession(self.root, host=self.host, port=self.port, listener=self._on_session_event)
         try:
-            settings, problems = load_settings(self.root)
-            project = load_project(self.root)
+            project = session.load()
         except Exception as exc:  # noqa: BLE001 - shown in the UI, never a crash
             self.post_message(ProjectLoadFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.settings = settings
+        self.settings = session.settings
+        self.session = session
         self.post_message(ProjectLoaded(project))
         if not self.options.start_runtime:
             return
-        runtime = None
         try:
-            from studio.runtime.server import PortInUse, Runtime
-
-            port = self.port if self.port is not None else settings.port
-            runtime = Runtime(self.root, settings, host=self.host, port=port, project=project)
-            try:
-                url = runtime.start()
-            except PortInUse:
-                runtime.port = 0
-                runtime.gateway.port = 0
-                url = runtime.start()
+            url = session.start()
         except Exception as exc:  # noqa: BLE001
-            if runtime is not None:
-                runtime.stop()
             self.post_message(RuntimeFailed(f"{type(exc).__name__}: {exc}"))
             return
         if get_current_worker().is_cancelled:
-            runtime.stop()
+            session.stop()
             return
-        self.runtime = runtime
-        self._unsubscribe = runtime.bus.subscribe(self._on_bus_event)
-        self.post_message(RuntimeReady(url, runtime))
-        try:
-            from studio.store.db import db_path
-            from studio.store.writer import Recorder
-
-            recorder = Recorder(db_path(self.root), settings.store,
-                                on_problem=lambda sentence: self.post_message(StoreSaid(sentence)))
-            recorder.attach(runtime.bus)
-            self.recorder = recorder
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(RuntimeFailed(f"store: {type(exc).__name__}: {exc}"))
-            return
-        self.call_from_thread(self._recorder_started, recorder)
+        self.post_message(RuntimeReady(url, session.runtime))
+        self.call_from_thread(self._recorder_started, session.recorder)
 
     def _recorder_started(self, recorder) -> None:
-        """Saved requests go through the recorder, the store's one writer."""
+        """Saved requests go through the recorder, the store's one writer; the session reads records
+        through the same reader as the views."""
         if self.store is not None:
             self.store.writer = recorder
+            if self.session is not None:
+                self.session.invocations = self.store
 
-    def _on_bus_event(self, event) -> None:
-        """Runs on the runtime's threads: only forward what the UI shows, never block."""
-        from studio.runtime.events import InstanceExited, ProjectChanged
+    def _on_session_event(self, event) -> None:
+        """Runs on the runtime's and the store's threads: turn each event into a message, never block."""
+        from studio.tui.session import AsyncFinished, StoreCommitted, StoreProblem
 
-        if isinstance(event, (ProjectChanged, InstanceExited)):
+        if isinstance(event, StoreCommitted):
+            return  # the StoreWatcher reports every writer's commits, this one's included
+        if isinstance(event, StoreProblem):
+            self.post_message(StoreSaid(event.sentence))
+        elif isinstance(event, AsyncFinished):
+            self.post_message(AsyncInvocationFinished(event.record))
+        else:
             self.post_message(RuntimeEventReceived(event))
         self.forward_debug_event(event)
 
@@ -302,15 +300,8 @@ class StudioApp(DebugActions, App):
 
     def stop_services(self) -> None:
         """Stop the runtime (every worker killed) and flush the store; safe to call twice."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        runtime, self.runtime = self.runtime, None
-        if runtime is not None:
-            runtime.stop()
-        recorder, self.recorder = self.recorder, None
-        if recorder is not None:
-            recorder.close(timeout=5)
+        if self.session is not None:
+            self.session.stop()
         watcher, self.watcher = self.watcher, None
         if watcher is not None:
             watcher.stop()
@@ -393,8 +384,8 @@ class StudioApp(DebugActions, App):
             self.reload_info = f"reloaded {stamp} ({event.reload_ms:.0f} ms)"
             for editor in self.query(CodeEditor):  # the open file may be what changed (none while closing)
                 editor.check_disk()
-            if self.runtime is not None:
-                self.post_message(ProjectLoaded(self.runtime.project, event.reload_ms))
+            if self.session is not None and self.session.project is not None:
+                self.post_message(ProjectLoaded(self.session.project, event.reload_ms))
             self._refresh_header()
 
     @on(StoreChanged)
@@ -576,57 +567,81 @@ class StudioApp(DebugActions, App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="invoke", description="Invoking")
     def _invoke(self, message: InvokeRequested, debug_headers: list[tuple[str, str]] | None = None) -> None:
-        from studio.tui.gateway_client import REQUEST_ID_HEADER, GatewayClient
+        from studio.tui.session import SessionError
 
-        debug_headers = debug_headers or []
-        # a request that may stop at a breakpoint waits as long as the person at the debugger takes
-        client = GatewayClient(self.url, timeout=None) if debug_headers else GatewayClient(self.url)
+        spec = RequestSpec(mode="scf" if message.function_id else "http", method=message.method,
+                           path=message.path, headers=list(message.headers),
+                           body=message.body.decode("utf-8", "replace"), function_id=message.function_id,
+                           invocation_type=message.invocation_type)
         try:
-            if message.function_id:
-                response = client.invoke_function(message.function_id, message.body, message.invocation_type,
-                                                   extra_headers=debug_headers)
-            else:
-                response = client.request(message.method, message.path, [*message.headers, *debug_headers],
-                                          message.body)
-            gateway_id = response.header(REQUEST_ID_HEADER)
-            record = None
-            if message.function_id:
-                try:
-                    record = json.loads(response.body)
-                except ValueError:
-                    record = None
-            if record is None and gateway_id:
-                record = client.invocation(gateway_id)
-        except OSError as exc:
+            # a request that may stop at a breakpoint waits as long as the person at the debugger takes
+            answer = self.session.invoke(spec, extra_headers=debug_headers or [],
+                                         timeout=None if debug_headers else 120.0)
+        except SessionError as exc:
             if not get_current_worker().is_cancelled:
-                self.post_message(InvokeFailed(message.request_id, f"gateway unreachable: {exc}"))
+                self.post_message(InvokeFailed(message.request_id, str(exc)))
             return
         if get_current_worker().is_cancelled:
             return
-        self.post_message(InvokeCompleted(message.request_id, response.status, response.headers, response.body,
-                                          response.duration_ms, gateway_id, record,
-                                          via_control=bool(message.function_id)))
+        self.post_message(InvokeCompleted(
+            message.request_id, answer.status, list(answer.headers), answer.body, answer.duration_ms,
+            answer.request_id, answer.record, via_control=bool(message.function_id), accepted=answer.accepted))
 
     @on(InvokeCompleted)
     def _invoke_completed(self, message: InvokeCompleted) -> None:
         if message.request_id != self.pending_request_id:
             return  # a newer request superseded this one
         self.pending_request_id = None
-        record = message.record if isinstance(message.record, dict) else None
+        function_id = self.pending_function
+        if message.accepted and message.gateway_request_id:
+            early = self._async_results.pop(message.gateway_request_id, None)
+            if early is not None:  # the result beat the 202 here
+                self._show_record_for(function_id, early)
+                return
+            self._awaiting_async[message.gateway_request_id] = function_id
+            self.query_one(ResponseView).show_pending(
+                f"async (InvocationType=Event) accepted as {message.gateway_request_id[:8]}: its result shows here "
+                "when it finishes")
+            return
+        record = message.record
+        if record is not None:
+            self._show_record_for(function_id, record, http=message)
+            return
+        response = ResponseData(status=message.status, headers=list(message.headers), body=message.body,
+                                duration_ms=message.duration_ms, request_id=message.gateway_request_id,
+                                function_id=function_id)
+        self.responses[function_id] = response
+        if self._showing(function_id):
+            self.query_one(ResponseView).show_for(function_id, response)
+
+    def _show_record_for(self, function_id: str | None, record, http: InvokeCompleted | None = None) -> None:
+        """Keep `record` as `function_id`'s last response; show it (and its trace) if that function is shown."""
         self.last_record = record
-        response = response_from(message, record)
-        response.function_id = self.pending_function
-        self.responses[self.pending_function] = response
-        if not self._showing(self.pending_function):
+        response = response_from_record(record)
+        if http is not None and not http.via_control:  # a route: the bytes the client got
+            response.status, response.headers, response.body = http.status, list(http.headers), http.body
+        response.function_id = function_id
+        self.responses[function_id] = response
+        if not self._showing(function_id):
             return  # kept for its function; the user has moved on to another one
-        self.query_one(ResponseView).show_for(self.pending_function, response)
-        error = (record or {}).get("error")
+        self.query_one(ResponseView).show_for(function_id, response)
+        error = error_json(record)
         self.query_one(TraceView).show_error(error)
         if error:
             self.query_one("#bottom", TabbedContent).active = "trace"
         self.debug_record_arrived(record, f"{response.function_id or 'the request'}")
-        if record and record.get("function_id"):
+        if record.function_id:
             self._refresh_inner_routes()
+
+    @on(AsyncInvocationFinished)
+    def _async_finished(self, message: AsyncInvocationFinished) -> None:
+        record = message.record
+        if record.request_id in self._awaiting_async:
+            self._show_record_for(self._awaiting_async.pop(record.request_id), record)
+        elif self.pending_request_id is not None:
+            self._async_results[record.request_id] = record
+            while len(self._async_results) > 50:
+                self._async_results.pop(next(iter(self._async_results)))
 
     def _showing(self, function_id: str | None) -> bool:
         entry = self.query_one(InvokePanel).entry
@@ -641,15 +656,8 @@ class StudioApp(DebugActions, App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="routes")
     def _refresh_inner_routes(self) -> None:
-        from studio.tui.gateway_client import GatewayClient
-
-        try:
-            response = GatewayClient(self.url, timeout=5).request("GET", "/__funcstudio/routes")
-            routes = json.loads(response.body).get("routes", [])
-        except (OSError, ValueError, AttributeError):
-            return
-        inner = {r["function_id"]: r["inner_routes"] for r in routes if r.get("inner_routes")}
-        if inner != self.inner_routes and not get_current_worker().is_cancelled:
+        inner = self.session.inner_routes()
+        if inner and inner != self.inner_routes and not get_current_worker().is_cancelled:
             self.call_from_thread(self._set_inner_routes, inner)
 
     def _set_inner_routes(self, inner: dict) -> None:
@@ -690,14 +698,9 @@ class StudioApp(DebugActions, App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="invocation")
     def _load_invocation(self, request_id: str, purpose: str) -> None:
-        from studio.tui.gateway_client import GatewayClient
-
-        record = self.store.full(request_id) if self.store is not None else None
-        if record is None and self.url:
-            try:
-                record = GatewayClient(self.url, timeout=5).invocation(request_id)
-            except OSError:
-                record = None
+        if self.session is None:
+            return
+        record = self.session.record(request_id)
         if record is not None and not get_current_worker().is_cancelled:
             self.post_message(InvocationLoaded(record, purpose))
 
@@ -709,44 +712,30 @@ class StudioApp(DebugActions, App):
             return
         self.last_record = record
         self.query_one(ResponseView).show(response_from_record(record))
-        self.query_one(TraceView).show_error(record.get("error"))
+        self.query_one(TraceView).show_error(error_json(record))
         if message.purpose == "open":  # from a log line: its trace when it failed, else its response
-            if record.get("error"):
+            if record.error:
                 self.action_show_tab("trace")
             else:
                 self.query_one("#response-body").focus()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="replay", description="Replaying")
-    def _replay(self, before: dict) -> None:
-        from studio.tui.gateway_client import REQUEST_ID_HEADER, GatewayClient
+    def _replay(self, before) -> None:
+        from studio.tui.session import SessionError
 
-        client = GatewayClient(self.url)
+        missing = [k for k, v in before.request_headers if v == "[redacted]"]
+        if missing and before.trigger not in ("invoke", "async"):
+            self.call_from_thread(
+                self.notify, f"replayed without {', '.join(missing)} (redacted when recorded): "
+                "to send it, copy the request into the invoke panel and add it there",
+                severity="warning", timeout=10)
         try:
-            if before.get("trigger") in ("invoke", "async") and before.get("function_id"):
-                event = before.get("request_body") or "{}"
-                response = client.invoke_function(before["function_id"], event.encode("utf-8"))
-                after = json.loads(response.body)
-            else:
-                target = before.get("path") or "/"
-                if before.get("query_string"):
-                    target += "?" + before["query_string"]
-                headers = [(k, v) for k, v in before.get("request_headers") or []
-                           if k.lower() not in ("host", "content-length") and v != "[redacted]"]
-                missing = [k for k, v in before.get("request_headers") or [] if v == "[redacted]"]
-                if missing:
-                    self.call_from_thread(
-                        self.notify, f"replayed without {', '.join(missing)} (redacted when recorded): "
-                        "to send it, copy the request into the invoke panel and add it there",
-                        severity="warning", timeout=10)
-                response = client.request(before.get("method") or "GET", target, headers,
-                                          (before.get("request_body") or "").encode("utf-8"))
-                rid = response.header(REQUEST_ID_HEADER)
-                after = client.invocation(rid) if rid else None
-                if after is None:
-                    after = {"status": response.status, "body": response.body.decode("utf-8", "replace"),
-                             "headers": response.headers, "logs": []}
-        except (OSError, ValueError) as exc:
+            after = self.session.replay(before)
+        except SessionError as exc:
             self.post_message(InvokeFailed("replay", f"replay failed: {exc}"))
+            return
+        if after is None:
+            self.post_message(InvokeFailed("replay", "replay failed: the runtime kept no record of the new run"))
             return
         self.post_message(ReplayCompleted(before, after))
 
@@ -758,8 +747,8 @@ class StudioApp(DebugActions, App):
         after = message.after
         self.last_record = after
         self.query_one(ResponseView).show(response_from_record(after))
-        self.query_one(TraceView).show_error(after.get("error"))
-        diff, changed = diff_records(message.before, after)
+        self.query_one(TraceView).show_error(error_json(after))
+        diff, changed = diff_records(message.before.to_json(), after.to_json())
         title = "replay: " + ("the response changed" if changed else "same response and logs")
         self.push_screen(TextScreen(title, diff))
 
@@ -795,8 +784,8 @@ class StudioApp(DebugActions, App):
         request_id = None
         if self.query_one("#bottom", TabbedContent).active == "history":
             request_id = self.query_one(HistoryView).selected_request_id
-        if request_id is None and self.last_record:
-            request_id = self.last_record.get("request_id")
+        if request_id is None and self.last_record is not None:
+            request_id = self.last_record.request_id
         if request_id is None:
             self.notify("nothing to replay yet: send a request first", severity="warning")
             return
@@ -807,11 +796,10 @@ class StudioApp(DebugActions, App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="restart")
     def _restart_instances(self) -> None:
-        runtime = self.runtime
-        if runtime is None:
+        if self.session is None:
             return
-        retired = runtime.supervisor.retire([fn.id for fn in runtime.project.functions], "stale")
-        self.call_from_thread(self.notify, f"restarted {len(retired)} function(s)' instances")
+        retired = self.session.restart_instances()
+        self.call_from_thread(self.notify, f"restarted {retired} function(s)' instances")
 
     def action_focus_panel(self, name: str) -> None:
         target = {"routes": "#route-tree", "editor": "#code", "invoke": "#path"}.get(name)
@@ -1079,38 +1067,21 @@ class StudioApp(DebugActions, App):
         self.post_message(RouteTree.RouteSelected(tree, entry))
 
 
-def response_from_record(record: dict) -> ResponseData:
-    body = record.get("body") or ""
-    if isinstance(body, dict):  # the store's Body.to_json shape
-        body = body.get("text") or ""
-    if record.get("body_encoding") == "base64":
-        import base64
+def error_json(record) -> dict | None:
+    """The trace view's shape of a record's error (frames with `is_user`)."""
+    from dataclasses import asdict
 
-        data = base64.b64decode(body)
-    else:
-        data = str(body).encode("utf-8")
+    return asdict(record.error) if record.error is not None else None
+
+
+def response_from_record(record) -> ResponseData:
+    """What the response view shows of an `InvocationRecord`: its status, body and the runtime's own
+    duration (the same number live and reopened from the store)."""
+    from dataclasses import asdict
+
     return ResponseData(
-        status=int(record.get("status") or 0), headers=[tuple(h) for h in record.get("headers") or []], body=data,
-        duration_ms=record.get("duration_ms"), return_value=record.get("return_value"),
-        warnings=list(record.get("warnings") or []), outbox=list(record.get("outbox") or []),
-        error=record.get("error"), request_id=record.get("request_id"), app_path=record.get("app_path"),
+        status=int(record.status or 0), headers=[tuple(h) for h in record.response_headers],
+        body=record.response_body, duration_ms=record.duration_ms, return_value=record.return_value,
+        warnings=[asdict(w) for w in record.warnings], outbox=list(record.outbox),
+        error=error_json(record), request_id=record.request_id, function_id=record.function_id,
     )
-
-
-def response_from(message: InvokeCompleted, record: dict | None) -> ResponseData:
-    """What the response view shows: the HTTP answer, enriched with the runtime's record.
-
-    For a control-API invocation (SCF event) the HTTP answer *is* the record, so its status and
-    body are the function's, not the control API's 200.
-    """
-    if record is not None and message.via_control and "body" in record:
-        data = response_from_record(record)
-        data.duration_ms = message.duration_ms
-        return data
-    return ResponseData(
-        status=message.status, headers=list(message.headers), body=message.body, duration_ms=message.duration_ms,
-        return_value=(record or {}).get("return_value"), warnings=list((record or {}).get("warnings") or []),
-        outbox=list((record or {}).get("outbox") or []), error=(record or {}).get("error"),
-        request_id=message.gateway_request_id, app_path=(record or {}).get("app_path"),
-    )
-

@@ -254,9 +254,9 @@ class DebugActions:
             return
         self.open_file(file, message.line)
 
-    def debug_record_arrived(self, record: dict | None, what: str) -> None:
+    def debug_record_arrived(self, record, what: str) -> None:
         """The invoke panel's record: show its profile when it was a profiled run."""
-        rows = (record or {}).get("profile") or []
+        rows = list(record.profile) if record is not None else []
         if not rows:
             return
         from studio.tui.widgets.profile_view import ProfileView

@@ -88,6 +88,10 @@ class InvocationSource:
         record = reader.invocation_record(request_id, prefix=False) if reader is not None else None
         return record.to_json() if record is not None else None
 
+    def record(self, request_id: str):
+        """One invocation as the shared `InvocationRecord` (stored=True), or None."""
+        return self.reader.invocation_record(request_id, prefix=False)
+
     def saved_requests(self, function_id: str | None) -> list[SavedRequest]:
         reader = self.reader
         return reader.saved_requests(function_id) if reader is not None else []

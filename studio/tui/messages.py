@@ -81,9 +81,18 @@ class InvokeCompleted(Message):
     duration_ms: float
     gateway_request_id: str | None = None
     record: Any = None
-    """The runtime's record of the invocation (control API JSON), when it had one."""
+    """The runtime's `InvocationRecord` of the invocation, when it had one; `duration_ms` is its own."""
     via_control: bool = False
-    """Sent through the control API (SCF events): the HTTP body is the record itself."""
+    """Sent through the control API (SCF events): status and body are the function's, from the record."""
+    accepted: bool = False
+    """An Event-type invocation was accepted (202): `AsyncInvocationFinished` brings its result."""
+
+
+@dataclass
+class AsyncInvocationFinished(Message):
+    """An async (InvocationType=Event) invocation finished; `record` is its `InvocationRecord`."""
+
+    record: Any
 
 
 @dataclass
@@ -108,6 +117,7 @@ class InvocationLoaded(Message):
     """One invocation in full (response, logs, frames), read from the store."""
 
     record: Any
+    """A `studio.runtime.invocation.InvocationRecord`."""
     purpose: str = "show"
     """show | open (from a log line: focus its trace or response) | replay-base"""
 

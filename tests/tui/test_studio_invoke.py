@@ -206,8 +206,15 @@ async def test_scf_event_from_template(scf_demo):
         completed = await send_and_wait(pilot, messages)
         [requested] = of(messages, InvokeRequested)
         assert requested.function_id == tick.id
-        assert completed.record["function_id"] == tick.id
-        assert app.query_one(ResponseView).response.status == completed.record["status"]
+        # a timer is async (InvocationType=Event): 202 now, and the result shows when it arrives
+        # (issue 12 finding 6: it said "(no return value)" until reopened from History)
+        assert completed.accepted and completed.status == 202 and completed.record is None
+        view = app.query_one(ResponseView)
+        await wait_until(pilot, lambda: view.response is not None
+                         and view.response.request_id == completed.gateway_request_id, what="the async result")
+        assert view.response.function_id == tick.id and view.response.status == 200
+        assert json.loads(view.response.return_value)["checked"] is True
+        assert '"checked": true' in app.query_one("#response-return", TextArea).text
 
 
 async def test_cocobase_payload_and_user(coco_demo):
@@ -283,3 +290,19 @@ async def test_each_function_shows_its_own_response(shared):
     assert "no response yet" in str(view.query_one("#status-line").render())
     await select_function(pilot, "cloud-functions/api/hello")
     assert view.response is hello_response and hello_response.function_id == "cloud-functions/api/hello"
+
+
+@shared_loop
+async def test_one_duration_live_and_reopened(shared):
+    """Finding 10: the response shows the runtime's duration, the same number when reopened from History."""
+    pilot, app, messages, _project = await fresh(shared, "cloud-functions/api/hello")
+    completed = await send_and_wait(pilot, messages)
+    view = app.query_one(ResponseView)
+    live = view.response.duration_ms
+    assert live == completed.record.duration_ms == completed.duration_ms
+    await wait_until(pilot, lambda: app.session.record(completed.gateway_request_id) is not None
+                     and app.session.record(completed.gateway_request_id).stored, what="stored")
+    app._load_invocation(completed.gateway_request_id, "show")
+    await wait_until(pilot, lambda: view.response.request_id == completed.gateway_request_id
+                     and view.response is not app.responses.get("cloud-functions/api/hello"), what="reopened")
+    assert abs(view.response.duration_ms - live) < 0.001

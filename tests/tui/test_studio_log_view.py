@@ -160,9 +160,9 @@ async def test_detail_shows_the_line_and_opens_its_invocation(studio):
     await pilot.press("k", "o")
     await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "response-body",
                      what="the response of the logs invocation")
-    assert app.last_record["request_id"] == row.request_id
+    assert app.last_record.request_id == row.request_id
     await focus_tab(pilot, "f8")
     await pilot.press("G", "o")
     await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "trace-frames",
                      what="the trace of boom")
-    assert app.last_record["request_id"] == boom.gateway_request_id
+    assert app.last_record.request_id == boom.gateway_request_id

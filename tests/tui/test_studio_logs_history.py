@@ -36,7 +36,7 @@ async def test_history_shows_invocations_and_replay_diffs(showcase):
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: of(messages, ReplayCompleted), timeout=60, what="replay")
         [replay] = of(messages, ReplayCompleted)
-        assert "Hello, world!" in replay.before["body"] and "Howdy, world!" in replay.after["body"]
+        assert b"Hello, world!" in replay.before.response_body and b"Howdy, world!" in replay.after.response_body
         await pilot.pause()
         assert isinstance(app.screen, TextScreen)
         diff = str(app.screen.query_one("#text-body").render())
@@ -47,5 +47,5 @@ async def test_history_shows_invocations_and_replay_diffs(showcase):
         await focus_tab(pilot, "f9")
         await wait_until(pilot, lambda: len(history.rows) >= 2, what="replay in history")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.last_record and app.last_record.get("request_id")
+        await wait_until(pilot, lambda: app.last_record is not None and app.last_record.request_id
                          == history.rows[0].request_id, what="history detail")
