@@ -90,7 +90,8 @@ class InvocationSource:
 
     def record(self, request_id: str):
         """One invocation as the shared `InvocationRecord` (stored=True), or None."""
-        return self.reader.invocation_record(request_id, prefix=False)
+        reader = self.reader
+        return reader.invocation_record(request_id, prefix=False) if reader is not None else None
 
     def saved_requests(self, function_id: str | None) -> list[SavedRequest]:
         reader = self.reader
