@@ -489,10 +489,12 @@ class Gateway:
 
     def control_invocation(self, request: HttpRequest, cycle: _Cycle, request_id: str) -> Reply:
         found = self.lookup(request_id) if self.lookup is not None else None
+        with self._recent_lock:
+            recent = self._recent.get(request_id)
         if found is None:
-            with self._recent_lock:
-                recent = self._recent.get(request_id)
             found = record_to_json(*recent) if recent is not None else None
+        elif recent is not None and recent[0].profile and not found.get("profile"):
+            found["profile"] = [dict(row) for row in recent[0].profile]  # the store does not keep profiles
         if found is None:
             return json_error(404, "unknown-invocation", f"no invocation with request id {request_id!r}")
         return json_response(found)

@@ -292,7 +292,11 @@ class StudioApp(DebugActions, App):
         elif isinstance(event, AsyncFinished):
             self.post_message(AsyncInvocationFinished(event.record))
         else:
-            self.post_message(RuntimeEventReceived(event))
+            from studio.runtime.events import InstanceExited, ProjectChanged
+
+            if isinstance(event, (ProjectChanged, InstanceExited)):
+                self.post_message(RuntimeEventReceived(event))
+            self.forward_debug_event(event)
         self.forward_debug_event(event)
 
     def on_unmount(self) -> None:

@@ -10,7 +10,8 @@ wires it, and one channel to it.
 Every invocation, replay, record and route listing goes to the runtime's gateway over loopback
 HTTP (the control API for functions invoked by id), so the studio sees exactly what `curl` and
 `funcstudio invoke` see and never runs user code in its own process. What the runtime and the store
-report arrives through `listener`: `ProjectChanged` and `InstanceExited` (runtime events),
+report arrives through `listener`: `ProjectChanged`, `InstanceExited`, `DebugPaused` and
+`DebugResumed` (runtime events),
 `AsyncFinished` for an Event-type invocation's result, `StoreCommitted` and `StoreProblem`.
 
 No Textual here (tests/tui/test_session.py checks): the app is a shell that drives this object.
@@ -167,13 +168,14 @@ class StudioSession:
 
     def _on_event(self, event) -> None:
         """On the runtime's threads: forward what a view shows, never block."""
+        from studio.runtime.debug import DebugPaused, DebugResumed
         from studio.runtime.events import InstanceExited, InvocationFinished, ProjectChanged
 
         if isinstance(event, ProjectChanged):
             if self.runtime is not None:
                 self.project = self.runtime.project
             self.listener(event)
-        elif isinstance(event, InstanceExited):
+        elif isinstance(event, (InstanceExited, DebugPaused, DebugResumed)):
             self.listener(event)
         elif isinstance(event, InvocationFinished) and event.record.trigger == "async":
             self.listener(AsyncFinished(event.record))
