@@ -347,10 +347,10 @@ class StudioApp(DebugActions, App):
 
     @on(StoreSaid)
     def _store_said(self, message: StoreSaid) -> None:
-        recorder = self.recorder
-        off = recorder is not None and not recorder.recording
-        self.store_note = "recording off" if off else ("recording on (fresh store)" if recorder and
-                                                       recorder.notice == message.sentence else "")
+        # Read from the sentence itself: it may arrive before the recorder is kept in self.recorder.
+        off = message.sentence.startswith("recording is off")
+        self.store_note = "recording off" if off else (
+            "recording in a fresh store" if "fresh store" in message.sentence else "")
         self.notify(message.sentence, severity="warning" if off else "information", timeout=10)
         self._refresh_header()
 
