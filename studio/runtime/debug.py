@@ -218,6 +218,18 @@ class DebugHub:
         with self._lock:
             self._breakpoints.clear()
 
+    def shift_lines(self, file: str, after: int, delta: int) -> None:
+        """Lines were inserted (delta > 0) or removed below line `after` of `file`: its breakpoints
+        past that line move with their code (one that was removed lands on the line after `after`)."""
+        path = os.path.realpath(file)
+        with self._lock:
+            moved = [b for b in self._breakpoints.values() if b.file == path and b.line > after]
+            for b in moved:
+                del self._breakpoints[(b.file, b.line)]
+            for b in moved:
+                line = max(after + 1, b.line + delta)
+                self._breakpoints.setdefault((path, line), Breakpoint(path, line, b.condition))
+
     def spec(self) -> dict | None:
         """What an invocation's request carries (None when there is nothing to stop at)."""
         breakpoints = self.breakpoints()

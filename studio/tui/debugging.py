@@ -79,6 +79,13 @@ class DebugActions:
         self._marks_cache = (version, (lines, paused))
         return lines, paused
 
+    def debug_lines_shifted(self, file: str, after: int, delta: int) -> None:
+        """The editor added or removed lines below line `after` (1-based) of a project file."""
+        hub = self.debug_hub
+        if hub is not None and hub.breakpoints():
+            hub.shift_lines(str(self.root / file), after, delta)
+            self._refresh_debug_views()
+
     def _debug_pane(self):
         from studio.tui.widgets.debug_pane import DebugPane
 

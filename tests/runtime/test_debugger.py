@@ -273,3 +273,17 @@ def test_a_paused_instance_gets_no_other_request(runtime, hub):
     record = call.record()
     served = runtime.events.finished(other.headers["x-funcstudio-request-id"])
     assert record.status == 200 and served.instance_id != record.instance_id == pause.instance_id
+
+
+def test_breakpoints_shift_with_inserted_and_removed_lines(tmp_path):
+    from studio.runtime.debug import DebugHub
+    from studio.runtime.events import EventBus
+
+    hub = DebugHub(EventBus())
+    path = str(tmp_path / "f.py")
+    for line in (3, 7, 9):
+        hub.toggle(path, line)
+    hub.shift_lines(path, 5, 2)  # two lines inserted after line 5
+    assert [b.line for b in hub.breakpoints()] == [3, 9, 11]
+    hub.shift_lines(path, 5, -4)  # lines 6-9 removed: the one on 9 lands on 6, 11 becomes 7
+    assert [b.line for b in hub.breakpoints()] == [3, 6, 7]

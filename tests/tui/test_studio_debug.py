@@ -178,3 +178,23 @@ async def test_profile_lists_functions_and_enter_opens_the_source(shared):
     editor = app.query_one(CodeEditor)
     assert editor.file == f"{CALC}.py" and editor.text_area.cursor_location[0] == 0
     assert isinstance(editor.text_area, TextArea)
+
+
+@shared_loop
+async def test_breakpoints_move_with_their_code_when_lines_are_added_or_removed(shared):
+    pilot, _messages, _project = shared
+    app = pilot.app
+    app.runtime.debug.clear()
+    editor = await on_line(pilot, 8)
+    await pilot.press("alt+b")
+    await on_line(pilot, 6)  # `def handler(...)`: a new line above it pushes the breakpoint down
+    await pilot.press("home", "enter")
+    assert app.debug_marks(f"{CALC}.py")[0] == frozenset({9})
+    await pilot.press("backspace")  # and back up
+    assert app.debug_marks(f"{CALC}.py")[0] == frozenset({8})
+    await on_line(pilot, 9)  # below it: nothing moves
+    await pilot.press("end", "enter")
+    assert app.debug_marks(f"{CALC}.py")[0] == frozenset({8})
+    await pilot.press("backspace")
+    assert not editor.dirty
+    app.runtime.debug.clear()

@@ -21,6 +21,21 @@ class CodeArea(TextArea):
     """Marks come from `app.debug_marks(file) -> (breakpoint lines, paused line | None)` for the
     editor's open file (`parent.file`), 1-based."""
 
+    def edit(self, edit):
+        """Every edit passes here: tell the app when it added or removed lines, so breakpoints below
+        it move with their code (`app.debug_lines_shifted`)."""
+        top, bottom = edit.top, edit.bottom
+        removed = bottom[0] - top[0]
+        result = super().edit(edit)
+        delta = edit.text.count("\n") - removed
+        shifted = getattr(self.app, "debug_lines_shifted", None)
+        file = getattr(self.parent, "file", None)
+        if delta and shifted is not None and file is not None:
+            # text inserted at the very start of a line pushes that line itself down
+            after = top[0] if top[1] == 0 and removed == 0 else top[0] + 1
+            shifted(file, after, delta)
+        return result
+
     def render_line(self, y: int) -> Strip:
         strip = super().render_line(y)
         marks = getattr(self.app, "debug_marks", None)
