@@ -1,142 +1,253 @@
-"""Warm request latency and throughput through gateway + worker instance, per kind, against the
-same code served in-process by werkzeug's plain threaded server (DESIGN.md §8).
+"""Warm keep-alive request latency through funcstudio (gateway + isolated worker instance), per kind,
+against plain servers running the same code in their own process (DESIGN.md §8, issue 11 item 9).
 
-    .venv/bin/python benchmarks/invoke_overhead.py [--requests 200] [--concurrency 4]
+    .venv/bin/python benchmarks/invoke_overhead.py [--rounds 7] [--requests 300]
 
-Both sides open a new connection per request (werkzeug's server speaks HTTP/1.0 by default) and
-are measured in the same run, one after the other, so a noisy machine hits both.
+Targets, each a server in its own process, all measured by the same client (this process, one
+keep-alive HTTP/1.1 connection per target, sequential GETs):
+  funcstudio          `Runtime` + the store recorder, as `funcstudio serve` wires it (journal, writer)
+  funcstudio, no rec  the same runtime with nothing recording, so the recording cost shows on its own
+  werkzeug            werkzeug's threaded server (HTTP/1.1 keep-alive) running the handler in-process
+  functions-framework Google's functions-framework serving the same function (`def f(request)`)
+  uvicorn bare ASGI   uvicorn + httptools + uvloop and an ASGI app answering the same bytes
+The funcstudio project holds a handler class, a `handler(event, context)` function, a Flask (WSGI) and a
+FastAPI (ASGI) entry; the baselines serve the function's answer. Targets take turns within each round
+(the order rotates), so a noisy machine hits all of them; the medians of the per-round medians and
+their ratios are printed.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _runtime_bench import KINDS, median, row, timed_get, write_project
+from _runtime_bench import KINDS, ROOT, row, write_project
+
+FASTAPI_APP = """
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse
+
+    app = FastAPI()
+
+    @app.get("/hello", response_class=PlainTextResponse)
+    def hello():
+        return "hello from fastapi"
+"""
+ALL_KINDS = {**KINDS, "asgi (fastapi)": ("fastapi-app/index.py", FASTAPI_APP, "/fastapi-app/hello")}
+BODY = b"hello from a function"
+
+FUNCSTUDIO = """
+import sys, time
+sys.path.insert(0, {repo!r})
+from studio.runtime.server import Runtime
+runtime = Runtime({root!r}, host="127.0.0.1", port={port}, reload=False)
+if {record!r}:
+    from studio.store.wiring import record_runtime
+    recording = record_runtime(runtime)
+runtime.start()
+while True:
+    time.sleep(3600)
+"""
+
+APPS = """
+BODY = {body!r}
+
+def handler(event, context):  # the funcstudio project's function entry, verbatim in behaviour
+    return {{"statusCode": 200, "body": BODY.decode()}}
+
+def wsgi(environ, start_response):
+    result = handler({{"httpMethod": environ["REQUEST_METHOD"], "path": environ["PATH_INFO"]}}, {{}})
+    body = result["body"].encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+def ff(request):  # functions-framework's signature
+    return handler({{"httpMethod": request.method, "path": request.path}}, {{}})["body"]
+
+async def asgi(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({{"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(BODY)).encode())]}})
+    await send({{"type": "http.response.body", "body": BODY}})
+"""
+
+WERKZEUG = """
+import sys
+sys.path.insert(0, {here!r})
+from werkzeug.serving import WSGIRequestHandler, make_server
+from apps import wsgi
+
+class KeepAlive(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like every other target
+
+    def log_request(self, *a, **k):
+        pass
+
+make_server("127.0.0.1", {port}, wsgi, threaded=True, request_handler=KeepAlive).serve_forever()
+"""
+
+UVICORN = """
+import sys
+sys.path.insert(0, {here!r})
+import uvicorn
+uvicorn.run("apps:asgi", host="127.0.0.1", port={port}, http="httptools", loop="uvloop", log_level="critical",
+            lifespan="off", access_log=False)
+"""
 
 
-def load_module(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def baseline_app(kind: str, root: Path):
-    """The same user code as a plain WSGI app, in this process."""
-    rel, _source, _path = KINDS[kind]
-    module = load_module(root / "cloud-functions" / rel, f"bench_{abs(hash(kind))}")
-    if kind.startswith("wsgi"):
-        prefix = "/" + rel.rsplit("/", 1)[0]
+class Target:
+    """A server process and one keep-alive connection to it."""
 
-        def app(environ, start_response):  # the prefix stripping the platform does
-            environ["SCRIPT_NAME"] = prefix
-            environ["PATH_INFO"] = environ["PATH_INFO"][len(prefix):] or "/"
-            return module.app(environ, start_response)
-        return app
-    if kind == "http-function":
-        def app(environ, start_response):
-            result = module.handler({"httpMethod": environ["REQUEST_METHOD"], "path": environ["PATH_INFO"]}, {})
-            body = result["body"].encode()
-            start_response(f"{result['statusCode']} OK", [("Content-Length", str(len(body)))])
-            return [body]
-        return app
+    def __init__(self, name: str, argv: list[str], port: int, path: str, cwd: str | None = None) -> None:
+        self.name, self.port, self.path = name, port, path
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.conn: http.client.HTTPConnection | None = None
+        self.rounds: list[float] = []
+        deadline = time.monotonic() + 120
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                if self.get()[0] == 200:
+                    break
+            except OSError:
+                self.conn = None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} never answered 200 on {path}")
+            time.sleep(0.1)
 
-    import io
+    def get(self) -> tuple[int, bytes]:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            self.conn.request("GET", self.path)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # the server closed the idle connection between rounds (its keep-alive timeout): reopen
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            self.conn.request("GET", self.path)
+            response = self.conn.getresponse()
+        body = response.read()
+        if response.will_close:
+            self.conn.close()
+            self.conn = None
+        return response.status, body
 
-    def app(environ, start_response):  # handler class on an in-memory socket, as the adapter does
-        handler_cls = module.handler
+    def run(self, requests: int) -> None:
+        for _ in range(20):  # warm this round's connection and caches
+            self.get()
+        latencies = []
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            status, _body = self.get()
+            latencies.append((time.perf_counter() - t0) * 1000)
+            assert status == 200, (self.name, status)
+        self.rounds.append(statistics.median(latencies))
 
-        class Sock:
-            def __init__(self):
-                self.out = io.BytesIO()
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rounds)
 
-            def makefile(self, mode, *args, **kwargs):
-                if "r" in mode:
-                    return io.BytesIO(f"GET {environ['PATH_INFO']} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-                return self.out
-
-            def sendall(self, data):
-                self.out.write(data)
-
-        sock = Sock()
-
-        class Server:
-            server_name, server_port = "127.0.0.1", 0
-
-        class Quiet(handler_cls):
-            def log_message(self, *args):
-                pass
-
-        Quiet(sock, ("127.0.0.1", 0), Server())
-        head, _, body = sock.out.getvalue().partition(b"\r\n\r\n")
-        status = head.split(b" ", 2)[1].decode()
-        start_response(f"{status} OK", [("Content-Length", str(len(body)))])
-        return [body]
-    return app
-
-
-def measure(port: int, path: str, requests: int, concurrency: int) -> tuple[float, float]:
-    for _ in range(10):  # warm-up
-        timed_get(port, path)
-    latencies = []
-    for _ in range(requests):
-        ms, status, _body = timed_get(port, path)
-        assert status == 200, status
-        latencies.append(ms)
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        statuses = list(pool.map(lambda _i: timed_get(port, path)[1], range(requests)))
-    elapsed = time.perf_counter() - t0
-    assert set(statuses) == {200}, set(statuses)
-    return median(latencies), requests / elapsed
+    def stop(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=300, help="per target and round")
     args = parser.parse_args()
 
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    from studio.project.settings import RuntimeSettings, Settings
-    from studio.runtime.server import Runtime
-
-    class Quiet(WSGIRequestHandler):
-        def log_request(self, *a, **k):
-            pass
-
     with tempfile.TemporaryDirectory() as tmp:
-        root = write_project(Path(tmp) / "bench")
-        settings = Settings(runtime=RuntimeSettings(max_instances=args.concurrency))
-        runtime = Runtime(root, settings, host="127.0.0.1", port=0, reload=False)
-        runtime.start()
-        print(f"invoke_overhead: {args.requests} sequential requests (median latency) and {args.requests} "
-              f"with {args.concurrency} clients (throughput); new connection per request")
-        print(row("kind", "funcstudio", "werkzeug", "ratio"))
+        here = Path(tmp)
+        root = write_project(here / "project", ALL_KINDS)
+        (here / "apps.py").write_text(APPS.format(body=BODY), encoding="utf-8")
+        py = sys.executable
+        fn_path = KINDS["http-function"][2]
+        rec_port, norec_port = free_port(), free_port()
+        targets = [
+            Target("funcstudio", [py, "-c", FUNCSTUDIO.format(repo=str(ROOT), root=str(root), port=rec_port,
+                                                              record=True)], rec_port, fn_path),
+            Target("funcstudio, no rec", [py, "-c", FUNCSTUDIO.format(repo=str(ROOT), root=str(root),
+                                                                      port=norec_port, record=False)],
+                   norec_port, fn_path),
+        ]
+        for kind, (_rel, _src, path) in ALL_KINDS.items():
+            if kind != "http-function":
+                targets.append(_Alias(f"funcstudio {kind}", rec_port, path))
+        port = free_port()
+        targets.append(Target("werkzeug", [py, "-c", WERKZEUG.format(here=str(here), port=port)], port, "/fn"))
+        port = free_port()
+        targets.append(Target("functions-framework",
+                              [py, "-m", "functions_framework", "--source", str(here / "apps.py"),
+                               "--target", "ff", "--host", "127.0.0.1", "--port", str(port)], port, "/fn"))
+        port = free_port()
+        targets.append(Target("uvicorn bare ASGI", [py, "-c", UVICORN.format(here=str(here), port=port)], port,
+                              "/fn"))
         try:
-            for kind, (_rel, _src, path) in KINDS.items():
-                fs_ms, fs_rps = measure(runtime.port, path, args.requests, args.concurrency)
-                server = make_server("127.0.0.1", 0, baseline_app(kind, root), threaded=True,
-                                     request_handler=Quiet)
-                thread = threading.Thread(target=server.serve_forever, daemon=True)
-                thread.start()
-                try:
-                    base_ms, base_rps = measure(server.server_address[1], path, args.requests, args.concurrency)
-                finally:
-                    server.shutdown()
-                    server.server_close()
-                print(row(f"{kind} latency", f"{fs_ms:.2f} ms", f"{base_ms:.2f} ms", f"{fs_ms / base_ms:.2f}x"))
-                print(row(f"{kind} throughput", f"{fs_rps:.0f} req/s", f"{base_rps:.0f} req/s",
-                          f"{fs_rps / base_rps:.2f}x"))
+            for n in range(args.rounds):
+                order = targets[n % len(targets):] + targets[: n % len(targets)]
+                for target in order:
+                    target.run(args.requests)
         finally:
-            runtime.stop()
+            for target in targets:
+                target.stop()
+
+        by_name = {t.name: t for t in targets}
+        base = by_name["werkzeug"]
+        print(f"invoke_overhead: warm keep-alive GET, {args.rounds} rounds x {args.requests} sequential requests "
+              f"per target (one connection each); median of per-round medians")
+        print(row("target", "latency", "vs werkzeug", "", widths=(30, 12, 12, 2)))
+        for target in targets:
+            ratio = statistics.median(r / b for r, b in zip(target.rounds, base.rounds, strict=True))
+            print(row(target.name, f"{target.median:.3f} ms", f"{ratio:.2f}x", "", widths=(30, 12, 12, 2)))
+        on, off = by_name["funcstudio"], by_name["funcstudio, no rec"]
+        cost = statistics.median((a - b) / b for a, b in zip(on.rounds, off.rounds, strict=True))
+        print(f"recording cost (funcstudio with the recorder vs without, function entry): "
+              f"{on.median - off.median:+.3f} ms, {cost * 100:+.1f} % of the warm path")
+
+
+class _Alias(Target):
+    """Another path on an already running funcstudio (its own keep-alive connection)."""
+
+    def __init__(self, name: str, port: int, path: str) -> None:  # noqa: D107 - no process of its own
+        self.name, self.port, self.path = name, port, path
+        self.conn = None
+        self.rounds = []
+        self.proc = None
+        deadline = time.monotonic() + 120
+        while self.get()[0] != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} never answered 200 on {path}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
 
 
 if __name__ == "__main__":

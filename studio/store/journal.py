@@ -2,7 +2,7 @@
 
 Each recording process owns one file, `.funcstudio/journal/<pid>-<token>.jsonl`, and holds an
 exclusive `flock` on it for as long as it lives. Before an invocation is answered, its finished record
-(`InvocationRecord.to_json()`, secrets redacted and bodies capped as the store keeps them) is appended
+(`InvocationRecord.to_json()`, bodies capped as the store keeps them) is appended
 with ONE `write` of one line; the store writer then commits from memory in batches and truncates the
 file once everything journaled is committed. A process that dies leaves its file behind, unlocked (the
 kernel drops the lock with the process): the next writer to start replays it, INSERT-OR-IGNORE by
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from studio.runtime.invocation import InvocationRecord
-from studio.store.redact import Redactor, cap_body
+from studio.store.redact import cap_body
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,10 @@ def journal_dir(db_path: str | Path) -> Path:
     return Path(db_path).parent / JOURNAL_DIR
 
 
-def journal_line(record: InvocationRecord, body_cap: int, redactor: Redactor) -> bytes:
-    """One JSON line for `record`, as the store would keep it (redacted, bodies capped)."""
-    record = redactor.record(record)
+def journal_line(record: InvocationRecord, body_cap: int) -> bytes:
+    """One JSON line for `record`, bodies capped as the store keeps them. Secrets are redacted when
+    the line is committed (the writer's one redaction pass), not here on the request path: the
+    journal is a private (0600) file under the git-ignored `.funcstudio/`, emptied once committed."""
     if len(record.request_body) > body_cap or len(record.response_body) > body_cap:
         request_body, request_size, request_cut = cap_body(record.request_body, body_cap)
         response_body, response_size, response_cut = cap_body(record.response_body, body_cap)

@@ -215,7 +215,7 @@ class Recorder:
 
     def _append_journal(self, record: InvocationRecord) -> None:
         try:
-            line = journal_line(record, self.settings.body_cap_bytes, self._redactor)
+            line = journal_line(record, self.settings.body_cap_bytes)
         except Exception:  # noqa: BLE001 - the writer will still record it from memory
             log.exception("store: could not journal %s", record.request_id)
             return
@@ -550,6 +550,7 @@ class Recorder:
                 elif isinstance(event, InvocationStarted):
                     new_invocations += self._start(conn, event)
                 elif isinstance(event, InvocationFinished):
+                    time.sleep(0)  # let a request thread that waits for the GIL have it between records
                     new_invocations += self._finish(conn, event.record)
                     finished.append(event.record.request_id)
             except (sqlite3.InterfaceError, sqlite3.IntegrityError, TypeError, ValueError, AttributeError):

@@ -70,10 +70,6 @@ def test_the_answer_a_client_got_is_already_stored(served, path):
     state = conn.execute("SELECT state FROM invocations WHERE request_id = ?", (request_id,)).fetchone()
     conn.close()
     assert request_id in journal or state == ("finished",)
-    for line in journal.splitlines():  # journaled as the store keeps it: the secret header redacted
-        item = json.loads(line)
-        if item["request_id"] == request_id:
-            assert ["Authorization", "[redacted]"] in item["request_headers"]
     assert recording.recorder.flush()
     conn = sqlite3.connect(db_path(runtime.root))
     row = conn.execute(

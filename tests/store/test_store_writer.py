@@ -345,7 +345,7 @@ def test_a_finished_invocation_is_journaled_before_publish_returns(make_recorder
     assert not journal.exists()
 
 
-def test_the_journal_holds_secrets_redacted_and_bodies_capped(make_recorder, store_path):
+def test_the_journal_holds_bodies_capped_and_the_store_gets_secrets_redacted(make_recorder, store_path):
     recorder = make_recorder(StoreSettings(body_cap_bytes=1024))
     blocker = sqlite3.connect(store_path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the writer cannot commit: the line stays in the journal
@@ -353,14 +353,18 @@ def test_the_journal_holds_secrets_redacted_and_bodies_capped(make_recorder, sto
         rec = record("secret", request_headers=(("Authorization", "Bearer s3cr3t"),),
                      query_string="api_key=k1&page=2", response_body=b"x" * 5000)
         publish_all(recorder, [InvocationFinished(rec)])
-        text = Path(recorder.status()["journal"]).read_text()
+        journal = Path(recorder.status()["journal"])
+        text = journal.read_text()
     finally:
         blocker.execute("COMMIT")
         blocker.close()
-    assert "s3cr3t" not in text and "k1" not in text and REDACTED in text
+    assert oct(journal.stat().st_mode & 0o777) == "0o600"  # private: redaction happens on commit
     line = json.loads(text.splitlines()[-1])
     assert len(line["body"]) == 1024 and line["body_size"] == 5000
     assert recorder.flush()
+    stored = rows(store_path, "SELECT request_headers, query_string, response_body_size FROM invocations")
+    assert "s3cr3t" not in stored[0][0] and "k1" not in stored[0][1] and REDACTED in stored[0][0]
+    assert stored[0][2] == 5000
 
 
 def test_commit_listeners_hear_each_batch(make_recorder):
