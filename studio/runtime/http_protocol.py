@@ -80,6 +80,7 @@ class GatewayProtocol(HttpToolsProtocol):
         self._in_head = True  # between requests or inside a request head
         self._head_bytes = 0
         self._marks = 0  # heads and messages completed on this connection
+        self._begun = False  # the parser has started on a request it has not finished
         self._body_bytes = 0
         self._progress = 0.0  # monotonic time of the last byte of the current head or body
         self._stall_timer = None
@@ -113,8 +114,7 @@ class GatewayProtocol(HttpToolsProtocol):
         if self._refused:
             return  # lingering after a refusal: discard, never buffer
         self._progress = time.monotonic()
-        fresh = self._in_head and self._head_bytes == 0
-        if fresh and looks_like_http09(data):
+        if not self._begun and looks_like_http09(data):  # `data` starts a request
             self.refuse(400, "http-0.9", "HTTP/0.9 requests (no version on the request line) are not served")
             return
         self._unset_keepalive_if_required()
@@ -149,6 +149,10 @@ class GatewayProtocol(HttpToolsProtocol):
             self._arm_stall_timer()  # the body is still due: it must keep coming
 
     # -- parser callbacks ------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._begun = True
+        super().on_message_begin()
 
     def on_headers_complete(self) -> None:
         self._marks += 1
@@ -186,6 +190,7 @@ class GatewayProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._cancel_stall_timer()
         self._marks += 1
+        self._begun = False
         self._in_head = True
         self._head_bytes = 0
         if not self._refused:

@@ -209,3 +209,18 @@ def test_well_formed_pipelined_and_upgrade_requests_are_answered(runtime):
     with_body = exchange(runtime.port, POST + b"Connection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nup")
     assert refused(with_body, 400)["error"] == "upgrade-with-body"
     assert_not_invoked(runtime, before)
+
+
+def test_a_request_split_right_after_another_is_not_taken_for_http09(runtime):
+    """The next request's head starts in the same packet as the previous request's end and goes on
+    in the next one; the continuation ("Host: x" has two words) is not a request line of its own."""
+    with socket.create_connection(("127.0.0.1", runtime.port), timeout=30) as sock:
+        sock.sendall(POST + b"Content-Length: 3\r\n\r\nabcPOST /echo HTTP/1.1\r\n")
+        first = sock.recv(65536)
+        while b"abc" not in first:
+            first += sock.recv(65536)
+        sock.sendall(b"Host: 127.0.0.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\ndef")
+        rest = b""
+        while chunk := sock.recv(65536):
+            rest += chunk
+    assert first.startswith(b"HTTP/1.1 200 OK") and rest.startswith(b"HTTP/1.1 200 OK") and rest.endswith(b"def")
