@@ -4,7 +4,8 @@ applied (set in another file, so the trace runs but never pauses), with stop-on-
 
     .venv/bin/python benchmarks/debug_overhead.py [--requests 100]
 
-Prints the median latency of each mode and its ratio to the plain request.
+Prints the median latency of each mode and its ratio to the plain request; the modes are
+interleaved request by request, so a noisy machine slows them alike.
 """
 
 from __future__ import annotations
@@ -53,18 +54,21 @@ def main() -> None:
                 "profiled": ({PROFILE_HEADER: "1"}, False, False),
             }
             print(row("kind / mode", "median ms", "x plain", widths=(40, 12, 10)))
+            elsewhere = Breakpoint(str((root / "cloud-functions/elsewhere.py").resolve()), 2)
             for kind, (_rel, _source, path) in KINDS.items():
                 for _ in range(5):
                     timed(runtime.port, path, {})  # warm: instance started, imports done
-                plain = None
-                for mode, (headers, breakpoints, on_exception) in modes.items():
-                    runtime.debug.clear()
-                    if breakpoints:
-                        runtime.debug.add(Breakpoint(str((root / "cloud-functions/elsewhere.py").resolve()), 2))
-                    runtime.debug.stop_on_exception = on_exception
-                    samples = [timed(runtime.port, path, headers) for _ in range(args.requests)]
-                    value = median(samples)
-                    plain = value if plain is None else plain
+                samples: dict[str, list[float]] = {mode: [] for mode in modes}
+                for _ in range(args.requests):  # interleaved, so a noisy moment hits every mode alike
+                    for mode, (headers, breakpoints, on_exception) in modes.items():
+                        runtime.debug.clear()
+                        if breakpoints:
+                            runtime.debug.add(elsewhere)
+                        runtime.debug.stop_on_exception = on_exception
+                        samples[mode].append(timed(runtime.port, path, headers))
+                plain = median(samples["plain"])
+                for mode, values in samples.items():
+                    value = median(values)
                     print(row(f"{kind} / {mode}", f"{value:.2f}", f"{value / plain:.2f}", widths=(40, 12, 10)))
         finally:
             runtime.stop()
