@@ -142,7 +142,7 @@ class GatewayProtocol(HttpToolsProtocol):
                     self.refuse(431, "headers-too-large",
                                 f"the request head is over {self.limits.max_head_bytes} bytes")
                     return
-            if self._head_bytes and self._stall_timer is None and (cycle is None or cycle.response_complete):
+            if self._begun and self._stall_timer is None and (cycle is None or cycle.response_complete):
                 self._arm_stall_timer()
         elif (self._stall_timer is None and cycle is not None and cycle.more_body
               and not cycle.response_complete and not self.pipeline):
@@ -275,7 +275,7 @@ class GatewayProtocol(HttpToolsProtocol):
         if idle < self.limits.stall_timeout_s:
             self._stall_timer = self.loop.call_later(self.limits.stall_timeout_s - idle, self._check_stall)
             return
-        if self.cycle is not None and self.cycle.response_complete and self._head_bytes == 0:
+        if self.cycle is not None and self.cycle.response_complete and not self._begun:
             self.transport.close()  # idle between requests: nothing to answer
             return
         what = "request head" if self._in_head else "request body"
