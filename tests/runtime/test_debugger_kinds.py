@@ -206,7 +206,10 @@ def test_asgi_sync_endpoint_stops_on_the_framework_thread(edgeone, breakpoint_at
     assert (pause.frame.function, pause.frame.line, local(pause, "n")) == ("by_thread", line, "4")
     assert pause.thread != "MainThread"
     assert edgeone.debug.evaluate(pause.request_id, "n * 10").value == "40"
-    call.command(pause, "continue")
+    call.command(pause, "step")  # the step stays on this thread, not in the event loop's
+    stepped = call.pause()
+    assert (stepped.frame.function, stepped.frame.line, stepped.thread) == ("by_thread", line + 1, pause.thread)
+    call.command(stepped, "continue")
     assert call.finish().status == 200 and call.reply.json() == {"tripled": 12}
 
 

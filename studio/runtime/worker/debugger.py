@@ -52,6 +52,7 @@ class Session(bdb.Bdb):
         self._lock = threading.RLock()
         self._post_mortem_done: set[int] = set()
         self._stepping = False
+        self._stepping_thread: int | None = None
         for item in spec.get("breakpoints") or ():
             try:
                 path, line = self.canonic(str(item["file"])), int(item["line"])
@@ -100,6 +101,8 @@ class Session(bdb.Bdb):
     def stop_here(self, frame) -> bool:
         if _is_internal(frame.f_code.co_filename):
             return False
+        if self._stepping and threading.get_ident() != self._stepping_thread:
+            return False  # a step belongs to the thread that took it (breakpoints still stop any thread)
         return super().stop_here(frame)
 
     def break_here(self, frame) -> bool:
@@ -184,6 +187,7 @@ class Session(bdb.Bdb):
 
     def _resume(self, command: str, frame, post_mortem: bool) -> None:
         self._stepping = command in ("step", "next", "return")
+        self._stepping_thread = threading.get_ident()
         if command in ("detach", "quit"):
             self.stop_on_exception = False
         if post_mortem:
