@@ -28,7 +28,7 @@ def check(project: Path, as_json: bool) -> None:
     from studio.project.loader import load_project_with_settings
 
     loaded, settings = load_project_with_settings(project)
-    problems = check_project(loaded, settings=settings)
+    problems = tuple(check_project(loaded, settings=settings)) + tuple(keymap_problems(project, settings))
     counts = summary(problems)
     if as_json:
         click.echo(json.dumps([asdict(p) for p in problems], indent=2))
@@ -45,3 +45,30 @@ def check(project: Path, as_json: bool) -> None:
         )
     if counts["error"]:
         raise SystemExit(1)
+
+
+def keymap_problems(project: Path, settings) -> list:
+    """The studio's keymap, checked as the studio checks it (the action registry imports no UI)."""
+    from studio.project.model import Problem
+    from studio.tui.actions import checked_keymap
+
+    keymap = dict(getattr(settings, "keymap", None) or {})
+    if not keymap:
+        return []
+    _usable, messages = checked_keymap(keymap)
+    where, lines = None, []
+    for name in ("funcstudio.toml", "pyproject.toml"):
+        try:
+            lines = (project / name).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if any(line.strip().startswith(("[keymap]", "[tool.funcstudio.keymap]")) for line in lines):
+            where = name
+            break
+    out = []
+    for message in messages:
+        binding_id = message.split("'")[1] if "'" in message else ""
+        line = next((n for n, text in enumerate(lines, 1) if binding_id and binding_id in text), None)
+        out.append(Problem("warning", "keymap", message.removeprefix("keymap: "), file=where, line=line,
+                           hint="Press ? in the studio for every binding id and its keys."))
+    return out

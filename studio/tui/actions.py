@@ -156,17 +156,70 @@ def bindings(scope: str) -> list:
     ]
 
 
+# Key names Textual understands besides single characters and f1-f24 (textual.keys); kept here so
+# `check` can validate a keymap without importing Textual.
+NAMED_KEYS = frozenset({
+    "enter", "escape", "tab", "space", "backspace", "delete", "insert", "home", "end", "pageup", "pagedown",
+    "up", "down", "left", "right", "question_mark", "slash", "backslash", "exclamation_mark", "at",
+    "number_sign", "dollar_sign", "percent_sign", "circumflex_accent", "ampersand", "asterisk",
+    "left_parenthesis", "right_parenthesis", "minus", "underscore", "plus", "equals_sign", "left_square_bracket",
+    "right_square_bracket", "left_curly_bracket", "right_curly_bracket", "vertical_line", "semicolon", "colon",
+    "apostrophe", "quotation_mark", "grave_accent", "tilde", "comma", "full_stop", "less_than_sign",
+    "greater_than_sign",
+})
+MODIFIERS = ("ctrl", "alt", "shift", "meta", "super", "hyper")
+
+
+def key_error(keys: str) -> str | None:
+    """None when every comma-separated key of `keys` is one Textual can bind, else what is wrong."""
+    for key in (k.strip() for k in keys.split(",")):
+        if not key:
+            return f"{keys!r} has an empty key"
+        *modifiers, base = key.split("+")
+        unknown = [m for m in modifiers if m not in MODIFIERS]
+        if unknown:
+            return f"{key!r}: {unknown[0]!r} is not a modifier ({', '.join(MODIFIERS)})"
+        if len(base) == 1 and base.isprintable() and not base.isspace():
+            continue
+        if base in NAMED_KEYS or (base[:1] == "f" and base[1:].isdigit() and 1 <= int(base[1:]) <= 24):
+            continue
+        return f"{key!r} is not a key (a character, f1-f24, ctrl+x, alt+x, enter, escape, tab, ...)"
+    return None
+
+
+def _live_together(a: ActionSpec, b: ActionSpec) -> bool:
+    """App bindings are live everywhere; a widget's only while it (or a child) has the focus."""
+    return a.scope == b.scope or "app" in (a.scope, b.scope)
+
+
 def checked_keymap(keymap: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    """Split a settings keymap into the usable part and one message per unknown id or bad value."""
+    """Split a settings keymap into the usable part and one message per problem: an unknown id, a
+    value that is not a key, or a key that two actions live at the same time would both claim
+    (the remapped one is then left out, so the defaults keep working)."""
     usable: dict[str, str] = {}
     problems: list[str] = []
     for binding_id, keys in keymap.items():
         if binding_id not in BY_ID:
             problems.append(f"keymap: unknown binding id {binding_id!r}")
         elif not isinstance(keys, str) or not keys.strip():
-            problems.append(f"keymap: {binding_id!r} needs a key string such as 'f9'")
+            problems.append(f"keymap: {binding_id!r} needs a key string such as 'f12'")
+        elif (error := key_error(keys.strip())) is not None:
+            problems.append(f"keymap: {binding_id!r}: {error}")
         else:
             usable[binding_id] = keys.strip()
+    for binding_id in list(usable):
+        spec = BY_ID[binding_id]
+        mine = {k.strip() for k in usable[binding_id].split(",")}
+        for other in ACTIONS:
+            if other.id == binding_id or not _live_together(spec, other):
+                continue
+            theirs = {k.strip() for k in usable.get(other.id, other.keys).split(",")}
+            clash = sorted(mine & theirs)
+            if clash:
+                problems.append(f"keymap: {binding_id!r} = {clash[0]!r} collides with {other.id!r} "
+                                f"({other.description}), live at the same time; keeping {spec.keys!r}")
+                del usable[binding_id]
+                break
     return usable, problems
 
 

@@ -130,6 +130,8 @@ class StudioApp(DebugActions, App):
         self._request_env: str | None = None
         self.session = None
         """The `StudioSession` (session.py), once `_start_services` made it."""
+        self._keymap_seen: dict | None = None
+        """The keymap whose problems were said last."""
         self.store = None
         self.url: str | None = None
         self.reload_info: str = ""
@@ -321,12 +323,18 @@ class StudioApp(DebugActions, App):
         for pane in self.query(LogsPane):
             pane.add_functions([fn.id for fn in message.project.functions])
         self._refresh_header()
-        keymap = getattr(self.settings, "keymap", None) or {}
+        self._check_keymap()
+
+    def _check_keymap(self) -> None:
+        """Apply settings.keymap; its problems are said once per change of the keymap, not per reload."""
+        keymap = dict(getattr(self.settings, "keymap", None) or {})
         usable, problems = actions.checked_keymap(keymap)
-        if usable:
-            self.set_keymap(usable)
-        for problem in problems:
-            self.notify(problem, severity="warning", timeout=8)
+        self.set_keymap(usable)
+        if keymap == self._keymap_seen:
+            return
+        self._keymap_seen = keymap
+        if problems:
+            self.notify("\n".join(problems), title="keymap in funcstudio.toml", severity="warning", timeout=12)
 
     def _scf_event(self, template: str, function_id: str | None) -> dict:
         """The studio's SCF events come from the builder `invoke --event` uses (declared trigger, now)."""
@@ -388,6 +396,8 @@ class StudioApp(DebugActions, App):
             self.reload_info = f"reloaded {stamp} ({event.reload_ms:.0f} ms)"
             for editor in self.query(CodeEditor):  # the open file may be what changed (none while closing)
                 editor.check_disk()
+            if self.runtime is not None:
+                self.settings = self.session.settings = self.runtime.settings  # the keymap may have changed
             if self.session is not None and self.session.project is not None:
                 self.post_message(ProjectLoaded(self.session.project, event.reload_ms))
             self._refresh_header()

@@ -232,3 +232,23 @@ def test_deps_write_refuses_an_undecodable_requirements_file(tmp_path: Path) -> 
     assert result.returncode == 1
     assert "cannot read cloud-functions/requirements.txt" in result.stderr and "Traceback" not in result.stderr
     assert req.read_bytes() == b"caf\xe9==1\n"
+
+
+def test_check_reports_the_keymap(tmp_path: Path) -> None:
+    """Issue 12 finding 9: `check` names unknown ids, keys that do not parse and collisions, with lines."""
+    project = tmp_path / "p"
+    shutil.copytree(SAMPLES / "pages-showcase", project, ignore=shutil.ignore_patterns(".funcstudio"))
+    settings = project / "funcstudio.toml"
+    settings.write_text(settings.read_text() + '\n[keymap]\n"invoke.send" = "f9"\n"view.logs" = "notakey!!"\n'
+                        '"no.such" = "f12"\n')
+    result = run("check", str(project), "--json")
+    found = [p for p in json.loads(result.stdout) if p["code"] == "keymap"]
+    lines = settings.read_text().splitlines()
+    by_text = {p["message"]: p for p in found}
+    assert len(found) == 3, found
+    collide = next(p for m, p in by_text.items() if "collides with 'view.history'" in m)
+    assert collide["file"] == "funcstudio.toml" and lines[collide["line"] - 1].startswith('"invoke.send"')
+    assert any("'notakey!!' is not a key" in m for m in by_text)
+    assert any("unknown binding id 'no.such'" in m for m in by_text)
+    text = run("check", str(project)).stdout
+    assert "warning keymap" in text

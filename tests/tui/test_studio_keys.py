@@ -14,14 +14,14 @@ def test_every_binding_has_a_unique_id_and_tooltip():
     assert len(ids) == len(set(ids))
     for spec in actions.ACTIONS:
         assert "." in spec.id and spec.tooltip.endswith(".")
-    usable, problems = actions.checked_keymap({"invoke.send": "f9", "nope.nothing": "x", "editor.save": ""})
-    assert usable == {"invoke.send": "f9"}
+    usable, problems = actions.checked_keymap({"invoke.send": "f12", "nope.nothing": "x", "editor.save": ""})
+    assert usable == {"invoke.send": "f12"}
     assert any("nope.nothing" in p for p in problems) and any("editor.save" in p for p in problems)
 
 
 async def test_keymap_from_settings_remaps_send(showcase):
     with open(showcase / "funcstudio.toml", "a") as fh:
-        fh.write('\n[keymap]\n"invoke.send" = "f9"\n')
+        fh.write('\n[keymap]\n"invoke.send" = "f12"\n')
     app = make_app(showcase)
     messages = []
     async with app.run_test(message_hook=messages.append, **RUN) as pilot:
@@ -30,8 +30,8 @@ async def test_keymap_from_settings_remaps_send(showcase):
         await pilot.press("ctrl+j")  # the old key no longer sends
         await pilot.pause()
         assert not of(messages, InvokeRequested)
-        await pilot.press("f9")
-        await wait_until(pilot, lambda: of(messages, InvokeRequested), what="f9 sends")
+        await pilot.press("f12")
+        await wait_until(pilot, lambda: of(messages, InvokeRequested), what="f12 sends")
 
 
 async def test_help_lists_every_action(showcase):
@@ -80,3 +80,37 @@ async def test_toggle_panels_and_external_editor_without_a_terminal(showcase, mo
         await pilot.press("ctrl+o")  # headless: suspend is not supported; the studio says so and stays
         await pilot.pause()
         assert app.query_one("#editor").file == "cloud-functions/api/hello.py"
+
+
+def test_keymap_validation_finds_bad_keys_and_collisions():
+    """Finding 9: the README's old example (f9 is History's), a key that does not parse, an unknown id."""
+    usable, problems = actions.checked_keymap(
+        {"invoke.send": "f9", "view.logs": "notakey!!", "view.nothing": "f12", "editor.goto": "ctrl+l"})
+    assert usable == {"editor.goto": "ctrl+l"}
+    text = "\n".join(problems)
+    assert "'invoke.send' = 'f9' collides with 'view.history'" in text
+    assert "'notakey!!' is not a key" in text and "unknown binding id 'view.nothing'" in text
+    # widget bindings of different widgets are never live together: enter in logs and in history is fine
+    assert actions.checked_keymap({"logs.detail": "enter", "history.open": "enter"}) == (
+        {"logs.detail": "enter", "history.open": "enter"}, [])
+    # two app-wide actions are: this collides
+    assert actions.checked_keymap({"view.logs": "f5"})[1]
+
+
+async def test_keymap_problems_are_said_once_per_change(showcase):
+    """Finding 9: one message when the keymap changes, not another on every reload."""
+    settings = showcase / "funcstudio.toml"
+    settings.write_text(settings.read_text() + '\n[keymap]\n"view.logs" = "notakey!!"\n')
+    app = make_app(showcase, start_runtime=False)
+    said: list[str] = []
+    app.notify = lambda message, **kw: said.append(message)
+    async with app.run_test(**RUN) as pilot:
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
+        await pilot.pause()
+        assert len([m for m in said if "notakey" in m]) == 1
+        app._check_keymap()  # what every reload does
+        app._check_keymap()
+        assert len([m for m in said if "notakey" in m]) == 1
+        app.settings = type(app.settings)(**{**app.settings.__dict__, "keymap": {"view.logs": "f12", "x.y": "f1"}})
+        app._check_keymap()  # a changed keymap: one new message naming what is wrong now
+        assert len(said) == 2 and "x.y" in said[-1]
