@@ -167,6 +167,8 @@ def _print_logs(reader, filter, limit: int, follow: bool, as_json: bool, color: 
     while True:
         sys.stdout.flush()
         time.sleep(FOLLOW_POLL_S)
+        if not _store_there(reader):
+            continue
         if reader.last_ids()["logs"] < last:
             last = 0  # the store was cleared: ids start again
         for row in reader.logs_after(last, filter):
@@ -193,6 +195,8 @@ def _print_invocations(reader, filter, limit: int, follow: bool, as_json: bool, 
     while True:
         sys.stdout.flush()
         time.sleep(FOLLOW_POLL_S)
+        if not _store_there(reader):
+            continue
         if reader.last_ids()["invocations"] < last:
             last, pending = 0, set()
         fresh = reader.invocations_after(last, filter)
@@ -206,6 +210,13 @@ def _print_invocations(reader, filter, limit: int, follow: bool, as_json: bool, 
                 json.dumps(row.to_json(), ensure_ascii=False) if as_json else format_invocation(row, color),
                 color,
             )
+
+
+def _store_there(reader) -> bool:
+    """False while the store file is gone (deleted under a running `serve`, which starts a fresh one
+    with its next invocation): a follower waits for it as `tail -F` does; the new file's ids start
+    again, which the callers' "ids went down" check handles."""
+    return reader.db_path.exists()
 
 
 def _note_no_match(what: str, filter, follow: bool) -> None:

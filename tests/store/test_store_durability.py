@@ -95,15 +95,25 @@ def answered(port: int, count: int) -> list[str]:
 
 def test_a_deleted_store_is_started_afresh_and_said_once(project, tmp_path):
     store = db_path(project)
-    with serving(project, tmp_path) as (port, err):
+    followed = tmp_path / "follow.out"
+    with serving(project, tmp_path) as (port, err), open(followed, "wb") as follow_out:
         before = answered(port, 3)
         assert all_stored(store, before)
-        store.unlink()  # as `rm studio.db` does: its -wal and -shm stay
-        after = answered(port, 20)
-        assert all_stored(store, after), "answered invocations vanished"
-        status = health(port)
-        assert status["recording"] == "on" and "was deleted" in status["store_notice"]
-        assert get(port, f"/__funcstudio/invocations/{after[-1]}")[0] == 200  # the lookup reads the new file
+        follower = subprocess.Popen([sys.executable, "-m", "studio", "logs", str(project), "-i", "--follow"],
+                                    stdout=follow_out, stderr=subprocess.STDOUT, env=ENV, cwd=REPO)
+        try:
+            wait_for(lambda: before[-1] in followed.read_text())
+            store.unlink()  # as `rm studio.db` does: its -wal and -shm stay
+            time.sleep(0.5)  # the follower sees the store gone and waits, as `tail -F` does
+            after = answered(port, 20)
+            assert all_stored(store, after), "answered invocations vanished"
+            status = health(port)
+            assert status["recording"] == "on" and "was deleted" in status["store_notice"]
+            assert get(port, f"/__funcstudio/invocations/{after[-1]}")[0] == 200  # the lookup reads the new file
+            wait_for(lambda: after[-1] in followed.read_text())  # and `logs --follow` goes on in it
+        finally:
+            follower.kill()
+            follower.wait()
     said = err.read_text()
     assert said.count("was deleted while recording") == 1, said
 
