@@ -314,7 +314,10 @@ class Gateway:
         except Exception as exc:  # noqa: BLE001 - the gateway answers everything, keeps serving
             reply = self.handle_exception(exc, cycle)
         reply = self.after_request(reply, cycle)
-        self.teardown_request(cycle)
+        try:
+            self.teardown_request(cycle)
+        except Exception:  # noqa: BLE001 - publishing failed; the answer still goes out
+            log.exception("publishing request %s failed", cycle.request_id)
         return reply
 
     # -- hooks ---------------------------------------------------------------------------
