@@ -160,6 +160,8 @@ def render_text(record, logs) -> str:
         meta.append(f"fault {record.fault}")
     if record.app_path is not None:
         meta.append(f"app received {record.app_path}")
+    if record.paused_ms:
+        meta.append(f"paused {record.paused_ms / 1000:.1f} s in the debugger")
     out.append("")
     out.append("-- " + ", ".join(meta))
     if record.return_value is not None:

@@ -95,6 +95,8 @@ def render(detail, color: bool = False) -> str:
         facts.append(("params", json.dumps(detail.params, ensure_ascii=False)))
     if getattr(detail, "app_path", None) is not None:
         facts.append(("app received", detail.app_path))
+    if getattr(detail, "paused_ms", None):
+        facts.append(("paused", f"{detail.paused_ms / 1000:.1f} s in the debugger (deadline stood still)"))
     width = max(len(name) for name, _ in facts)
     out += [f"  {name:<{width}}  {value}" for name, value in facts]
 

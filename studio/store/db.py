@@ -288,5 +288,12 @@ def _v3_app_path(db: Database) -> None:
     db["invocations"].add_column("app_path", str)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_function_level_index, _v3_app_path]
+def _v4_paused_ms(db: Database) -> None:
+    """How long a debugged invocation sat paused at breakpoints (NULL when it never paused), so a
+    recorded duration that includes a person's think time says so."""
+    db["invocations"].add_column("paused_ms", float)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_function_level_index, _v3_app_path,
+                                                _v4_paused_ms]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -185,6 +185,8 @@ class InvocationDetail(InvocationSummary):
     logs_truncated: bool = False
     logs: tuple[LogRow, ...] = ()
     app_path: str | None = None
+    paused_ms: float | None = None
+    """Time paused in the debugger (schema 4; None when it never paused)."""
 
     def to_json(self) -> dict[str, object]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -250,6 +252,7 @@ class InvocationDetail(InvocationSummary):
             ),
             stored=True,
             app_path=self.app_path,
+            paused_ms=float(self.paused_ms or 0.0),
         )
 
 
@@ -320,7 +323,7 @@ DETAIL_COLUMNS = (
     "i.query_string, i.params, i.request_headers, i.request_body, i.request_body_size, "
     "i.request_body_truncated, i.response_headers, i.response_body, i.response_body_size, "
     "i.response_body_truncated, i.return_value, i.error_traceback, i.warnings, i.outbox, i.init_ms, "
-    "i.peak_memory_mb, i.code_version, i.instance_id, i.logs_truncated, i.app_path"
+    "i.peak_memory_mb, i.code_version, i.instance_id, i.logs_truncated, i.app_path, i.paused_ms"
 )
 SAVED_COLUMNS = "id, function_id, name, method, path, headers, body, event, created_at, updated_at"
 
@@ -341,6 +344,7 @@ def detail_from_row(
     (resp_size, resp_cut, return_value, traceback, warnings, outbox, init_ms, memory) = row[25:33]
     code_version, instance_id, logs_truncated = row[33:36]
     app_path = row[36] if len(row) > 36 else None
+    paused_ms = row[37] if len(row) > 37 else None
     return InvocationDetail(
         **{f.name: getattr(summary, f.name) for f in fields(InvocationSummary)},
         query_string=query_string,  # type: ignore[arg-type]
@@ -364,6 +368,7 @@ def detail_from_row(
         logs_truncated=bool(logs_truncated),
         logs=tuple(LogRow(*line) for line in logs),  # type: ignore[arg-type]
         app_path=app_path,  # type: ignore[arg-type]
+        paused_ms=paused_ms,  # type: ignore[arg-type]
     )
 
 
@@ -421,6 +426,8 @@ def invocation_row(record: InvocationRecord, body_cap: int) -> dict[str, object]
     }
     if record.app_path is not None:  # only framework entries have one (schema 3)
         values["app_path"] = record.app_path
+    if record.paused_ms:  # only debugged invocations that stopped (schema 4)
+        values["paused_ms"] = record.paused_ms
     return {name: valid_text(v) if isinstance(v, str) else v for name, v in values.items()}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -53,6 +54,7 @@ def test_printf_p_value_then_c_prints_the_live_local_then_the_response(project):
     assert "> cloud-functions/api/calc.py(8)handler()\n-> result = double(value)\n" in out
     assert "(Pdb) p value\n21\n(Pdb) c\n" in out
     assert out.index("21\n") < out.index("HTTP 200 OK") < out.index("result=42")
+    assert re.search(r"-- request .*, paused \d+\.\d s in the debugger", out)  # the record says how long
 
 
 def test_step_next_return_up_down_where_list_and_a_statement(project):

@@ -228,6 +228,17 @@ def test_stored_frames_keep_which_are_user_code(project, make_recorder):
     assert [frame["is_user"] for frame in stored.to_json()["error"]["frames"]] == [True, False]
 
 
+def test_time_paused_in_the_debugger_is_stored(project, make_recorder):
+    recorder = make_recorder()
+    recorder(InvocationFinished(record("paused-1", paused_ms=2500.5)))
+    recorder(InvocationFinished(record("plain-1")))
+    assert recorder.flush()
+    with Reader(recorder.db_path) as reader:
+        assert reader.invocation_record("paused-1").paused_ms == 2500.5
+        assert reader.invocation("paused-1").paused_ms == 2500.5
+        assert reader.invocation_record("plain-1").paused_ms == 0.0
+
+
 def test_bad_filter_values_raise_value_error(populated):
     with pytest.raises(ValueError, match="unknown level"):
         populated.logs(Filter(level="loud"))
