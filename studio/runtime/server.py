@@ -22,6 +22,7 @@ from studio.runtime.events import EventBus, InvocationRecord, LogLine, ProjectCh
 from studio.runtime.gateway import Gateway, Lookup
 from studio.runtime.http_protocol import HttpLimits
 from studio.runtime.http_server import HttpServer, PortInUse
+from studio.runtime.last_good import keep_last_good
 from studio.runtime.supervisor import Supervisor, choose_interpreter, new_request_id
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,8 @@ class Runtime:
                     log.exception("re-discovering %s failed; keeping the previous routes", self.root)
                     return None
                 old = self.project
-                affected = self.supervisor.affected_by(changed)
+                new_project, kept = keep_last_good(old, new_project, changed)
+                affected = self.supervisor.affected_by(changed) - set(kept)
                 for fn in old.functions:
                     if new_project.function(fn.id) != fn:
                         affected.add(fn.id)  # removed, or its definition changed
@@ -141,9 +143,12 @@ class Runtime:
                     self.supervisor.settings = new_settings
                     self.supervisor.python = choose_interpreter(self.root, new_settings)
                 self.supervisor.set_project(new_project)
+                self.supervisor.last_good = frozenset(kept)
                 self.gateway.set_project(new_project)
             finally:
                 self.gateway.reloading = False
+            # the replacements start now, in the background: the next request finds one warm
+            self.supervisor.prewarm_soon(fid for fid in retired if new_project.function(fid) is not None)
             self.supervisor.kill_retired(victims, "stale")
             event = ProjectChanged(
                 changed=tuple(self._rel(p) for p in changed), time=time.time(),

@@ -42,6 +42,7 @@ from studio.runtime.events import (
     ParityWarning,
 )
 from studio.runtime.faults import FaultContext, describe
+from studio.runtime.last_good import parses
 from studio.runtime.platforms import fault_log_lines, function_extra
 from studio.runtime.records import InstanceHandle, InstanceReport, fault_record, finished_record
 from studio.runtime.undeclared import UndeclaredDeps
@@ -198,6 +199,8 @@ class Supervisor:
         self.preload = preload_modules(project) if preload is None else list(preload)
         self._slots: dict[str, list[_Slot]] = {}
         self._waiters: dict[str, deque[_Waiter]] = {}
+        self.last_good: frozenset[str] = frozenset()
+        """Functions serving their last good version (their entry does not parse): no new instances."""
         self._cond = threading.Condition()
         self._closed = False
         self.versions = CodeVersions()
@@ -309,7 +312,7 @@ class Supervisor:
                             continue
                         slot.busy = True
                         return slot, False
-                    if len(slots) < limit:
+                    if len(slots) < limit and not self._keep_to_warm(function, slots):
                         slot = _Slot(instance=None, function_id=function.id, busy=True)
                         slots.append(slot)  # reserve the place while spawning outside the lock
                         break
@@ -342,6 +345,16 @@ class Supervisor:
         self._set_code_version(slot, function)
         self._enforce_global_cap()
         return slot, True
+
+    def _keep_to_warm(self, function: Function, slots: list[_Slot]) -> bool:
+        """Under the lock: whether a request should wait for this function's warm instance rather
+        than start another, because its entry does not parse right now (an unfinished in-place save,
+        or the last good version serving): a new instance would only answer a load error."""
+        if not any(s.instance is not None and not s.stale for s in slots):
+            return False  # nothing warm to wait for: start one (and report its load error if any)
+        if function.id in self.last_good:
+            return True
+        return not parses(os.path.abspath(self.project.root / function.entry))
 
     def _wake_next(self, function_id: str, slot: _Slot | None) -> None:
         """Under the lock: hand `slot` (busy) to the first waiter, or wake it to look again (a place
@@ -446,6 +459,40 @@ class Supervisor:
         for fid in wanted:
             self._inner_routes.pop(fid, None)
         return tuple(sorted(retired)), victims
+
+    def prewarm_soon(self, function_ids: Iterable[str]) -> None:
+        """Start an instance of each function on a background thread (after a reload retired its
+        instances), unless one is already warm or its pool is full."""
+        ids = list(function_ids)
+        if ids:
+            threading.Thread(target=self._prewarm, args=(ids,), name="funcstudio-prewarm", daemon=True).start()
+
+    def _prewarm(self, function_ids: list[str]) -> None:
+        limit = max(1, self.settings.runtime.max_instances)
+        for fid in function_ids:
+            function = self.project.function(fid)
+            if function is None:
+                continue
+            with self._cond:
+                if self._closed:
+                    return
+                slots = self._slots.setdefault(fid, [])
+                if len(slots) >= limit or any(not s.stale for s in slots):
+                    continue  # a request already started one (or holds a fresh one)
+                slot = _Slot(instance=None, function_id=fid, busy=True)
+                slots.append(slot)
+            try:
+                slot.instance = self._spawn(function)
+            except Exception:  # noqa: BLE001 - the next request tries again and reports
+                log.debug("prewarming %s failed", fid, exc_info=True)
+                self._drop(slot)
+                continue
+            if slot.instance.load_error is not None:
+                self._drop(slot)  # the request will start its own and report the load error
+                self._kill(slot.instance, fid, "load-error")
+                continue
+            self._set_code_version(slot, function)
+            self._release(slot, keep=True)
 
     def kill_retired(self, victims: list[_Slot], reason: str = "stale") -> None:
         for slot in victims:
