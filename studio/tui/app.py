@@ -84,22 +84,69 @@ class StudioHeader(Static):
 
 
 class BottomPanel(Vertical):
-    """Logs, history and trace as tabs."""
+    """Logs, history and trace as tabs. Resized by key (alt+up / alt+down) or by dragging its top
+    edge, and maximized over the editor and invoke panel (f11)."""
 
-    DEFAULT_CSS = "BottomPanel { height: auto; }"
+    DEFAULT_CSS = """
+    BottomPanel { height: auto; }
+    BottomPanel.-maximized { height: 1fr; }
+    BottomPanel.-maximized #bottom { height: 1fr; }
+    """
 
-    def __init__(self, fixed: bool, root: Path, mask) -> None:
+    MIN_HEIGHT = 5
+    STEP = 4
+
+    def __init__(self, fixed: bool, root: Path, mask, store: tuple) -> None:
         super().__init__()
         self.fixed = fixed
         self.root = root
         self.mask = mask
+        self.log_source, self.invocations = store
+
+    @property
+    def maximized(self) -> bool:
+        return self.has_class("-maximized")
+
+    def set_height(self, rows: int) -> int:
+        """Give the tabs `rows` rows (clamped to the screen, leaving the header, a little of the
+        editor and the footer); leaves the maximized state. Returns the height set."""
+        tabs = self.query_one("#bottom", TabbedContent)
+        rows = max(self.MIN_HEIGHT, min(rows, self.screen.size.height - 6))
+        tabs.styles.height = rows
+        self.set_maximized(False)
+        return rows
+
+    def resize(self, delta: int) -> int:
+        tabs = self.query_one("#bottom", TabbedContent)
+        return self.set_height(tabs.outer_size.height + delta)
+
+    def set_maximized(self, on: bool) -> None:
+        self.set_class(on, "-maximized")
+        for main in self.app.query("#main"):
+            main.display = not on
+
+    def on_mouse_down(self, event) -> None:
+        if event.y == 0:  # the panel's top edge is its grip
+            self._dragging = True
+            self.capture_mouse()
+            event.stop()
+
+    def on_mouse_move(self, event) -> None:
+        if getattr(self, "_dragging", False):
+            self.set_height(self.screen.size.height - 1 - event.screen_y)
+
+    def on_mouse_up(self, event) -> None:
+        if getattr(self, "_dragging", False):
+            self._dragging = False
+            self.release_mouse()
 
     def compose(self) -> ComposeResult:
+        # each view reads the store itself from its mount on: nothing waits for discovery or the runtime
         with TabbedContent(id="bottom", initial="logs"):
             with TabPane("Logs", id="logs"):
-                yield LogsPane(fixed_clock=self.fixed, mask=self.mask, id="logs-pane")
+                yield LogsPane(self.log_source, fixed_clock=self.fixed, mask=self.mask, id="logs-pane")
             with TabPane("History", id="history"):
-                yield Lazy(HistoryView(fixed_clock=self.fixed, id="history-view"))
+                yield Lazy(HistoryView(self.invocations, fixed_clock=self.fixed, id="history-view"))
             with TabPane("Trace", id="trace"):
                 yield Lazy(TraceView(self.root, mask=self.mask, id="trace-view"))
             with TabPane("Debug", id="debug"):
@@ -133,6 +180,7 @@ class StudioApp(DebugActions, App):
         self._keymap_seen: dict | None = None
         """The keymap whose problems were said last."""
         self.store = None
+        self.log_source = None
         self.url: str | None = None
         self.reload_info: str = ""
         self.store_note: str = ""
@@ -183,7 +231,7 @@ class StudioApp(DebugActions, App):
                     yield ResponseView(show_timing=not fixed, mask=self.mask, id="response")
         # the bottom panel mounts after the first frame (startup budget, STYLE.md §6); services start
         # later still, so their results always find it
-        yield Lazy(BottomPanel(fixed, self.root, self.mask))
+        yield Lazy(BottomPanel(fixed, self.root, self.mask, self._open_store()))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -191,9 +239,10 @@ class StudioApp(DebugActions, App):
         self.query_one(RouteTree).show_loading()
         # after the first frame: discovery and the runtime must not compete with the first paint
         self.call_after_refresh(self._start_services)
-        self._open_store()
+        self.watcher.start()
+        self.post_message(StoreReady((self.log_source, self.store)))
 
-    def _open_store(self) -> None:
+    def _open_store(self) -> tuple:
         """The store's readers, from the first frame on: they need neither discovery nor the runtime
         (their connections open on first use, in the views' workers), and the watcher notices rows
         written by any process, the studio's own recorder included."""
@@ -204,8 +253,9 @@ class StudioApp(DebugActions, App):
 
         path = db_path(self.root)
         self.store = InvocationSource(path)
-        self.watcher = StoreWatcher(path, lambda: self.post_message(StoreChanged())).start()
-        self.post_message(StoreReady((LogSource(path), self.store)))
+        self.log_source = LogSource(path)
+        self.watcher = StoreWatcher(path, lambda: self.post_message(StoreChanged()))
+        return self.log_source, self.store
 
     def _no_blink(self) -> None:
         """Fixed mode: no blinking cursors (run again once the lazy parts are in)."""
@@ -370,16 +420,12 @@ class StudioApp(DebugActions, App):
 
     @on(StoreReady)
     def _store_ready(self, message: StoreReady) -> None:
-        if not self.query(LogsPane) or not self.query(HistoryView):
-            # the lazy bottom panel (and its lazy history tab) are not in yet: try after the next refresh
+        if not self.query(LogsPane):  # the lazy bottom panel is not in yet: try after the next refresh
             self.call_after_refresh(self._store_ready, message)
             return
-        log_source, invocations = message.store
         self._no_blink()
         if self.project is not None:
             self.query_one(LogsPane).add_functions([fn.id for fn in self.project.functions])
-        self.query_one(LogsPane).set_source(log_source)
-        self.query_one(HistoryView).set_source(invocations)
         self._migrate_in_background()
 
     @on(RuntimeEventReceived)
@@ -830,6 +876,14 @@ class StudioApp(DebugActions, App):
         focus = {"logs": "#log-view", "history": "#history-table", "trace": "#trace-frames",
                  "debug": "#debug-stack", "profile": "#profile-rows"}[name]
         self.query_one(focus).focus()
+
+    def action_resize_panel(self, delta: int) -> None:
+        for panel in self.query(BottomPanel):
+            panel.resize(delta)
+
+    def action_maximize_panel(self) -> None:
+        for panel in self.query(BottomPanel):
+            panel.set_maximized(not panel.maximized)
 
     def action_toggle_errors_only(self) -> None:
         """Errors only in the logs (ERROR and CRITICAL lines) and the history (failed invocations)."""

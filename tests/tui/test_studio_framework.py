@@ -28,14 +28,16 @@ async def test_inner_routes_and_folded_framework_frames(showcase):
         trace = app.query_one(TraceView)
         assert trace.error["type"] == "ZeroDivisionError"
         shown = [frame for _i, frame in trace.rows]
-        assert shown[0]["function"] == "crash" and all(f.get("is_user", True) for f in shown)
+        assert shown[-1]["function"] == "crash" and all(f.get("is_user", True) for f in shown)
+        assert trace.query_one("#trace-frames").highlighted == len(shown) - 1  # the raising frame
         folded = [f for f in trace.error["frames"] if not f.get("is_user", True)]
         assert folded, "Flask's own frames are recorded"
         await focus_tab(pilot, "f10")
         await pilot.press("f")
         await pilot.pause()
         assert len(trace.rows) == len(trace.error["frames"])
-        assert [f for _i, f in trace.rows][: len(shown)] == shown  # user frames stay first
+        assert [f for _i, f in trace.rows] == trace.error["frames"]  # every frame, most recent call last
+        assert trace.rows[trace.query_one("#trace-frames").highlighted][1]["function"] == "crash"
 
         tree = app.query_one(RouteTree)
         await wait_until(pilot, lambda: any(e.kind == "inner" and e.path == "/flask-api/health"

@@ -122,7 +122,9 @@ async def test_trace_frame_opens_in_the_editor(shared):
     assert trace.error and trace.error["type"] == "ValueError"
     files = [frame["file"] for _i, frame in trace.rows]
     assert files and all(frame.get("is_user", True) for _i, frame in trace.rows)
-    assert files[0].endswith("api/util.py")  # innermost user frame first
+    assert files[-1].endswith("api/util.py")  # most recent call last, as Python prints it
+    assert trace.query_one("#trace-frames").highlighted == len(files) - 1  # the raising frame is selected
+    assert "most recent call last" in str(trace.query_one("#trace-title").render())
     locals_text = str(trace.query_one("#trace-detail").render())
     assert "raw" in locals_text and "three" in locals_text
     await focus_tab(pilot, "f10")  # focus the trace
@@ -130,7 +132,7 @@ async def test_trace_frame_opens_in_the_editor(shared):
     await pilot.pause()
     editor = app.query_one(CodeEditor)
     assert editor.file == "cloud-functions/api/util.py"
-    line = trace.rows[0][1]["line"]
+    line = trace.rows[-1][1]["line"]
     assert editor.text_area.cursor_location[0] == line - 1
     assert "int(raw)" in editor.text_area.document.get_line(line - 1)
     assert editor.text_area.selected_text == ""  # finding 5: the cursor, not a selection typing replaces

@@ -91,10 +91,11 @@ class HistoryView(Vertical):
 
     COLUMNS = ("time", "trigger", "request", "status", "ms", "function", "error")
 
-    def __init__(self, *, fixed_clock: bool = False, id: str | None = None) -> None:
+    def __init__(self, source: InvocationSource | None = None, *, fixed_clock: bool = False,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.fixed_clock = fixed_clock
-        self.source: InvocationSource | None = None
+        self.source: InvocationSource | None = source
         self.filters = HistoryFilters()
         self.rows: list[InvocationRow] = []
         self.exhausted = False
@@ -127,6 +128,8 @@ class HistoryView(Vertical):
 
     def on_mount(self) -> None:
         self._table()
+        if self.source is not None:
+            self.reload()
 
     # -- the source and the filters ------------------------------------------------------------
 

@@ -216,12 +216,9 @@ class LogView(ScrollView, can_focus=True):
         self._older.extend(newest_first)
         added = len(newest_first)
         self._resized()
-        if self.tail:
-            self.cursor = self.line_count - 1
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
-        else:
-            self.cursor += added
-            self.call_after_refresh(self.scroll_to, y=self.scroll_offset.y + added, animate=False, immediate=True)
+        # the same lines stay in place (at the bottom, when following): before the next frame is drawn
+        self.cursor = self.line_count - 1 if self.tail else self.cursor + added
+        self.scroll_to(y=self.scroll_offset.y + added, animate=False, immediate=True)
         self.refresh()
 
     def extend_newer(self, ascending: array) -> None:
@@ -426,7 +423,7 @@ class LogDetail(VerticalScroll):
     BINDINGS = [b for b in bindings("logs") if b.action == "close_detail"]
 
     DEFAULT_CSS = """
-    LogDetail { height: auto; max-height: 65%; display: none; border-top: solid $primary;
+    LogDetail { height: 1fr; min-height: 4; display: none; border-top: solid $primary;
                 background: $surface; padding: 0 1; }
     LogDetail:focus { border-top: solid $accent; }
     LogDetail.-shown { display: block; }
@@ -520,11 +517,12 @@ class LogsPane(Vertical):
         ids: array
         high: int
 
-    def __init__(self, *, fixed_clock: bool = False, mask=None, id: str | None = None) -> None:
+    def __init__(self, source: LogSource | None = None, *, fixed_clock: bool = False, mask=None,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.fixed_clock = fixed_clock
         self.mask = mask
-        self.source: LogSource | None = None
+        self.source: LogSource | None = source
         self.filters = LogFilters()
         self._generation = 0
         self._function_ids: list[str] = []
@@ -563,6 +561,10 @@ class LogsPane(Vertical):
 
         what: str
         """source | changed"""
+
+    def on_mount(self) -> None:
+        if self.source is not None:
+            self.post_message(self.Wanted("source"))
 
     def set_source(self, source: LogSource) -> None:
         self.source = source
@@ -697,13 +699,17 @@ class LogsPane(Vertical):
         functions = source.function_ids()
         if not get_current_worker().is_cancelled:
             self.post_message(self.FirstPage(generation, ids, rows, high, functions))
-        before = ids[-1] if len(ids) == PAGE_SIZE else None
+
+    @work(thread=True, exit_on_error=False, group="log-ids")
+    def _load_older(self, generation: int, filters: LogFilters, before: int) -> None:
+        """The scrollback behind the first paint, a keyset page at a time, yielding to the UI between."""
         while before is not None and generation == self._generation:
-            older = source.newest_ids(filters, before_id=before, limit=OLDER_CHUNK)
+            older = self.source.newest_ids(filters, before_id=before, limit=OLDER_CHUNK)
             before = older[-1] if len(older) == OLDER_CHUNK else None
             if get_current_worker().is_cancelled:
                 return
             self.post_message(self.OlderIds(generation, older, before is None))
+            time.sleep(0.005)
 
     @work(thread=True, exit_on_error=False, group="log-ids")
     def _load_newer(self, generation: int, filters: LogFilters, after: int) -> None:
@@ -722,6 +728,8 @@ class LogsPane(Vertical):
         self.add_functions(message.functions)
         complete = len(message.ids) < PAGE_SIZE
         self.view.reset(message.ids, message.rows, complete=complete)
+        if not complete:  # the scrollback once the newest lines are drawn
+            self.call_after_refresh(self._load_older, message.generation, self.filters, message.ids[-1])
         self.post_message(self.Filtered(self, self.filters, len(message.ids)))
         self._show_count()
         if self._append_wanted:

@@ -1,4 +1,4 @@
-"""The trace view: user frames first, runtime and framework frames folded, locals per frame."""
+"""The trace view: frames as Python prints them (most recent call last), runtime and framework frames folded, locals per frame."""
 
 from __future__ import annotations
 
@@ -13,17 +13,27 @@ from textual.widgets.option_list import Option
 
 from studio.tui.actions import bindings
 
+ORDER = "Traceback (most recent call last)"
+
 
 def order_frames(frames: list[dict], show_folded: bool) -> list[tuple[int, dict]]:
-    """(original index, frame): user frames first (innermost first), then the rest when unfolded."""
-    indexed = list(enumerate(frames))
-    user = [f for f in reversed(indexed) if f[1].get("is_user", True)]
-    other = [f for f in reversed(indexed) if not f[1].get("is_user", True)]
-    return user + (other if show_folded else [])
+    """(original index, frame) in the order Python prints a traceback, the most recent call last;
+    folded, only the user's own frames."""
+    return [(index, frame) for index, frame in enumerate(frames) if show_folded or frame.get("is_user", True)]
+
+
+def raising_row(rows: list[tuple[int, dict]]) -> int:
+    """The row of the frame that raised in the user's code (the last user frame), else the last."""
+    for position in range(len(rows) - 1, -1, -1):
+        if rows[position][1].get("is_user", True):
+            return position
+    return max(len(rows) - 1, 0)
 
 
 class TraceView(Vertical):
-    """A frame list (pointer) beside the frame's source and locals (detail), as Toolong shows lines.
+    """A frame list (pointer) beside the frame's source and locals (detail), as Toolong shows lines. The
+    frames read as Python prints them (most recent call last, the title says so); the one that raised
+    in the user's code is selected.
 
     | Key | Action |
     |---|---|
@@ -71,7 +81,7 @@ class TraceView(Vertical):
         if not error:
             title.update("no trace: the last invocation did not raise")
         else:
-            title.update(self.mask(f"{error.get('type', 'Error')}: {error.get('message', '')}"))
+            title.update(self.mask(f"{error.get('type', 'Error')}: {error.get('message', '')}  · {ORDER}"))
         self._fill()
 
     def _fill(self) -> None:
@@ -89,9 +99,9 @@ class TraceView(Vertical):
         if folded and not self.show_folded:
             options.add_option(Option(Text(f"… {folded} runtime/framework frames folded (f)", style="dim italic"),
                                       disabled=True))
-        if self.rows:
-            options.highlighted = 0
-            self._show_detail(0)
+        if self.rows:  # the frame that raised is selected, as the editor would show it
+            options.highlighted = raising_row(self.rows)
+            self._show_detail(options.highlighted)
         else:
             self.query_one("#trace-detail", Static).update(
                 self.mask((self.error or {}).get("traceback", "")) if self.error else "")
