@@ -40,10 +40,10 @@ async def wait_for_workers(app) -> None:
 
 
 async def started(pilot) -> None:
-    """The project is in the tree, the gateway answers and the store is open."""
+    """The project is in the tree, the gateway answers and the recorder writes the store."""
     app = pilot.app
-    await wait_until(pilot, lambda: app.project is not None and app.url is not None and app.store is not None,
-                     what="project, runtime and store")
+    await wait_until(pilot, lambda: app.project is not None and app.url is not None and app.recorder is not None,
+                     what="project, runtime and recorder")
 
 
 async def select_function(pilot, function_id: str) -> None:
