@@ -56,7 +56,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Make the logs/history/trace panel taller (or drag its top edge).", show=False),
     ActionSpec("view.panel-shrink", "alt+down", "resize_panel(-4)", "Shorter panel",
                "Make the logs/history/trace panel shorter (or drag its top edge).", show=False),
-    ActionSpec("view.panel-maximize", "f12", "maximize_panel", "Maximize panel",
+    ActionSpec("view.panel-maximize", "alt+m", "maximize_panel", "Maximize panel",
                "Give the logs/history/trace panel the whole window, or give it back.", show=False),
     ActionSpec("view.toggle-tree", "ctrl+b", "toggle_panel('sidebar')", "Tree", "Show or hide the route tree.",
                show=False),

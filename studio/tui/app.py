@@ -85,7 +85,7 @@ class StudioHeader(Static):
 
 class BottomPanel(Vertical):
     """Logs, history and trace as tabs. Resized by key (alt+up / alt+down) or by dragging its top
-    edge, and maximized over the editor and invoke panel (f12)."""
+    edge, and maximized over the editor and invoke panel (alt+m)."""
 
     DEFAULT_CSS = """
     BottomPanel { height: auto; }

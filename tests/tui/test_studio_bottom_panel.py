@@ -28,10 +28,10 @@ async def test_resize_by_key_and_mouse_maximize_and_a_detail_of_half(showcase):
         await pilot.mouse_up(offset=(5, 10))
         await wait_until(pilot, lambda: tabs.region.y == 10, what="dragged to row 10")
 
-        await pilot.press("f12")
+        await pilot.press("alt+m")
         await wait_until(pilot, lambda: not app.query_one("#main").display and tabs.region.y <= 2,
                          what="maximized")
-        await pilot.press("f12")
+        await pilot.press("alt+m")
         await wait_until(pilot, lambda: app.query_one("#main").display, what="back")
 
         view, detail = app.query_one(LogView), app.query_one(LogDetail)
