@@ -705,10 +705,24 @@ class Recorder:
         except StoreError as exc:
             self._turn_off(f"{self.db_path} {what} and no fresh store could be made there: {exc}")
             return
+        self._renew_journal()
         self._say(
             f"{self.db_path} {what} while recording; recording goes on in a fresh store at the same path"
             + (f" (what was there is kept as {moved.name})" if moved is not None else "")
         )
+
+    def _renew_journal(self) -> None:
+        """The journal went with `.funcstudio/` (rm -rf): appends would land in a deleted file, so
+        open a new one beside the fresh store. What the old one held is still queued in memory."""
+        with self._journal_lock:
+            journal = self._journal
+            if journal is None or journal.path.exists():
+                return
+            journal.close(remove=False)
+            self._journal = None
+            self._journal_pending = 0
+        if self._journal_wanted:
+            self._open_journal()
 
     def _pause(self, message: str) -> None:
         """Recording off until a retry succeeds (a full disk, a lock held too long)."""

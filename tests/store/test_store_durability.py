@@ -118,6 +118,19 @@ def test_a_deleted_store_is_started_afresh_and_said_once(project, tmp_path):
     assert said.count("was deleted while recording") == 1, said
 
 
+def test_a_deleted_store_folder_gets_a_fresh_store_and_journal(project, tmp_path):
+    import shutil
+
+    store = db_path(project)
+    with serving(project, tmp_path) as (port, err):
+        assert all_stored(store, answered(port, 3))
+        shutil.rmtree(store.parent)  # `rm -rf .funcstudio` while serving
+        after = answered(port, 10)
+        assert all_stored(store, after)
+        assert list((store.parent / "journal").glob("*.jsonl")), "answered invocations are journaled again"
+        assert "was deleted" in health(port)["store_notice"]
+
+
 @pytest.mark.parametrize("how", ["in place", "renamed over"])
 def test_a_store_overwritten_with_garbage_is_kept_aside_untouched(project, tmp_path, how):
     store = db_path(project)
