@@ -163,9 +163,13 @@ async def test_x_on_a_history_row_writes_a_test_that_passes(showcase):
         history = app.query_one("#history-view")
         await wait_until(pilot, lambda: history.selected_request_id == completed.gateway_request_id,
                          what="the new row in the history")
+        reloads = app.reload_info
         await pilot.press("x")
         target = showcase / "tests" / f"test_recorded_{completed.gateway_request_id[:8]}.py"
         await wait_until(pilot, target.is_file, what="the exported test")
+        # The new file reloads the project; let that finish before the app closes.
+        await wait_until(pilot, lambda: app.reload_info != reloads, what="the reload the new file causes")
+        await pilot.pause()
     assert "expected = {'user': {'id': '7', 'name': 'Alan Turing'}" in target.read_text()
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin_args(),
                              str(target.relative_to(showcase))], cwd=showcase, capture_output=True, text=True,
