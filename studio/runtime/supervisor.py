@@ -178,6 +178,8 @@ class _Slot:
     project_files: list[str] = field(default_factory=list)
     modules_seen: object = None
     """The instance's `modules` set `code_version` was computed from (it is replaced on change)."""
+    warming: bool = False
+    """Started by `prewarm_soon` for no request in particular: requests wait for it to be ready."""
 
 
 @dataclass(eq=False)
@@ -350,6 +352,8 @@ class Supervisor:
         """Under the lock: whether a request should wait for this function's warm instance rather
         than start another, because its entry does not parse right now (an unfinished in-place save,
         or the last good version serving): a new instance would only answer a load error."""
+        if any(s.warming for s in slots):
+            return True  # a replacement is being started already: the first request takes it
         if not any(s.instance is not None and not s.stale for s in slots):
             return False  # nothing warm to wait for: start one (and report its load error if any)
         if function.id in self.last_good:
@@ -479,7 +483,7 @@ class Supervisor:
                 slots = self._slots.setdefault(fid, [])
                 if len(slots) >= limit or any(not s.stale for s in slots):
                     continue  # a request already started one (or holds a fresh one)
-                slot = _Slot(instance=None, function_id=fid, busy=True)
+                slot = _Slot(instance=None, function_id=fid, busy=True, warming=True)
                 slots.append(slot)
             try:
                 slot.instance = self._spawn(function)
@@ -492,7 +496,8 @@ class Supervisor:
                 self._kill(slot.instance, fid, "load-error")
                 continue
             self._set_code_version(slot, function)
-            self._release(slot, keep=True)
+            slot.warming = False
+            self._release(slot, keep=True)  # straight to the first request waiting for it, if any
 
     def kill_retired(self, victims: list[_Slot], reason: str = "stale") -> None:
         for slot in victims:
