@@ -141,3 +141,16 @@ def test_the_cli_moves_old_requests_before_running_one(sample_copy):
     second = run_funcstudio("invoke", str(root), "--request", "http-requests/api-users-id.http#ada")
     assert second.returncode == 0 and "moved" not in second.stderr
     sqlite3.connect(db_path(root)).close()
+
+
+def test_an_scf_event_saved_as_a_control_api_call_runs_sync_and_async(sample_copy):
+    root = sample_copy("scf-demo")
+    write_file(root, "http-requests/echo.http", "### now\nPOST /__funcstudio/functions/echo/index/invoke\n"
+               "Content-Type: application/json\n\n{\"ping\": \"{{who}}\"}\n\n### later\n"
+               "POST /__funcstudio/functions/echo/index/invoke\nX-Funcstudio-Invocation-Type: Event\n\n{\"ping\": 2}\n")
+    write_file(root, "http-requests/http-client.env.json", json.dumps({"dev": {"who": "Ada"}}))
+    now = invoke_json(root, "--request", "http-requests/echo.http#now", "--env", "dev")
+    assert (now["function_id"], now["trigger"], json.loads(now["body"])) == ("echo/index", "invoke",
+                                                                             {"echo": {"ping": "Ada"}})
+    later = invoke_json(root, "--request", "http-requests/echo.http#later")
+    assert (later["trigger"], json.loads(later["body"])) == ("async", {"echo": {"ping": 2}})
