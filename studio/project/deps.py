@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.project import files
+from studio.project import files, import_cache
 from studio.project._common import EXCLUDED_DIRS, rel
 from studio.project.model import Problem, Project
 
@@ -166,6 +166,8 @@ def package_name(line: str) -> str | None:
 def compute_requirements(project: Project) -> Requirements:
     """The requirements the EdgeOne build would install for `project`, with their sources."""
     root = Path(project.root)
+    import_cache.load(root, _IMPORTS_CACHE)
+    parsed_before = _PARSED
     problems: list[Problem] = []
     missing: list[Problem] = []
     edge_dir = root / EDGEONE_DIR
@@ -232,6 +234,8 @@ def compute_requirements(project: Project) -> Requirements:
                                    "SCF-UNDECLARED-DEP",
                                    rel(req_path, root), frozenset({root / fn.entry})))
     missing = list({(p.file, p.line, p.message): p for p in missing}.values())
+    if _PARSED != parsed_before:
+        import_cache.save(root, _IMPORTS_CACHE)
     return Requirements(tuple(requirements), user_file, shadowed, tuple(missing), tuple(problems), edgeone)
 
 
@@ -325,8 +329,23 @@ def distribution_for(import_name: str) -> str:
     """Best guess of the PyPI distribution that provides `import_name`."""
     if import_name in _DISTRIBUTION_OF:
         return _DISTRIBUTION_OF[import_name]
+    if _has_distribution(import_name):  # the common case, without scanning every installed dist
+        return import_name.lower()
     found = _installed_distributions().get(import_name)
     return found[0].lower() if found else import_name.lower()
+
+
+@functools.lru_cache(maxsize=512)
+def _has_distribution(name: str) -> bool:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        distribution(name)
+    except (PackageNotFoundError, ValueError):
+        return False
+    except Exception:  # a broken environment must not break the scan
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=1)
@@ -425,6 +444,8 @@ _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | frozenset(sys.bui
 # path -> (mtime_ns, size, imports): parsing is the expensive part of a scan, so unchanged files
 # are parsed once.
 _IMPORTS_CACHE: dict[str, tuple[int, int, tuple[tuple[str, int], ...]]] = {}
+_PARSED = 0
+"""Cache misses so far: the scan saves the cache only when it learned something."""
 
 
 def file_imports(path: Path) -> tuple[tuple[str, int], ...]:
@@ -438,6 +459,8 @@ def file_imports(path: Path) -> tuple[tuple[str, int], ...]:
     text = source.text
     # Parsing is what costs (a vendored SDK is thousands of files): a file whose import lines name
     # only the standard library or relative modules cannot yield a finding, so it is not parsed.
+    global _PARSED
+    _PARSED += 1
     if text and "import" in text and _may_import_third_party(text):
         try:
             found = tuple(_imports(ast.parse(text).body, optional=False))

@@ -240,8 +240,9 @@ def _load_yaml(path: Path, root: Path, problems: list[Problem]) -> tuple[object,
         return None
     import yaml  # only projects with SCF config files pay for PyYAML
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster, same result
     try:
-        return yaml.safe_load(text), text
+        return yaml.load(text, Loader=loader), text
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -547,3 +547,16 @@ def _dotenv_value(value: str) -> str:
     if comment:
         value = value[: comment.start()]
     return value.strip()
+
+
+CACHE_DIR_ENV = "FUNCSTUDIO_CACHE_DIR"
+
+
+def user_cache_dir() -> str:
+    """Where funcstudio keeps caches that are not part of a project (the import scan's):
+    `$FUNCSTUDIO_CACHE_DIR`, else `$XDG_CACHE_HOME/funcstudio`, else `~/.cache/funcstudio`."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return override
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "funcstudio")

@@ -125,3 +125,28 @@ def test_matching_pin_is_quiet(tmp_path: Path) -> None:
     write_file(tmp_path, "cloud-functions/api/[[default]].py", FASTAPI_APP)
     write_file(tmp_path, "cloud-functions/requirements.txt", f"fastapi=={version('fastapi')}\n")
     assert not [p for p in check_project(load_project(tmp_path)) if p.code == "DEP-VERSION-MISMATCH"]
+
+
+def test_parse_cache_outlives_the_process_and_follows_edits(tmp_path: Path, monkeypatch) -> None:
+    """`check` is a new process each time: the import scan's results are kept by size and mtime in
+    the user's cache folder, never in the project."""
+    from studio.project import deps
+
+    monkeypatch.setenv("FUNCSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    project = tmp_path / "proj"
+    write_function(project, "Python3.10")
+
+    def fresh_scan() -> tuple[int, list]:
+        deps._IMPORTS_CACHE.clear()  # as in a new process
+        before = deps._PARSED
+        missing = scf_missing(project)
+        return deps._PARSED - before, missing
+
+    parsed, first = fresh_scan()
+    assert parsed > 0 and (tmp_path / "cache" / "imports").is_dir()
+    parsed, again = fresh_scan()
+    assert parsed == 0 and again == first
+    assert not (project / ".funcstudio").exists()
+    write_file(project, "fn/sdk/util.py", "import numpy\nimport pandas\n")  # an edit is parsed again
+    parsed, edited = fresh_scan()
+    assert parsed == 1 and ("fn/sdk/util.py", "import pandas") in edited
