@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from gw_helpers import EventLog, request, wait_until, write_files
@@ -105,7 +108,7 @@ def test_a_timed_out_invocation_names_the_processes_killed_with_its_instance(spa
         _kill(pids)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["SIGKILL", "SIGTERM", "SIGINT"])
 def test_nothing_outlives_serve_whatever_ends_it(spawner, tmp_path, sig):
     pids: list[int] = []
     try:
@@ -118,6 +121,61 @@ def test_nothing_outlives_serve_whatever_ends_it(spawner, tmp_path, sig):
             served.proc.wait(timeout=30)
         assert all_gone(pids), [p for p in pids if not gone(p)]
     finally:
+        _kill(pids)
+
+
+@pytest.mark.parametrize("how", ["kill -9", "ctrl+q"])
+def test_nothing_outlives_the_studio_whatever_ends_it(spawner, how):
+    """The studio in a real terminal (a pty): its functions' processes end with it."""
+    import pty
+    import socket
+    import threading
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "TERM": "xterm-256color",
+           "COLUMNS": "120", "LINES": "40"}
+    proc = subprocess.Popen([sys.executable, "-m", "studio", str(spawner), "--port", str(port)],
+                            stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    stop = threading.Event()
+
+    def drain() -> None:  # the studio draws continuously; a full pty would block it
+        while not stop.is_set():
+            try:
+                if not os.read(master, 65536):
+                    return
+            except OSError:
+                return
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    pids: list[int] = []
+    try:
+        def answering():
+            try:
+                return request(port, "GET", "/spawn", timeout=5)
+            except OSError:
+                return None
+
+        reply = wait_until(answering, 60, interval=0.2)
+        assert reply.status == 200, reply.body
+        pids = json.loads(reply.text)
+        assert not any(gone(p) for p in pids)
+        if how == "kill -9":
+            proc.kill()
+        else:
+            os.write(master, b"\x11")  # ctrl+q
+        proc.wait(timeout=30)
+        assert all_gone(pids), [p for p in pids if not gone(p)]
+    finally:
+        stop.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
         _kill(pids)
 
 
