@@ -19,7 +19,7 @@ import pytest
 from gw_helpers import EventLog, request, wait_until, write_files
 from helpers import serve_process
 
-from studio.project.settings import LimitSettings, RuntimeSettings, Settings
+from studio.project.settings import RuntimeSettings, Settings
 from studio.runtime.events import InstanceExited, LogLine
 from studio.runtime.server import Runtime
 
@@ -91,7 +91,8 @@ def test_an_idle_instance_takes_everything_it_started_with_it(spawner):
 
 
 def test_a_timed_out_invocation_names_the_processes_killed_with_its_instance(spawner):
-    runtime, events = start(spawner, Settings(limits=LimitSettings(timeout_s=2.0)))
+    (spawner / "funcstudio.toml").write_text("[limits]\ntimeout_s = 2\n")  # discovery reads the file
+    runtime, events = start(spawner, Settings())
     pids: list[int] = []
     try:
         reply = request(runtime.port, "GET", "/hang")
