@@ -7,6 +7,7 @@ this only forwards keys and shows what the hub reports.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,9 @@ from studio.runtime.debug import (
     DebugResumed,
     resolve_breakpoint,
 )
+
+BREAKPOINTS_FILE = "breakpoints.json"
+"""Under .funcstudio/: the studio's breakpoints, project-relative, restored when it opens again."""
 
 
 @dataclass
@@ -49,10 +53,51 @@ class DebugActions:
 
     # -- state -------------------------------------------------------------------------------------
 
+    _breakpoints_restored: bool = False
+    _breakpoints_saved: list | None = None
+
     @property
     def debug_hub(self):
         runtime = getattr(self, "runtime", None)
-        return runtime.debug if runtime is not None else None
+        if runtime is None:
+            return None
+        if not self._breakpoints_restored:
+            self._breakpoints_restored = True
+            self._restore_breakpoints(runtime.debug)
+        return runtime.debug
+
+    # -- breakpoints survive the studio: .funcstudio/breakpoints.json -------------------------------
+
+    def _breakpoints_file(self):
+        return self.root / ".funcstudio" / BREAKPOINTS_FILE
+
+    def _restore_breakpoints(self, hub) -> None:
+        try:
+            data = json.loads(self._breakpoints_file().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        for item in data.get("breakpoints", []) if isinstance(data, dict) else []:
+            try:
+                hub.add(resolve_breakpoint(str(self.root / item["file"]), int(item["line"]),
+                                           condition=item.get("condition")))
+            except (BreakpointError, KeyError, TypeError, ValueError):
+                continue  # the file or the line is gone: drop that one
+        self._breakpoints_saved = hub.breakpoints()
+
+    def _save_breakpoints(self, hub) -> None:
+        current = hub.breakpoints()
+        if current == self._breakpoints_saved or not self._breakpoints_file().parent.is_dir():
+            return  # unchanged, or no .funcstudio/ (the store makes it, with its .gitignore)
+        items = []
+        for b in current:
+            relative = self._project_relative(b.file)
+            if relative is not None:
+                items.append({"file": relative, "line": b.line, "condition": b.condition})
+        try:
+            self._breakpoints_file().write_text(json.dumps({"breakpoints": items}, indent=1), encoding="utf-8")
+        except OSError:
+            return
+        self._breakpoints_saved = current
 
     def debug_request_headers(self) -> list[tuple[str, str]]:
         """Headers for the invoke panel's next request: the breakpoints apply, and maybe a profile."""
@@ -99,6 +144,8 @@ class DebugActions:
 
         hub = self.debug_hub
         pane = self._debug_pane()
+        if hub is not None:
+            self._save_breakpoints(hub)
         if pane is not None and hub is not None:
             pane.show_breakpoints(hub.breakpoints())
             pane.set_status(self._debug_status())

@@ -198,3 +198,22 @@ async def test_breakpoints_move_with_their_code_when_lines_are_added_or_removed(
     await pilot.press("backspace")
     assert not editor.dirty
     app.runtime.debug.clear()
+
+
+@shared_loop
+async def test_breakpoints_are_kept_for_the_next_studio(shared):
+    pilot, _messages, project = shared
+    app = pilot.app
+    app.runtime.debug.clear()
+    await on_line(pilot, 3)
+    await pilot.press("alt+b")
+    saved = (project / ".funcstudio" / "breakpoints.json").read_text()
+    assert '"file": "cloud-functions/api/calc.py"' in saved and '"line": 3' in saved
+    from studio.runtime.debug import DebugHub
+    from studio.runtime.events import EventBus
+
+    restored = DebugHub(EventBus())
+    make_app(project)._restore_breakpoints(restored)  # what the next studio on this project does
+    assert [(b.file, b.line) for b in restored.breakpoints()] == [(str((project / f"{CALC}.py").resolve()), 3)]
+    await pilot.press("alt+b")  # cleared here: the file says so too
+    assert '"line": 3' not in (project / ".funcstudio" / "breakpoints.json").read_text()
