@@ -71,7 +71,8 @@ def load_request(root: Path, ref: str, env: str | None, requests_dir: str) -> tu
     try:
         environments = read_environments(path.parent, stop=root if _inside(path, root) else path.parent)
         variables = environments.variables(env)
-        resolved = resolve(parsed, request, variables, where=path_text)
+        resolved = resolve(parsed, request, variables, where=path_text,
+                           read_body_file=lambda name: _body_file(path.parent, name))
     except MissingVariable as exc:
         names = environments.names
         hint = (f"; environments: {', '.join(names)} (--env NAME)" if names and env is None
@@ -81,6 +82,15 @@ def load_request(root: Path, ref: str, env: str | None, requests_dir: str) -> tu
         raise Usage(str(exc)) from None
     label = f"{path_text}#{request.slug or parsed.requests.index(request) + 1}"
     return resolved, label
+
+
+def _body_file(folder: Path, name: str) -> str:
+    """`< ./payload.json` in a request: the file's text, relative to the `.http` file."""
+    target = folder / name
+    try:
+        return target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HttpFileError(f"cannot read the body file {name} ({target}): {exc}") from None
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -42,6 +42,8 @@ _HEADER = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z{}-]+)\s*:\s?(.*)$")
 _VARIABLE_LINE = re.compile(r"^@([A-Za-z_][\w.-]*)\s*=\s*(.*?)\s*$")
 _NAME_COMMENT = re.compile(r"^(?:#|//)\s*@name\s+(.+?)\s*$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_$][\w.$-]*)\s*\}\}")
+_HANDLER_LINE = re.compile(r"^(> \{%|> \S+\.js\s*$|>>!? \S)")
+_BODY_FILE = re.compile(r"^<\s+(\S.*?)\s*$")
 
 
 class HttpFileError(ValueError):
@@ -70,6 +72,9 @@ class HttpRequest:
     """`@name = value` lines written in this request's block."""
     comments: tuple[str, ...] = ()
     """The block's comment lines, their `#`/`//` marker included."""
+    handler: str = ""
+    """A JetBrains response handler (`> {% ... %}`, `> file.js`) or redirect (`>> file`) after the
+    body: kept as written, never run."""
     line: int = field(default=0, compare=False)
     """1-based line of the request line in its file."""
     span: tuple[int, int] = field(default=(0, 0), compare=False)
@@ -211,6 +216,11 @@ def _read_block(lines: list[str], start: int, end: int, *, name: str,
             headers.append((header.group(1), header.group(2)))
         i += 1
     body_lines = lines[i + 1:end] if i < end else []
+    handler_at = next((n for n, line in enumerate(body_lines) if _HANDLER_LINE.match(line)), None)
+    handler_lines = body_lines[handler_at:] if handler_at is not None else []
+    body_lines = body_lines[:handler_at] if handler_at is not None else body_lines
+    while handler_lines and not handler_lines[-1].strip():
+        handler_lines.pop()
     while body_lines and not body_lines[-1].strip():
         body_lines.pop()
     while body_lines and not body_lines[0].strip():
@@ -218,6 +228,7 @@ def _read_block(lines: list[str], start: int, end: int, *, name: str,
     span_start = block_start if block_start is not None else start
     return HttpRequest(
         name=name, method=method, url=url, headers=tuple(headers), body="\n".join(body_lines),
+        handler="\n".join(handler_lines),
         variables=tuple(variables), comments=tuple(comments), line=line_number, span=(span_start, end),
     )
 
@@ -234,9 +245,14 @@ def format_request(request: HttpRequest) -> str:
     out += [f"@{name} = {value}" for name, value in request.variables]
     out.append(f"{request.method} {request.url}")
     out += [f"{name}: {value}" for name, value in request.headers]
-    if request.body:
+    if request.body or request.handler:
         out.append("")
+    if request.body:
         out.append(request.body)
+    if request.handler:
+        if request.body:
+            out.append("")
+        out.append(request.handler)
     return "\n".join(out) + "\n"
 
 
@@ -281,6 +297,10 @@ def _check_writable(request: HttpRequest) -> None:
     for line in request.body.split("\n"):
         if line.startswith(SEPARATOR):
             raise HttpFileError(f"a body line cannot start with {SEPARATOR} (it would start a new request)")
+        if _HANDLER_LINE.match(line):
+            raise HttpFileError(f"a body line cannot start with {line[:3]!r} (it would start a response handler)")
+    if request.handler and not _HANDLER_LINE.match(request.handler):
+        raise HttpFileError("a response handler starts with `> ` or `>> `")
 
 
 # -- environments and substitution ---------------------------------------------------------------
@@ -392,9 +412,11 @@ class ResolvedRequest:
 
 
 def resolve(file: HttpFile, request: HttpRequest, environment: Mapping[str, str] | None = None,
-            where: str = "", dynamic: Callable[[str], str | None] = dynamic_variable) -> ResolvedRequest:
+            where: str = "", dynamic: Callable[[str], str | None] = dynamic_variable,
+            read_body_file: Callable[[str], str] | None = None) -> ResolvedRequest:
     """Fill `{{variables}}` (environment over file variables) and drop scheme and host:
-    funcstudio sends every request to its own local runtime."""
+    funcstudio sends every request to its own local runtime. A body that is one `< path` line is
+    that file's text, read by `read_body_file(path)` (the caller knows where the `.http` file is)."""
     variables = {**file.variables_for(request), **(environment or {})}
     at = f"{where}, line {request.line}" if where else f"line {request.line}"
     url = substitute(request.url, variables, at, dynamic)
@@ -406,7 +428,11 @@ def resolve(file: HttpFile, request: HttpRequest, environment: Mapping[str, str]
         target = "/" + target
     headers = tuple((substitute(n, variables, at, dynamic), substitute(v, variables, at, dynamic))
                     for n, v in request.headers)
-    return ResolvedRequest(request.method, target, headers, substitute(request.body, variables, at, dynamic))
+    body = request.body
+    included = _BODY_FILE.match(body) if "\n" not in body else None
+    if included is not None and read_body_file is not None:
+        body = read_body_file(substitute(included.group(1), variables, at, dynamic))
+    return ResolvedRequest(request.method, target, headers, substitute(body, variables, at, dynamic))
 
 
 def with_name(request: HttpRequest, name: str) -> HttpRequest:

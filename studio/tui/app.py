@@ -1116,7 +1116,7 @@ class StudioApp(DebugActions, App):
         shown = panel.entry
         catch_all = {m.group(1) for m in PARAM_RE.finditer(getattr(shown, "path", None) or "") if m.group(2)}
         draft, loaded, missing = entry_to_draft(entry, env, shown.function_id if shown else None, panel.mode,
-                                                catch_all)
+                                                catch_all, self.root)
         panel.load_request(draft)
         if draft.function_id:
             self._loaded_requests[draft.function_id] = loaded

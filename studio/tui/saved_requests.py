@@ -217,8 +217,10 @@ def fill_known(text: str, variables: dict[str, str]) -> str:
 
 
 def entry_to_draft(entry: SavedEntry, env: dict[str, str], function_id: str | None, mode: str,
-                   catch_all: set[str] = frozenset()) -> tuple[RequestDraft, LoadedRequest, list[str]]:
-    """The panel's draft for a saved request, what it was loaded from, and the variables nobody defines."""
+                   catch_all: set[str] = frozenset(), root: Path | None = None,
+                   ) -> tuple[RequestDraft, LoadedRequest, list[str]]:
+    """The panel's draft for a saved request, what it was loaded from, and the variables nobody defines.
+    A `< payload.json` body is read from beside the `.http` file (under `root`)."""
     request = entry.request
     variables = {**entry.parsed.variables_for(request), **env}
     url = request.url
@@ -236,7 +238,15 @@ def entry_to_draft(entry: SavedEntry, env: dict[str, str], function_id: str | No
     missing = [name for text in (url, *(n + v for n, v in request.headers), request.body)
                for name in placeholders(text) if name not in variables and not name.startswith("$")]
     headers = tuple((fill_known(n, variables), fill_known(v, variables)) for n, v in request.headers)
-    body = fill_known(request.body, variables)
+    body = request.body
+    included = re.match(r"^<\s+(\S.*?)\s*$", body) if root is not None and "\n" not in body else None
+    if included is not None:
+        try:
+            body = (root / entry.file).parent.joinpath(fill_known(included.group(1), variables)).read_text(
+                encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            pass  # shown as written; sending it shows the function what it got
+    body = fill_known(body, variables)
     control = CONTROL_RE.match(path)
     if control is not None:
         kind = next((v for n, v in headers if n.lower() == INVOCATION_TYPE_HEADER.lower()), "RequestResponse")

@@ -23,7 +23,10 @@ def showcase(sample_copy):
                                           (("User-Agent", "{{agent}}"),), variables=(("id", "7"),)))
     text = upsert_request(text, HttpRequest("say hello", "POST", "/api/hello?from=file",
                                             (("Content-Type", "application/json"),), '{"name": "{{who}}"}'))
+    text = upsert_request(text, HttpRequest("hello from a file", "POST", "/api/hello",
+                                            (("Content-Type", "application/json"),), "< ./hello.json"))
     write_file(root, "http-requests/users.http", text)
+    write_file(root, "http-requests/hello.json", '{"name": "{{who}}", "from": "file"}')
     write_file(root, "http-client.env.json", json.dumps(
         {"$shared": {"host": "https://example.com", "who": "Ada"}, "dev": {"id": "42", "agent": "public"}}))
     write_file(root, "http-client.private.env.json", json.dumps({"dev": {"agent": "private"}}))
@@ -53,6 +56,8 @@ def test_file_variables_apply_without_an_environment_and_minus_h_adds_headers(sh
     assert (record["method"], record["status"], record["query_string"]) == ("POST", 201, "from=file")
     assert json.loads(record["body"])["received"] == {"name": "Ada"}
     assert ["X-Extra", "1"] in record["request_headers"]
+    from_file = invoke_json(showcase, "--request", "http-requests/users.http#hello-from-a-file")
+    assert json.loads(from_file["body"])["received"] == {"name": "Ada", "from": "file"}
 
 
 @pytest.mark.parametrize(("ref", "env", "message"), [
@@ -60,7 +65,7 @@ def test_file_variables_apply_without_an_environment_and_minus_h_adds_headers(sh
                                         "http-requests/users.http"),
     ("http-requests/users.http#get-usr", None, "no request #get-usr in http-requests/users.http; it holds "
                                                "#get-user (line 3), #say-hello (line 7)"),
-    ("http-requests/users.http", None, "holds 2 requests; pick one with FILE#name"),
+    ("http-requests/users.http", None, "holds 3 requests; pick one with FILE#name"),
     ("http-requests/users.http#get-user", "prod", "no environment 'prod'"),
 ])
 def test_errors_list_what_exists(showcase, ref, env, message):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -162,6 +163,21 @@ def test_the_writer_refuses_what_the_format_cannot_hold():
             format_request(bad)
 
 
+def test_response_handlers_are_kept_apart_from_the_body_and_body_files_are_read():
+    text = ("### post\nPOST /api/x\n\n< ./payload.json\n\n> {%\n  client.global.set('id', response.body.id);\n%}\n"
+            "### quoted\nPOST /api/y\n\n> a quote, not a handler\n")
+    parsed = parse_http(text)
+    post, quoted = parsed.requests
+    assert post.body == "< ./payload.json"
+    assert post.handler == "> {%\n  client.global.set('id', response.body.id);\n%}"
+    assert quoted.body == "> a quote, not a handler" and quoted.handler == ""
+    assert parse_http(format_request(post)).requests[0] == post
+    read = []
+    resolved = resolve(parsed, post, {}, read_body_file=lambda name: read.append(name) or '{"a": 1}')
+    assert (resolved.body, read) == ('{"a": 1}', ["./payload.json"])
+    assert resolve(parsed, post).body == "< ./payload.json"  # nobody to read it: sent as written
+
+
 def test_slugify():
     assert slugify("Get user: by ID!") == "get-user-by-id"
     assert slugify("  ") == ""
@@ -183,7 +199,8 @@ def _requests(draw) -> HttpRequest:
     segments = draw(st.lists(st.one_of(_token, _token.map(lambda t: "{{" + t + "}}")), max_size=4))
     url = "/" + "/".join(segments) + draw(st.one_of(st.just(""), _token.map(lambda t: f"?{t}=1")))
     headers = tuple(draw(st.lists(st.tuples(_token, _line.map(str.strip)), max_size=4)))
-    body_lines = draw(st.lists(_line.filter(lambda s: not s.startswith("###")), max_size=5))
+    body_lines = draw(st.lists(_line.filter(lambda s: not s.startswith(("###", "> {%", ">> ", ">>! "))
+                                            and not re.match(r"> \S+\.js\s*$", s)), max_size=5))
     body = "\n".join(body_lines).strip("\n")
     if body and not body.strip():
         body = ""
@@ -192,7 +209,8 @@ def _requests(draw) -> HttpRequest:
                                              _line.map(lambda s: ("// " + s).strip())), max_size=2)
                           .filter(lambda cs: not any("@name" in c or c.startswith("###") for c in cs))))
     variables = tuple(draw(st.lists(st.tuples(_token, _word), max_size=2)))
-    return HttpRequest(name, method, url, headers, body, variables, comments)
+    handler = draw(st.sampled_from(["", "> {%\n    client.test('ok', () => {});\n%}", ">> out/last.json"]))
+    return HttpRequest(name, method, url, headers, body, variables, comments, handler)
 
 
 @settings(max_examples=80, deadline=None)
