@@ -771,7 +771,12 @@ class StudioApp(DebugActions, App):
             self._replay(record)
             return
         self.last_record = record
-        self.query_one(ResponseView).show(response_from_record(record))
+        shown = response_from_record(record)
+        if record.stored:  # reopened from the store: say when it ran and on which code
+            when = "00:00:00" if self.options.fixed else time.strftime("%Y-%m-%d %H:%M:%S",
+                                                                      time.localtime(record.started_at))
+            shown.recorded = f"ran {when} · code {(record.code_version or '?')[:12]}"
+        self.query_one(ResponseView).show(shown)
         self.query_one(TraceView).show_error(error_json(record))
         if message.purpose == "open":  # from a log line: its trace when it failed, else its response
             if record.error:

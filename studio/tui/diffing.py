@@ -16,7 +16,14 @@ def _pretty(body: str) -> list[str]:
 
 
 def _logs(record: dict) -> list[str]:
-    return [f"{line.get('level') or line.get('stream')}: {line.get('text')}" for line in record.get("logs") or []]
+    """One diff line per line of text: a multi-line entry (a traceback) is marked on every line it
+    changed, not only on its first."""
+    out: list[str] = []
+    for line in record.get("logs") or []:
+        first, *rest = str(line.get("text") or "").split("\n")
+        out.append(f"{line.get('level') or line.get('stream')}: {first}")
+        out += [f"    {more}" for more in rest]
+    return out
 
 
 def diff_records(before: dict, after: dict) -> tuple[Text, bool]:

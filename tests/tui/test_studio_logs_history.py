@@ -9,6 +9,7 @@ from studio.tui.messages import ReplayCompleted
 from studio.tui.screens.modals import TextScreen
 from studio.tui.widgets.history import HistoryView
 from studio.tui.widgets.log_view import LogView
+from studio.tui.widgets.response_view import ResponseView
 
 
 def shown_texts(view: LogView) -> list[str]:
@@ -49,3 +50,6 @@ async def test_history_shows_invocations_and_replay_diffs(showcase):
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.last_record is not None and app.last_record.request_id
                          == history.rows[0].request_id, what="history detail")
+        # labelled as a recorded run: the function, when it ran and its code version
+        title = str(app.query_one(ResponseView).border_title)
+        assert title.startswith("RECORDED RUN · cloud-functions/api/hello · ran 00:00:00 · code "), title

@@ -58,6 +58,18 @@ def test_diff_reports_status_body_and_logs():
     assert diff_records(after, after)[1] is False
 
 
+def test_diff_marks_every_changed_line_of_a_multi_line_log_entry():
+    trace = "Traceback (most recent call last):\n  File \"a.py\", line {n}, in f\nValueError: {n}"
+    before = {"status": 500, "body": "", "logs": [{"level": "ERROR", "text": trace.format(n=1)}]}
+    after = {"status": 500, "body": "", "logs": [{"level": "ERROR", "text": trace.format(n=2)}]}
+    text, changed = diff_records(before, after)
+    marked = [line for line in text.plain.splitlines() if line[:1] in ("-", "+")]
+    assert changed
+    assert '-      File "a.py", line 1, in f' in text.plain and '+      File "a.py", line 2, in f' in text.plain
+    assert "-    ValueError: 1" in text.plain and "+    ValueError: 2" in text.plain
+    assert len(marked) == 4
+
+
 def test_curl_import_reads_what_browsers_and_shells_copy():
     """Finding 8: the multi-line form (`\\` at each line end), cmd.exe's `^`, Chrome's $'...' quoting."""
     chrome = ("curl 'http://localhost:8088/api/users/42?full=1' \\\n  -H 'accept: application/json' \\\r\n"

@@ -532,6 +532,8 @@ class LogsPane(Vertical):
         """The current filter's first page is shown (appending before it would re-read it)."""
         self._append_wanted = False
         self._appending = False
+        self._older_from: tuple | None = None
+        """(generation, filters, before id) of a scrollback still to read."""
         self.scans = 0
         """First pages and appends applied so far (tests and screenshots wait on it)."""
 
@@ -675,6 +677,7 @@ class LogsPane(Vertical):
         """Show the current filter: its newest page first, then the older ids behind it."""
         self._generation += 1
         self._first_page_in = False
+        self._appending = False  # a read still running belongs to the old generation and is dropped
         if self.source is not None:
             self._load_first_page(self._generation, self.filters)
 
@@ -714,6 +717,9 @@ class LogsPane(Vertical):
     @work(thread=True, exit_on_error=False, group="log-ids")
     def _load_newer(self, generation: int, filters: LogFilters, after: int) -> None:
         high = self.source.newest_id()
+        if high < after:  # the store was cleared or replaced (`logs --clear`, a fresh store): ids start over
+            self.post_message(self.Wanted("source"))
+            return
         ids = self.source.matching_ids(filters, after)
         if not get_current_worker().is_cancelled:
             self.post_message(self.NewerIds(generation, ids, max(high, ids[-1] if ids else 0)))
@@ -728,12 +734,22 @@ class LogsPane(Vertical):
         self.add_functions(message.functions)
         complete = len(message.ids) < PAGE_SIZE
         self.view.reset(message.ids, message.rows, complete=complete)
-        if not complete:  # the scrollback once the newest lines are drawn
-            self.call_after_refresh(self._load_older, message.generation, self.filters, message.ids[-1])
+        self._older_from = None if complete else (message.generation, self.filters, message.ids[-1])
+        self._start_older()
         self.post_message(self.Filtered(self, self.filters, len(message.ids)))
         self._show_count()
         if self._append_wanted:
             self.append_new()
+
+    def _start_older(self) -> None:
+        """The scrollback, once the newest lines are laid out and drawn (not while the studio mounts)."""
+        if self._older_from is None or not self.view.size.height:
+            return
+        older_from, self._older_from = self._older_from, None
+        self.call_after_refresh(self._load_older, *older_from)
+
+    def on_resize(self) -> None:
+        self._start_older()
 
     def on_logs_pane_older_ids(self, message: OlderIds) -> None:
         message.stop()
@@ -767,10 +783,14 @@ class LogsPane(Vertical):
                 badge.update("paused · G follows")
 
     def _show_count(self) -> None:
+        if not self.query("#log-count"):  # the lazy filter bar is not in yet: once it is
+            self.call_after_refresh(self._show_count)
+            return
         view = self.view
         more = "" if view.complete else "+"
-        for count in self.query("#log-count").results(Static):
-            count.update(f"{view.line_count:,}{more} line{'s' if view.line_count != 1 else ''}")
+        self.query_one("#log-count", Static).update(
+            f"{view.line_count:,}{more} line{'s' if view.line_count != 1 else ''}")
+        self._show_tail(view.tail, view.unseen)
 
     def toggle_errors_only(self) -> bool:
         """Errors only (ERROR and CRITICAL lines) on or off; returns the new state."""

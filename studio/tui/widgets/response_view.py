@@ -33,6 +33,9 @@ class ResponseData:
     """The function that answered (the view's title names it)."""
     app_path: str | None = None
     """The path a framework app received after prefix stripping, when it differs from the request's."""
+    recorded: str | None = None
+    """Set when this is a run reopened from the store (history, a log line): when it ran and on which
+    code version, so it is never taken for the current code's answer."""
 
 
 def human_size(size: int) -> str:
@@ -147,9 +150,17 @@ class ResponseView(Vertical):
         self.response = response
 
     def watch_function_id(self, function_id: str | None) -> None:
-        self.border_title = f"RESPONSE · {function_id}" if function_id else "RESPONSE"
+        self._title()
+
+    def _title(self) -> None:
+        function_id, response = self.function_id, self.response
+        if response is not None and response.recorded:
+            self.border_title = f"RECORDED RUN · {function_id or '?'} · {response.recorded}"
+        else:
+            self.border_title = f"RESPONSE · {function_id}" if function_id else "RESPONSE"
 
     def watch_response(self, response: ResponseData | None) -> None:
+        self._title()
         if not self.query("#response-body"):  # the lazy tabs are not in yet: fill them once they are
             self.call_after_refresh(self.watch_response, response)
             return
