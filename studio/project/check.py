@@ -15,6 +15,7 @@ from pathlib import Path
 
 from studio.project import files
 from studio.project.deps import Requirements, compute_requirements
+from studio.project.http_files import DEFAULT_DIR, http_file_problems
 from studio.project.loader import dedupe_problems
 from studio.project.model import Problem, Project, Route
 from studio.project.settings import Settings
@@ -42,6 +43,7 @@ def check_project(project: Project, requirements: Requirements | None = None,
     problems.extend(_asgi_dispatch_wsgi(project))
     problems.extend(_python_version(project, settings))
     problems.extend(_pins(project, reqs, settings))
+    problems.extend(http_file_problems(project.root, settings.requests.dir if settings is not None else DEFAULT_DIR))
     return sort_problems(dedupe_problems(problems))
 
 

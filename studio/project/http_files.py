@@ -30,6 +30,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from studio.project.model import Problem
+
 SEPARATOR = "###"
 PUBLIC_ENV_FILE = "http-client.env.json"
 PRIVATE_ENV_FILE = "http-client.private.env.json"
@@ -437,3 +439,34 @@ def resolve(file: HttpFile, request: HttpRequest, environment: Mapping[str, str]
 
 def with_name(request: HttpRequest, name: str) -> HttpRequest:
     return replace(request, name=name)
+
+
+def http_file_problems(root: Path, folder: str = DEFAULT_DIR) -> list[Problem]:
+    """What `funcstudio check` says about the saved requests: blocks of `.http` files that cannot be
+    read (with their line) and environment files that are not `{"env": {...}}` JSON."""
+    base = Path(root) / folder
+    if not base.is_dir():
+        return []
+    problems: list[Problem] = []
+    hint = "The block is skipped until it reads as `### name`, a request line, headers, a blank line, a body."
+    for path in sorted(base.rglob("*.http")):
+        rel = path.relative_to(root).as_posix()
+        try:
+            parsed = parse_http(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem("warning", "http-file", f"cannot read saved requests: {exc}", file=rel))
+            continue
+        for text in parsed.problems:
+            number, _, message = text.partition(": ")
+            line = int(number.removeprefix("line ")) if number.startswith("line ") else None
+            problems.append(Problem("warning", "http-file", message, file=rel, line=line, hint=hint))
+    for path in sorted({*base.rglob(PUBLIC_ENV_FILE), *base.rglob(PRIVATE_ENV_FILE),
+                        *(Path(root) / name for name in (PUBLIC_ENV_FILE, PRIVATE_ENV_FILE))}):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(root).as_posix()
+        try:
+            parse_environments(path.read_text(encoding="utf-8"), rel)
+        except (HttpFileError, OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem("warning", "http-file", str(exc), file=rel))
+    return problems

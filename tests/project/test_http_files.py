@@ -178,6 +178,19 @@ def test_response_handlers_are_kept_apart_from_the_body_and_body_files_are_read(
     assert resolve(parsed, post).body == "< ./payload.json"  # nobody to read it: sent as written
 
 
+def test_check_names_unreadable_blocks_and_bad_environment_files(tmp_path):
+    from studio.project.http_files import http_file_problems
+
+    (tmp_path / "http-requests").mkdir()
+    (tmp_path / "http-requests" / "a.http").write_text("### ok\nGET /a\n\n### bad\nnot a request\n")
+    (tmp_path / "http-client.env.json").write_text('{"dev": 1}')
+    problems = http_file_problems(tmp_path, "http-requests")
+    assert [(p.code, p.severity, p.file, p.line) for p in problems] == [
+        ("http-file", "warning", "http-requests/a.http", 5), ("http-file", "warning", "http-client.env.json", None)]
+    assert problems[0].message == "expected a request line (`GET /path`), got 'not a request'"
+    assert http_file_problems(tmp_path, "elsewhere") == []
+
+
 def test_slugify():
     assert slugify("Get user: by ID!") == "get-user-by-id"
     assert slugify("  ") == ""
