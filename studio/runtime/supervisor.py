@@ -360,6 +360,12 @@ class Supervisor:
             return True
         return not parses(os.path.abspath(self.project.root / function.entry))
 
+    def _has_warm(self, function_id: str) -> bool:
+        """A loaded, current instance of this function exists (busy or idle)."""
+        with self._cond:
+            return any(s.instance is not None and not s.stale and s.instance.load_error is None
+                       for s in self._slots.get(function_id, ()))
+
     def _wake_next(self, function_id: str, slot: _Slot | None) -> None:
         """Under the lock: hand `slot` (busy) to the first waiter, or wake it to look again (a place
         freed up). Returns nothing; a slot nobody waits for stays idle."""
@@ -514,14 +520,29 @@ class Supervisor:
         for fid, slots in items:
             fn = self.project.function(fid)
             if fn is not None and os.path.abspath(root / fn.entry) in changed_set:
-                hit.add(fid)
+                if not self._same_code(fn, slots):
+                    hit.add(fid)
                 continue
             for slot in slots:
                 mods = slot.instance.modules if slot.instance is not None else ()
                 if changed_set.intersection(os.path.abspath(m) for m in mods):
-                    hit.add(fid)
+                    if not self._same_code(fn, slots):
+                        hit.add(fid)
                     break
         return hit
+
+    def _same_code(self, function: Function | None, slots: list[_Slot]) -> bool:
+        """Every instance runs exactly what is on disk now (a save that changed nothing, or the second
+        event of one save): keep them, rather than retire good instances for the same code."""
+        if function is None or not slots:
+            return False
+        entry = os.path.abspath(self.project.root / function.entry)
+        for slot in slots:
+            if slot.instance is None or slot.code_version is None:
+                return False
+            if self.versions.version([entry, *slot.project_files]) != slot.code_version:
+                return False
+        return True
 
     def set_project(self, project: Project) -> None:
         self.project = project
@@ -603,20 +624,28 @@ class Supervisor:
 
         error_status = self.settings.cocobase.error_status
         t0 = time.perf_counter()
-        try:
-            slot, fresh = self._acquire(function)
-        except Exception as exc:  # noqa: BLE001 - e.g. a `python` setting that is no interpreter
-            message = f"Could not start a worker for {function.id} with {self.python}: {exc}"
-            log.debug("starting an instance of %s failed", function.id, exc_info=True)
-            error = ErrorInfo(type=type(exc).__name__, message=message, traceback="")
-            return Invocation(fault_record(base, function, "internal", t0, error=error, message=message,
-                                           logs=logs, error_status=error_status), logs)
-        if slot is None:
-            return Invocation(fault_record(base, function, "busy", t0, logs=logs, error_status=error_status), logs)
-        instance = slot.instance
-        init_ms = float(instance.init_ms or 0.0) if fresh else None
-        if instance.load_error is not None:
+        for attempt in (0, 1):
+            try:
+                slot, fresh = self._acquire(function)
+            except Exception as exc:  # noqa: BLE001 - e.g. a `python` setting that is no interpreter
+                message = f"Could not start a worker for {function.id} with {self.python}: {exc}"
+                log.debug("starting an instance of %s failed", function.id, exc_info=True)
+                error = ErrorInfo(type=type(exc).__name__, message=message, traceback="")
+                return Invocation(fault_record(base, function, "internal", t0, error=error, message=message,
+                                               logs=logs, error_status=error_status), logs)
+            if slot is None:
+                return Invocation(fault_record(base, function, "busy", t0, logs=logs, error_status=error_status),
+                                  logs)
+            instance = slot.instance
+            init_ms = float(instance.init_ms or 0.0) if fresh else None
+            if instance.load_error is None:
+                break
             self._drop(slot)
+            if attempt == 0 and self._has_warm(function.id):
+                # It read its entry mid-save (a new instance started while the file was rewritten in
+                # place): a warm instance of the last good version serves this request instead.
+                self._kill(instance, function.id, "load-error")
+                continue
             for line in instance.load_logs:
                 on_log(*line)  # what the module printed before it failed
             self._kill(instance, function.id, "load-error")
