@@ -22,6 +22,7 @@ import selectors
 import signal
 import socket
 import sys
+import time
 import traceback
 
 from . import protocol
@@ -139,8 +140,9 @@ def _end_leftovers(instances: set[int]) -> list[list]:
     """SIGKILL and reap every child of the zygote that is not a live instance: what ended instances
     left running (the zygote is their subreaper). Returns [pid, command] of each one killed."""
     killed: list[list] = []
+    signalled: set[int] = set()  # one kill and one bounded wait each: a stuck one must not stall us
     for _ in range(LEFTOVER_ROUNDS):
-        strays = [pid for pid in _children(os.getpid()) if pid not in instances]
+        strays = [pid for pid in _children(os.getpid()) if pid not in instances and pid not in signalled]
         if not strays:
             break
         for pid in strays:
@@ -148,6 +150,7 @@ def _end_leftovers(instances: set[int]) -> list[list]:
             if state not in ("Z", "X", ""):
                 killed.append([pid, command])
             _sigkill(pid)
+        signalled.update(strays)
         _wait_all(strays)
     return killed
 
@@ -160,12 +163,23 @@ def _sigkill(pid: int, group: bool = False) -> None:
             pass
 
 
-def _wait_all(pids) -> None:
-    for pid in pids:
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+def _wait_all(pids, timeout: float = 2.0) -> None:
+    """Reap `pids` (SIGKILLed), waiting at most `timeout`: a process stuck in the kernel (D state)
+    must not stall the zygote; it is reaped later with the other exits."""
+    waiting = set(pids)
+    deadline = time.monotonic() + timeout
+    while waiting:
+        for pid in list(waiting):
+            try:
+                done, _status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                waiting.discard(pid)
+        if waiting:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.002)
 
 
 def _children(parent: int) -> list[int]:
