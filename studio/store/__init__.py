@@ -4,11 +4,12 @@
     writer.py       Recorder: the one writer thread, subscribed to the runtime's EventBus
     maintenance.py  the other writes (saved requests, clear, retention): on the writer's thread, or
                     offline under the write lock when no recorder runs
-    redact.py       what is kept of a record (secrets redacted, bodies capped)
+    durability.py   is studio.db still the writer's file (device, inode, magic); leaving one that is not
+    redact.py       what is kept of a record (one redaction pass, bodies capped)
     rows.py         row types, and the column mapping between a record and its rows
     filters.py      one table-driven filter -> SQL builder for invocations and logs
     queries.py      Reader (read-only): keyset pages, FTS search, tails, counts, one invocation whole
-    wiring.py       record_runtime(runtime): recorder + the control API's lookup, in one call
+    wiring.py       record_runtime(runtime): recorder + the control API's lookup and /health fields
 
 Nothing is imported here, so `import studio.store.queries` stays cheap.
 """
