@@ -19,6 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -115,20 +116,34 @@ def clear_history(conn: sqlite3.Connection) -> dict[str, int]:
     return removed
 
 
-def prune_some(conn: sqlite3.Connection, max_invocations: int, max_log_lines: int) -> bool:
-    """Delete one chunk of the oldest rows past the retention limits. True when more is left."""
+@dataclass
+class Pruned:
+    """What one `prune_some` call removed, and whether more is past the limits."""
+
+    invocations: int = 0
+    logs: int = 0
+    more: bool = False
+
+
+def prune_some(conn: sqlite3.Connection, max_invocations: int, max_log_lines: int,
+               keep_from_log_id: int | None = None) -> Pruned:
+    """Delete one chunk of the oldest rows past the retention limits. `keep_from_log_id` protects
+    that line and every newer one, and their invocations (the studio's lines on screen)."""
     counts = dict(conn.execute("SELECT name, value FROM counters").fetchall())
     excess_invocations = counts.get("invocations", 0) - max_invocations
     excess_logs = counts.get("logs", 0) - max_log_lines
+    pruned = Pruned()
     if excess_invocations <= 0 and excess_logs <= 0:
-        return False
+        return pruned
+    keep = keep_from_log_id if keep_from_log_id is not None else -1
     with write_transaction(conn, _path(conn)):
         if excess_invocations > 0:
             ids = [
                 row[0]
                 for row in conn.execute(
-                    "SELECT id FROM invocations WHERE state != 'running' ORDER BY id LIMIT ?",
-                    (min(excess_invocations, PRUNE_CHUNK),),
+                    "SELECT i.id FROM invocations i WHERE i.state != 'running' AND (? < 0 OR NOT EXISTS "
+                    "(SELECT 1 FROM logs l WHERE l.invocation_id = i.id AND l.id >= ?)) ORDER BY i.id LIMIT ?",
+                    (keep, keep, min(excess_invocations, PRUNE_CHUNK)),
                 )
             ]
             marks = ",".join("?" * len(ids))
@@ -139,13 +154,19 @@ def prune_some(conn: sqlite3.Connection, max_invocations: int, max_log_lines: in
                 bump(conn, "invocations", -removed)
                 bump(conn, "logs", -removed_logs)
                 excess_logs -= removed_logs
+                pruned.invocations += removed
+                pruned.logs += removed_logs
         if excess_logs > 0:
             removed_logs = conn.execute(
-                "DELETE FROM logs WHERE id IN (SELECT id FROM logs ORDER BY id LIMIT ?)",
-                (min(excess_logs, PRUNE_CHUNK),),
+                "DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE (? < 0 OR id < ?) ORDER BY id LIMIT ?)",
+                (keep, keep, min(excess_logs, PRUNE_CHUNK)),
             ).rowcount
             bump(conn, "logs", -removed_logs)
-    return excess_invocations > PRUNE_CHUNK or excess_logs > PRUNE_CHUNK
+            pruned.logs += removed_logs
+    # more to do only when this chunk removed something (rows on screen stay, whatever the limits say)
+    pruned.more = (excess_invocations > PRUNE_CHUNK or excess_logs > PRUNE_CHUNK) and bool(
+        pruned.invocations or pruned.logs)
+    return pruned
 
 
 def bump(conn: sqlite3.Connection, name: str, delta: int) -> None:

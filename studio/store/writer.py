@@ -77,6 +77,8 @@ BATCH_MAX = 5_000
 COMMITTED_IDS_KEPT = 20_000
 """Request ids remembered as committed, for `wait_recorded`."""
 RETRY_BUSY = 3
+RETENTION_NOTICE_ROWS = 1_000
+"""Rows retention removes before it says so in a line (its own line must not set off another prune)."""
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Waits between attempts to write again after a full disk or a long lock."""
 BATCH_WINDOW_S = 0.02
@@ -139,6 +141,10 @@ class Recorder:
         self._unreported_drops = 0
         self._reported_invocation_drops = 0
         self._drop_reason = "the recorder's queue was full"
+        self.keep_from_log_id: int | None = None
+        """Retention keeps this log line and newer ones (`keep_from`)."""
+        self._pruned = (0, 0)
+        """Invocations and lines removed by retention since its last notice."""
         self._busy_timeout_ms = busy_timeout_ms
         self._retry_at: float | None = None
         """While recording is off for a reason that may pass (a full disk, a lock): when to try again."""
@@ -648,18 +654,52 @@ class Recorder:
         text = f"funcstudio: {said} ({self._drop_reason})"
         return (invocation_id, None, 0, now, "platform", "WARNING", text)
 
+    def keep_from(self, log_id: int | None) -> None:
+        """Retention never removes this line, any newer one, or their invocations (the studio passes
+        the oldest line on screen); None lifts it."""
+        self.keep_from_log_id = log_id
+
     def _prune_some(self) -> None:
-        """Delete one chunk of the oldest rows past the retention limits (called between batches)."""
+        """Delete one chunk of the oldest rows past the retention limits (called between batches), and
+        say what was removed in a platform line once enough has gone (the log view and `logs` show it)."""
         if self._conn is None:
             return
         try:
-            more = maintenance.prune_some(self._conn, self.settings.max_invocations, self.settings.max_log_lines)
+            pruned = maintenance.prune_some(self._conn, self.settings.max_invocations, self.settings.max_log_lines,
+                                            self.keep_from_log_id)
+            self._pruned = (self._pruned[0] + pruned.invocations, self._pruned[1] + pruned.logs)
+            if not pruned.more and sum(self._pruned) >= RETENTION_NOTICE_ROWS:
+                self._retention_notice()
         except (StoreError, sqlite3.Error) as exc:
             self._safe_rollback()
             log.warning("store: pruning failed, will retry: %s", exc)
             return
-        if more:
+        if pruned.more:
             self._wake.set()  # more to prune: come straight back after any new events
+
+    def _retention_notice(self) -> None:
+        conn = self._conn
+        invocations, lines = self._pruned
+        self._pruned = (0, 0)
+        settings = self.settings
+        text = (f"funcstudio retention: removed the {invocations:,} oldest invocations and {lines:,} log lines "
+                f"(the store keeps the newest {settings.max_invocations:,} invocations and "
+                f"{settings.max_log_lines:,} log lines: [store] max_invocations, max_log_lines)")
+        now = time.time()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            notice = InvocationStarted(f"retention-{now:.6f}", None, "platform", "", "", now)
+            self._start(conn, notice)
+            invocation_id = self._open_ids.pop(notice.request_id)
+            conn.execute("UPDATE invocations SET state = 'finished' WHERE id = ?", (invocation_id,))
+            conn.execute("INSERT INTO logs (invocation_id, function_id, seq, time, stream, level, text) "
+                         "VALUES (?, NULL, 0, ?, 'platform', 'INFO', ?)", (invocation_id, now, text))
+            maintenance.bump(conn, "invocations", 1)
+            maintenance.bump(conn, "logs", 1)
+            conn.execute("COMMIT")
+        except BaseException:
+            self._safe_rollback()
+            raise
 
     def _mark_written(self, count: int, request_ids: tuple[str, ...]) -> None:
         with self._committed:

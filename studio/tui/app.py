@@ -448,6 +448,13 @@ class StudioApp(DebugActions, App):
                 self.post_message(ProjectLoaded(self.session.project, event.reload_ms))
             self._refresh_header()
 
+    @on(LogView.TopChanged)
+    def _log_top_changed(self, message: LogView.TopChanged) -> None:
+        """Retention in the studio's own recorder never removes a line on screen (or a newer one)."""
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.keep_from(message.line_id)
+
     @on(StoreChanged)
     def _store_changed(self, message: StoreChanged) -> None:
         """Any process committed: new lines and invocations in, lines of finished invocations get

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -208,6 +209,46 @@ def test_retention_keeps_the_newest_log_lines(make_recorder, store_path):
     assert texts[0] == "r15 line 0" and texts[-1] == "r19 line 4"
     assert rows(store_path, "SELECT count(*) FROM invocations")[0][0] == 20  # invocations stay
     assert rows(store_path, "SELECT count(*) FROM logs_fts")[0][0] == 25
+
+
+def test_retention_says_what_it_removed_in_a_line(make_recorder, store_path):
+    """Issue 13 item 6: the log view and `logs` show what retention pruned (one line per 1,000 or more
+    rows removed, so its own line never sets off another)."""
+    recorder = make_recorder(StoreSettings(max_invocations=100, max_log_lines=1_000_000))
+    for index in range(700):
+        publish_all(recorder, invocation_events(f"r{index:03d}", 1))
+    assert recorder.flush()
+
+    def notices():
+        return [r[0] for r in rows(store_path, "SELECT text FROM logs WHERE stream = 'platform' AND "
+                                              "text LIKE 'funcstudio retention:%'")]
+
+    assert wait_until(lambda: notices())
+    assert re.match(r"funcstudio retention: removed the [\d,]+ oldest invocations and [\d,]+ log lines "
+                    r"\(the store keeps the newest 100 invocations and 1,000,000 log lines: \[store\] "
+                    r"max_invocations, max_log_lines\)$", notices()[0])
+    with Reader(store_path) as reader:  # the notice is a line like any other: `logs` and the studio read it
+        assert any(line.text.startswith("funcstudio retention:") for line in reader.logs(limit=5))
+
+
+def test_retention_never_removes_the_lines_on_screen(make_recorder, store_path):
+    recorder = make_recorder(StoreSettings(max_invocations=10, max_log_lines=1_000_000))
+    for index in range(5):
+        publish_all(recorder, invocation_events(f"a{index}", 3))
+    assert recorder.flush()
+    [(on_screen,)] = rows(store_path, "SELECT l.id FROM logs l JOIN invocations i ON i.id = l.invocation_id "
+                                      "WHERE i.request_id = 'a2' AND l.seq = 1")
+    recorder.keep_from(on_screen)  # the studio's oldest line on screen
+    for index in range(30):
+        publish_all(recorder, invocation_events(f"b{index:02d}", 3))
+    assert recorder.flush()
+    assert wait_until(lambda: rows(store_path, "SELECT count(*) FROM invocations")[0][0] == 33)
+    kept = [r[0] for r in rows(store_path, "SELECT request_id FROM invocations ORDER BY id")]
+    assert kept[:3] == ["a2", "a3", "a4"]  # a0 and a1 went; a2 holds a line on screen
+    recorder.keep_from(None)
+    publish_all(recorder, invocation_events("c0", 1))
+    assert recorder.flush()
+    assert wait_until(lambda: rows(store_path, "SELECT count(*) FROM invocations")[0][0] == 10)
 
 
 def test_a_full_queue_drops_log_lines_counts_them_and_never_blocks(make_recorder, store_path):

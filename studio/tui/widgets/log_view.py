@@ -123,6 +123,20 @@ class LogView(ScrollView, can_focus=True):
         def control(self) -> LogView:
             return self.view
 
+    @dataclass
+    class TopChanged(Message):
+        """The oldest line on screen is now `line_id` (retention must not remove it)."""
+
+        view: LogView
+        line_id: int | None
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LogView.TopChanged)
+
+        @property
+        def control(self) -> LogView:
+            return self.view
+
     def __init__(self, source: LogSource | None = None, *, fixed_clock: bool = False, mask=None,
                  id: str | None = None):
         super().__init__(id=id)
@@ -240,6 +254,11 @@ class LogView(ScrollView, can_focus=True):
 
     def extend_ids(self, more: array) -> None:
         self.extend_newer(more)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        top = round(new_value)
+        self.post_message(self.TopChanged(self, self.id_at(top) if 0 <= top < self.line_count else None))
 
     def _settle(self) -> None:
         self._settling = False
