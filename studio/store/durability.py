@@ -2,7 +2,7 @@
 
 The writer remembers the identity (device, inode) of `studio.db` and of its `-wal`/`-shm` files
 when it opens them, and checks the database's with each batch (one `stat` and, when the inode is
-the same, one 16-byte read of the SQLite magic). A file deleted, replaced by another or overwritten
+the same but its mtime or size moved, one 16-byte read of the SQLite magic). A file deleted, replaced by another or overwritten
 in place is no longer the writer's: it abandons its connection WITHOUT the checkpoint SQLite runs
 when a connection closes (that would copy its pages into somebody else's file), removes the WAL
 files that are its own, moves an unusable file aside and opens a fresh store at the same path.
@@ -50,13 +50,19 @@ class Owned:
         return cls(Identity.of(db_path), Identity.of(_side(db_path, "-wal")), Identity.of(_side(db_path, "-shm")))
 
 
-def change(db_path: Path, owned: Owned) -> str | None:
-    """None while `db_path` is the file the writer opened; else what happened to it, in words."""
-    now = Identity.of(db_path)
-    if now is None:
+def change(db_path: Path, owned: Owned, seen: dict | None = None) -> str | None:
+    """None while `db_path` is the file the writer opened; else what happened to it, in words.
+    `seen` (kept by the caller) remembers the file's mtime and size when its magic was last read, so
+    an unchanged file costs one `stat`."""
+    try:
+        found = os.stat(db_path)
+    except OSError:
         return "was deleted"
-    if now != owned.db:
+    if Identity(found.st_dev, found.st_ino) != owned.db:
         return "was replaced by another file"
+    stamp = (found.st_mtime_ns, found.st_size)
+    if seen is not None and seen.get("stamp") == stamp:
+        return None
     try:
         with open(db_path, "rb") as handle:
             head = handle.read(len(MAGIC))
@@ -64,6 +70,8 @@ def change(db_path: Path, owned: Owned) -> str | None:
         return None  # unreadable for a moment is not replaced; SQLite says what is wrong
     if head and head != MAGIC[: len(head)]:
         return "was overwritten with something that is not a database"
+    if seen is not None:
+        seen["stamp"] = stamp
     return None
 
 

@@ -722,11 +722,12 @@ class Recorder:
     def _open(self) -> None:
         self._conn = open_store(self.db_path, busy_timeout_ms=self._busy_timeout_ms)
         self._owned = durability.Owned.of(self.db_path)
+        self._seen: dict = {}
 
     def _keep_own_file(self) -> None:
         """Before a batch: if `studio.db` is no longer the file we opened, go on in a fresh store."""
         assert self._owned is not None
-        what = durability.change(self.db_path, self._owned)
+        what = durability.change(self.db_path, self._owned, self._seen)
         if what is None:
             return
         old, owned = self._conn, self._owned
