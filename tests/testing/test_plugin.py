@@ -79,11 +79,16 @@ def test_where(funcstudio, pytestconfig):
 ''')
     result = pytester.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider", timeout=240)
     result.assert_outcomes(passed=1)
-    missing = pytester.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider", "--funcstudio-project",
-                                            str(pytester.path / "nowhere"), timeout=240)
-    missing.assert_outcomes(errors=1)
-    missing.stdout.fnmatch_lines(["*funcstudio: project folder */nowhere does not exist (set --funcstudio-project "
-                                  "or the funcstudio_project ini option)*"])
+
+
+def test_a_folder_that_is_no_project_is_a_clear_error(tmp_path):
+    from studio.testing.client import FuncStudio, FuncstudioError
+
+    with pytest.raises(FuncstudioError, match=r"project folder .*nowhere does not exist"):
+        FuncStudio(tmp_path / "nowhere").start()
+    (tmp_path / "notes.txt").write_text("no functions here")
+    with pytest.raises(FuncstudioError, match=r"no functions in .*`funcstudio check` explains why"):
+        FuncStudio(tmp_path).start()
 
 
 def test_without_an_ini_file_the_project_above_the_rootdir_is_served(pytester):
