@@ -1037,7 +1037,7 @@ class StudioApp(DebugActions, App):
 
         draft = message.draft
         spec, error = draft.build()
-        if spec is None:
+        if spec is None and not (error or "").startswith("path parameter"):  # {{id}} may come from an env
             self.notify(error or "the request is incomplete", severity="warning")
             return
         if not draft.function_id:

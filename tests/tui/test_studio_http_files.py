@@ -80,6 +80,18 @@ async def test_a_saved_request_is_read_back_identically_and_runs_from_the_cli(sh
     assert json.loads(record["body"]) == {"user": {"id": "42", "name": "Ada Lovelace"}, "agent": "studio"}
 
 
+async def test_a_template_saves_without_a_value_for_an_environment_to_give(showcase):
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await discovered(pilot)
+        await select_function(pilot, USER)
+        await save_as(pilot, "any user")
+        saved = showcase / "http-requests" / "api-users-id.http"
+        await wait_until(pilot, saved.is_file, what="the .http file")
+    [request] = parse_http(saved.read_text()).requests
+    assert (request.url, request.variables) == ("/api/users/{{id}}", ())
+
+
 async def test_environments_fill_a_request_and_its_secrets_stay_out_of_the_file(showcase):
     write_file(showcase, "http-requests/users.http", "### who\n# function: cloud-functions/api/users/[id]\n"
                "GET {{host}}/api/users/{{id}}\nAuthorization: Bearer {{token}}\n")
