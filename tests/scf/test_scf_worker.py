@@ -88,9 +88,11 @@ def test_uncaught_exception_is_430_with_user_frames_only(scf_runtime):
         trace.endswith("ValueError: err msg") and "funcstudio" not in trace and "studio/runtime" not in trace
     )
     assert record.error.type == "ValueError"
+    # the failure is logged with the invocation, before END, at ERROR (an errors-only view shows it)
     assert [line.text.split()[0] for line in logs if line.stream == "platform"] == [
         "START",
         "Event",
+        "user",
         "END",
         "Report",
     ]

@@ -178,6 +178,10 @@ class ScfAdapter:
         self.active = True
         try:
             return self._invoke(invocation, request, body, request_id)
+        except SystemExit as exc:
+            # The failure goes into the function's log before END, where the platform prints it.
+            invocation.platform_log(f"User process exit when running (SystemExit: {exc.code})", "ERROR")
+            raise
         finally:  # also on SystemExit: END and Report are printed whatever happened (§7 #9)
             self.active = False
             self._end(invocation, request_id, started)
@@ -255,6 +259,9 @@ class ScfAdapter:
         return 200, [("Content-Type", "application/json")], text.encode("utf-8")
 
     def _error(self, invocation, status: int, message: str, request_id: str, apigw, **extra):
+        # Production logs the failure with the invocation, before END (the console shows the stack).
+        trace = extra.get("stackTrace")
+        invocation.platform_log(f"{message}\n{trace}" if trace else message, "ERROR")
         payload = json.dumps(error_body(status, message, request_id, **extra), ensure_ascii=False).encode("utf-8")
         # Behind API Gateway the client gets HTTP 200 with the error object (RUNTIME_SPEC.md §7 #12).
         http_status = 200 if apigw is not None else status
