@@ -85,11 +85,58 @@ async def invoke(pilot) -> None:
     await pilot.pause()
 
 
+CRASH = '''"""A function that fails two calls deep (the trace scene)."""
+
+
+def parse(raw):
+    int(raw)
+
+
+def handler(request):
+    parse("three")
+'''
+
+
 async def trace(pilot) -> None:
+    """A failure's trace. The function is the scene's own: each failing line is one whole expression,
+    so Python 3.11+ draws no carets under it and the screen is the same on 3.10 and 3.11+."""
+    app = pilot.app
     await _ready(pilot)
-    await _select(pilot, "cloud-functions/api/boom")
+    (app.root / "cloud-functions" / "api" / "crash.py").write_text(CRASH, encoding="utf-8")
+    await _until(pilot, lambda: any(fn.id == "cloud-functions/api/crash" for fn in app.project.functions))
+    await _select(pilot, "cloud-functions/api/crash")
     await _send(pilot)
     await pilot.press("f10")
+    await pilot.pause()
+
+
+async def small(pilot) -> None:
+    """80x24: editor, request and response stacked; a request written and sent, its response read."""
+    app = pilot.app
+    await _ready(pilot)
+    await _select(pilot, "cloud-functions/api/users/[id]")
+    app.query_one("#invoke").param_input("id").value = "42"
+    await pilot.press("f4")
+    await _send(pilot)
+    await pilot.press("f12")
+    await pilot.pause()
+
+
+async def wide(pilot) -> None:
+    """160x48: the route tree grows with the terminal; the focus ring on the request."""
+    app = pilot.app
+    await _ready(pilot)
+    await _select(pilot, "cloud-functions/api/users/[id]")
+    app.query_one("#invoke").param_input("id").value = "42"
+    await _send(pilot)
+    await pilot.press("f4")
+    await pilot.pause()
+
+
+async def jump(pilot) -> None:
+    """Jump mode (ctrl+o): a letter on every pane and field."""
+    await overview(pilot)
+    await pilot.press("ctrl+o")
     await pilot.pause()
 
 
@@ -194,7 +241,10 @@ async def saved_request(pilot) -> None:
 
 
 SCENES = {"overview": overview, "invoke": invoke, "trace": trace, "logs": logs, "debug": debug,
-          "saved-requests": saved_requests, "saved-request": saved_request}
+          "saved-requests": saved_requests, "saved-request": saved_request, "small": small, "wide": wide,
+          "jump": jump}
+SIZES = {"small": (80, 24), "wide": (160, 48)}
+"""Scenes at another terminal size than SIZE."""
 
 
 def make_app(project: Path):
@@ -212,7 +262,7 @@ def copy_sample(into: Path) -> Path:
 async def capture(name: str, out: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         app = make_app(copy_sample(Path(tmp)))
-        async with app.run_test(size=SIZE, notifications=False, tooltips=False) as pilot:
+        async with app.run_test(size=SIZES.get(name, SIZE), notifications=False, tooltips=False) as pilot:
             await SCENES[name](pilot)
             await pilot.pause(0.2)
             path = out / f"{name}.svg"

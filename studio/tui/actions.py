@@ -29,14 +29,16 @@ class ActionSpec:
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
-    # application-wide
+    # application-wide (send first: the footer shows keys in this order and cuts at the right edge)
+    ActionSpec("invoke.send", "ctrl+j,ctrl+enter", "send_request", "Send",
+               "Send the current request through the gateway.", priority=True),
+    ActionSpec("editor.save", "ctrl+s", "save_file", "Save", "Save the open file; the runtime reloads it.",
+               priority=True),
+    ActionSpec("view.jump", "ctrl+o", "jump", "Jump", "Jump to any pane or field: ctrl+o, then its letter.",
+               priority=True),
     ActionSpec("app.quit", "ctrl+q", "quit_studio", "Quit", "Quit the studio (asks about unsaved changes).",
                priority=True),
     ActionSpec("app.help", "question_mark,f1", "show_help", "Help", "Show every key binding."),
-    ActionSpec("editor.save", "ctrl+s", "save_file", "Save", "Save the open file; the runtime reloads it.",
-               priority=True),
-    ActionSpec("invoke.send", "ctrl+j,ctrl+enter", "send_request", "Send",
-               "Send the current request through the gateway.", priority=True),
     ActionSpec("history.replay", "ctrl+r", "replay", "Replay",
                "Replay the selected (or last) invocation against the current code and diff the two.",
                priority=True),
@@ -50,6 +52,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
                show=False),
     ActionSpec("view.trace", "f10", "show_tab('trace')", "Trace", "Show and focus the last stack trace.",
                show=False),
+    ActionSpec("view.response", "f12", "focus_panel('response')", "Response", "Focus the response body.",
+               show=False),
+    ActionSpec("view.maximize", "alt+z", "maximize_pane", "Zoom",
+               "Give the focused pane the whole screen (zoom); again to restore the layout.", show=False,
+               priority=True),
+    ActionSpec("view.sidebar-wider", "alt+right", "resize_sidebar(4)", "Wider tree", "Widen the route tree.",
+               show=False, priority=True),
+    ActionSpec("view.sidebar-narrower", "alt+left", "resize_sidebar(-4)", "Narrower tree",
+               "Narrow the route tree.", show=False, priority=True),
     ActionSpec("view.errors-only", "f6", "toggle_errors_only", "Errors only",
                "Show only errors in the logs and the history; again to show everything."),
     ActionSpec("view.panel-grow", "alt+up", "resize_panel(4)", "Taller panel",
@@ -64,8 +75,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Show or hide the logs/history/trace panel.", show=False),
     ActionSpec("routes.filter", "ctrl+f", "filter_routes", "Filter", "Filter the route tree as you type.",
                show=False),
-    ActionSpec("editor.external", "ctrl+o", "open_external", "$EDITOR", "Open the file in $EDITOR and reload it.",
-               show=False),
+    ActionSpec("editor.external", "alt+o", "open_external", "$EDITOR",
+               "Open the file in $EDITOR at the cursor's line and reload it.", show=False, priority=True),
     ActionSpec("editor.goto", "ctrl+g", "goto_line", "Go to line", "Jump to a line in the open file.", show=False),
     # route tree (the filter box and the tree)
     ActionSpec("routes.to-tree", "down", "focus_tree", "To tree",
@@ -107,6 +118,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Send the current request under cProfile and show the top functions by cumulative time.",
                show=False, priority=True),
     ActionSpec("view.debug", "f11", "show_tab('debug')", "Debug", "Show and focus the debug pane.", show=False),
+    ActionSpec("invoke.indent", "ctrl+right_square_bracket", "indent_body", "Indent",
+               "Indent at the cursor in the body (Tab moves on to the next field).", scope="invoke", show=False),
     # response view
     ActionSpec("response.search", "slash", "start_search", "Search", "Search the response body.",
                scope="response"),

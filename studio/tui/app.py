@@ -87,6 +87,9 @@ class BottomPanel(Vertical):
     """Logs, history and trace as tabs. Resized by key (alt+up / alt+down) or by dragging its top
     edge, and maximized over the editor and invoke panel (alt+m)."""
 
+    ALLOW_MAXIMIZE = True
+    """alt+z (`view.maximize`) gives this pane the whole screen (alt+m: the panel's own maximize)."""
+
     DEFAULT_CSS = """
     BottomPanel { height: auto; }
     BottomPanel.-maximized { height: 1fr; }
@@ -177,6 +180,8 @@ class StudioApp(DebugActions, App):
         self._request_env: str | None = None
         self.session = None
         """The `StudioSession` (session.py), once `_start_services` made it."""
+        self.sidebar_extra = 0
+        """Columns alt+right / alt+left added to the route tree's width."""
         self._keymap_seen: dict | None = None
         """The keymap whose problems were said last."""
         self.store = None
@@ -874,12 +879,104 @@ class StudioApp(DebugActions, App):
         self.call_from_thread(self.notify, f"restarted {retired} function(s)' instances")
 
     def action_focus_panel(self, name: str) -> None:
-        target = {"routes": "#route-tree", "editor": "#code", "invoke": "#path"}.get(name)
+        target = {"routes": "#route-tree", "editor": "#code", "invoke": "#path", "response": "#response-body"}.get(name)
         if name == "invoke" and self.query_one(InvokePanel).mode == "scf":
             target = "#body"
-        if target:
-            self.query_one("#sidebar").display = True
+        if target and self.query(target):
+            if name == "routes":
+                self.query_one("#sidebar").display = True
             self.query_one(target).focus()
+
+    # -- focus and layout ----------------------------------------------------------------
+
+    STACK_BELOW = (100, 30)
+    """Below this many columns or rows: editor, request and response stacked, tree and bottom hidden."""
+
+    def on_resize(self, event) -> None:
+        self._layout_for(event.size.width, event.size.height)
+
+    def _layout_for(self, width: int, height: int) -> None:
+        stacked = width < self.STACK_BELOW[0] or height < self.STACK_BELOW[1]
+        if stacked != self.has_class("-stacked"):
+            self.set_class(stacked, "-stacked")
+            # studio.tcss hides the tree and the bottom panel when stacked; f2 / ctrl+b and f8 / ctrl+t
+            # bring them back (an inline display), which a change of layout forgets
+            for selector in ("#sidebar", "#bottom"):
+                for widget in self.query(selector):
+                    widget.styles.clear_rule("display")
+        for footer in self.query(Footer):
+            footer.compact = stacked
+        self._size_sidebar(width)
+
+    def _size_sidebar(self, width: int | None = None) -> None:
+        """The tree grows with the terminal (a fifth of it, 30 to 60 columns), plus what alt+left/right added."""
+        width = width if width is not None else self.size.width
+        base = max(30, min(60, width // 5))
+        columns = max(20, min(width // 2, base + self.sidebar_extra))
+        for sidebar in self.query("#sidebar"):
+            sidebar.styles.width = columns
+
+    def action_resize_sidebar(self, delta: int) -> None:
+        self.sidebar_extra += delta
+        self.query_one("#sidebar").display = True
+        self._size_sidebar()
+
+    def action_maximize_pane(self) -> None:
+        """The pane holding the focus takes the whole screen; again (or escape) restores the layout."""
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        focused = self.focused
+        panes = (RouteTree, CodeEditor, InvokePanel, ResponseView, BottomPanel)
+        pane = next((node for node in (focused.ancestors_with_self if focused else ()) if isinstance(node, panes)),
+                    None)
+        if pane is None:
+            self.notify("focus a pane first (f2 routes, f3 editor, f4 request, f12 response)", severity="warning")
+            return
+        screen.maximize(pane, container=False)
+
+    JUMP_TARGETS = (
+        ("f", "filter", "#route-filter", None), ("r", "routes", "#route-tree", None),
+        ("e", "editor", "#code", None), ("m", "method", "#method", None), ("p", "path", "#path", None),
+        ("b", "body", "#body", "tab-body"), ("q", "query", "#query", "tab-query"),
+        ("h", "headers", "#headers", "tab-headers"), ("u", "user", "#user-token", "tab-user"),
+        ("s", "response", "#response-body", None), ("l", "logs", "#log-view", "logs"),
+        ("y", "history", "#history-table", "history"), ("t", "trace", "#trace-frames", "trace"),
+    )
+    """(letter, label, widget, tab pane holding it): what jump mode offers."""
+
+    def action_jump(self) -> None:
+        from studio.tui.screens.jump import JumpScreen, JumpTarget
+
+        targets = []
+        for key, label, selector, pane in self.JUMP_TARGETS:
+            widgets = self.query(selector)
+            if not widgets:
+                continue
+            widget = widgets.first()
+            at = widget.region
+            if pane is not None and not at.area:  # in a tab not shown: label its tab
+                tabs = [t for t in self.query(f"Tab#--content-tab-{pane}") if t.display]
+                if not tabs or not tabs[0].region.area:
+                    continue
+                at = tabs[0].region
+            elif not at.area:
+                continue
+            targets.append(JumpTarget(key, label, at.offset))
+
+        def chosen(key: str | None) -> None:
+            target = next((t for t in self.JUMP_TARGETS if t[0] == key), None)
+            if target is None:
+                return
+            _key, _label, selector, pane = target
+            if pane is not None:
+                for tabs in self.query(TabbedContent):
+                    if tabs.query(f"TabPane#{pane}"):
+                        tabs.active = pane
+            self.query_one(selector).focus()
+
+        self.push_screen(JumpScreen(targets), chosen)
 
     def action_show_tab(self, name: str) -> None:
         bottom = self.query_one("#bottom", TabbedContent)
@@ -939,13 +1036,15 @@ class StudioApp(DebugActions, App):
             self.notify("set $EDITOR to open files outside the studio", severity="warning")
             return
 
+        line = editor.text_area.cursor_location[0] + 1
+
         def run() -> None:
             import shlex
             import subprocess
 
             try:
                 with self.suspend():
-                    subprocess.call([*shlex.split(command), str(self.root / editor.file)])
+                    subprocess.call(external_command(shlex.split(command), str(self.root / editor.file), line))
             except SuspendNotSupported:
                 self.notify("this terminal cannot hand over to $EDITOR", severity="warning")
                 return
@@ -1165,3 +1264,21 @@ def response_from_record(record) -> ResponseData:
         warnings=[asdict(w) for w in record.warnings], outbox=list(record.outbox),
         error=error_json(record), request_id=record.request_id, function_id=record.function_id,
     )
+
+
+# Editors that open a file at a line with `+LINE FILE` (vi family, nano, emacs, micro, kakoune, ...) or
+# another syntax; any other $EDITOR just gets the file.
+PLUS_LINE_EDITORS = frozenset({"vi", "vim", "nvim", "gvim", "view", "nano", "pico", "emacs", "emacsclient",
+                               "micro", "kak", "joe", "jed", "mg", "ne", "vis", "ed"})
+
+
+def external_command(argv: list[str], path: str, line: int) -> list[str]:
+    """$EDITOR's command for `path` at `line`: `+LINE` where the editor takes it."""
+    name = os.path.basename(argv[0]) if argv else ""
+    if name in PLUS_LINE_EDITORS:
+        return [*argv, f"+{line}", path]
+    if name in ("code", "code-insiders", "codium", "cursor"):
+        return [*argv, "--goto", f"{path}:{line}"]
+    if name in ("subl", "sublime_text", "zed", "hx", "helix"):
+        return [*argv, f"{path}:{line}"]
+    return [*argv, path]

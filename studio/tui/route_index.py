@@ -166,15 +166,27 @@ def build_sections(project, inner_routes: Mapping[str, Iterable[Mapping[str, obj
     return sections
 
 
+def _in_order(word: str, text: str) -> bool:
+    """Every character of `word` appears in `text`, in order (`uid` in `/api/users/:id`)."""
+    position = 0
+    for char in word:
+        position = text.find(char, position) + 1
+        if position == 0:
+            return False
+    return True
+
+
 def filter_sections(sections: list[Section], text: str) -> list[Section]:
-    """Keep entries whose label, id, file, kind or methods contain every word of `text`."""
+    """Keep entries where every word of `text` is in the label, id, file, kind or methods, or, fuzzily,
+    has its characters in order in the route's path or label (`uid` finds `/api/users/:id`)."""
     words = text.lower().split()
     if not words:
         return sections
 
     def keep(entry: Entry) -> bool:
         hay = entry.haystack() + " " + " ".join(c.haystack() for c in entry.children)
-        return all(w in hay for w in words)
+        paths = [(e.path or e.label or "").lower() for e in (entry, *entry.children)]
+        return all(w in hay or any(_in_order(w, p) for p in paths) for w in words)
 
     result: list[Section] = []
     for section in sections:

@@ -174,3 +174,99 @@ async def test_studio_and_cli_build_the_same_scf_timer_event(scf_demo):
     assert abs((datetime.now(timezone.utc) - fired).total_seconds()) < 600  # now, not the template's 2019
     cli_event.pop("Time")
     assert studio_event == cli_event
+
+
+async def test_focus_ring_pane_keys_tab_and_jump(showcase):
+    """Item 5: the focused pane is marked; f12 reaches the response; Tab leaves the body (ctrl+] indents);
+    jump mode reaches a field in two keys; alt+z maximizes the focused pane and restores it."""
+    from studio.tui.screens.jump import JumpScreen
+
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(size=(160, 48), notifications=False, tooltips=False) as pilot:
+        await discovered(pilot)
+        app.query_one(RouteTree).select_function(HELLO)
+        await pilot.pause()
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: app.focused is app.query_one("#path"), what="f4")
+        invoke, editor = app.query_one("#invoke"), app.query_one("#editor")
+        assert invoke.styles.border_left[1] != editor.styles.border_left[1]  # the ring is on the request only
+
+        await pilot.press("f12")
+        await wait_until(pilot, lambda: app.focused is app.query_one("#response-body"), what="f12")
+
+        body = app.query_one("#body", TextArea)
+        body.focus()
+        await pilot.pause()
+        await pilot.press("ctrl+right_square_bracket")
+        assert body.text == "  "
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is not body and body.text == "  "
+
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, JumpScreen), what="jump mode")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.focused is app.query_one("#path"), what="jump to the path")
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, JumpScreen), what="jump mode")
+        await pilot.press("q")  # a field in a tab not shown: its tab opens
+        await wait_until(pilot, lambda: app.focused is app.query_one("#query"), what="jump to the query")
+
+        await pilot.press("alt+z")
+        await pilot.pause()
+        assert app.screen.maximized is invoke
+        await pilot.press("alt+z")
+        await pilot.pause()
+        assert app.screen.maximized is None
+
+
+async def test_small_terminal_stacks_and_wide_one_grows_the_tree(showcase):
+    """Item 5: at 80x24 editor, request and response are stacked, usable, and ^j stays in the footer;
+    the tree grows on a wide terminal and alt+right widens it."""
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(size=(80, 24), notifications=False, tooltips=False) as pilot:
+        await discovered(pilot)
+        assert app.has_class("-stacked") and not app.query_one("#sidebar").display
+        for pane in ("#editor", "#invoke", "#response"):
+            region = app.query_one(pane).region
+            assert region.height >= 5 and region.width >= 70, (pane, region)
+        send = [k for k in app.query(FooterKey) if k.key == "ctrl+j"]
+        assert send and send[0].region.right <= 80 and send[0].region.width > 0
+        await pilot.press("f2")  # the tree comes back on demand
+        await pilot.pause()
+        assert app.query_one("#sidebar").display
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(size=(220, 60), notifications=False, tooltips=False) as pilot:
+        await discovered(pilot)
+        assert not app.has_class("-stacked")
+        sidebar = app.query_one("#sidebar")
+        assert sidebar.region.width == 44
+        await pilot.press("alt+right")
+        await pilot.pause()
+        assert sidebar.region.width == 48
+
+
+async def test_fuzzy_route_filter_and_enter_opens_the_first_match(showcase):
+    """Item 5: `uid` finds /api/users/:id; Enter in the filter opens it; the markers have a legend."""
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await discovered(pilot)
+        tree = app.query_one(RouteTree)
+        assert "catch-all" in str(tree.query_one("#route-legend").render())
+        await pilot.press("ctrl+f", *"uid")
+        await pilot.pause()
+        assert [e.path for e in tree.visible_entries() if e.kind == "route"] == ["/api/users/:id"]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.query_one(CodeEditor).file == USER + ".py", what="opened")
+
+
+def test_external_editor_gets_the_line():
+    from studio.tui.app import external_command
+
+    assert external_command(["nvim"], "/p/a.py", 12) == ["nvim", "+12", "/p/a.py"]
+    assert external_command(["/usr/bin/emacs", "-nw"], "/p/a.py", 3) == ["/usr/bin/emacs", "-nw", "+3", "/p/a.py"]
+    assert external_command(["code", "-w"], "/p/a.py", 7) == ["code", "-w", "--goto", "/p/a.py:7"]
+    assert external_command(["hx"], "/p/a.py", 7) == ["hx", "/p/a.py:7"]
+    assert external_command(["myeditor"], "/p/a.py", 7) == ["myeditor", "/p/a.py"]

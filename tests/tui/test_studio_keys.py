@@ -14,14 +14,14 @@ def test_every_binding_has_a_unique_id_and_tooltip():
     assert len(ids) == len(set(ids))
     for spec in actions.ACTIONS:
         assert "." in spec.id and spec.tooltip.endswith(".")
-    usable, problems = actions.checked_keymap({"invoke.send": "f12", "nope.nothing": "x", "editor.save": ""})
-    assert usable == {"invoke.send": "f12"}
+    usable, problems = actions.checked_keymap({"invoke.send": "alt+enter", "nope.nothing": "x", "editor.save": ""})
+    assert usable == {"invoke.send": "alt+enter"}
     assert any("nope.nothing" in p for p in problems) and any("editor.save" in p for p in problems)
 
 
 async def test_keymap_from_settings_remaps_send(showcase):
     with open(showcase / "funcstudio.toml", "a") as fh:
-        fh.write('\n[keymap]\n"invoke.send" = "f12"\n')
+        fh.write('\n[keymap]\n"invoke.send" = "alt+enter"\n')
     app = make_app(showcase)
     messages = []
     async with app.run_test(message_hook=messages.append, **RUN) as pilot:
@@ -30,8 +30,8 @@ async def test_keymap_from_settings_remaps_send(showcase):
         await pilot.press("ctrl+j")  # the old key no longer sends
         await pilot.pause()
         assert not of(messages, InvokeRequested)
-        await pilot.press("f12")
-        await wait_until(pilot, lambda: of(messages, InvokeRequested), what="f12 sends")
+        await pilot.press("alt+enter")
+        await wait_until(pilot, lambda: of(messages, InvokeRequested), what="alt+enter sends")
 
 
 async def test_help_lists_every_action(showcase):
@@ -77,7 +77,7 @@ async def test_toggle_panels_and_external_editor_without_a_terminal(showcase, mo
         await pilot.press("ctrl+b", "ctrl+t")
         assert app.query_one("#sidebar").display and not app.query_one("#bottom").display
         await select_function(pilot, "cloud-functions/api/hello")
-        await pilot.press("ctrl+o")  # headless: suspend is not supported; the studio says so and stays
+        await pilot.press("alt+o")  # headless: suspend is not supported; the studio says so and stays
         await pilot.pause()
         assert app.query_one("#editor").file == "cloud-functions/api/hello.py"
 

@@ -14,11 +14,19 @@ from helpers import copy_sample
 from studio.tui.app import StudioApp, StudioOptions
 
 
-def _scenes(repo_root):
+def _regenerate(repo_root):
     spec = importlib.util.spec_from_file_location("regenerate", repo_root / "screenshots" / "regenerate.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.SCENES
+    return module
+
+
+def _scenes(repo_root):
+    return _regenerate(repo_root).SCENES
+
+
+def _sizes(repo_root):
+    return _regenerate(repo_root).SIZES
 
 
 @pytest.fixture
@@ -33,10 +41,12 @@ def fixed_path_showcase():
         shutil.rmtree(parent, ignore_errors=True)
 
 
-@pytest.mark.parametrize("scene", ["overview", "invoke", "trace", "logs", "debug"])
+@pytest.mark.parametrize("scene", ["overview", "invoke", "trace", "logs", "debug", "small", "wide", "jump"])
 def test_key_screen(scene, snap_compare, fixed_path_showcase, repo_root):
+    """The main screen at 120x40, 80x24 (stacked) and 160x48, jump mode, and the key tabs."""
     app = StudioApp(fixed_path_showcase, port=0, options=StudioOptions(fixed=True, quiet=True))
-    assert snap_compare(app, terminal_size=(120, 40), run_before=_scenes(repo_root)[scene])
+    sizes = _sizes(repo_root)
+    assert snap_compare(app, terminal_size=sizes.get(scene, (120, 40)), run_before=_scenes(repo_root)[scene])
 
 
 def test_help_screen(snap_compare, tmp_path, samples_dir):

@@ -29,6 +29,9 @@ class CodeEditor(Vertical):
     file whose content differs from it was changed by someone else.
     """
 
+    ALLOW_MAXIMIZE = True
+    """alt+z (`view.maximize`) gives this pane the whole screen."""
+
     WATCH_INTERVAL_S = 1.0
 
     DEFAULT_CSS = """

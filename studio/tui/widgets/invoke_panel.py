@@ -10,6 +10,7 @@ from textual.lazy import Lazy
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, TabbedContent, TabPane, TextArea
 
+from studio.tui.actions import bindings
 from studio.tui.messages import InvokeRequested
 from studio.tui.request_model import RequestDraft, RequestSpec, path_params
 from studio.tui.route_index import Entry
@@ -21,7 +22,8 @@ SCF_TEMPLATES = ("apigw", "timer", "cos", "cmq", "ckafka", "direct")
 
 def _json_editor(id: str) -> TextArea:
     """Plain at first: the JSON grammar is loaded after the first frame (`on_mount` below)."""
-    return TextArea("", id=id, show_line_numbers=False, soft_wrap=True, compact=True, tab_behavior="indent")
+    # Tab moves on (a body must not trap the focus); ctrl+] indents (`invoke.indent`)
+    return TextArea("", id=id, show_line_numbers=False, soft_wrap=True, compact=True, tab_behavior="focus")
 
 
 class RequestTabs(Vertical):
@@ -53,11 +55,17 @@ class InvokePanel(Vertical):
     | ctrl+j | send (app binding `invoke.send`) |
     | alt+c / alt+i | copy as curl / import curl (app bindings) |
     | alt+s / alt+l | save / open a named request (app bindings) |
+    | ctrl+] | indent in the body (Tab moves to the next field) |
 
     The seam for saved requests: `current_draft()` reads what is typed, `load_request(draft)` fills
     the fields; the app posts `SaveRequestWanted` / `OpenRequestWanted` (messages.py) when the user
     asks. `send()` posts the pipeline's `InvokeRequested`; the app runs the request.
     """
+
+    ALLOW_MAXIMIZE = True
+    """alt+z (`view.maximize`) gives this pane the whole screen."""
+
+    BINDINGS = bindings("invoke")
 
     DEFAULT_CSS = """
     InvokePanel { height: 1fr; }
@@ -282,7 +290,9 @@ class InvokePanel(Vertical):
         tabs = next(self.query("#request-tabs").results(TabbedContent), None)
         kind = {"scf": "SCF event", "cocobase": "CocoBase"}.get(self.mode, "HTTP")
         target = self.entry.function_id if self.entry and self.entry.function_id else ""
-        self.border_title = f"INVOKE · {kind} {target}".rstrip()
+        from textual.markup import escape  # a border title is markup; `users/[id]` is a name
+
+        self.border_title = f"INVOKE · {kind} {escape(target)}".rstrip()
         if tabs is None:
             return
         for pane_id, visible in (("tab-query", not scf), ("tab-headers", not scf),
@@ -333,6 +343,11 @@ class InvokePanel(Vertical):
     def set_base_url(self, url: str) -> None:
         self.base_url = url
         self._refresh_url()
+
+    def action_indent_body(self) -> None:
+        body = self.query_one("#body", TextArea)
+        if body.has_focus:
+            body.insert("  ")
 
     # -- building ------------------------------------------------------------------------
 

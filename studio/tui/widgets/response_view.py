@@ -95,6 +95,9 @@ class ResponseView(Vertical):
     | n / N | next / previous match |
     """
 
+    ALLOW_MAXIMIZE = True
+    """alt+z (`view.maximize`) gives this pane the whole screen."""
+
     BINDINGS = bindings("response")
 
     DEFAULT_CSS = """
@@ -153,11 +156,13 @@ class ResponseView(Vertical):
         self._title()
 
     def _title(self) -> None:
+        from textual.markup import escape  # a border title is markup; `users/[id]` is a name
+
         function_id, response = self.function_id, self.response
         if response is not None and response.recorded:
-            self.border_title = f"RECORDED RUN · {function_id or '?'} · {response.recorded}"
+            self.border_title = f"RECORDED RUN · {escape(function_id or '?')} · {escape(response.recorded)}"
         else:
-            self.border_title = f"RESPONSE · {function_id}" if function_id else "RESPONSE"
+            self.border_title = f"RESPONSE · {escape(function_id)}" if function_id else "RESPONSE"
 
     def watch_response(self, response: ResponseData | None) -> None:
         self._title()

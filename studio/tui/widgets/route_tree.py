@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Tree
+from textual.widgets import Input, Static, Tree
 
 from studio.project.display import escaped
 from studio.tui.actions import bindings
@@ -56,12 +56,16 @@ class RouteTree(Vertical):
     | ctrl+f | focus the filter (app binding `routes.filter`) |
     """
 
+    ALLOW_MAXIMIZE = True
+    """alt+z (`view.maximize`) gives this pane the whole screen."""
+
     BINDINGS = bindings("routes")
 
     DEFAULT_CSS = """
     RouteTree { width: 34; }
     RouteTree > Input { margin: 0; }
     RouteTree > Tree { height: 1fr; background: $surface; overflow-x: hidden; }
+    RouteTree > #route-legend { height: 1; color: $text-muted; padding: 0 1; }
     """
 
     @dataclass
@@ -80,6 +84,8 @@ class RouteTree(Vertical):
         self.project = None
         self._first_match_wanted = False
         """Down/enter in the filter came before discovery: put the cursor on the first match once it is in."""
+        self._open_wanted = False
+        """Enter in the filter: open the first match once the cursor is on it."""
 
     def compose(self):
         yield Input(placeholder="filter routes…", id="route-filter", compact=True)
@@ -87,6 +93,8 @@ class RouteTree(Vertical):
         tree.show_root = False
         tree.guide_depth = 2
         yield tree
+        yield Static(Text.assemble((":", "bold cyan"), " param  ", ("*", "bold magenta"), " catch-all  ",
+                                   ("helper", "dim italic"), " not routed"), id="route-legend")
 
     @property
     def tree(self) -> Tree:
@@ -171,7 +179,9 @@ class RouteTree(Vertical):
         self.set_filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the filter opens the first match (and moves into the tree, on it)."""
         event.stop()
+        self._open_wanted = True
         self.action_focus_tree()
 
     def action_focus_tree(self) -> None:
@@ -187,6 +197,9 @@ class RouteTree(Vertical):
             if node is not None and isinstance(node.data, Entry):
                 tree.cursor_line = line
                 self._first_match_wanted = False
+                if self._open_wanted:
+                    self._open_wanted = False
+                    self.post_message(self.RouteSelected(self, node.data))
                 return
 
     def action_focus_filter(self) -> None:
