@@ -909,9 +909,9 @@ class StudioApp(DebugActions, App):
         self._size_sidebar(width)
 
     def _size_sidebar(self, width: int | None = None) -> None:
-        """The tree grows with the terminal (a fifth of it, 30 to 60 columns), plus what alt+left/right added."""
+        """The tree grows with the terminal (a fifth of it, 34 to 60 columns), plus what alt+left/right added."""
         width = width if width is not None else self.size.width
-        base = max(30, min(60, width // 5))
+        base = max(34, min(60, width // 5))
         columns = max(20, min(width // 2, base + self.sidebar_extra))
         for sidebar in self.query("#sidebar"):
             sidebar.styles.width = columns

@@ -114,3 +114,9 @@ async def test_keymap_problems_are_said_once_per_change(showcase):
         app.settings = type(app.settings)(**{**app.settings.__dict__, "keymap": {"view.logs": "f12", "x.y": "f1"}})
         app._check_keymap()  # a changed keymap: one new message naming what is wrong now
         assert len(said) == 2 and "x.y" in said[-1]
+
+
+def test_the_default_keys_parse_and_never_collide():
+    """Every default binding is a key Textual parses, and no two actions live at once share one."""
+    assert actions.checked_keymap({spec.id: spec.keys for spec in actions.ACTIONS}) == (
+        {spec.id: spec.keys for spec in actions.ACTIONS}, [])
