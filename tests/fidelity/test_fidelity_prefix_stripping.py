@@ -68,3 +68,10 @@ def test_root_endpoint_of_the_catch_all_gets_no_catchall_warning(project: Path) 
     assert {w["id"] for w in record["warnings"]} == set()
     text = run("invoke", str(project), "/api/")
     assert "app received /" in text.stdout
+
+
+def test_studio_response_data_carries_the_app_path() -> None:
+    from studio.tui.app import response_from_record
+
+    data = response_from_record({"status": 404, "headers": [], "body": "Not Found", "app_path": "/health"})
+    assert data.app_path == "/health"
