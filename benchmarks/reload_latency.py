@@ -3,9 +3,10 @@ instance) against werkzeug's stat reloader (`run_simple(use_reloader=True, reloa
 serving the same Flask app, in the same run (DESIGN.md §8). funcstudio's time is split in three:
 
   watcher        save -> the reloader's callback starts (the watcher's step debounce)
-  reload         re-discovery, the routing swap, retiring the old instance (its replacement is forked
-                 in the background from here)
-  first request  reload done -> the first response with the new code (a client polling every 2 ms)
+  reload         re-discovery and the routing swap, up to the moment the replacement instance starts
+                 forking in the background (the old one is retired after that)
+  first request  from there -> the first response with the new code (a client polling every 2 ms):
+                 fork, import of the entry, the request
 
     .venv/bin/python benchmarks/reload_latency.py [--rounds 9]
 """
@@ -78,7 +79,7 @@ def rounds(port: int, path: str, app_file: Path, n: int, tag: str, marks: list |
         answered = wait_for(port, path, version.encode())
         results.append((answered - t0) * 1000)
         if marks is not None:
-            watched, reloaded = marks[0], marks[1]  # the first reload this save caused
+            watched, reloaded = marks[0], marks[1]  # the first reload this save caused, and its swap
             SPLIT.append(((watched - t0) * 1000, (reloaded - watched) * 1000, (answered - reloaded) * 1000))
     return results
 
@@ -108,14 +109,18 @@ def main() -> None:
         marks: list[float] = []
         reload = runtime.reload
 
-        def timed_reload(changed):  # the reloader's callback, timed at both ends
+        def timed_reload(changed):  # the reloader's callback: when it starts
             marks.append(time.perf_counter())
-            try:
-                return reload(changed)
-            finally:
-                marks.append(time.perf_counter())
+            return reload(changed)
+
+        prewarm = runtime.supervisor.prewarm_soon
+
+        def timed_prewarm(function_ids):  # the new table is in place; the replacement starts now
+            marks.append(time.perf_counter())
+            return prewarm(function_ids)
 
         runtime.reload = timed_reload
+        runtime.supervisor.prewarm_soon = timed_prewarm
         runtime.start()
         try:
             wait_for(runtime.port, "/app/version", b"start")

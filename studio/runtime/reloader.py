@@ -17,7 +17,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-STEP_MS = 8
+STEP_MS = 5
 """A batch ends once nothing changed for this long: an editor's write-rename-chmod burst takes well
 under it, and a save answers with new code in tens of milliseconds."""
 
