@@ -226,10 +226,12 @@ def entry_to_draft(entry: SavedEntry, env: dict[str, str], function_id: str | No
     url = request.url
     lead = re.match(r"^\{\{\s*([\w.$-]+)\s*\}\}", url)
     prefix = ""
-    if lead and lead.group(1) in variables and "://" in fill_known(lead.group(0), variables):
-        # `{{host}}/api/...`: the host goes (funcstudio serves it), the path stays
-        prefix = lead.group(0)
-        url = fill_known(prefix, variables) + url[lead.end():]
+    if lead:
+        value = fill_known(lead.group(0), variables)
+        if value == lead.group(0) or "://" in value:
+            # `{{host}}/api/...`: the host goes (funcstudio serves the path), and comes back on save
+            prefix = lead.group(0)
+            url = (value if "://" in value else "") + url[lead.end():]
     parts = urlsplit(url)
     path = parts.path if (parts.scheme or url.startswith("//")) else url.split("?", 1)[0]
     query_template = parts.query if (parts.scheme or url.startswith("//")) else (url.split("?", 1) + [""])[1]
