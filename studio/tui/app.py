@@ -1263,6 +1263,7 @@ def response_from_record(record) -> ResponseData:
         body=record.response_body, duration_ms=record.duration_ms, return_value=record.return_value,
         warnings=[asdict(w) for w in record.warnings], outbox=list(record.outbox),
         error=error_json(record), request_id=record.request_id, function_id=record.function_id,
+        app_path=record.app_path,
     )
 
 

@@ -71,7 +71,10 @@ def test_root_endpoint_of_the_catch_all_gets_no_catchall_warning(project: Path) 
 
 
 def test_studio_response_data_carries_the_app_path() -> None:
+    from studio.runtime.invocation import InvocationRecord
     from studio.tui.app import response_from_record
 
-    data = response_from_record({"status": 404, "headers": [], "body": "Not Found", "app_path": "/health"})
-    assert data.app_path == "/health"
+    record = InvocationRecord(request_id="r", function_id="cloud-functions/api/[[default]]", platform="edgeone",
+                              kind="asgi", trigger="http", method="GET", path="/api/health", status=404,
+                              response_body=b"Not Found", app_path="/health")
+    assert response_from_record(record).app_path == "/health"
