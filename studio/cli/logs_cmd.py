@@ -223,8 +223,7 @@ def _note_no_match(what: str, filter, follow: bool) -> None:
     """Say so on stderr (stdout stays clean for pipes) instead of printing nothing at all."""
     note = f"note: no recorded {what} match these filters" if not filter.is_empty() else f"note: no {what} recorded yet"
     if filter.level is not None and what == "log lines":
-        note += ("; uncaught exceptions are not log lines at a level: try `--errors -i`, "
-                 "then `funcstudio show <request id>`")
+        note += "; to list failed invocations instead: `--errors -i`, then `funcstudio show <request id>`"
     click.echo(note + ("; waiting for new ones (Ctrl-C stops)" if follow else "."), err=True)
 
 

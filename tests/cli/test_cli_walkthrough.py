@@ -63,9 +63,12 @@ def test_unknown_command_is_named_as_such(tmp_path):
 def test_logs_says_when_nothing_matches_and_why(sample_copy):
     showcase = sample_copy("pages-showcase")
     assert funcstudio("invoke", str(showcase), "/api/boom").returncode == 1
+    # an uncaught exception is an ERROR line tied to its invocation, so the level filter finds it
     errors = funcstudio("logs", str(showcase), "--level", "error")
-    assert errors.returncode == 0 and errors.stdout == ""
-    assert "no recorded log lines match" in errors.stderr and "--errors -i" in errors.stderr
+    assert errors.returncode == 0 and "ERROR" in errors.stdout and "ValueError" in errors.stdout
+    nothing = funcstudio("logs", str(showcase), "--level", "critical")
+    assert nothing.returncode == 0 and nothing.stdout == ""
+    assert "no recorded log lines match" in nothing.stderr and "--errors -i" in nothing.stderr
     failed = funcstudio("logs", str(showcase), "--errors", "-i")
     assert "/api/boom" in failed.stdout and "ValueError" in failed.stdout
 

@@ -36,7 +36,7 @@ async def test_inner_routes_and_folded_framework_frames(showcase):
         await pilot.press("f")
         await pilot.pause()
         assert len(trace.rows) == len(trace.error["frames"])
-        assert [f for _i, f in trace.rows] == trace.error["frames"]  # every frame, most recent call last
+        assert [f for _i, f in trace.rows] == list(trace.error["frames"])  # every frame, most recent call last
         assert trace.rows[trace.query_one("#trace-frames").highlighted][1]["function"] == "crash"
 
         tree = app.query_one(RouteTree)
