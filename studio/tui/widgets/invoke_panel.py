@@ -72,7 +72,8 @@ class InvokePanel(Vertical):
     InvokePanel #request-line { height: 1; }
     InvokePanel #method { width: 12; }
     InvokePanel #path { width: 1fr; }
-    InvokePanel #request-url { height: 1; color: $text-muted; padding: 0 1; }
+    InvokePanel #request-url { height: 1; color: $text-muted; padding: 0 1; text-wrap: nowrap;
+                               text-overflow: ellipsis; }
     InvokePanel #params { height: auto; }
     InvokePanel #params Label { padding: 0 1; }
     InvokePanel #params Input { width: 1fr; }
@@ -337,8 +338,14 @@ class InvokePanel(Vertical):
             return
         draft = self.current_draft()
         url = f"{draft.method} {self.base_url}{draft.target()}"
-        self.query_one("#request-url", Static).update(url)
+        line = self.query_one("#request-url", Static)
+        width = line.content_region.width
+        # narrow: the path and query matter more than the host, which the header shows anyway
+        line.update(url if not width or len(url) <= width else f"{draft.method} {draft.target()}")
         self.post_message(self.DraftChanged(self, draft.function_id, url))
+
+    def on_resize(self) -> None:
+        self._refresh_url()
 
     def set_base_url(self, url: str) -> None:
         self.base_url = url

@@ -102,7 +102,8 @@ class ResponseView(Vertical):
 
     DEFAULT_CSS = """
     ResponseView { height: 1fr; }
-    ResponseView #status-line { height: 1; padding: 0 1; background: $boost; }
+    ResponseView #status-line { height: 1; padding: 0 1; background: $boost; text-wrap: nowrap;
+                                text-overflow: ellipsis; }
     ResponseView #status-line.status-2xx { color: $success; }
     ResponseView #status-line.status-3xx { color: $accent; }
     ResponseView #status-line.status-4xx { color: $warning; }
