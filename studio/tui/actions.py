@@ -97,7 +97,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Write the last response body, bytes untouched, under .funcstudio/responses/.", show=False,
                priority=True),
     # debugger (app-wide and priority: they act wherever the focus is, the editor included)
-    ActionSpec("debug.toggle-breakpoint", "alt+b", "debug_toggle_breakpoint", "Breakpoint",
+    ActionSpec("debug.toggle-breakpoint", "alt+b,alt+k", "debug_toggle_breakpoint", "Breakpoint",
                "Set or clear a breakpoint on the editor's current line.", show=False, priority=True),
     ActionSpec("debug.continue", "f7", "debug_continue", "Continue", "Continue the paused invocation.",
                show=False, priority=True),

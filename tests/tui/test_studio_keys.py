@@ -120,3 +120,24 @@ def test_the_default_keys_parse_and_never_collide():
     """Every default binding is a key Textual parses, and no two actions live at once share one."""
     assert actions.checked_keymap({spec.id: spec.keys for spec in actions.ACTIONS}) == (
         {spec.id: spec.keys for spec in actions.ACTIONS}, [])
+
+
+def _as_a_terminal_sends_it(key: str) -> str:
+    """The key Textual reports when a terminal without the kitty keyboard protocol (tmux, most
+    xterms) sends `key`: alt+<letter> arrives as ESC <letter>, which Textual may read as another key."""
+    from textual._xterm_parser import XTermParser
+
+    modifiers, _, base = key.rpartition("+")
+    if modifiers != "alt" or len(base) != 1:
+        return key
+    parser = XTermParser()
+    events = [*parser.feed("\x1b" + base), *parser.feed("")]
+    return next(e.key for e in events if hasattr(e, "key"))
+
+
+def test_every_action_has_a_key_a_plain_terminal_delivers():
+    """alt+b reaches the studio as ctrl+left (ESC b is readline's word-left): an action bound only to
+    it could not be pressed in tmux or xterm, so each action keeps a key that arrives as itself."""
+    for spec in actions.ACTIONS:
+        keys = [k.strip() for k in spec.keys.split(",")]
+        assert any(_as_a_terminal_sends_it(k) == k for k in keys), f"{spec.id}: {spec.keys} never arrives"

@@ -129,7 +129,7 @@ class DebugPane(Vertical):
         view.clear_options()
         view.add_options([Option(Text(f"● {self.relative(b.file)}:{b.line}"
                                       + (f"  if {b.condition}" if b.condition else "")))
-                          for b in self.breakpoints] or [Option("(none: alt+b on an editor line sets one)",
+                          for b in self.breakpoints] or [Option("(none: alt+b or alt+k on an editor line sets one)",
                                                                 disabled=True)])
 
     def show_watch(self, expression: str, value: str) -> None:
