@@ -517,10 +517,10 @@ class Recorder:
                 self._count_lost(batch)
                 break
             else:
-                self._mark_written(len(batch), info.request_ids)
                 finished = sum(isinstance(event, InvocationFinished) for event in batch)
                 if finished:
-                    self._journal_committed(finished)
+                    self._journal_committed(finished)  # before a flush() waiting on this batch returns
+                self._mark_written(len(batch), info.request_ids)
                 for listener in self._listeners:
                     try:
                         listener(info)
@@ -537,31 +537,40 @@ class Recorder:
         log_rows: list[tuple] = []
         finished: list[str] = []
         new_invocations = 0
+        # An invocation that starts and finishes within this batch (most do) is written as ONE row
+        # insert at its finish, its lines after it: no `running` row to insert and then update.
+        finishing = {e.record.request_id for e in batch if isinstance(e, InvocationFinished)}
+        held: dict[str, list[LogLine]] = {}
         for event in batch:
             try:
                 if isinstance(event, LogLine):
+                    if event.request_id in finishing and event.request_id not in self._open_ids:
+                        held.setdefault(event.request_id, []).append(event)
+                        continue
                     invocation_id, created = self._invocation_id(conn, event.request_id, event)
                     new_invocations += created
-                    log_rows.append(
-                        (
-                            invocation_id,
-                            event.function_id,
-                            event.seq,
-                            event.time,
-                            event.stream,
-                            event.level.upper() if event.level else None,
-                            cap_line(event.text),
-                        )
-                    )
+                    log_rows.append(_log_row(invocation_id, event))
                 elif isinstance(event, InvocationStarted):
+                    if event.request_id in finishing and event.request_id not in self._open_ids:
+                        continue
                     new_invocations += self._start(conn, event)
                 elif isinstance(event, InvocationFinished):
                     time.sleep(0)  # let a request thread that waits for the GIL have it between records
                     new_invocations += self._finish(conn, event.record)
                     finished.append(event.record.request_id)
+                    log_rows.extend(_log_row(self._finished_id, line)
+                                    for line in held.pop(event.record.request_id, ()))
             except (sqlite3.InterfaceError, sqlite3.IntegrityError, TypeError, ValueError, AttributeError):
                 self.skipped_events += 1
                 log.exception("store: skipped an event it could not write: %r", event)
+        for request_id, lines in held.items():  # its finish could not be written: keep the lines anyway
+            try:
+                invocation_id, created = self._invocation_id(conn, request_id, lines[0])
+            except (sqlite3.InterfaceError, sqlite3.IntegrityError, TypeError, ValueError, AttributeError):
+                self.skipped_events += len(lines)
+                continue
+            new_invocations += created
+            log_rows.extend(_log_row(invocation_id, line) for line in lines)
         if self._unreported_drops != self.dropped_lines or self._reported_invocation_drops != self.dropped_invocations:
             log_rows.append(self._drop_notice(conn))
             new_invocations += 1
@@ -627,6 +636,7 @@ class Recorder:
             )
             invocation_id = cursor.lastrowid
             created = 1
+        self._finished_id = invocation_id
         frames = frame_rows(invocation_id, record)
         if frames:
             conn.executemany(
@@ -849,3 +859,8 @@ def _passing(text: str) -> bool:
     """A failure that goes away by itself: a full disk gets room, a lock gets released."""
     text = text.lower()
     return "full" in text or "locked" in text or "busy" in text or "disk i/o error" in text
+
+
+def _log_row(invocation_id: int, line: LogLine) -> tuple:
+    return (invocation_id, line.function_id, line.seq, line.time, line.stream,
+            line.level.upper() if line.level else None, cap_line(line.text))
