@@ -14,8 +14,9 @@ _MODAL_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{ width: 80%; max-width: 100; height: auto; max-height: 90%; border: thick $primary;
                     background: $panel; padding: 1 2; }}
+{name} > Vertical > Label {{ width: 100%; }}  /* a long question wraps instead of running off the edge */
 {name} .buttons {{ height: auto; align-horizontal: right; margin-top: 1; }}
-{name} Button {{ margin-left: 1; }}
+{name} Button {{ margin-left: 1; min-width: 8; }}  /* four choices still fit an 80-column terminal */
 """
 
 
@@ -151,7 +152,8 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("keys", "id", "what it does")
+        # what a key does before its id: at 80 columns the ids would push it off the edge
+        table.add_columns("keys", "what it does", "id")
         for keys, binding_id, tooltip in self.rows:
-            table.add_row(keys, binding_id, tooltip)
+            table.add_row(keys, tooltip, binding_id)
         table.focus()
