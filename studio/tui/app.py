@@ -573,8 +573,13 @@ class StudioApp(DebugActions, App):
         from studio.tui.screens.modals import ConfirmScreen
 
         editor = message.editor
+        if editor.asking:  # the watcher already asks about this same outside change: its answer decides
+            self._after_save = None
+            return
+        editor.asking_now()
 
         def decided(choice: str | None) -> None:
+            editor.answered()
             if choice == "overwrite":
                 editor.save(overwrite=True)
                 return

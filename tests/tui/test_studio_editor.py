@@ -3,7 +3,7 @@ jump to a line, and the plain-text fallback for big files."""
 
 from __future__ import annotations
 
-from studio_helpers import RUN, make_app, wait_until
+from studio_helpers import RUN, make_app, wait_for_workers, wait_until
 
 from studio.tui.screens.modals import ConfirmScreen, PromptScreen
 from studio.tui.widgets.editor import CodeEditor
@@ -174,3 +174,27 @@ async def test_the_unsaved_guard_saves_through_the_editor(showcase):
         await pilot.click("#overwrite")
         await wait_until(pilot, lambda: editor.file == "cloud-functions/api/boom.py", what="switched after saving")
         assert path.read_text().startswith("# mine\n")
+
+
+async def test_one_question_for_one_outside_change(showcase):
+    """ctrl+s pressed just as the watcher sees the same outside change asked twice (the watcher's question
+    under the save's); after Reload the second one still claimed unsaved edits. Now the first question decides."""
+    app = make_app(showcase, start_runtime=False)
+    path = showcase / f"{HELLO}.py"
+    async with app.run_test(**RUN) as pilot:
+        editor = await open_hello(app, pilot)
+        editor.text_area.insert("# mine\n", (0, 0))
+        path.write_text(path.read_text() + "# theirs\n")
+        editor.check_disk()  # the watch timer's tick...
+        editor.save()  # ...and ctrl+s, in the same moment
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await wait_for_workers(app)
+        await pilot.pause()
+        assert sum(isinstance(s, ConfirmScreen) for s in app.screen_stack) == 1
+        await pilot.click("#reload")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen) and not editor.dirty
+        assert editor.text_area.text.endswith("# theirs\n")
+        editor.check_disk()
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)

@@ -224,9 +224,20 @@ class CodeEditor(Vertical):
         self._asking = True
         self.post_message(self.ChangedOnDisk(self, self.file, current))
 
+    @property
+    def asking(self) -> bool:
+        """A question about an outside change (the watcher's or a save's) is open."""
+        return self._asking
+
+    def asking_now(self) -> None:
+        """A save conflict's question is open: the watcher does not ask about the same change again."""
+        self._asking = True
+
     def answered(self) -> None:
-        """The ChangedOnDisk question is closed (whatever the answer)."""
+        """The question about the outside change is closed (whatever the answer); that change was seen."""
         self._asking = False
+        if self.file is not None:
+            self._disk_stamp = self._stamp(self.file)
 
     def _stamp(self, file: str) -> tuple[int, int] | None:
         try:
