@@ -24,6 +24,16 @@ def fill_path(template: str, values: dict[str, str]) -> str:
     return PARAM_RE.sub(replace, template)
 
 
+URL_HEAD_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
+
+
+def request_path(text: str) -> str:
+    """The path field as a request-line path: a pasted URL loses its scheme and host, a missing
+    leading slash is added and spaces are encoded (either one made the request malformed HTTP)."""
+    path = URL_HEAD_RE.sub("", text.strip(), count=1).replace(" ", "%20")
+    return path if path.startswith("/") else "/" + path
+
+
 def parse_pairs(text: str, separator: str) -> tuple[list[tuple[str, str]], list[str]]:
     """Lines of `name<sep>value` (blank lines and `#` comments skipped) and one error per bad line."""
     pairs: list[tuple[str, str]] = []
@@ -135,7 +145,7 @@ class RequestDraft:
             value = self.params.get(match.group(1)) or ""
             return quote(value, safe="/" if match.group(2) else "") if value else match.group(0)
 
-        return PARAM_RE.sub(replace, self.path)
+        return request_path(PARAM_RE.sub(replace, self.path))
 
     def target(self) -> str:
         """What goes on the request line: the filled path and the query as it will be sent."""
@@ -166,7 +176,7 @@ class RequestDraft:
         for name, _catch_all in path_params(self.path):
             if not self.params.get(name):
                 return None, f"path parameter :{name} is empty"
-        path = fill_path(self.path, self.params)
+        path = request_path(fill_path(self.path, self.params))
         if body.strip() and not any(h.lower() == "content-type" for h, _ in headers):
             headers.append(("Content-Type", "application/json" if looks_like_json(body) else "text/plain"))
         if self.mode == "cocobase" and self.user_token.strip():

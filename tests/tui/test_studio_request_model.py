@@ -84,3 +84,18 @@ def test_curl_import_reads_what_browsers_and_shells_copy():
     assert (get.method, get.url, get.body) == ("GET", "http://x/s?q=1&p=2", "")
     assert get.headers == [("Authorization", "Basic YWRhOnB3"), ("User-Agent", "bot")]
     assert parse_curl("curl -I --url http://x/h").method == "HEAD"
+
+
+@pytest.mark.parametrize(("typed", "sent"), [
+    ("42", "/42"),  # f4 selects the path; typing replaced it without its slash: the gateway said malformed-http
+    ("api/users/42", "/api/users/42"),
+    ("http://127.0.0.1:8088/api/users/42?x=1", "/api/users/42?x=1"),  # a URL pasted into the path field
+    ("/api/a b", "/api/a%20b"),
+])
+def test_the_path_field_becomes_a_request_line_path(typed, sent):
+    from studio.tui.request_model import RequestDraft
+
+    draft = RequestDraft(path=typed)
+    spec, error = draft.build()
+    assert error is None and spec.path == sent
+    assert draft.target() == sent
