@@ -34,3 +34,34 @@ async def test_filter_tree_and_back_by_keys(showcase):
         assert app.focused is tree and "users" in tree.cursor_node.data.function_id
         await pilot.press("down")  # inside the tree, down is the tree's own
         assert app.focused is tree and tree.cursor_line > 0
+
+
+async def test_enter_pressed_before_discovery_opens_the_match_when_it_comes(showcase):
+    """ctrl+f, a filter, down, enter typed ahead of discovery, then f4: the enter was eaten (the tree held
+    only its placeholder) and the route never opened. It opens once discovery brings the match."""
+    from textual.app import App
+
+    from studio.project.loader import load_project
+
+    selected: list[str] = []
+
+    class Host(App):
+        def compose(self):
+            yield RouteTree(id="routes")
+            yield Input(id="elsewhere")
+
+        def on_route_tree_route_selected(self, message: RouteTree.RouteSelected) -> None:
+            selected.append(message.entry.function_id)
+
+    app = Host()
+    async with app.run_test(**RUN) as pilot:
+        routes = app.query_one(RouteTree)
+        routes.show_loading()
+        app.query_one("#route-filter", Input).focus()
+        await pilot.press(*"users/:id", "down", "enter", "enter")
+        app.query_one("#elsewhere", Input).focus()  # f4: the focus moves on before discovery ends
+        await pilot.pause()
+        assert selected == []
+        routes.set_project(load_project(showcase))
+        await pilot.pause()
+        assert selected == ["cloud-functions/api/users/[id]"]

@@ -89,7 +89,7 @@ class RouteTree(Vertical):
 
     def compose(self):
         yield Input(placeholder="filter routes…", id="route-filter", compact=True)
-        tree: Tree[Entry] = Tree("ROUTES", id="route-tree")
+        tree: Tree[Entry] = _RoutesTree("ROUTES", id="route-tree")
         tree.show_root = False
         tree.guide_depth = 2
         yield tree
@@ -145,8 +145,8 @@ class RouteTree(Vertical):
                     self._add(parent, entry)
             for entry in section.entries:
                 self._add(branch, entry)
-        if self._first_match_wanted and self.tree.has_focus:
-            self._cursor_to_first_match()
+        if self._first_match_wanted and (self.tree.has_focus or self._open_wanted):
+            self._cursor_to_first_match()  # an enter typed ahead opens it even if the focus moved on since
 
     def _add(self, parent, entry: Entry) -> None:
         if entry.children:
@@ -202,6 +202,10 @@ class RouteTree(Vertical):
                     self.post_message(self.RouteSelected(self, node.data))
                 return
 
+    def open_when_discovered(self) -> None:
+        """Enter in the tree before discovery (typed ahead): open the first match once it is in."""
+        self._first_match_wanted = self._open_wanted = True
+
     def action_focus_filter(self) -> None:
         self.query_one("#route-filter", Input).focus()
 
@@ -209,3 +213,14 @@ class RouteTree(Vertical):
         event.stop()
         if isinstance(event.node.data, Entry):
             self.post_message(self.RouteSelected(self, event.node.data))
+
+
+class _RoutesTree(Tree):
+    """The tree inside RouteTree: enter before discovery (nothing under the cursor yet) is kept, not lost."""
+
+    def action_select_cursor(self) -> None:
+        owner = self.parent
+        if isinstance(owner, RouteTree) and owner.project is None:
+            owner.open_when_discovered()
+            return
+        super().action_select_cursor()
