@@ -608,8 +608,9 @@ class StudioApp(DebugActions, App):
             editor.answered()
             if choice == "reload":
                 editor.reload_from_disk()
-            else:  # keep mine (escape too): the buffer stays; the next save overwrites knowingly
+            elif choice == "keep":  # the buffer stays; the next save overwrites knowingly
                 editor.keep_mine(message.disk_text)
+            # escape: decide later; the buffer stays and ctrl+s still asks before overwriting
 
         self.push_screen(ConfirmScreen(
             f"{message.file} changed on disk, and it has unsaved edits here.",

@@ -198,3 +198,23 @@ async def test_one_question_for_one_outside_change(showcase):
         editor.check_disk()
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_escape_on_the_disk_question_still_guards_the_save(showcase):
+    """Escape on "changed on disk" decides nothing: the next ctrl+s asks before overwriting."""
+    app = make_app(showcase, start_runtime=False)
+    path = showcase / f"{HELLO}.py"
+    async with app.run_test(**RUN) as pilot:
+        editor = await open_hello(app, pilot)
+        editor.text_area.insert("# mine\n", (0, 0))
+        path.write_text(path.read_text() + "# theirs\n")
+        editor.check_disk()
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#overwrite"),
+                         what="the save asks")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert path.read_text().endswith("# theirs\n") and editor.dirty
