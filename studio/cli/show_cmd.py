@@ -23,6 +23,7 @@ from studio.cli._store_common import (
     use_color,
 )
 from studio.project.model import doc_link
+from studio.runtime.timing import text_bar
 
 BINARY_PREVIEW_BYTES = 256
 
@@ -97,6 +98,9 @@ def render(detail, color: bool = False) -> str:
         facts.append(("app received", detail.app_path))
     if getattr(detail, "paused_ms", None):
         facts.append(("paused", f"{detail.paused_ms / 1000:.1f} s in the debugger (deadline stood still)"))
+    bar = text_bar(detail.to_record())
+    if bar is not None:
+        facts.append(("timing", bar))
     width = max(len(name) for name, _ in facts)
     out += [f"  {name:<{width}}  {value}" for name, value in facts]
 

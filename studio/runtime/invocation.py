@@ -118,6 +118,12 @@ class InvocationRecord:
     app_path: str | None = None
     """Framework entries: the path the app received after the platform stripped the route prefix
     (`/health` for `/api/health` under `api/[[default]].py`); None for every other kind."""
+    wait_ms: float = 0.0
+    """Time queued for an instance while every instance of the function was busy (max_instances)."""
+    handler_ms: float | None = None
+    """Time the worker spent in the user's code (the result frame's duration); None when no handler ran.
+    The timing bar's phases: wait_ms, init_ms (cold start), handler_ms, and the rest of duration_ms
+    (sending the request in and the response back)."""
 
     def to_json(self) -> dict:
         body, encoding = body_json(self.response_body)
@@ -159,6 +165,8 @@ class InvocationRecord:
             "paused_ms": self.paused_ms,
             "profile": [dict(row) for row in self.profile],
             "app_path": self.app_path,
+            "wait_ms": round(self.wait_ms, 3),
+            "handler_ms": None if self.handler_ms is None else round(self.handler_ms, 3),
         }
 
     @classmethod
@@ -205,6 +213,8 @@ class InvocationRecord:
             paused_ms=float(data.get("paused_ms") or 0.0),
             profile=tuple(dict(row) for row in data.get("profile") or ()),
             app_path=data.get("app_path"),
+            wait_ms=float(data.get("wait_ms") or 0.0),
+            handler_ms=None if data.get("handler_ms") is None else float(data["handler_ms"]),
         )
 
 

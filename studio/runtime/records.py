@@ -101,8 +101,11 @@ def finished_record(
     instance_id: str,
     warnings: tuple[ParityWarning, ...],
     error_status: int | None = None,
+    wait_ms: float = 0.0,
 ) -> InvocationRecord:
-    """The record of an invocation an instance served (or died serving)."""
+    """The record of an invocation an instance served (or died serving). `duration_ms` is the wall time
+    since `t0` (queue, cold start, handler, the round trip to the worker); the worker's own duration is
+    `handler_ms`."""
     fault = report.fault
     status = report.status
     headers = tuple(report.headers)
@@ -126,7 +129,9 @@ def finished_record(
         error=report.error,
         warnings=warnings,
         fault=fault,
-        duration_ms=float(report.duration_ms or (time.perf_counter() - t0) * 1000),
+        duration_ms=(time.perf_counter() - t0) * 1000,
+        handler_ms=float(report.duration_ms) if report.duration_ms is not None else None,
+        wait_ms=float(wait_ms),
         init_ms=init_ms,
         peak_memory_mb=report.peak_memory_mb,
         code_version=code_version,

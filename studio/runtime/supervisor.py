@@ -180,6 +180,8 @@ class _Slot:
     """The instance's `modules` set `code_version` was computed from (it is replaced on change)."""
     warming: bool = False
     """Started by `prewarm_soon` for no request in particular: requests wait for it to be ready."""
+    wait_ms: float = 0.0
+    """How long the request now holding this slot queued for it (its record's `wait_ms`)."""
 
 
 @dataclass(eq=False)
@@ -294,6 +296,13 @@ class Supervisor:
         limit = max(1, self.settings.runtime.max_instances)
         wait_until = time.monotonic() + max(1.0, float(function.limits.timeout_s or 0))
         waiter: _Waiter | None = None
+        entered = time.perf_counter()
+
+        def waited(slot: _Slot) -> _Slot:
+            # only a request that queued waited; the holder of a busy slot is the only one writing this
+            slot.wait_ms = (time.perf_counter() - entered) * 1000.0 if waiter is not None else 0.0
+            return slot
+
         with self._cond:
             while True:
                 if self._closed:
@@ -301,7 +310,7 @@ class Supervisor:
                 slots = self._slots.setdefault(function.id, [])
                 queue = self._waiters.setdefault(function.id, deque())
                 if waiter is not None and waiter.slot is not None:
-                    return waiter.slot, False  # handed over by `_release`, already busy
+                    return waited(waiter.slot), False  # handed over by `_release`, already busy
                 if waiter is None and queue:
                     pass  # others wait already: first come, first served
                 else:
@@ -313,9 +322,9 @@ class Supervisor:
                             self._dead.append(slot)
                             continue
                         slot.busy = True
-                        return slot, False
+                        return waited(slot), False
                     if len(slots) < limit and not self._keep_to_warm(function, slots):
-                        slot = _Slot(instance=None, function_id=function.id, busy=True)
+                        slot = waited(_Slot(instance=None, function_id=function.id, busy=True))
                         slots.append(slot)  # reserve the place while spawning outside the lock
                         break
                 if waiter is None:
@@ -685,7 +694,7 @@ class Supervisor:
             self._close_killed(function, request_id, result, logs, on_log)
         record = finished_record(
             base, function, result, logs, t0=t0, init_ms=init_ms, code_version=slot.code_version,
-            instance_id=str(instance.id), error_status=error_status,
+            instance_id=str(instance.id), error_status=error_status, wait_ms=slot.wait_ms,
             warnings=(*self._dep_warnings(function, result.error, result.warnings), *warnings),
         )
         return Invocation(record, logs)

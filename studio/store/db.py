@@ -294,6 +294,13 @@ def _v4_paused_ms(db: Database) -> None:
     db["invocations"].add_column("paused_ms", float)
 
 
+def _v5_phases(db: Database) -> None:
+    """An invocation's phases for its timing bar: time queued for a busy function's instance and time
+    in the handler (NULL in rows written before; the bar is then not drawn)."""
+    db["invocations"].add_column("wait_ms", float)
+    db["invocations"].add_column("handler_ms", float)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_function_level_index, _v3_app_path,
-                                                _v4_paused_ms]
+                                                _v4_paused_ms, _v5_phases]
 SCHEMA_VERSION = len(MIGRATIONS)

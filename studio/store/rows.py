@@ -187,6 +187,10 @@ class InvocationDetail(InvocationSummary):
     app_path: str | None = None
     paused_ms: float | None = None
     """Time paused in the debugger (schema 4; None when it never paused)."""
+    wait_ms: float | None = None
+    """Time queued for an instance (schema 5; None when it never queued)."""
+    handler_ms: float | None = None
+    """Time in the handler (schema 5; None in older rows and when no handler ran)."""
 
     def to_json(self) -> dict[str, object]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -253,6 +257,8 @@ class InvocationDetail(InvocationSummary):
             stored=True,
             app_path=self.app_path,
             paused_ms=float(self.paused_ms or 0.0),
+            wait_ms=float(self.wait_ms or 0.0),
+            handler_ms=self.handler_ms,
         )
 
 
@@ -323,7 +329,8 @@ DETAIL_COLUMNS = (
     "i.query_string, i.params, i.request_headers, i.request_body, i.request_body_size, "
     "i.request_body_truncated, i.response_headers, i.response_body, i.response_body_size, "
     "i.response_body_truncated, i.return_value, i.error_traceback, i.warnings, i.outbox, i.init_ms, "
-    "i.peak_memory_mb, i.code_version, i.instance_id, i.logs_truncated, i.app_path, i.paused_ms"
+    "i.peak_memory_mb, i.code_version, i.instance_id, i.logs_truncated, i.app_path, i.paused_ms, "
+    "i.wait_ms, i.handler_ms"
 )
 SAVED_COLUMNS = "id, function_id, name, method, path, headers, body, event, created_at, updated_at"
 
@@ -345,6 +352,7 @@ def detail_from_row(
     code_version, instance_id, logs_truncated = row[33:36]
     app_path = row[36] if len(row) > 36 else None
     paused_ms = row[37] if len(row) > 37 else None
+    wait_ms, handler_ms = row[38:40] if len(row) > 39 else (None, None)
     return InvocationDetail(
         **{f.name: getattr(summary, f.name) for f in fields(InvocationSummary)},
         query_string=query_string,  # type: ignore[arg-type]
@@ -369,6 +377,8 @@ def detail_from_row(
         logs=tuple(LogRow(*line) for line in logs),  # type: ignore[arg-type]
         app_path=app_path,  # type: ignore[arg-type]
         paused_ms=paused_ms,  # type: ignore[arg-type]
+        wait_ms=wait_ms,  # type: ignore[arg-type]
+        handler_ms=handler_ms,  # type: ignore[arg-type]
     )
 
 
@@ -428,6 +438,10 @@ def invocation_row(record: InvocationRecord, body_cap: int) -> dict[str, object]
         values["app_path"] = record.app_path
     if record.paused_ms:  # only debugged invocations that stopped (schema 4)
         values["paused_ms"] = record.paused_ms
+    if record.wait_ms:  # only requests that queued for a busy function (schema 5)
+        values["wait_ms"] = record.wait_ms
+    if record.handler_ms is not None:  # schema 5
+        values["handler_ms"] = record.handler_ms
     return {name: valid_text(v) if isinstance(v, str) else v for name, v in values.items()}
 
 

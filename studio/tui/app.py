@@ -1264,12 +1264,14 @@ def response_from_record(record) -> ResponseData:
     duration (the same number live and reopened from the store)."""
     from dataclasses import asdict
 
+    from studio.runtime.timing import phases
+
     return ResponseData(
         status=int(record.status or 0), headers=[tuple(h) for h in record.response_headers],
         body=record.response_body, duration_ms=record.duration_ms, return_value=record.return_value,
         warnings=[asdict(w) for w in record.warnings], outbox=list(record.outbox),
         error=error_json(record), request_id=record.request_id, function_id=record.function_id,
-        app_path=record.app_path,
+        app_path=record.app_path, phases=phases(record),
     )
 
 

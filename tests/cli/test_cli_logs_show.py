@@ -99,6 +99,7 @@ def project(tmp_path_factory) -> Path:
         request_body=b'{"q": 1}',
         response_body=b'{"id": 42}',
         return_value='{"id": 42}',
+        wait_ms=0.5, init_ms=1.0, handler_ms=2.0,  # of duration_ms 4.25: the response took 0.75
     )
     invocation(
         recorder,
@@ -233,6 +234,15 @@ def test_show_prints_one_invocation_whole(project):
     ):
         assert expected in out, expected
     assert "\x1b[" not in out  # not a terminal: no colour
+
+
+def test_show_draws_the_timing_bar_with_its_numbers(project):
+    out = run("show", str(project), "bbbb2222-ok").stdout
+    line = next(line for line in out.splitlines() if line.strip().startswith("timing"))
+    assert "wait 0.5 ms · cold start 1.0 ms · handler 2.0 ms · response 0.8 ms" in line
+    bar = line.split()[1]
+    assert set(bar) == {"░", "▒", "█", "▓"} and len(bar) == 40 and bar.count("█") > bar.count("▒")
+    assert "timing" not in run("show", str(project), "cccc3333").stdout  # no phases recorded: no bar
 
 
 def test_show_redacts_and_pretty_prints_json_bodies(project):

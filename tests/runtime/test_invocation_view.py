@@ -21,7 +21,7 @@ def test_round_trip_keeps_every_field():
         paused_ms=1500.25,
         profile=({"file": "/p/a.py", "line": 3, "function": "f", "calls": 2, "primitive_calls": 2,
                   "tottime_ms": 0.5, "cumtime_ms": 1.25, "is_user": True},),
-        app_path="/x",
+        app_path="/x", wait_ms=40.5, handler_ms=2.75,
     )
     assert InvocationRecord.from_json(record.to_json()) == record
 
@@ -33,3 +33,11 @@ def test_framework_frames_stay_framework_frames():
     ).to_json()
     assert data["error"]["frames"][0]["is_user"] is False
     assert InvocationRecord.from_json(data).error.frames[0].is_user is False
+
+
+def test_phases_default_for_records_written_before_them():
+    data = InvocationRecord(request_id="r3", function_id=None, platform=None, kind=None, trigger="http",
+                            method="GET", path="/").to_json()
+    del data["wait_ms"], data["handler_ms"]  # a journal line or JSON from before the timing bar
+    record = InvocationRecord.from_json(data)
+    assert record.wait_ms == 0.0 and record.handler_ms is None

@@ -13,6 +13,7 @@ from gw_helpers import EventLog, request, wait_until, write_files
 from studio.project.settings import RuntimeSettings, Settings
 from studio.runtime import supervisor as supervisor_module
 from studio.runtime.server import Runtime
+from studio.runtime.timing import phases
 
 BLOCKER = """
     import os
@@ -114,3 +115,29 @@ def test_a_request_beyond_max_instances_and_a_full_queue_is_503(runtime, monkeyp
 
     after = request(rt.port, "GET", "/slow")
     assert after.status == 200 and int(after.text) == pid  # the same (only) instance serves again
+
+
+def test_a_records_phases_say_where_its_time_went(runtime):
+    """The timing bar's numbers: the first request starts the instance (cold start, no wait); the
+    second queues behind it (wait, no cold start); both ran a handler inside their duration."""
+    rt, events, gate, started = runtime
+    replies: dict = {}
+    first = threading.Thread(target=lambda: replies.update(first=request(rt.port, "GET", "/slow?block=1")))
+    first.start()
+    wait_until(started.exists, 30)
+    second = threading.Thread(target=lambda: replies.update(second=request(rt.port, "GET", "/slow")))
+    second.start()
+    wait_until(lambda: waiting(rt) == 1, 30)  # queued for the only, busy instance
+    with open(gate, "w") as fh:
+        fh.write("go")
+    first.join(30)
+    second.join(30)
+    cold = wait_until(lambda: events.finished(replies["first"].headers["x-funcstudio-request-id"]), 10)
+    queued = wait_until(lambda: events.finished(replies["second"].headers["x-funcstudio-request-id"]), 10)
+    assert cold.init_ms is not None and cold.init_ms > 0 and cold.wait_ms == 0.0
+    assert queued.init_ms is None and queued.wait_ms > 0
+    for record in (cold, queued):
+        assert record.handler_ms is not None and record.handler_ms > 0
+        spent = record.wait_ms + (record.init_ms or 0.0) + record.handler_ms
+        assert spent <= record.duration_ms  # the response phase is the rest, never negative
+        assert [name for name, _ in phases(record)] == ["wait", "cold start", "handler", "response"]

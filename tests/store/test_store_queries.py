@@ -239,6 +239,20 @@ def test_time_paused_in_the_debugger_is_stored(project, make_recorder):
         assert reader.invocation_record("plain-1").paused_ms == 0.0
 
 
+def test_an_invocations_phases_are_stored(project, make_recorder):
+    """The timing bar's numbers (schema 5) survive the store; a row without them draws no bar."""
+    recorder = make_recorder()
+    recorder(InvocationFinished(record("phased-1", wait_ms=120.5, init_ms=300.0, handler_ms=42.25,
+                                       duration_ms=470.0)))
+    recorder(InvocationFinished(record("plain-2")))
+    assert recorder.flush()
+    with Reader(recorder.db_path) as reader:
+        phased = reader.invocation_record("phased-1")
+        assert (phased.wait_ms, phased.init_ms, phased.handler_ms) == (120.5, 300.0, 42.25)
+        plain = reader.invocation_record("plain-2")
+        assert (plain.wait_ms, plain.handler_ms) == (0.0, None)
+
+
 def test_bad_filter_values_raise_value_error(populated):
     with pytest.raises(ValueError, match="unknown level"):
         populated.logs(Filter(level="loud"))

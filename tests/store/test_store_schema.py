@@ -126,7 +126,7 @@ def test_migration_from_a_version_1_store_keeps_data_and_adds_the_index(
             "old-1 line 0",
         ]
     conn = sqlite3.connect(store_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 5
     assert (
         conn.execute(
             "SELECT count(*) FROM sqlite_master WHERE name = 'idx_logs_function_id_level_id'"

@@ -308,3 +308,30 @@ async def test_one_duration_live_and_reopened(shared):
     await wait_until(pilot, lambda: view.response.request_id == completed.gateway_request_id
                      and view.response is not app.responses.get("cloud-functions/api/hello"), what="reopened")
     assert abs(view.response.duration_ms - live) < 0.001
+
+
+@shared_loop
+async def test_the_timing_bar_shows_the_phases_live_and_reopened(shared):
+    """Issue 13 item 7: under the status line, a bar of the invocation's phases with their numbers,
+    the same when the run is reopened from the store. (Snapshots run with `fixed`, which hides times.)"""
+    pilot, app, messages, _project = await fresh(shared, "cloud-functions/api/hello")
+    view = app.query_one(ResponseView)
+    view.show_timing = True
+    try:
+        completed = await send_and_wait(pilot, messages)
+        await pilot.pause()
+        bar = view.query_one("#timing-bar")
+        assert bar.display and bar.region.height == 1 and bar.region.width > 0  # on screen
+        shown = str(bar.render())
+        handler_ms = completed.record.handler_ms
+        assert handler_ms is not None and f"handler {handler_ms:.1f} ms" in shown and "█" in shown
+        await wait_until(pilot, lambda: app.session.record(completed.gateway_request_id) is not None
+                         and app.session.record(completed.gateway_request_id).stored, what="stored")
+        app._load_invocation(completed.gateway_request_id, "show")
+        await wait_until(pilot, lambda: view.response.request_id == completed.gateway_request_id
+                         and view.response is not app.responses.get("cloud-functions/api/hello"), what="reopened")
+        await pilot.pause()
+        assert "RECORDED RUN" in view.border_title
+        assert f"handler {handler_ms:.1f} ms" in str(view.query_one("#timing-bar").render())
+    finally:
+        view.show_timing = False

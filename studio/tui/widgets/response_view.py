@@ -7,11 +7,13 @@ import json
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
+from rich.text import Text
 from textual.containers import Vertical
 from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.widgets import Input, Static, TabbedContent, TabPane, TextArea
 
+from studio.runtime.timing import GLYPHS, bar_cells, phase_label
 from studio.tui.actions import bindings
 from studio.tui.syntax import LARGE_FILE_LINES, language_available
 
@@ -36,6 +38,8 @@ class ResponseData:
     recorded: str | None = None
     """Set when this is a run reopened from the store (history, a log line): when it ran and on which
     code version, so it is never taken for the current code's answer."""
+    phases: list[tuple[str, float]] = field(default_factory=list)
+    """(phase, ms) for the timing bar: wait, cold start, handler, response (runtime/timing.py)."""
 
 
 def human_size(size: int) -> str:
@@ -63,6 +67,24 @@ def pretty_body(body: bytes, headers: list[tuple[str, str]]) -> tuple[str, bool]
         except ValueError:
             pass
     return text, False
+
+
+PHASE_STYLES = {"wait": "yellow", "cold start": "dodger_blue2", "handler": "green3", "response": "magenta"}
+BAR_CELLS = 24
+
+
+def timing_text(parts: list[tuple[str, float]], width: int = BAR_CELLS) -> Text:
+    """The invocation's phases as a coloured bar (one glyph per phase, so it reads without colour too)
+    with each phase's time beside it."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for (name, _), count in zip(parts, bar_cells(parts, width), strict=True):
+        text.append(GLYPHS[name] * count, style=PHASE_STYLES[name])
+    text.append(" ")
+    for name, ms in parts:
+        if ms > 0 or name == "handler":
+            text.append(" ■ ", style=PHASE_STYLES[name])
+            text.append(phase_label(name, ms))
+    return text
 
 
 def _viewer(id: str) -> TextArea:
@@ -109,6 +131,8 @@ class ResponseView(Vertical):
     ResponseView #status-line.status-4xx { color: $warning; }
     ResponseView #status-line.status-5xx { color: $error; }
     ResponseView #status-line.-failed { color: $error; }
+    ResponseView #timing-bar { height: 1; padding: 0 1; display: none; }
+    ResponseView #timing-bar.-shown { display: block; }
     ResponseView #response-search { display: none; }
     ResponseView #response-search.-active { display: block; }
     ResponseView TabbedContent { height: 1fr; }
@@ -130,6 +154,7 @@ class ResponseView(Vertical):
 
     def compose(self):
         yield Static("no response yet · ctrl+j sends", id="status-line", markup=False)
+        yield Static("", id="timing-bar", markup=False)
         yield Input(placeholder="search body… (enter)", id="response-search", compact=True)
         yield Lazy(ResponseTabs())  # after the first frame (startup budget, STYLE.md §6)
 
@@ -191,6 +216,10 @@ class ResponseView(Vertical):
         line = self.query_one("#status-line", Static)
         line.update(" · ".join(parts))
         line.set_classes(status_class(status))
+        bar = self.query_one("#timing-bar", Static)
+        shown = self.show_timing and bool(response.phases)
+        bar.update(timing_text(response.phases) if shown else "")
+        bar.set_class(shown, "-shown")
 
         text, is_json = pretty_body(response.body, response.headers)
         text = self.mask(text)
@@ -223,6 +252,7 @@ class ResponseView(Vertical):
         who = f" for {self.function_id}" if self.function_id else ""
         line.update(f"no response yet{who} · ctrl+j sends")
         line.set_classes("")
+        self.query_one("#timing-bar", Static).set_class(False, "-shown")
         for viewer in ("#response-body", "#response-headers", "#response-return", "#response-warnings",
                        "#response-outbox"):
             self.query_one(viewer, TextArea).load_text("")
