@@ -55,18 +55,26 @@ class Redactor:
         return low in SECRET_HEADERS or low in self.extra or SECRET_NAME.search(name) is not None
 
     def record(self, record: InvocationRecord) -> InvocationRecord:
-        """The record as the store keeps it."""
-        return replace(
-            record,
-            query_string=self.query(record.query_string),
-            request_headers=self.headers(record.request_headers),
-            response_headers=self.headers(record.response_headers),
-            return_value=self.text(record.return_value) if record.return_value else record.return_value,
-            error=self.error(record.error) if record.error is not None else None,
-            request_body=self.body(record.request_body, record.request_headers),
-        )
+        """The record as the store keeps it (the record itself when it holds nothing secret: no copy)."""
+        query_string = self.query(record.query_string)
+        request_headers = self.headers(record.request_headers)
+        response_headers = self.headers(record.response_headers)
+        return_value = self.text(record.return_value) if record.return_value else record.return_value
+        error = self.error(record.error) if record.error is not None else None
+        request_body = self.body(record.request_body, record.request_headers)
+        if (query_string is record.query_string and request_headers is record.request_headers
+                and response_headers is record.response_headers and return_value is record.return_value
+                and error is None and request_body is record.request_body):
+            return record
+        return replace(record, query_string=query_string, request_headers=request_headers,
+                       response_headers=response_headers, return_value=return_value, error=error,
+                       request_body=request_body)
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        """The headers with every secret value replaced; `headers` itself when it is a tuple with
+        nothing secret in it."""
+        if isinstance(headers, tuple) and not any(self.secret(name) for name, _ in headers):
+            return headers
         return tuple((name, REDACTED if self.secret(name) else value) for name, value in headers)
 
     def query(self, query_string: str) -> str:

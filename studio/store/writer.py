@@ -7,7 +7,8 @@
 Publishing (`Recorder.__call__`, run on the gateway's request threads) only appends to a deque and
 wakes the writer thread: it never blocks and never raises. The writer drains the deque, writes
 everything it found in ONE transaction and commits at once, so under load batches grow by
-themselves and at rest each invocation is committed within a millisecond or two. In WAL mode with
+themselves; a lone invocation is committed some 20 ms after it, a busy server's at least once a
+second (`_gather`). In WAL mode with
 `synchronous=NORMAL` a committed transaction survives a killed process.
 
 **Full queue: drop, counted.** The deque is bounded (`queue_limit` events). Past it, log lines are
@@ -19,8 +20,9 @@ the problem to the same slow disk, and blocking would stall requests, which the 
 **Answered means recorded, without waiting.** The gateway publishes `InvocationFinished` before the
 response goes out. For that one event the subscriber call appends the record to this process's
 journal (journal.py: one `write` of one line) and returns; it never waits for the writer thread. The
-writer commits from memory in batches (it gathers for `BATCH_WINDOW_S`, so a quick invocation's start
-and finish share one transaction) and truncates the journal once everything in it is committed. After
+writer commits from memory in batches (it gathers until events stop coming for `BATCH_WINDOW_S`, at
+most `GATHER_MAX_S`, so a quick invocation's start and finish share one transaction and a busy server
+is not slowed by the writer's Python competing for the GIL) and truncates the journal once everything in it is committed. After
 a SIGKILL the next writer to start replays the dead process's journal (INSERT-OR-IGNORE by request
 id), so a response that reached a client is in the store. `wait_recorded(request_id, timeout)` and
 `flush()` wait for a commit for callers that want to read their own writes.
@@ -44,6 +46,7 @@ this thread, in chunks of `PRUNE_CHUNK` rows between batches, so pruning never d
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -82,7 +85,11 @@ RETENTION_NOTICE_ROWS = 1_000
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Waits between attempts to write again after a full disk or a long lock."""
 BATCH_WINDOW_S = 0.02
-"""How long the writer gathers events after the first one wakes it (unless a flush hurries it)."""
+"""The writer gathers events until none came for this long (unless a flush hurries it)."""
+GATHER_MAX_S = 1.0
+"""...but a busy server's events are committed at least this often: the writer waits for a quiet
+moment so that its Python (redaction, rows, SQL) does not compete with requests for the GIL, and
+the journal keeps them safe meanwhile."""
 ABANDONED_AFTER_S = 3600.0
 """A `running` invocation older than this at start-up belonged to a dead process."""
 
@@ -473,7 +480,7 @@ class Recorder:
         while True:
             self._wake.wait(0.5)
             if not self._closing and not self._hurry.is_set():
-                self._hurry.wait(BATCH_WINDOW_S)  # gather: one transaction for a burst, not one per event
+                self._gather()  # one transaction for a burst, written once the burst is over
             self._hurry.clear()
             self._wake.clear()  # before draining, so an event appended after the drain wakes us again
             if self._retry_at is not None and time.monotonic() >= self._retry_at and not self._closing:
@@ -492,6 +499,18 @@ class Recorder:
             if self._closing and not self._queue:
                 self._run_tasks()
                 break
+
+    def _gather(self) -> None:
+        """Wait while events keep coming (at most `GATHER_MAX_S`, `BATCH_MAX` events): a server
+        answering back-to-back requests is left alone, and its events are written in the first gap."""
+        until = time.monotonic() + GATHER_MAX_S
+        seen = self._enqueued
+        while not self._hurry.wait(BATCH_WINDOW_S):
+            enqueued = self._enqueued
+            if (enqueued == seen or self._closing or self._tasks or len(self._queue) >= BATCH_MAX
+                    or time.monotonic() >= until):
+                return
+            seen = enqueued
 
     def _write_batch(self, batch: list[Event]) -> None:
         if self.recording and self._conn is not None:
@@ -620,20 +639,14 @@ class Recorder:
             ).fetchone()
             invocation_id = row[0] if row else None
         created = 0
+        update, insert = _finish_sql(tuple(values))
         if invocation_id is not None:
-            assignments = ", ".join(f"{name} = ?" for name in values)
-            updated = conn.execute(
-                f"UPDATE invocations SET {assignments} WHERE id = ?", (*values.values(), invocation_id)
-            ).rowcount
+            updated = conn.execute(update, (*values.values(), invocation_id)).rowcount
             conn.execute("DELETE FROM frames WHERE invocation_id = ?", (invocation_id,))
             if not updated:  # its running row was cleared meanwhile
                 invocation_id = None
         if invocation_id is None:
-            columns = ", ".join(values)
-            marks = ", ".join("?" for _ in values)
-            cursor = conn.execute(
-                f"INSERT INTO invocations ({columns}) VALUES ({marks})", tuple(values.values())
-            )
+            cursor = conn.execute(insert, tuple(values.values()))
             invocation_id = cursor.lastrowid
             created = 1
         self._finished_id = invocation_id
@@ -859,6 +872,14 @@ def _passing(text: str) -> bool:
     """A failure that goes away by itself: a full disk gets room, a lock gets released."""
     text = text.lower()
     return "full" in text or "locked" in text or "busy" in text or "disk i/o error" in text
+
+
+@functools.lru_cache(maxsize=16)
+def _finish_sql(columns: tuple[str, ...]) -> tuple[str, str]:
+    """The UPDATE and INSERT of a finished invocation's columns (a handful of column sets exist)."""
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    return (f"UPDATE invocations SET {assignments} WHERE id = ?",
+            f"INSERT INTO invocations ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})")
 
 
 def _log_row(invocation_id: int, line: LogLine) -> tuple:
