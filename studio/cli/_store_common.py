@@ -21,6 +21,13 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGN
 _UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+def refuse_lone_project(args: tuple[str, ...]) -> None:
+    """`show PROJECT` / `export PROJECT`: a folder where a request id should be; say the id is missing."""
+    if len(args) == 1 and Path(args[0]).is_dir():
+        raise click.UsageError(f"missing REQUEST_ID after the project {args[0]}: "
+                               f"`funcstudio logs {args[0]} --invocations` lists them")
+
+
 def split_project(args: tuple[str, ...], wanted: int, usage: str) -> tuple[Path, list[str]]:
     """`[PROJECT] ARG...`: the project folder (default `.`) and the `wanted` arguments after it."""
     if len(args) == wanted:

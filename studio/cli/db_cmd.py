@@ -19,8 +19,10 @@ def _split(args: tuple[str, ...]) -> tuple[Path, str, list[str]]:
         raise click.UsageError("expected [PROJECT] seed FILE.json | dump [COLLECTION] | collections")
     if args[0] in ACTIONS:
         return Path("."), args[0], list(args[1:])
-    if len(args) < 2 or args[1] not in ACTIONS:
+    if len(args) < 2:
         raise click.UsageError(f"expected an action after the project: {' | '.join(ACTIONS)}")
+    if args[1] not in ACTIONS:
+        raise click.UsageError(f"unknown action {args[1]!r}: {' | '.join(ACTIONS)}")
     return Path(args[0]), args[1], list(args[2:])
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from studio.cli._store_common import EXIT_FAILED, open_reader
+from studio.cli._store_common import EXIT_FAILED, open_reader, refuse_lone_project
 
 
 @click.command("export")
@@ -32,6 +32,7 @@ def export(args: tuple[str, ...], as_pytest: bool, output: Path | None, force: b
 
     if not as_pytest:
         raise click.UsageError("say what to export as: --pytest (a test module)")
+    refuse_lone_project(args)
     if len(args) > 1 and Path(args[0]).is_dir():
         project, ids = Path(args[0]), list(args[1:])
     else:

@@ -18,6 +18,7 @@ from studio.cli._store_common import (
     clock,
     format_log,
     open_reader,
+    refuse_lone_project,
     split_project,
     style,
     use_color,
@@ -42,6 +43,7 @@ def show(args: tuple[str, ...], as_json: bool, color: str) -> None:
     from studio.store.db import StoreError
     from studio.store.queries import AmbiguousRequestId
 
+    refuse_lone_project(args)
     project, (request_id,) = split_project(args, 1, "expected [PROJECT] REQUEST_ID")
     reader = open_reader(project)
     if reader is None:
