@@ -140,10 +140,13 @@ class RequestDraft:
         )
 
     def filled_path(self) -> str:
-        """The path with its params filled (URL-quoted); a param still empty keeps its `:name`."""
+        """The path with its params filled (URL-quoted); a param still empty keeps its `:name`, an
+        empty catch-all is sent as nothing."""
         def replace(match: re.Match) -> str:
             value = self.params.get(match.group(1)) or ""
-            return quote(value, safe="/" if match.group(2) else "") if value else match.group(0)
+            if value:
+                return quote(value, safe="/" if match.group(2) else "")
+            return "" if match.group(2) else match.group(0)
 
         return request_path(PARAM_RE.sub(replace, self.path))
 
@@ -173,8 +176,9 @@ class RequestDraft:
         headers, errors = parse_pairs(self.headers, ":")
         if errors:
             return None, f"headers {errors[0]}"
-        for name, _catch_all in path_params(self.path):
-            if not self.params.get(name):
+        for name, catch_all in path_params(self.path):
+            # a catch-all matches zero segments too (`/api` reaches `api/[[default]].py`)
+            if not catch_all and not self.params.get(name):
                 return None, f"path parameter :{name} is empty"
         path = request_path(fill_path(self.path, self.params))
         if body.strip() and not any(h.lower() == "content-type" for h, _ in headers):

@@ -99,3 +99,15 @@ def test_the_path_field_becomes_a_request_line_path(typed, sent):
     spec, error = draft.build()
     assert error is None and spec.path == sent
     assert draft.target() == sent
+
+
+def test_an_empty_catch_all_sends_its_prefix_but_an_empty_param_does_not():
+    from studio.tui.request_model import RequestDraft
+
+    draft = RequestDraft(function_id="api/[[default]]", mode="http", path="/api/:default*")
+    spec, error = draft.build()
+    assert error is None and spec.path == "/api/" and draft.target() == "/api/"
+    spec, error = RequestDraft(function_id="api/users/[id]", mode="http", path="/api/users/:id").build()
+    assert spec is None and error == "path parameter :id is empty"
+    spec, error = RequestDraft(function_id="api/health", mode="http", path="health").build()
+    assert error is None and spec.path == "/health"
