@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
@@ -980,9 +980,13 @@ class StudioApp(DebugActions, App):
                 for tabs in self.query(TabbedContent):
                     if tabs.query(f"TabPane#{pane}"):
                         tabs.active = pane
-            self.query_one(selector).focus()
+            widget = self.query_one(selector)
+            widget.focus()
+            for typed in screen.typed_ahead:  # typed right after the letter: meant for this field
+                widget.post_message(events.Key(typed.key, typed.character))
 
-        self.push_screen(JumpScreen(targets), chosen)
+        screen = JumpScreen(targets)
+        self.push_screen(screen, chosen)
 
     def action_show_tab(self, name: str) -> None:
         bottom = self.query_one("#bottom", TabbedContent)

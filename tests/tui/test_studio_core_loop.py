@@ -270,3 +270,28 @@ def test_external_editor_gets_the_line():
     assert external_command(["code", "-w"], "/p/a.py", 7) == ["code", "-w", "--goto", "/p/a.py:7"]
     assert external_command(["hx"], "/p/a.py", 7) == ["hx", "/p/a.py:7"]
     assert external_command(["myeditor"], "/p/a.py", 7) == ["myeditor", "/p/a.py"]
+
+
+async def test_typing_right_after_a_jump_letter_goes_to_the_field(showcase):
+    """ctrl+o, b and the body typed at once (a fast typist, a paste): each key after the letter dismissed
+    the jump screen again, popping the studio's own screen (blank, then ScreenStackError). The keys
+    typed after the letter now land in the field jumped to."""
+    from textual import events
+
+    from studio.tui.screens.jump import JumpScreen
+
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await discovered(pilot)
+        app.query_one(RouteTree).select_function(HELLO)
+        await pilot.pause()
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, JumpScreen), what="jump mode")
+        jump = app.screen
+        for key, character in (("b", "b"), ("left_curly_bracket", "{"), ("x", "x"), ("right_curly_bracket", "}")):
+            jump.post_message(events.Key(key, character))  # all queued before the screen is gone
+        body = app.query_one("#body", TextArea)
+        await wait_until(pilot, lambda: app.focused is body, what="jump to the body")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1 and not isinstance(app.screen, JumpScreen)
+        assert body.text == "{x}"

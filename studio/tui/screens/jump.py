@@ -34,6 +34,9 @@ class JumpScreen(ModalScreen[str | None]):
     def __init__(self, targets: list[JumpTarget]) -> None:
         super().__init__()
         self.targets = targets
+        self.typed_ahead: list[events.Key] = []
+        """Keys that came after the letter, before the screen was gone: they belong to the chosen field."""
+        self._answered = False
 
     def compose(self):
         for target in self.targets:
@@ -46,5 +49,9 @@ class JumpScreen(ModalScreen[str | None]):
     def on_key(self, event: events.Key) -> None:
         event.stop()
         event.prevent_default()
+        if self._answered:  # a second dismiss would pop the screen under this one
+            self.typed_ahead.append(event)
+            return
+        self._answered = True
         keys = {t.key for t in self.targets}
         self.dismiss(event.character if event.character in keys else None)
