@@ -1026,6 +1026,7 @@ class StudioApp(DebugActions, App):
 
         editor = self.query_one(CodeEditor)
         if editor.file is None:
+            self.notify("no file open: select a route first", severity="warning", timeout=3)
             return
 
         def jump(value: str | None) -> None:

@@ -218,3 +218,22 @@ async def test_escape_on_the_disk_question_still_guards_the_save(showcase):
         await pilot.press("escape")
         await pilot.pause()
         assert path.read_text().endswith("# theirs\n") and editor.dirty
+
+
+async def test_the_editor_takes_no_typing_before_a_file_is_open(showcase):
+    """f3 then typing (or ctrl+g, 15, enter) before any route was chosen wrote into a buffer that
+    belonged to no file and vanished with the first route; now it stays empty until a file opens."""
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        editor = app.query_one(CodeEditor)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.focused is editor.text_area, what="f3")
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert not isinstance(app.screen, PromptScreen)
+        await pilot.press(*"15", "enter")
+        assert editor.text_area.text == "" and editor.file is None
+        await open_hello(app, pilot)
+        editor.text_area.focus()
+        await pilot.press("ctrl+home", *"#")
+        assert editor.text_area.text.startswith("#") and editor.dirty

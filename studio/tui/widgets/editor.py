@@ -114,7 +114,8 @@ class CodeEditor(Vertical):
 
     def compose(self):
         yield Static("no file open · select a route", id="editor-title", markup=False)
-        yield CodeArea.code_editor("", language=None, id="code", soft_wrap=False)
+        # read-only until a file opens: typing there belonged to no file and was lost with the first route
+        yield CodeArea.code_editor("", language=None, id="code", soft_wrap=False, read_only=True)
 
     @property
     def text_area(self) -> TextArea:
