@@ -335,3 +335,35 @@ async def test_the_timing_bar_shows_the_phases_live_and_reopened(shared):
         assert f"handler {handler_ms:.1f} ms" in str(view.query_one("#timing-bar").render())
     finally:
         view.show_timing = False
+
+
+async def test_a_shown_request_error_follows_the_edits(showcase):
+    """'path parameter :id is empty' stayed under the request after the parameter was typed (until the
+    next send), so a fixed request still looked broken; a shown error now follows the edits."""
+    from studio_helpers import RUN, make_app, wait_until
+    from textual.widgets import Input
+
+    from studio.tui.widgets.invoke_panel import InvokePanel
+    from studio.tui.widgets.route_tree import RouteTree
+
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(**RUN) as pilot:
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
+        app.query_one(RouteTree).select_function("cloud-functions/api/users/[id]")
+        await pilot.pause()
+        panel = app.query_one(InvokePanel)
+        error = app.query_one("#invoke-error")
+        assert panel.send() is None and "path parameter :id is empty" in str(error.render())
+        panel.param_input("id").value = "42"
+        await pilot.pause()
+        assert str(error.render()) == ""
+        body = app.query_one("#body", TextArea)
+        body.load_text('{"a": 1,}')
+        assert panel.send() is None and "invalid JSON" in str(error.render())
+        body.insert(" ", body.document.end)  # still broken: the error stays, for the new text
+        await pilot.pause()
+        assert "invalid JSON" in str(error.render())
+        body.load_text('{"a": 1}')
+        await pilot.pause()
+        assert str(error.render()) == ""
+        assert isinstance(app.query_one("#path"), Input)

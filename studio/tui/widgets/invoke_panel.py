@@ -327,10 +327,18 @@ class InvokePanel(Vertical):
             if [n for n, _ in path_params(self.template)] != list(self._param_inputs):
                 self._build_params({})
         self._refresh_url()
+        self._recheck_error()
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if event.text_area.id in ("query", "headers"):
             self._refresh_url()
+        self._recheck_error()
+
+    def _recheck_error(self) -> None:
+        """A shown error follows the edits: it goes once fixed instead of staying until the next send."""
+        line = self.query_one("#invoke-error", Static)
+        if str(line.render()):
+            self.show_error(self.build_spec()[1] or "")
 
     def _refresh_url(self) -> None:
         """The URL line: exactly the target that ctrl+j sends (params filled, query appended)."""
