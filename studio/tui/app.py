@@ -1002,6 +1002,8 @@ class StudioApp(DebugActions, App):
 
     def action_maximize_panel(self) -> None:
         for panel in self.query(BottomPanel):
+            if not panel.maximized:  # hidden (stacked layout, ctrl+t): maximized alone it left a blank screen
+                self.query_one("#bottom", TabbedContent).display = True
             panel.set_maximized(not panel.maximized)
 
     def action_toggle_errors_only(self) -> None:

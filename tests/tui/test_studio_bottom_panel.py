@@ -39,3 +39,20 @@ async def test_resize_by_key_and_mouse_maximize_and_a_detail_of_half(showcase):
         await pilot.press("enter")  # the cursor line in full
         await wait_until(pilot, lambda: detail.shown and detail.size.height, what="the detail")
         assert detail.outer_size.height >= view.outer_size.height
+
+
+async def test_maximize_shows_the_panel_hidden_by_the_stacked_layout(showcase):
+    """At 80x24 the bottom panel starts hidden; alt+m maximized it anyway and hid everything else:
+    a blank screen. Maximizing now shows the panel it gives the screen to."""
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(size=(80, 24), notifications=False, tooltips=False) as pilot:
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
+        tabs = app.query_one("#bottom")
+        assert app.has_class("-stacked") and not tabs.display
+        await pilot.press("alt+m")
+        await pilot.pause()
+        assert app.query_one(BottomPanel).maximized
+        assert tabs.display and tabs.region.height > 10
+        await pilot.press("alt+m")
+        await pilot.pause()
+        assert not app.query_one(BottomPanel).maximized and app.query_one("#editor").region.height > 0
