@@ -65,3 +65,16 @@ async def test_enter_pressed_before_discovery_opens_the_match_when_it_comes(show
         routes.set_project(load_project(showcase))
         await pilot.pause()
         assert selected == ["cloud-functions/api/users/[id]"]
+
+
+async def test_at_80x24_the_empty_editor_says_how_to_reach_the_hidden_tree(showcase):
+    """The stacked layout hides the tree, and the first screen said only 'select a route': of what?
+    It names the key, and that key brings the tree back."""
+    app = make_app(showcase, start_runtime=False)
+    async with app.run_test(size=(80, 24), notifications=False, tooltips=False) as pilot:
+        await wait_until(pilot, lambda: app.project is not None, what="discovery")
+        assert not app.query_one("#sidebar").display or not app.query_one("#sidebar").region.area
+        assert "ctrl+f" in str(app.query_one("#editor-title").render())
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert app.query_one("#sidebar").region.area and app.focused is app.query_one("#route-filter", Input)

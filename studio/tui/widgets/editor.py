@@ -113,7 +113,7 @@ class CodeEditor(Vertical):
             self.set_interval(self.WATCH_INTERVAL_S, self.check_disk)
 
     def compose(self):
-        yield Static("no file open · select a route", id="editor-title", markup=False)
+        yield Static("no file open · select a route (ctrl+f finds one)", id="editor-title", markup=False)
         # read-only until a file opens: typing there belonged to no file and was lost with the first route
         yield CodeArea.code_editor("", language=None, id="code", soft_wrap=False, read_only=True)
 
@@ -254,7 +254,7 @@ class CodeEditor(Vertical):
     def _refresh_title(self) -> None:
         title = self.query_one("#editor-title", Static)
         if self.file is None:
-            title.update("no file open · select a route")
+            title.update("no file open · select a route (ctrl+f finds one)")
             return
         marker = " ● modified" if self.dirty else ""
         extra = f"  ({self.notice})" if self.notice else ""
