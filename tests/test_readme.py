@@ -18,7 +18,7 @@ def _test_command() -> str:
 
 def test_ci_runs_the_readme_test_command():
     command = _test_command()
-    assert command == "python -m pytest -q"
+    assert command == "python -m pytest -q -n 2"
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert re.search(rf"^{re.escape(command)}\b", ci, re.M), f".ci/run does not run `{command}`"
     assert "pip install --quiet --progress-bar off -e '.[test]'" in ci
