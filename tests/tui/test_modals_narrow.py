@@ -59,3 +59,13 @@ async def test_help_says_what_each_key_does_at_80_columns():
         what = next(i for i, c in enumerate(columns) if str(c.label) == "what it does")
         start = sum(c.get_render_width(table) for c in columns[:what])
         assert start + 20 <= table.size.width, f"'what it does' starts at column {start} of {table.size.width}"
+
+
+def test_help_shows_keys_as_they_are_on_the_keyboard():
+    """The help listed 'question_mark,f1' and 'ctrl+right_square_bracket' (Textual's key names)."""
+    from studio.tui.screens.modals import key_display
+
+    assert key_display("question_mark,f1") == "?, f1"
+    assert key_display("ctrl+right_square_bracket") == "ctrl+]"
+    assert key_display("ctrl+j,ctrl+enter") == "ctrl+j, ctrl+⏎"  # as the footer shows it
+    assert key_display("slash") == "/" and key_display("alt+b,alt+k") == "alt+b, alt+k"

@@ -131,6 +131,17 @@ class TextScreen(ModalScreen[None]):
                 yield Static(self.body, id="text-body", markup=False)
 
 
+def key_display(keys: str) -> str:
+    """'question_mark,f1' as '?, f1' and 'ctrl+right_square_bracket' as 'ctrl+]': what is on the keyboard."""
+    from textual.keys import format_key
+
+    def one(key: str) -> str:
+        *modifiers, base = key.strip().split("+")
+        return "+".join([*modifiers, format_key(base)])
+
+    return ", ".join(one(key) for key in keys.split(","))
+
+
 class HelpScreen(ModalScreen[None]):
     """Every binding from the action registry: keys, id and what it does."""
 
@@ -155,5 +166,5 @@ class HelpScreen(ModalScreen[None]):
         # what a key does before its id: at 80 columns the ids would push it off the edge
         table.add_columns("keys", "what it does", "id")
         for keys, binding_id, tooltip in self.rows:
-            table.add_row(keys, tooltip, binding_id)
+            table.add_row(key_display(keys), tooltip, binding_id)
         table.focus()
