@@ -26,7 +26,9 @@ IGNORED_DIRS = frozenset({
     ".pytest_cache", ".ruff_cache", ".edgeone", ".tox", ".idea", ".vscode",
 })
 IGNORED_SUFFIXES = (".pyc", ".pyo", ".swp", ".swx", ".tmp", "~", ".db-journal", ".db-wal", ".db-shm",
-                    ".sqlite-wal", ".sqlite-shm")
+                    ".sqlite-wal", ".sqlite-shm", ".http")
+IGNORED_NAMES = frozenset({"http-client.env.json", "http-client.private.env.json"})
+"""Saved requests and their environments: never code, so saving one reloads nothing."""
 
 
 def is_watched(path: str, root: Path) -> bool:
@@ -38,7 +40,7 @@ def is_watched(path: str, root: Path) -> bool:
     if any(part in IGNORED_DIRS for part in rel.parts):
         return False
     name = rel.name
-    if name.startswith(".#") or name.endswith(IGNORED_SUFFIXES):
+    if name.startswith(".#") or name.endswith(IGNORED_SUFFIXES) or name in IGNORED_NAMES:
         return False
     return True
 

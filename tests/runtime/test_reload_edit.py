@@ -188,7 +188,9 @@ def test_ignored_paths():
     root = Path("/p")
     assert is_watched("/p/cloud-functions/a.py", root)
     for ignored in ("/p/.funcstudio/studio.db", "/p/.git/index", "/p/.venv/lib/x.py",
-                    "/p/cloud-functions/__pycache__/a.cpython-311.pyc", "/p/cloud-functions/.#a.py"):
+                    "/p/cloud-functions/__pycache__/a.cpython-311.pyc", "/p/cloud-functions/.#a.py",
+                    "/p/http-requests/users.http", "/p/http-client.env.json",
+                    "/p/http-requests/http-client.private.env.json"):
         assert not is_watched(ignored, root), ignored
 
 

@@ -332,9 +332,13 @@ class HistoryView(Vertical):
             self.query_one(Sparkline).data = []
             return
         if self.fixed_clock:  # snapshots: durations differ from run to run
-            label.update(f"{message.function_id} · last {len(durations)} runs")
+            label.update(f"{message.function_id} · {_last_runs(len(durations))}")
             durations = [1.0] * len(durations)
         else:
-            label.update(f"{message.function_id} · last {len(durations)} runs · "
+            label.update(f"{message.function_id} · {_last_runs(len(durations))} · "
                          f"{min(durations):.1f}–{max(durations):.1f} ms · latest {durations[-1]:.1f} ms")
         self.query_one(Sparkline).data = durations
+
+
+def _last_runs(count: int) -> str:
+    return "the last run" if count == 1 else f"last {count} runs"
