@@ -300,6 +300,9 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
 
     # One call: the zygote imports no framework up front; the one instance imports what it needs.
     runtime = Runtime(project, host="127.0.0.1", port=0, reload=False, preload=[])
+    if target.startswith("/") and not runtime.project.functions:
+        # the platform's 404 alone reads like a routing bug; the likelier cause is the wrong folder
+        click.echo(f"note: no functions found in {runtime.root} (funcstudio check explains why)", err=True)
     if not target.startswith("/"):
         try:
             target = resolve_target(runtime.project, target, runtime.root)  # before any worker starts

@@ -266,3 +266,11 @@ def test_an_scf_code_folder_that_loops_is_a_config_error_not_a_traceback(sample_
         result = funcstudio(command, str(scf))
         assert "Traceback" not in result.stderr, (command, result.stderr)
     assert "SCF-HANDLER-NOT-FOUND" in funcstudio("check", str(scf)).stdout
+
+
+def test_invoke_in_a_folder_without_functions_says_so(tmp_path):
+    """`invoke /x` outside a project answered the platform's 404 and nothing else."""
+    (tmp_path / "notes.txt").write_text("not a project\n")
+    result = funcstudio("invoke", str(tmp_path), "/x")
+    assert result.returncode == 1
+    assert "no functions found in" in result.stderr and "funcstudio check" in result.stderr
