@@ -293,7 +293,10 @@ def invoke(args: tuple[str, ...], method: str | None, header_values: tuple[str, 
     if (event_spec or async_) and not target.startswith("/") and not_json is None:
         from studio.cli.invoke_event import prepare_event
 
-        event = prepare_event(target, event_spec, overrides, body)  # usage errors before any worker starts
+        try:
+            event = prepare_event(target, event_spec, overrides, body)  # usage errors before any worker starts
+        except NotJsonEvent as exc:
+            not_json = exc  # the platform's 400 for an SCF function, decided once the project is known
 
     from studio.runtime.records import record_to_json
     from studio.runtime.server import Runtime

@@ -11,12 +11,12 @@ import json
 
 import click
 
-from studio.cli.invoke_cmd import Usage
+from studio.cli.invoke_cmd import NotJsonEvent, Usage
 
 
 def prepare_event(ident: str, event_spec: str | None, overrides: tuple[str, ...], body: bytes | None) -> object:
     """The event from --event (file, -, template) or -d; a Usage error names what is wrong."""
-    from studio.runtime.templates import TemplateError, resolve_event
+    from studio.runtime.templates import EventNotJson, TemplateError, resolve_event
 
     if event_spec is not None and body is not None:
         raise Usage("give the event either with --event or with -d, not both")
@@ -26,9 +26,11 @@ def prepare_event(ident: str, event_spec: str | None, overrides: tuple[str, ...]
         try:
             return json.loads(body.decode("utf-8")) if body and body.strip() else {}
         except (UnicodeDecodeError, ValueError) as exc:
-            raise Usage(f"the event for {ident} must be JSON: {exc}") from None
+            raise NotJsonEvent(f"the event for {ident} must be JSON: {exc}") from None
     try:
         event = resolve_event(event_spec, overrides=overrides)
+    except EventNotJson as exc:
+        raise NotJsonEvent(str(exc)) from None
     except TemplateError as exc:
         raise Usage(str(exc)) from None
     return event

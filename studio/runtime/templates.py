@@ -41,6 +41,10 @@ class TemplateError(ValueError):
     """A template name, override or event source that cannot be used; the message says why."""
 
 
+class EventNotJson(TemplateError):
+    """The event's text (a file or stdin) is not JSON: for an SCF function the platform's 400."""
+
+
 def list_templates() -> list[TemplateInfo]:
     return list(TEMPLATES.values())
 
@@ -155,7 +159,7 @@ def resolve_event(spec: str, read_stdin=None, overrides: tuple[str, ...] = ()) -
     try:
         event = json.loads(text)
     except ValueError as exc:
-        raise TemplateError(f"event from {source} is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise EventNotJson(f"event from {source} is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if overrides:
         if not isinstance(event, dict):
             raise TemplateError("--set needs a JSON object event")

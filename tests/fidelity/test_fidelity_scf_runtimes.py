@@ -120,6 +120,12 @@ def test_door_errors_are_the_platforms_results(mixed: Path) -> None:
     assert record["status"] == 400 and body["statusCode"] == 400
     assert body["errorMessage"].startswith("InvalidParameterValue")
     assert "_funcstudio_worker" not in not_json.stdout + unknown.stdout
+    event_file = mixed.parent / "not-json-event.txt"
+    event_file.write_text("{oops", encoding="utf-8")
+    from_file = run_funcstudio("invoke", str(mixed), "helloworld", "--event", str(event_file), "--json")
+    assert from_file.returncode == 1, from_file.stderr
+    record = json.loads(from_file.stdout)
+    assert record["status"] == 400 and json.loads(record["body"])["errorMessage"].startswith("InvalidParameterValue")
 
 
 def test_cos_event_is_recorded_as_a_cos_trigger_and_region_reaches_the_context(mixed: Path) -> None:

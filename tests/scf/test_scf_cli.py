@@ -75,4 +75,6 @@ def test_event_file_that_is_not_json(demo, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{oops")
     out = run("invoke", str(demo), "echo", "--event", str(bad))
-    assert out.returncode == 2 and "not JSON: line 1" in out.stderr and "Traceback" not in out.stderr
+    # the platform's answer to a non-JSON event (400 InvalidParameterValue), not a usage error
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "InvalidParameterValue" in out.stdout + out.stderr and "not JSON: line 1" in out.stdout + out.stderr
