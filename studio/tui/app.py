@@ -21,7 +21,6 @@ from pathlib import Path
 from textual import events, on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.containers import Horizontal, Vertical
-from textual.lazy import Lazy
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -50,6 +49,7 @@ from studio.tui.messages import (
 from studio.tui.request_model import RequestSpec
 from studio.tui.route_index import Entry
 from studio.tui.widgets.debug_pane import DebugPane
+from studio.tui.widgets.deferred import AfterPaint
 from studio.tui.widgets.editor import CodeEditor
 from studio.tui.widgets.history import HistoryView
 from studio.tui.widgets.invoke_panel import InvokePanel
@@ -81,6 +81,17 @@ class StudioHeader(Static):
     DEFAULT_CSS = """
     StudioHeader { height: 1; background: $primary; color: $text; padding: 0 1; text-style: bold; }
     """
+
+
+class StudioFooter(Footer):
+    """Textual's footer, recomposed in its own message pump when the keys change: the stock one
+    recomposes from the screen's after-refresh callbacks, and the screen lays out nothing else while
+    its forty keys mount (at startup the focus and the keys change several times)."""
+
+    def bindings_changed(self, screen) -> None:
+        self._bindings_ready = True
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self.call_later(self.recompose)
 
 
 class BottomPanel(Vertical):
@@ -148,14 +159,34 @@ class BottomPanel(Vertical):
         with TabbedContent(id="bottom", initial="logs"):
             with TabPane("Logs", id="logs"):
                 yield LogsPane(self.log_source, fixed_clock=self.fixed, mask=self.mask, id="logs-pane")
+            # the other tabs mount once the log view's newest lines are on screen (`_reveal_tabs`):
+            # as `Lazy` they held the screen's first layout back by about a second
             with TabPane("History", id="history"):
-                yield Lazy(HistoryView(self.invocations, fixed_clock=self.fixed, id="history-view"))
+                yield AfterPaint(HistoryView(self.invocations, fixed_clock=self.fixed, id="history-view"))
             with TabPane("Trace", id="trace"):
-                yield Lazy(TraceView(self.root, mask=self.mask, id="trace-view"))
+                yield AfterPaint(TraceView(self.root, mask=self.mask, id="trace-view"))
             with TabPane("Debug", id="debug"):
-                yield Lazy(DebugPane(self.root, mask=self.mask, id="debug-pane"))
+                yield AfterPaint(DebugPane(self.root, mask=self.mask, id="debug-pane"))
             with TabPane("Profile", id="profile"):
-                yield Lazy(ProfileView(self.root, id="profile-view"))
+                yield AfterPaint(ProfileView(self.root, id="profile-view"))
+
+    REVEAL_DELAY_S = 0.2
+    REVEAL_AFTER_S = 1.0
+    """The other tabs mount by then even if the log view's first page never came (no store)."""
+
+    def on_mount(self) -> None:
+        self.set_timer(self.REVEAL_AFTER_S, self._reveal_tabs)
+
+    def on_logs_pane_filtered(self, message: LogsPane.Filtered) -> None:
+        # a moment after the frame that draws the newest page, so that frame is not kept waiting
+        self.call_after_refresh(self.set_timer, self.REVEAL_DELAY_S, self._reveal_tabs)
+
+    def on_tabbed_content_tab_activated(self, message: TabbedContent.TabActivated) -> None:
+        self._reveal_tabs()  # a tab opened before then: now
+
+    def _reveal_tabs(self) -> None:
+        for placeholder in self.query(AfterPaint):
+            placeholder.reveal()
 
 
 class StudioApp(DebugActions, App):
@@ -234,10 +265,11 @@ class StudioApp(DebugActions, App):
                 with Horizontal(id="io"):
                     yield InvokePanel(id="invoke")
                     yield ResponseView(show_timing=not fixed, mask=self.mask, id="response")
-        # the bottom panel mounts after the first frame (startup budget, STYLE.md §6); services start
-        # later still, so their results always find it
-        yield Lazy(BottomPanel(fixed, self.root, self.mask, self._open_store()))
-        yield Footer()
+        # the bottom panel is in the first frame, so the log view reads and paints its newest page at
+        # once; its other tabs mount after that (BottomPanel._reveal_tabs); services start after the
+        # first frame, so their results always find it
+        yield BottomPanel(fixed, self.root, self.mask, self._open_store())
+        yield StudioFooter()
 
     def on_mount(self) -> None:
         self._no_blink()
