@@ -227,6 +227,8 @@ class StudioApp(DebugActions, App):
         """What the unsaved guard runs once its save is written (dropped if the save fails or conflicts)."""
         self.last_record = None
         """The `InvocationRecord` shown last (replay's default)."""
+        self._replay_running = False
+        """True from ctrl+r until its diff is shown or it failed: one replay at a time."""
         self._async_results: dict[str, object] = {}
         """Async results that arrived before their 202 was handled (request id -> record)."""
         self._awaiting_async: dict[str, str | None] = {}
@@ -759,6 +761,8 @@ class StudioApp(DebugActions, App):
 
     @on(InvokeFailed)
     def _invoke_failed(self, message: InvokeFailed) -> None:
+        if message.request_id == "replay":
+            self._replay_running = False
         if self.pending_request_id not in (None, message.request_id):
             return
         self.pending_request_id = None
@@ -813,6 +817,8 @@ class StudioApp(DebugActions, App):
         record = self.session.record(request_id)
         if record is not None and not get_current_worker().is_cancelled:
             self.post_message(InvocationLoaded(record, purpose))
+        elif record is None and purpose == "replay-base":
+            self.post_message(InvokeFailed("replay", f"replay failed: no record of {request_id}"))
 
     @on(InvocationLoaded)
     def _invocation_loaded(self, message: InvocationLoaded) -> None:
@@ -859,6 +865,7 @@ class StudioApp(DebugActions, App):
         from studio.tui.diffing import diff_records
         from studio.tui.screens.modals import TextScreen
 
+        self._replay_running = False
         after = message.after
         self.last_record = after
         self.query_one(ResponseView).show(response_from_record(after))
@@ -904,6 +911,10 @@ class StudioApp(DebugActions, App):
         if request_id is None:
             self.notify("nothing to replay yet: send a request first", severity="warning")
             return
+        if self._replay_running:  # a second ctrl+r would run it twice and stack two diffs
+            self.notify("a replay is already running", severity="warning")
+            return
+        self._replay_running = True
         self._load_invocation(request_id, "replay-base")
 
     def action_restart_instances(self) -> None:
