@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
-from studio.project.model import Problem, Project
+from studio.project.model import Function, Problem, Project
 from studio.project.routing import sort_routes
+
+T = TypeVar("T")
 
 
 def parses(path: str) -> bool:
@@ -33,21 +36,39 @@ def parses(path: str) -> bool:
     return True
 
 
-def keep_last_good(old: Project, new: Project, changed: Iterable[str]) -> tuple[Project, tuple[str, ...]]:
-    """`new` with the functions whose changed entry file no longer parses taken from `old` (with their
-    routes), and the ids kept that way."""
+def settle(old: Project, discover: Callable[[], tuple[Project, T]], changed: Iterable[str],
+           attempts: int = 3) -> tuple[Project, T, tuple[str, ...]]:
+    """Discover, keeping the last good version of every function whose changed entry no longer parses.
+
+    Each entry is read once per attempt, and that one reading decides: a function gone or broken in the
+    new project whose file does not parse keeps its old self (an in-place save caught between its
+    truncate and its write); one whose file parses again means the save finished after discovery read
+    it, so discovery runs again (keeping it then would also keep a function a save really removed).
+    Returns (project, the discover call's extra value, the ids kept)."""
     changed_set = {os.path.abspath(p) for p in changed}
-    kept = []
-    for fn in old.functions:
-        if fn.load_problem is not None:
-            continue  # it was not good before either
-        entry = os.path.abspath(old.root / fn.entry)
-        if entry not in changed_set or not os.path.exists(entry) or parses(entry):
-            continue  # unchanged, deleted (a real removal), or fine
-        now = new.function(fn.id)
-        if now is not None and now.load_problem is None:
-            continue
-        kept.append(fn)
+    for _attempt in range(attempts):
+        new, extra = discover()
+        broken = [fn for fn in old.functions if _lost(fn, old, new, changed_set)]
+        parsing = {fn.id: parses(os.path.abspath(old.root / fn.entry)) for fn in broken}
+        if not any(parsing.values()):
+            break
+    project, kept = _keep(old, new, [fn for fn in broken if not parsing[fn.id]])
+    return project, extra, kept
+
+
+def _lost(fn: Function, old: Project, new: Project, changed: set[str]) -> bool:
+    """A good function of `old` whose changed, still existing entry is gone or broken in `new`."""
+    if fn.load_problem is not None:
+        return False  # it was not good before either
+    entry = os.path.abspath(old.root / fn.entry)
+    if entry not in changed or not os.path.exists(entry):
+        return False  # unchanged, or deleted (a real removal)
+    now = new.function(fn.id)
+    return now is None or now.load_problem is not None
+
+
+def _keep(old: Project, new: Project, kept: list[Function]) -> tuple[Project, tuple[str, ...]]:
+    """`new` with `kept` (and their routes) taken from `old`, each with a problem saying so."""
     if not kept:
         return new, ()
     ids = {fn.id for fn in kept}

@@ -23,7 +23,7 @@ from studio.runtime.events import EventBus, InvocationRecord, LogLine, ProjectCh
 from studio.runtime.gateway import Gateway, Lookup
 from studio.runtime.http_protocol import HttpLimits
 from studio.runtime.http_server import HttpServer, PortInUse
-from studio.runtime.last_good import keep_last_good
+from studio.runtime.last_good import settle
 from studio.runtime.supervisor import Supervisor, choose_interpreter, new_request_id
 
 log = logging.getLogger(__name__)
@@ -130,13 +130,13 @@ class Runtime:
             try:
                 from studio.project.loader import load_project_with_settings
 
+                old = self.project
                 try:
-                    new_project, new_settings = load_project_with_settings(self.root)
+                    new_project, new_settings, kept = settle(
+                        old, lambda: load_project_with_settings(self.root), changed)
                 except Exception:  # noqa: BLE001 - keep serving the old table
                     log.exception("re-discovering %s failed; keeping the previous routes", self.root)
                     return None
-                old = self.project
-                new_project, kept = keep_last_good(old, new_project, changed)
                 affected = self.supervisor.affected_by(changed) - set(kept)
                 for fn in old.functions:
                     if new_project.function(fn.id) != fn:

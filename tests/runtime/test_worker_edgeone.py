@@ -355,6 +355,14 @@ def test_module_without_an_entry_answers_404(factory, tmp_path):
     instance.kill("shutdown")
 
 
+def test_an_entry_emptied_by_an_in_place_save_is_a_load_error_not_a_404(factory, tmp_path):
+    """Discovery never routes an empty file, so an instance that loads one read it between an
+    editor's truncate and its write: a load error lets the last good instance answer instead."""
+    instance = spawn(factory, tmp_path, {"cloud-functions/e.py": ""}, "e.py")
+    assert instance.load_error is not None and "defines nothing" in instance.load_error.message
+    instance.kill("shutdown")
+
+
 def test_sibling_import_inside_a_handler_is_flagged_on_the_invocation(factory, tmp_path):
     files = {
         "cloud-functions/api/b.py": "def handler(event):\n    import util\n    return 'x'\n",

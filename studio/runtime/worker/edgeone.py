@@ -108,6 +108,11 @@ class EdgeOneAdapter:
             raise
         detected = loader.detect(module)
         if detected is None:
+            if not any(not name.startswith("__") for name in vars(module)):
+                # an empty module (discovery never routes one) was truncated by an in-place save after the
+                # route was found, so this is a load error (the supervisor serves the last good
+                # instance, or the next one reads the finished file), not the platform's 404
+                raise SyntaxError(f"{relative} defines nothing (an unfinished save?)")
             self.kind = None
             return
         self.kind, _attribute, self.target = detected
@@ -342,3 +347,4 @@ class EdgeOneAdapter:
     def close(self) -> None:
         if self.asgi_runner is not None:
             self.asgi_runner.close()
+
