@@ -10,7 +10,7 @@ as a fault. A dead instance never hangs the caller.
 An `Instance` exposes: id, pid, function_id, init_ms, load_error (ErrorInfo | None), load_warnings,
 load_logs (lines printed while loading, delivered to the first invocation's on_log too), kind and
 framework as detected, inner_routes, modules (abs paths of project files it imported), busy, alive,
-last_used (monotonic), exit_code, kill_reason, leftovers. `kill(reason)` is graceful for
+last_used (monotonic), exit_code, kill_reason, leftovers, entry_digest. `kill(reason)` is graceful for
 idle/stale/shutdown (ASGI lifespan shutdown runs, 1 s at most) and SIGKILLs otherwise: the instance
 alone when its zygote contains it (the zygote then kills and reports, in `leftovers`, every process
 it left running; see worker/forkserver.py), else its process group.
@@ -18,7 +18,9 @@ it left running; see worker/forkserver.py), else its process group.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import itertools
 import os
 import select
@@ -66,11 +68,21 @@ class InstanceConfig:
     extra: dict = field(default_factory=dict)
     """Platform settings (edgeone.headers, scf.*, cocobase.*) passed through to adapters."""
     load_timeout_s: float = LOAD_TIMEOUT_S
+    entry_source: bytes | None = None
+    """The entry file's bytes as the supervisor read them, compiled instead of the file (an in-place
+    save may have truncated it since); None: the worker reads the file itself."""
 
     def to_wire(self) -> dict:
         data = dataclasses.asdict(self)
         data.pop("python")
+        if self.entry_source is not None:
+            data["entry_source"] = base64.b64encode(self.entry_source).decode("ascii")
         return data
+
+    @property
+    def entry_digest(self) -> str | None:
+        """sha1 of `entry_source` (as the code version hashes a file), None when the worker reads it."""
+        return hashlib.sha1(self.entry_source).hexdigest() if self.entry_source is not None else None
 
 
 @dataclass(frozen=True)
@@ -230,6 +242,8 @@ class Instance:
         self.framework: str | None = None
         self.inner_routes: list[dict] = []
         self.modules: set[str] = set()
+        self.entry_digest = config.entry_digest
+        """sha1 of the entry source it was handed (the file may differ by now), else None."""
         self.busy = False
         self.alive = True
         self.last_used = time.monotonic()

@@ -5,6 +5,9 @@ two (or a half-typed line) sees an empty or unparsable entry. Dropping the route
 for a moment, and retiring the warm instance would answer load errors. Instead the reload keeps the
 function as it was (its warm instances keep serving the code they loaded) and adds a problem that
 says so; the next reload that finds the file parsing again replaces it as usual.
+
+New instances compile the entry source the supervisor read (`EntrySources`), not the file: one forked
+while a save is half written gets the last version that parsed instead of a syntax error.
 """
 
 from __future__ import annotations
@@ -22,11 +25,20 @@ T = TypeVar("T")
 
 def parses(path: str) -> bool:
     """The file is non-empty Python that compiles (never run)."""
+    source = read_source(path)
+    return source is not None and source_parses(source, path)
+
+
+def read_source(path: str) -> bytes | None:
     try:
         with open(path, "rb") as handle:
-            source = handle.read()
+            return handle.read()
     except OSError:
-        return False
+        return None
+
+
+def source_parses(source: bytes, path: str) -> bool:
+    """`source` (the file at `path`) is non-empty Python that compiles (never run)."""
     if not source.strip():
         return False  # truncated by an in-place save, not yet written again
     try:
@@ -34,6 +46,41 @@ def parses(path: str) -> bool:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
+
+
+class EntrySources:
+    """The entry source each new instance compiles, by one read of the file when it starts: those
+    bytes when they parse, else the last bytes of that file that parsed (an in-place save caught
+    between its truncate and its write, or a broken save while its last good version serves), else
+    None (the worker reads the file itself and reports its error as ever).
+
+    Used from request, prewarm and reload threads: single dict operations, atomic under the GIL."""
+
+    def __init__(self) -> None:
+        self._good: dict[str, bytes] = {}
+
+    def for_instance(self, path: str) -> bytes | None:
+        path = os.path.abspath(path)
+        source = read_source(path)
+        if source is not None and source_parses(source, path):
+            self._good[path] = source
+            return source
+        return self._good.get(path)
+
+    def reloaded(self, changed: Iterable[str], keep: Iterable[str] = ()) -> None:
+        """After a reload, a changed entry's last good source is what the file holds now when that
+        parses; when it does not, the old one stays only for the entries in `keep` (functions kept
+        at their last good version), so a new instance does not start from a version older than the
+        one the reload found."""
+        kept = {os.path.abspath(p) for p in keep}
+        for path in {os.path.abspath(p) for p in changed}:
+            if path not in self._good:
+                continue  # no instance read it yet: the first one reads the file
+            source = read_source(path)
+            if source is not None and source_parses(source, path):
+                self._good[path] = source
+            elif path not in kept:
+                self._good.pop(path, None)
 
 
 def settle(old: Project, discover: Callable[[], tuple[Project, T]], changed: Iterable[str],

@@ -62,6 +62,8 @@ class InstanceHandle(Protocol):
     load_warnings: tuple[ParityWarning, ...]
     inner_routes: list[dict]
     modules: set[str]
+    entry_digest: str | None
+    """sha1 of the entry source it was handed (it may differ from the file by now), else None."""
     alive: bool
     exit_code: int | None
     leftovers: Sequence[tuple[int, str]]

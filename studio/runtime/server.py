@@ -137,6 +137,8 @@ class Runtime:
                 except Exception:  # noqa: BLE001 - keep serving the old table
                     log.exception("re-discovering %s failed; keeping the previous routes", self.root)
                     return None
+                self.supervisor.entry_sources.reloaded(
+                    changed, keep=[self.root / fn.entry for fn in old.functions if fn.id in kept])
                 affected = self.supervisor.affected_by(changed) - set(kept)
                 for fn in old.functions:
                     if new_project.function(fn.id) != fn:

@@ -42,7 +42,7 @@ from studio.runtime.events import (
     ParityWarning,
 )
 from studio.runtime.faults import FaultContext, describe
-from studio.runtime.last_good import parses
+from studio.runtime.last_good import EntrySources, parses
 from studio.runtime.platforms import fault_log_lines, function_extra
 from studio.runtime.records import InstanceHandle, InstanceReport, fault_record, finished_record
 from studio.runtime.undeclared import UndeclaredDeps
@@ -131,11 +131,13 @@ class CodeVersions:
             self._cache[path] = (st.st_mtime_ns, st.st_size, digest)
         return digest
 
-    def version(self, paths: Iterable[str]) -> str:
+    def version(self, paths: Iterable[str], known: dict[str, str] | None = None) -> str:
+        """`known`: digests of sources that are not (or no longer) what the file holds."""
         h = hashlib.sha1()
         for path in sorted(set(paths)):
             h.update(path.encode("utf-8", "surrogateescape"))
-            h.update(self.file_digest(path).encode())
+            digest = known.get(path) if known else None
+            h.update((digest or self.file_digest(path)).encode())
         return h.hexdigest()[:12]
 
 
@@ -208,6 +210,8 @@ class Supervisor:
         self._cond = threading.Condition()
         self._closed = False
         self.versions = CodeVersions()
+        self.entry_sources = EntrySources()
+        """What new instances compile for their entry (see last_good.py)."""
         self._inner_routes: dict[str, list[dict]] = {}
         self._dead: list[_Slot] = []
         self.undeclared = UndeclaredDeps()
@@ -243,11 +247,12 @@ class Supervisor:
         fn_settings = self.settings.functions.get(function.id)
         if fn_settings is not None:
             env.update(fn_settings.env)
+        entry_path = str(root / function.entry)
         return InstanceConfig(
             function_id=function.id,
             platform=function.platform,
             kind=function.kind,
-            entry_path=str(root / function.entry),
+            entry_path=entry_path,
             code_root=str(root / function.code_root),
             project_root=str(root),
             handler=function.handler,
@@ -257,6 +262,7 @@ class Supervisor:
             output_cap_bytes=self.settings.runtime.output_cap_bytes,
             python=self.python,
             extra={**platform_extra(self.settings), **function_extra(function), **worker_extra(env)},
+            entry_source=self.entry_sources.for_instance(entry_path),
         )
 
     def _spawn(self, function: Function) -> InstanceHandle:
@@ -746,14 +752,16 @@ class Supervisor:
             on_log("platform", None, time.time(), text)
 
     def _set_code_version(self, slot: _Slot, function: Function) -> None:
-        """Hash of the entry file and the project files this instance imported: computed when the
+        """Hash of the entry source and the project files this instance imported: computed when the
         instance starts, and again only when it reports a new module set."""
         instance = slot.instance
         modules = instance.modules
         slot.modules_seen = modules
         slot.project_files = project_modules(self.project.root, modules or ())
         entry = os.path.abspath(self.project.root / function.entry)
-        slot.code_version = self.versions.version([entry, *slot.project_files])
+        digest = instance.entry_digest
+        handed = {entry: digest, os.path.realpath(entry): digest} if digest else None  # it imported that too
+        slot.code_version = self.versions.version([entry, *slot.project_files], handed)
 
 
 Publisher = Callable[[InvocationRecord], None]

@@ -139,14 +139,11 @@ def test_hammer_in_place_saves_under_load_never_404(live):
         stop.set()
         for thread in clients:
             thread.join(30)
-    statuses = [status for status, _text in seen]
-    assert statuses and 404 not in statuses, [t for s, t in seen if s == 404][:2]  # the route never went away
-    # Nearly every answer comes from a loaded version. The one exception left: an instance forked for
-    # a new version that reads its file after the NEXT save has already truncated it (saves faster
-    # than an instance loads) answers that save's syntax error, as production would after a deploy.
+    assert seen, "the clients got no answer at all"
+    # Every answer comes from a loaded version: an instance forked while a save is half written gets
+    # the entry's source the supervisor last saw parse, never the half-written file (no 404, no 500).
     odd = [(status, text) for status, text in seen if not (status == 200 and text.startswith("v"))]
-    assert all(status == 500 and "SyntaxError" in text for status, text in odd), odd[:3]
-    assert len(odd) <= len(seen) // 20, odd[:3]
+    assert not odd, (len(odd), len(seen), odd[:3])
 
 
 def test_new_file_gets_a_route_and_removed_file_loses_it(live):

@@ -327,10 +327,16 @@ class CocoBaseAdapter:
         elapsed = round(time.perf_counter() - started, 4)
         return self._respond(invocation, value, error, output.getvalue(), elapsed)
 
+    def _source(self) -> str:
+        """The file's text: the bytes the supervisor read (worker/pinned_source.py), else the disk's."""
+        if self.runtime.entry_source is not None:
+            return io.TextIOWrapper(io.BytesIO(self.runtime.entry_source), encoding="utf-8").read()
+        with open(self.runtime.entry_path, encoding="utf-8") as handle:
+            return handle.read()
+
     def _run(self, invocation, request: dict, body: bytes):
         try:
-            with open(self.runtime.entry_path, encoding="utf-8") as handle:
-                source = handle.read()
+            source = self._source()
         except OSError as exc:
             invocation.set_error(exc)
             return None, exc

@@ -102,7 +102,7 @@ class EdgeOneAdapter:
         if self.excluded:
             return  # production has no module behind this route (EO-EXCLUDED-DIR-ROUTE)
         try:
-            module = loader.load_module(self.module_name, runtime.entry_path)
+            module = loader.load_module(self.module_name, runtime.entry_path, runtime.entry_source)
         except Exception as exc:
             self._warn_sibling(exc)
             raise

@@ -8,6 +8,8 @@ import os
 import re
 import sys
 
+from . import pinned_source
+
 ASGI_CLASSES = ("FastAPI", "Starlette", "Quart", "Sanic")
 ASGI_MODULES = ("fastapi", "starlette", "quart", "sanic")
 WSGI_CLASSES = ("Flask", "Bottle", "WSGIApplication", "Django")
@@ -23,8 +25,10 @@ def module_name_for(entry_path: str, code_root: str) -> str:
     return relative.replace("/", "_")
 
 
-def load_module(name: str, path: str):
-    spec = importlib.util.spec_from_file_location(name, path)
+def load_module(name: str, path: str, source: bytes | None = None):
+    """Import the file at `path` as module `name`; from `source` instead of the disk when given."""
+    entry_loader = pinned_source.EntryLoader(name, path, source) if source is not None else None
+    spec = importlib.util.spec_from_file_location(name, path, loader=entry_loader)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)

@@ -42,7 +42,9 @@ fork server (supervisor <-> zygote, its own control socket)
   <- exited   {pid, returncode}   (negative: killed by that signal)
 
 config (InstanceConfig as JSON): {function_id, platform, kind, entry_path, code_root, project_root,
-  handler, env, quirks, memory_mb, output_cap_bytes, extra, load_timeout_s}
+  handler, env, quirks, memory_mb, output_cap_bytes, extra, load_timeout_s, entry_source}
+  entry_source (base64 or null) is the entry file as the supervisor read it: the instance compiles it
+  instead of the file, which an in-place save may have truncated since (worker/pinned_source.py).
   output_cap_bytes bounds what one invocation may print (frames and fd output together); past it
   the supervisor emits one `platform` marker line and drops the rest.
 

@@ -25,7 +25,7 @@ import traceback
 import uuid
 from urllib.parse import parse_qsl
 
-from . import capture
+from . import capture, pinned_source
 from .httpreq import TrackedHeaders
 
 SYNC_EVENT_LIMIT = 6 * 1024 * 1024
@@ -161,6 +161,8 @@ class ScfAdapter:
         path = os.path.join(self.runtime.code_root, *module_name.split(".")) + ".py"
         if not os.path.isfile(path):
             raise HandlerNotFound(f"entry file {module_name.replace('.', '/')}.py not found in the code root")
+        if self.runtime.entry_source is not None:
+            pinned_source.install_finder(module_name, self.runtime.entry_path, self.runtime.entry_source)
         __import__(module_name)  # the builtin: no importlib frames in the user's stack trace
         module = sys.modules[module_name]
         function = getattr(module, func_name, None)

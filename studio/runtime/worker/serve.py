@@ -12,7 +12,7 @@ import socket
 import sys
 import time
 
-from . import adapters, capture, debugger, environ_guard, profiling, protocol
+from . import adapters, capture, debugger, environ_guard, pinned_source, profiling, protocol
 
 _current = None  # the Invocation being served, for hooks that fire deep inside user code
 
@@ -79,6 +79,8 @@ class Runtime:
         self.project_root = os.path.realpath(config.get("project_root") or config["code_root"])
         self.code_root = os.path.realpath(config["code_root"])
         self.entry_path = os.path.realpath(config["entry_path"])
+        self.entry_source = pinned_source.from_config(config)
+        """The entry's bytes as the supervisor read them (compiled instead of the disk), or None."""
         self.quirks = config.get("quirks") or "platform"
         self.extra = config.get("extra") or {}
         self.load_invocation = Invocation(self, None, {})
