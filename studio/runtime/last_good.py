@@ -52,20 +52,28 @@ class EntrySources:
     """The entry source each new instance compiles, by one read of the file when it starts: those
     bytes when they parse, else the last bytes of that file that parsed (an in-place save caught
     between its truncate and its write, or a broken save while its last good version serves), else
-    None (the worker reads the file itself and reports its error as ever).
+    None (the worker reads the file itself and reports its error as ever). Bytes seen before are not
+    parsed again (a large entry takes milliseconds to parse).
 
     Used from request, prewarm and reload threads: single dict operations, atomic under the GIL."""
 
     def __init__(self) -> None:
         self._good: dict[str, bytes] = {}
+        self._bad: dict[str, bytes] = {}
+        """The last bytes of each entry that did not parse."""
 
     def for_instance(self, path: str) -> bytes | None:
         path = os.path.abspath(path)
         source = read_source(path)
-        if source is not None and source_parses(source, path):
-            self._good[path] = source
+        if source is not None and self._parses(path, source):
             return source
         return self._good.get(path)
+
+    def parses(self, path: str) -> bool:
+        """The file parses now (as `parses`, without parsing bytes seen before)."""
+        path = os.path.abspath(path)
+        source = read_source(path)
+        return source is not None and self._parses(path, source)
 
     def reloaded(self, changed: Iterable[str], keep: Iterable[str] = ()) -> None:
         """After a reload, a changed entry's last good source is what the file holds now when that
@@ -77,10 +85,20 @@ class EntrySources:
             if path not in self._good:
                 continue  # no instance read it yet: the first one reads the file
             source = read_source(path)
-            if source is not None and source_parses(source, path):
-                self._good[path] = source
-            elif path not in kept:
+            if (source is None or not self._parses(path, source)) and path not in kept:
                 self._good.pop(path, None)
+
+    def _parses(self, path: str, source: bytes) -> bool:
+        """Whether `source` parses; remembered as the file's last good (or last bad) bytes."""
+        if source == self._good.get(path):
+            return True
+        if source == self._bad.get(path):
+            return False
+        if source_parses(source, path):
+            self._good[path] = source
+            return True
+        self._bad[path] = source
+        return False
 
 
 def settle(old: Project, discover: Callable[[], tuple[Project, T]], changed: Iterable[str],

@@ -42,7 +42,7 @@ from studio.runtime.events import (
     ParityWarning,
 )
 from studio.runtime.faults import FaultContext, describe
-from studio.runtime.last_good import EntrySources, parses
+from studio.runtime.last_good import EntrySources
 from studio.runtime.platforms import fault_log_lines, function_extra
 from studio.runtime.records import InstanceHandle, InstanceReport, fault_record, finished_record
 from studio.runtime.undeclared import UndeclaredDeps
@@ -373,7 +373,7 @@ class Supervisor:
             return False  # nothing warm to wait for: start one (and report its load error if any)
         if function.id in self.last_good:
             return True
-        return not parses(os.path.abspath(self.project.root / function.entry))
+        return not self.entry_sources.parses(os.path.abspath(self.project.root / function.entry))
 
     def _has_warm(self, function_id: str) -> bool:
         """A loaded, current instance of this function exists (busy or idle)."""
