@@ -160,6 +160,10 @@ def test_entry_sources_hand_the_file_when_it_parses_else_its_last_good_version(t
     assert sources.for_instance(str(path)) == b"x = 1\n"
     path.write_bytes(b"x = 2\n")
     assert sources.for_instance(str(path)) == b"x = 2\n"
+    # bytes checked before keep their verdict, new bytes are checked
+    for text, verdict in ((b"x = 2\n", True), (b"x = (", False), (b"x = (", False), (b"x = (1)\n", True)):
+        path.write_bytes(text)
+        assert sources.parses(str(path)) is verdict, text
 
 
 def test_a_reload_forgets_a_last_good_version_unless_its_function_keeps_it(tmp_path):
