@@ -5,41 +5,19 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import write_files
+from debug_helpers import BOOM, write_debug_project
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 
-FILES = {
-    "cloud-functions/api/calc.py": """
-        def double(n):
-            twice = n * 2
-            return twice
-
-
-        def handler(event, context):
-            value = 21
-            result = double(value)
-            return {"statusCode": 200, "body": f"result={result}"}
-    """,
-    "cloud-functions/api/boom.py": """
-        def handler(event, context):
-            items = {"a": 1}
-            missing = "zzz"
-            return {"statusCode": 200, "body": str(items[missing])}
-    """,
-}
-
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    files = {name: textwrap.dedent(text).lstrip("\n") for name, text in FILES.items()}
-    return write_files(tmp_path_factory.mktemp("clidebug") / "proj", files)
+    return write_debug_project(tmp_path_factory.mktemp("clidebug") / "proj", BOOM)
 
 
 def invoke(project, *args, stdin: str = ""):
@@ -76,7 +54,7 @@ def test_pdb_opens_at_the_raising_frame_with_its_locals(project):
     code, out, err = invoke(project, "/api/boom", "--pdb", stdin="p missing\np items\nc\n")
     assert code == 1, err
     assert "*** post-mortem: KeyError: 'zzz'\n> cloud-functions/api/boom.py(4)handler()" in out
-    assert "(Pdb) p missing\n'zzz'\n(Pdb) p items\n{'a': 1}\n" in out
+    assert "(Pdb) p missing\n'zzz'\n(Pdb) p items\n{'a': 1, 'b': [1, 2, 3]}\n" in out
     assert "HTTP 500" in out and "KeyError" in out
 
 

@@ -3,33 +3,15 @@ breakpoints, stepped through their frames, evaluated in, quit, and post-mortem a
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from gw_helpers import request, serving, write_files
+from debug_helpers import BOOM, CALC_FILE, DebuggedCall, fresh_hub, local, write_debug_project
+from gw_helpers import request, serving
 
-from studio.runtime.debug import DEBUG_HEADER, DebugPaused, Pause, Pauses
-from studio.runtime.invocation import InvocationRecord
+from studio.runtime.debug import DEBUG_HEADER, DebugPaused
 
-FILES = {
-    "cloud-functions/api/calc.py": """
-        def double(n):
-            twice = n * 2
-            return twice
-
-
-        def handler(event, context):
-            value = 21
-            result = double(value)
-            return {"statusCode": 200, "body": f"result={result}"}
-    """,
-    "cloud-functions/api/boom.py": """
-        def handler(event, context):
-            items = {"a": 1, "b": [1, 2, 3]}
-            missing = "zzz"
-            return {"statusCode": 200, "body": str(items[missing])}
-    """,
+SLOW = {
     "cloud-functions/api/slow.py": """
         import time
 
@@ -47,65 +29,28 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory):
-    root = write_files(tmp_path_factory.mktemp("debug") / "proj", FILES)
-    with serving(root) as rt:
+    with serving(write_debug_project(tmp_path_factory.mktemp("debug") / "proj", BOOM, SLOW)) as rt:
         yield rt
 
 
 @pytest.fixture()
 def hub(runtime):
-    runtime.debug.clear()
-    runtime.debug.stop_on_exception = False
-    runtime.debug.all_requests = False
-    yield runtime.debug
-    runtime.debug.clear()
-    runtime.debug.stop_on_exception = False
-    runtime.debug.all_requests = False
+    with fresh_hub(runtime.debug) as hub:
+        yield hub
 
 
-class Call:
-    """An HTTP request sent from a thread, and the pauses/record the bus reports for it."""
-
-    def __init__(self, runtime, path: str, headers: dict | None = None) -> None:
-        self.pauses = Pauses()
-        self.unsubscribe = runtime.bus.subscribe(self.pauses)
-        self.reply = None
-        self.thread = threading.Thread(target=self._send, args=(runtime.port, path, headers or {}), daemon=True)
-        self.thread.start()
-
-    def _send(self, port, path, headers):
-        self.reply = request(port, "GET", path, headers=headers)
-
-    def next(self):
-        event = self.pauses.next(timeout=60)
-        assert event is not None, "nothing happened within 60 s"
-        return event
-
-    def pause(self) -> Pause:
-        event = self.next()
-        assert isinstance(event, Pause), f"expected a pause, got {event!r}"
-        self.pauses.request_id = event.request_id  # from now on, only this invocation's events
-        return event
-
-    def record(self) -> InvocationRecord:
-        event = self.next()
-        assert isinstance(event, InvocationRecord), f"expected the end, got {event!r}"
-        self.thread.join(60)
-        self.unsubscribe()
-        return event
+def http_call(runtime, path: str, headers: dict | None = None) -> DebuggedCall:
+    """A GET of `path` sent from a thread while the test drives the debugger."""
+    return DebuggedCall(runtime, lambda: request(runtime.port, "GET", path, headers=headers or {}, timeout=120))
 
 
 def calc_file(runtime) -> str:
-    return str(runtime.root / "cloud-functions/api/calc.py")
-
-
-def local(pause: Pause, name: str) -> str:
-    return next(v.value for v in pause.locals if v.name == name)
+    return str(runtime.root / CALC_FILE)
 
 
 def test_breakpoint_pauses_with_locals_and_evaluates(runtime, hub):
     hub.toggle(calc_file(runtime), 8)  # result = double(value)
-    call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+    call = http_call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
     pause = call.pause()
     assert (pause.reason, pause.frame.function, pause.frame.line) == ("breakpoint", "handler", 8)
     assert pause.frame.file.endswith("api/calc.py") and pause.frame.is_user
@@ -122,7 +67,7 @@ def test_breakpoint_pauses_with_locals_and_evaluates(runtime, hub):
 
 def test_step_into_up_down_return_and_next(runtime, hub):
     hub.toggle(calc_file(runtime), 8)
-    call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+    call = http_call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
     first = call.pause()
     hub.command(first.request_id, "step")
     inside = call.pause()
@@ -156,7 +101,7 @@ def test_requests_without_the_marker_run_past_breakpoints_unless_all_requests(ru
     plain = request(runtime.port, "GET", "/api/calc")
     assert plain.body == b"result=42"
     hub.all_requests = True
-    call = Call(runtime, "/api/calc")  # no header: what curl or a browser sends
+    call = http_call(runtime, "/api/calc")  # no header: what curl or a browser sends
     pause = call.pause()
     assert pause.frame.line == 8
     hub.command(pause.request_id, "continue")
@@ -170,15 +115,16 @@ def test_condition_decides_the_stop(runtime, hub):
     assert request(runtime.port, "GET", "/api/calc", headers={DEBUG_HEADER: "1"}).body == b"result=42"
     hub.clear()
     hub.add(Breakpoint(calc_file(runtime), 3, "n == 21"))
-    call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
-    assert call.pause().frame.function == "double"
-    hub.command(call.pauses and hub.paused()[0].request_id, "continue")
+    call = http_call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+    stopped = call.pause()
+    assert stopped.frame.function == "double"
+    call.command(stopped, "continue")
     assert call.record().status == 200
 
 
 def test_quit_ends_the_invocation_as_debugger_quit(runtime, hub):
     hub.toggle(calc_file(runtime), 8)
-    call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+    call = http_call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
     pause = call.pause()
     hub.command(pause.request_id, "quit")
     record = call.record()
@@ -190,7 +136,7 @@ def test_quit_ends_the_invocation_as_debugger_quit(runtime, hub):
 
 def test_post_mortem_opens_at_the_raising_frame(runtime, hub):
     hub.stop_on_exception = True
-    call = Call(runtime, "/api/boom", {DEBUG_HEADER: "1"})
+    call = http_call(runtime, "/api/boom", {DEBUG_HEADER: "1"})
     pause = call.pause()
     assert pause.reason == "exception" and pause.exception.startswith("KeyError")
     assert (pause.frame.function, pause.frame.line) == ("handler", 4)
@@ -205,7 +151,7 @@ def test_post_mortem_opens_at_the_raising_frame(runtime, hub):
 
 def test_the_deadline_stands_still_while_paused(runtime, hub):
     hub.toggle(str(runtime.root / "cloud-functions/api/slow.py"), 6)
-    call = Call(runtime, "/api/slow", {DEBUG_HEADER: "1"})
+    call = http_call(runtime, "/api/slow", {DEBUG_HEADER: "1"})
     pause = call.pause()
     time.sleep(1.5)  # paused longer than the function's 1 s limit
     assert hub.evaluate(pause.request_id, "started > 0").value == "True"
@@ -216,7 +162,7 @@ def test_the_deadline_stands_still_while_paused(runtime, hub):
 
 def test_an_evaluation_runs_on_the_clock_so_a_hanging_one_times_out(runtime, hub):
     hub.toggle(str(runtime.root / "cloud-functions/api/slow.py"), 6)
-    call = Call(runtime, "/api/slow", {DEBUG_HEADER: "1"})
+    call = http_call(runtime, "/api/slow", {DEBUG_HEADER: "1"})
     pause = call.pause()
     result = hub.evaluate(pause.request_id, "time.sleep(30)", timeout=60)
     assert result.error == "the invocation ended"  # the 1 s limit killed the instance mid-evaluation
@@ -230,7 +176,7 @@ def test_paused_event_goes_to_every_subscriber(runtime, hub):
     unsubscribe = runtime.bus.subscribe(lambda e: seen.append(e) if isinstance(e, DebugPaused) else None)
     try:
         hub.toggle(calc_file(runtime), 3)
-        call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+        call = http_call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
         pause = call.pause()
         hub.command(pause.request_id, "continue")
         call.record()
@@ -246,7 +192,7 @@ def test_an_instance_killed_while_paused_lets_the_views_go(runtime, hub):
     unsubscribe = runtime.bus.subscribe(lambda e: seen.append(e) if isinstance(e, DebugResumed) else None)
     try:
         hub.toggle(calc_file(runtime), 8)
-        call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+        call = http_call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
         pause = call.pause()
         runtime.supervisor.retire(["cloud-functions/api/calc"], "stale")  # busy: it dies when the call ends
         import os
@@ -264,7 +210,7 @@ def test_an_instance_killed_while_paused_lets_the_views_go(runtime, hub):
 
 def test_a_paused_instance_gets_no_other_request(runtime, hub):
     hub.toggle(calc_file(runtime), 8)
-    call = Call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
+    call = http_call(runtime, "/api/calc", {DEBUG_HEADER: "1"})
     pause = call.pause()
     other = request(runtime.port, "GET", "/api/calc")  # no marker: runs past the breakpoint, elsewhere
     assert other.body == b"result=42"

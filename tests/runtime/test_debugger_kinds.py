@@ -6,13 +6,13 @@ endpoint stops on anyio's worker thread; a reload while paused finishes on the o
 from __future__ import annotations
 
 import os
-import threading
+from contextlib import ExitStack
 
 import pytest
+from debug_helpers import DebuggedCall, fresh_hub, local
 from gw_helpers import request, serving, write_files
 
-from studio.runtime.debug import DEBUG_HEADER, Pause, Pauses
-from studio.runtime.invocation import InvocationRecord
+from studio.runtime.debug import DEBUG_HEADER
 
 pytestmark = pytest.mark.slow
 
@@ -95,41 +95,9 @@ def line_of(path, marker: str) -> int:
     raise AssertionError(f"{marker!r} not in {path}")
 
 
-class Session:
-    """One debugged call (HTTP or direct) on a thread; pauses and the record come from the bus."""
-
-    def __init__(self, runtime, send) -> None:
-        self.runtime = runtime
-        self.pauses = Pauses()
-        self.unsubscribe = runtime.bus.subscribe(self.pauses)
-        self.reply = None
-        self.thread = threading.Thread(target=lambda: setattr(self, "reply", send()), daemon=True)
-        self.thread.start()
-
-    def pause(self) -> Pause:
-        event = self.pauses.next(timeout=90)
-        assert isinstance(event, Pause), f"expected a pause, got {event!r}"
-        return event
-
-    def command(self, pause: Pause, command: str) -> None:
-        assert self.runtime.debug.command(pause.request_id, command)
-
-    def finish(self) -> InvocationRecord:
-        while True:
-            event = self.pauses.next(timeout=90)
-            assert event is not None, "the invocation did not finish"
-            if isinstance(event, InvocationRecord):
-                self.thread.join(30)
-                self.unsubscribe()
-                return event
-
-
-def local(pause: Pause, name: str) -> str:
-    return next(v.value for v in pause.locals if v.name == name)
-
-
-def http_session(runtime, path: str) -> Session:
-    return Session(runtime, lambda: request(runtime.port, "GET", path, headers={DEBUG_HEADER: "1"}, timeout=120))
+def http_session(runtime, path: str) -> DebuggedCall:
+    """A debug-marked GET of `path` sent from a thread while the test drives the debugger."""
+    return DebuggedCall(runtime, lambda: request(runtime.port, "GET", path, headers={DEBUG_HEADER: "1"}, timeout=120))
 
 
 @pytest.fixture(scope="module")
@@ -140,20 +108,18 @@ def edgeone(tmp_path_factory):
 
 
 @pytest.fixture()
-def breakpoint_at(request):
-    """breakpoint_at(runtime, file, marker): a single session breakpoint at the marked line."""
-    used = []
+def breakpoint_at():
+    """breakpoint_at(runtime, file, marker): a single session breakpoint at the marked line, on a hub
+    reset before and after the test."""
+    with ExitStack() as resets:
 
-    def set_one(runtime, relative: str, marker: str) -> int:
-        runtime.debug.clear()
-        used.append(runtime)
-        line = line_of(runtime.root / relative, marker)
-        runtime.debug.toggle(str(runtime.root / relative), line)
-        return line
+        def set_one(runtime, relative: str, marker: str) -> int:
+            hub = resets.enter_context(fresh_hub(runtime.debug))
+            line = line_of(runtime.root / relative, marker)
+            hub.toggle(str(runtime.root / relative), line)
+            return line
 
-    yield set_one
-    for runtime in used:
-        runtime.debug.clear()
+        yield set_one
 
 
 def test_handler_class(edgeone, breakpoint_at):
@@ -166,7 +132,7 @@ def test_handler_class(edgeone, breakpoint_at):
     stepped = call.pause()
     assert stepped.frame.line == line + 1 and local(stepped, "body") == "b'hello from a class'"
     call.command(stepped, "continue")
-    assert call.finish().status == 200 and call.reply.body == b"hello from a class"
+    assert call.record().status == 200 and call.reply.body == b"hello from a class"
 
 
 def test_wsgi_flask(edgeone, breakpoint_at):
@@ -179,7 +145,7 @@ def test_wsgi_flask(edgeone, breakpoint_at):
     call.command(pause, "next")
     assert call.pause().frame.line == line + 1
     edgeone.debug.command(pause.request_id, "continue")
-    assert call.finish().status == 200 and call.reply.json() == {"id": 7, "doubled": 14}
+    assert call.record().status == 200 and call.reply.json() == {"id": 7, "doubled": 14}
 
 
 def test_asgi_async_endpoint_steps_over_an_await_on_the_event_loop(edgeone, breakpoint_at):
@@ -195,7 +161,7 @@ def test_asgi_async_endpoint_steps_over_an_await_on_the_event_loop(edgeone, brea
     assert (after.frame.function, after.frame.line) == ("by_loop", line + 2)
     assert local(after, "squared") == "25"
     call.command(after, "continue")
-    assert call.finish().status == 200 and call.reply.json() == {"squared": 25, "after": 26}
+    assert call.record().status == 200 and call.reply.json() == {"squared": 25, "after": 26}
 
 
 def test_asgi_sync_endpoint_stops_on_the_framework_thread(edgeone, breakpoint_at):
@@ -210,7 +176,7 @@ def test_asgi_sync_endpoint_stops_on_the_framework_thread(edgeone, breakpoint_at
     stepped = call.pause()
     assert (stepped.frame.function, stepped.frame.line, stepped.thread) == ("by_thread", line + 1, pause.thread)
     call.command(stepped, "continue")
-    assert call.finish().status == 200 and call.reply.json() == {"tripled": 12}
+    assert call.record().status == 200 and call.reply.json() == {"tripled": 12}
 
 
 def test_scf_event_function(tmp_path, breakpoint_at):
@@ -218,11 +184,11 @@ def test_scf_event_function(tmp_path, breakpoint_at):
     with serving(root) as runtime:
         line = breakpoint_at(runtime, "hello/index.py", "# stop: scf")
         function = runtime.project.functions[0]
-        call = Session(runtime, lambda: runtime.invoke_function(function.id, {"name": "Ada"}))
+        call = DebuggedCall(runtime, lambda: runtime.invoke_function(function.id, {"name": "Ada"}))
         pause = call.pause()
         assert (pause.frame.function, pause.frame.line, local(pause, "name")) == ("main_handler", line, "'Ada'")
         call.command(pause, "continue")
-        record = call.finish()
+        record = call.record()
         assert record.fault is None and record.return_value == '{"message": "Hello, Ada"}'
 
 
@@ -234,7 +200,7 @@ def test_cocobase_function(tmp_path, breakpoint_at):
         pause = call.pause()
         assert (pause.frame.function, pause.frame.line, local(pause, "who")) == ("main", line, "'Ada'")
         call.command(pause, "continue")
-        assert call.finish().status == 200 and "hi Ada" in call.reply.text
+        assert call.record().status == 200 and "hi Ada" in call.reply.text
 
 
 def test_reload_while_paused_finishes_on_the_old_code_and_the_next_call_gets_the_new(tmp_path, breakpoint_at):
@@ -252,7 +218,7 @@ def test_reload_while_paused_finishes_on_the_old_code_and_the_next_call_gets_the
         os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
         runtime.reload([str(path)])
         call.command(pause, "continue")
-        old = call.finish()
+        old = call.record()
         assert call.reply.body == b"old" and old.status == 200
         runtime.debug.clear()
         fresh = request(runtime.port, "GET", "/api/v")
@@ -292,7 +258,7 @@ def test_wsgi_django(tmp_path, breakpoint_at):
         call.command(pause, "next")
         assert local(call.pause(), "doubled") == "14"
         runtime.debug.command(pause.request_id, "continue")
-        assert call.finish().status == 200 and call.reply.json() == {"id": 7, "doubled": 14}
+        assert call.record().status == 200 and call.reply.json() == {"id": 7, "doubled": 14}
 
 
 def test_asgi_sanic_sample(sample_copy, breakpoint_at):
@@ -303,4 +269,4 @@ def test_asgi_sanic_sample(sample_copy, breakpoint_at):
         assert (pause.frame.function, pause.frame.line) == ("health", line)
         assert any(v.name == "request" for v in pause.locals)
         call.command(pause, "continue")
-        assert call.finish().status == 200 and call.reply.json()["framework"] == "sanic"
+        assert call.record().status == 200 and call.reply.json()["framework"] == "sanic"
