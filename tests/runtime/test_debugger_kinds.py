@@ -122,6 +122,20 @@ def breakpoint_at():
         yield set_one
 
 
+@pytest.fixture()
+def served_at(tmp_path, breakpoint_at):
+    """served_at(project, file, marker, **serving options): `project` (a {path: text} written into
+    tmp_path, or a folder) served for this test, with one breakpoint at the marked line; (runtime, line)."""
+    with ExitStack() as running:
+
+        def serve(project, relative: str, marker: str, **options):
+            root = write_files(tmp_path / "proj", project) if isinstance(project, dict) else project
+            runtime = running.enter_context(serving(root, **options))
+            return runtime, breakpoint_at(runtime, relative, marker)
+
+        yield serve
+
+
 def test_handler_class(edgeone, breakpoint_at):
     line = breakpoint_at(edgeone, "cloud-functions/api/hello.py", "# stop: class")
     call = http_session(edgeone, "/api/hello")
@@ -179,50 +193,44 @@ def test_asgi_sync_endpoint_stops_on_the_framework_thread(edgeone, breakpoint_at
     assert call.record().status == 200 and call.reply.json() == {"tripled": 12}
 
 
-def test_scf_event_function(tmp_path, breakpoint_at):
-    root = write_files(tmp_path / "scf", SCF)
-    with serving(root) as runtime:
-        line = breakpoint_at(runtime, "hello/index.py", "# stop: scf")
-        function = runtime.project.functions[0]
-        call = DebuggedCall(runtime, lambda: runtime.invoke_function(function.id, {"name": "Ada"}))
-        pause = call.pause()
-        assert (pause.frame.function, pause.frame.line, local(pause, "name")) == ("main_handler", line, "'Ada'")
-        call.command(pause, "continue")
-        record = call.record()
-        assert record.fault is None and record.return_value == '{"message": "Hello, Ada"}'
+def test_scf_event_function(served_at):
+    runtime, line = served_at(SCF, "hello/index.py", "# stop: scf")
+    function = runtime.project.functions[0]
+    call = DebuggedCall(runtime, lambda: runtime.invoke_function(function.id, {"name": "Ada"}))
+    pause = call.pause()
+    assert (pause.frame.function, pause.frame.line, local(pause, "name")) == ("main_handler", line, "'Ada'")
+    call.command(pause, "continue")
+    record = call.record()
+    assert record.fault is None and record.return_value == '{"message": "Hello, Ada"}'
 
 
-def test_cocobase_function(tmp_path, breakpoint_at):
-    root = write_files(tmp_path / "coco", COCOBASE)
-    with serving(root) as runtime:
-        line = breakpoint_at(runtime, "cocobase/greet.py", "# stop: cocobase")
-        call = http_session(runtime, "/functions/greet/execute?who=Ada")
-        pause = call.pause()
-        assert (pause.frame.function, pause.frame.line, local(pause, "who")) == ("main", line, "'Ada'")
-        call.command(pause, "continue")
-        assert call.record().status == 200 and "hi Ada" in call.reply.text
+def test_cocobase_function(served_at):
+    runtime, line = served_at(COCOBASE, "cocobase/greet.py", "# stop: cocobase")
+    call = http_session(runtime, "/functions/greet/execute?who=Ada")
+    pause = call.pause()
+    assert (pause.frame.function, pause.frame.line, local(pause, "who")) == ("main", line, "'Ada'")
+    call.command(pause, "continue")
+    assert call.record().status == 200 and "hi Ada" in call.reply.text
 
 
-def test_reload_while_paused_finishes_on_the_old_code_and_the_next_call_gets_the_new(tmp_path, breakpoint_at):
-    root = write_files(tmp_path / "reload", {"cloud-functions/api/v.py": """
+def test_reload_while_paused_finishes_on_the_old_code_and_the_next_call_gets_the_new(served_at):
+    runtime, _line = served_at({"cloud-functions/api/v.py": """
         def handler(event, context):
             version = "old"
             return {"statusCode": 200, "body": version}  # stop: reload
-    """})
-    with serving(root, reload=False) as runtime:
-        breakpoint_at(runtime, "cloud-functions/api/v.py", "# stop: reload")
-        call = http_session(runtime, "/api/v")
-        pause = call.pause()
-        path = runtime.root / "cloud-functions/api/v.py"
-        path.write_text(path.read_text().replace('"old"', '"new"').replace("  # stop: reload", ""))
-        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
-        runtime.reload([str(path)])
-        call.command(pause, "continue")
-        old = call.record()
-        assert call.reply.body == b"old" and old.status == 200
-        runtime.debug.clear()
-        fresh = request(runtime.port, "GET", "/api/v")
-        assert fresh.body == b"new"
+    """}, "cloud-functions/api/v.py", "# stop: reload", reload=False)
+    call = http_session(runtime, "/api/v")
+    pause = call.pause()
+    path = runtime.root / "cloud-functions/api/v.py"
+    path.write_text(path.read_text().replace('"old"', '"new"').replace("  # stop: reload", ""))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    runtime.reload([str(path)])
+    call.command(pause, "continue")
+    old = call.record()
+    assert call.reply.body == b"old" and old.status == 200
+    runtime.debug.clear()
+    fresh = request(runtime.port, "GET", "/api/v")
+    assert fresh.body == b"new"
 
 
 DJANGO = {
@@ -248,25 +256,23 @@ DJANGO = {
 }
 
 
-def test_wsgi_django(tmp_path, breakpoint_at):
-    root = write_files(tmp_path / "dj", DJANGO)
-    with serving(root) as runtime:
-        line = breakpoint_at(runtime, "cloud-functions/dj/index.py", "# stop: django")
-        call = http_session(runtime, "/dj/items/7/")
-        pause = call.pause()
-        assert (pause.frame.function, pause.frame.line, local(pause, "item_id")) == ("item", line, "7")
-        call.command(pause, "next")
-        assert local(call.pause(), "doubled") == "14"
-        runtime.debug.command(pause.request_id, "continue")
-        assert call.record().status == 200 and call.reply.json() == {"id": 7, "doubled": 14}
+def test_wsgi_django(served_at):
+    runtime, line = served_at(DJANGO, "cloud-functions/dj/index.py", "# stop: django")
+    call = http_session(runtime, "/dj/items/7/")
+    pause = call.pause()
+    assert (pause.frame.function, pause.frame.line, local(pause, "item_id")) == ("item", line, "7")
+    call.command(pause, "next")
+    assert local(call.pause(), "doubled") == "14"
+    runtime.debug.command(pause.request_id, "continue")
+    assert call.record().status == 200 and call.reply.json() == {"id": 7, "doubled": 14}
 
 
-def test_asgi_sanic_sample(sample_copy, breakpoint_at):
-    with serving(sample_copy("pages-showcase")) as runtime:
-        line = breakpoint_at(runtime, "cloud-functions/sanic-app/index.py", 'return json({"status": "ok"')
-        call = http_session(runtime, "/sanic-app/health")
-        pause = call.pause()
-        assert (pause.frame.function, pause.frame.line) == ("health", line)
-        assert any(v.name == "request" for v in pause.locals)
-        call.command(pause, "continue")
-        assert call.record().status == 200 and call.reply.json()["framework"] == "sanic"
+def test_asgi_sanic_sample(sample_copy, served_at):
+    runtime, line = served_at(sample_copy("pages-showcase"), "cloud-functions/sanic-app/index.py",
+                              'return json({"status": "ok"')
+    call = http_session(runtime, "/sanic-app/health")
+    pause = call.pause()
+    assert (pause.frame.function, pause.frame.line) == ("health", line)
+    assert any(v.name == "request" for v in pause.locals)
+    call.command(pause, "continue")
+    assert call.record().status == 200 and call.reply.json()["framework"] == "sanic"
