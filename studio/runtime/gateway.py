@@ -1,7 +1,9 @@
 """The gateway: the ASGI application in front of the worker instances (`http_server` listens for it).
 
-The event loop only reads the request body and writes the answer; everything that may block
-(routing, the supervisor, the store) runs on a thread pool, one task per request in flight.
+A request for a function with a warm instance free (or one that frees up while it waits in line)
+runs on the event loop from start to end: routing, the frame to the worker and back, the record,
+the journal line. Only what may block runs on a thread pool: the control API, starting an instance
+(and reporting its load error), a debugged request.
 Framing problems (400/408/413/431) were refused by `http_protocol` before anything here runs, and a
 body that never completed arrives as a disconnect: such a request is never invoked.
 
@@ -56,8 +58,8 @@ TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 BAD_VALUE_CHARS = frozenset(chr(c) for c in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F))
 RECENT_RECORDS = 256
 REQUEST_THREADS = 512
-"""Requests in flight at once (each waits on a thread for its instance); more wait in line for a
-thread. Idle connections cost none."""
+"""Requests on a thread at once (starting an instance, debugged, control API); more wait in line for
+a thread. Requests served on the loop and idle connections cost none."""
 SERVER_HEADER = f"funcstudio/{__version__}"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
               "proxy-connection", "te", "trailer"}
@@ -314,48 +316,53 @@ class Gateway:
             if not message.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        loop = asyncio.get_running_loop()
-        answered = loop.create_future()
-        work = self._pool.submit(self._handle_for, loop, answered, scope, body)
-        work.add_done_callback(partial(_cancel_if_cancelled, loop, answered))
         try:
-            reply = await answered
+            reply = await self.handle(scope, body)
         except asyncio.CancelledError:
             return  # the server is stopping and has closed this connection: nobody to answer
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.asgi_headers()})
         await send({"type": "http.response.body", "body": reply.body})
 
-    def _handle_for(self, loop: asyncio.AbstractEventLoop, answered: asyncio.Future, scope: dict,
-                    body: bytes) -> None:
-        """`handle` on a pool thread, its reply handed to the loop with one call (run_in_executor's
-        future chaining cost a few tens of microseconds per request)."""
-        reply, failure = None, None
+    async def handle(self, scope: dict, body: bytes) -> Reply:
+        """One request, start to end, on the event loop: its finished invocation is published before
+        the reply goes out. Only what may block (the control API, a request that has to wait for or
+        start an instance) runs on a pool thread."""
+        cycle = _Cycle(request_id=new_request_id(), started_at=time.time(), t0=time.perf_counter())
         try:
-            reply = self.handle(scope, body)
+            try:
+                request = HttpRequest.from_scope(scope, body)
+                reply = self.before_request(request, cycle) or await self.dispatch(request, cycle)
+            except HTTPException as exc:
+                reply = self.handle_http_exception(exc, cycle)
+            except Exception as exc:  # noqa: BLE001 - the gateway answers everything, keeps serving
+                reply = self.handle_exception(exc, cycle)
+            return self.after_request(reply, cycle)
+        finally:  # also when the request was cancelled: its invocation still ends
+            try:
+                self.teardown_request(cycle)
+            except Exception:  # noqa: BLE001 - publishing failed; the answer still goes out
+                log.exception("publishing request %s failed", cycle.request_id)
+
+    def on_pool(self, call: Callable, *args, **kwargs) -> asyncio.Future:
+        """`call(*args, **kwargs)` on a pool thread, its result handed to the loop with one call
+        (run_in_executor's future chaining cost a few tens of microseconds per request)."""
+        loop = asyncio.get_running_loop()
+        answered = loop.create_future()
+        work = self._pool.submit(self._run_for, loop, answered, partial(call, *args, **kwargs))
+        work.add_done_callback(partial(_cancel_if_cancelled, loop, answered))
+        return answered
+
+    @staticmethod
+    def _run_for(loop: asyncio.AbstractEventLoop, answered: asyncio.Future, call: Callable) -> None:
+        result, failure = None, None
+        try:
+            result = call()
         except BaseException as exc:  # noqa: BLE001 - raised in the request's coroutine
             failure = exc
         try:
-            loop.call_soon_threadsafe(_settle, answered, reply, failure)
+            loop.call_soon_threadsafe(_settle, answered, result, failure)
         except RuntimeError:
             pass  # the loop is closed: the server stopped and nobody waits for this answer
-
-    def handle(self, scope: dict, body: bytes) -> Reply:
-        """One request, start to end, on a pool thread: its finished invocation is published before
-        the reply goes out."""
-        cycle = _Cycle(request_id=new_request_id(), started_at=time.time(), t0=time.perf_counter())
-        try:
-            request = HttpRequest.from_scope(scope, body)
-            reply = self.before_request(request, cycle) or self.dispatch(request, cycle)
-        except HTTPException as exc:
-            reply = self.handle_http_exception(exc, cycle)
-        except Exception as exc:  # noqa: BLE001 - the gateway answers everything, keeps serving
-            reply = self.handle_exception(exc, cycle)
-        reply = self.after_request(reply, cycle)
-        try:
-            self.teardown_request(cycle)
-        except Exception:  # noqa: BLE001 - publishing failed; the answer still goes out
-            log.exception("publishing request %s failed", cycle.request_id)
-        return reply
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -416,11 +423,22 @@ class Gateway:
 
     # -- dispatch ------------------------------------------------------------------------
 
-    def dispatch(self, request: HttpRequest, cycle: _Cycle) -> Reply:
+    async def dispatch(self, request: HttpRequest, cycle: _Cycle) -> Reply:
         if is_control(request.path):
-            endpoint, args = CONTROL_MAP.bind("localhost").match(request.path, method=request.method)
-            return getattr(self, f"control_{endpoint}")(request, cycle, **args)
-        return self.dispatch_http(request, cycle)
+            return await self.on_pool(self.dispatch_control, request, cycle)
+        prepared = self.prepare_http(request, cycle)
+        if isinstance(prepared, Reply):
+            return prepared
+        function, worker_request, warnings = prepared
+        run = {"request_id": cycle.request_id, "base": cycle.base, "warnings": warnings}
+        invocation = await self.supervisor.run_on_loop(function, worker_request, request.body, **run)
+        if invocation is None:  # no warm instance free: wait for one, or start one, on a thread
+            invocation = await self.on_pool(self.supervisor.run, function, worker_request, request.body, **run)
+        return self._respond(invocation, cycle)
+
+    def dispatch_control(self, request: HttpRequest, cycle: _Cycle) -> Reply:
+        endpoint, args = CONTROL_MAP.bind("localhost").match(request.path, method=request.method)
+        return getattr(self, f"control_{endpoint}")(request, cycle, **args)
 
     def _base_record(self, cycle: _Cycle, function: Function | None, trigger: str, method: str, path: str,
                      query_string: str, params: dict, headers, body: bytes) -> InvocationRecord:
@@ -432,7 +450,9 @@ class Gateway:
             started_at=cycle.started_at,
         )
 
-    def dispatch_http(self, request: HttpRequest, cycle: _Cycle) -> Reply:
+    def prepare_http(self, request: HttpRequest, cycle: _Cycle) -> Reply | tuple:
+        """Route the request and shape it for the worker: the platform's own answer when no route
+        matches, else (function, worker request, the route table's parity warnings)."""
         state = self.state  # read once: a reload swaps it whole
         method = request.method.upper()
         path = request.path
@@ -479,9 +499,7 @@ class Gateway:
             worker_request["raw_path"] = request.raw_path
         self.debug_options(worker_request, request.header(DEBUG_HEADER) is not None,
                            request.header(PROFILE_HEADER) is not None)
-        invocation = self.supervisor.run(function, worker_request, body, request_id=cycle.request_id,
-                                         base=cycle.base, warnings=match_warnings(match))
-        return self._respond(invocation, cycle)
+        return function, worker_request, match_warnings(match)
 
     def _respond(self, invocation: Invocation, cycle: _Cycle) -> Reply:
         record = invocation.record

@@ -5,7 +5,8 @@ waits for it to load its entry and returns an `Instance`. `Instance.invoke` send
 relays everything the instance reports while it runs: `log` frames and the lines written to its
 fds 1 and 2 go to `on_log` as they arrive; the `result` frame ends the invocation. Past the
 deadline or the memory limit the instance is killed; an instance that exits or crashes is reported
-as a fault. A dead instance never hangs the caller.
+as a fault. A dead instance never hangs the caller. `Instance.invoke_on_loop` does the same on an
+event loop's thread (the loop watches the channel and pipes; only a kill waits, on a thread).
 
 An `Instance` exposes: id, pid, function_id, init_ms, load_error (ErrorInfo | None), load_warnings,
 load_logs (lines printed while loading, delivered to the first invocation's on_log too), kind and
@@ -18,6 +19,7 @@ it left running; see worker/forkserver.py), else its process group.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -108,6 +110,19 @@ class InstanceResult:
     """`profile` requests: the top functions by cumulative time (worker/profiling.py rows)."""
     app_path: str | None = None
     """The path a framework app received, after the platform stripped the route prefix."""
+
+
+@dataclass
+class _Run:
+    """One invocation in progress: its clock, its memory limit and what it said before its result."""
+
+    started: float
+    deadline_s: float
+    limit_kb: int | None
+    peak_kb: int = 0
+    exiting: dict | None = None
+    result: InstanceResult | None = None
+    """Set when it ended before it began (the instance was not running)."""
 
 
 def error_from_wire(data: dict | None) -> ErrorInfo | None:
@@ -399,86 +414,188 @@ class Instance:
     def invoke(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog,
                on_debug: Callable[[dict], None] | None = None) -> InstanceResult:
         """`on_debug` receives the debugger's `paused` and `evaluated` frames (a request with a
-        `debug` spec); answer them with `debug_command`."""
+        `debug` spec); answer them with `debug_command`. Blocks the calling thread until the end."""
         with self._lock:
-            self.busy = True
-            self._on_debug, self._paused_at, self._paused_s = on_debug, None, 0.0
+            run, unsent = self._begin(request, body, deadline_s, on_log, on_debug)
             try:
-                return self._invoke(request, body, deadline_s, on_log)
+                if run.result is not None:
+                    return run.result
+                self._send_blocking(unsent)
+                while True:
+                    frames, closed = self._pump(self._wait_s(run))
+                    result = self._advance(run, frames, closed)
+                    if result is not None:
+                        return result
             finally:
-                self._on_debug, self._paused_at = None, None
-                self.busy = False
-                self.last_used = time.monotonic()
-                if not self.alive:
-                    self._close_fds()
+                self._end()
 
-    def _invoke(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog) -> InstanceResult:
-        started = time.monotonic()
+    async def invoke_on_loop(self, request: dict, body: bytes, deadline_s: float,
+                             on_log: OnLog) -> InstanceResult:
+        """`invoke` for the event loop's own thread (no debugger): the instance's channel and pipes
+        are watched by the loop, so a request costs no thread hand-off. Only an ending that has to
+        wait (a death, a timeout or memory kill) runs on a thread. The caller holds the instance
+        (its slot is busy), so the lock is free."""
+        loop = asyncio.get_running_loop()
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(f"instance {self.id} is serving another invocation")
+        watched: list[int] = []
+        try:
+            run, unsent = self._begin(request, body, deadline_s, on_log, None)
+            if run.result is not None:
+                return run.result
+            if unsent:
+                await loop.sock_sendall(self._process.channel, unsent)
+            woken: list[asyncio.Future] = []
+
+            def wake() -> None:
+                if woken and not woken[0].done():
+                    woken[0].set_result(None)
+
+            for fd in self._selector.get_map():
+                loop.add_reader(fd, wake)
+                watched.append(fd)
+            while True:
+                woken[:] = [loop.create_future()]
+                timer = loop.call_later(self._wait_s(run), wake)
+                try:
+                    await woken[0]
+                finally:
+                    timer.cancel()
+                frames, closed = self._pump(0)
+                for fd in [fd for fd in watched if fd not in self._selector.get_map()]:
+                    loop.remove_reader(fd)  # a pipe at its end would wake the loop forever
+                    watched.remove(fd)
+                result = self._take_frames(run, frames)
+                if result is not None:
+                    return result
+                if closed or self._ending(run):
+                    return await loop.run_in_executor(None, self._end_badly, run, closed)
+        finally:
+            for fd in watched:
+                loop.remove_reader(fd)
+            try:
+                self._end()
+            finally:
+                self._lock.release()
+
+    def _begin(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog,
+               on_debug: Callable[[dict], None] | None) -> tuple[_Run, bytes]:
+        """Mark the instance busy and send what fits of the `invoke` frame without waiting; returns
+        the invocation's state and the bytes still to send."""
+        self.busy = True
+        self._on_debug, self._paused_at, self._paused_s = on_debug, None, 0.0
+        run = _Run(started=time.monotonic(), deadline_s=max(float(deadline_s), 0.0),
+                   limit_kb=int(self.config.memory_mb) * 1024 if self.config.memory_mb else None)
         self._output.begin(on_log)
         if not self.alive:
-            self._output.end()
-            return self._fault_result("exit", started, None, None,
-                                      ErrorInfo("WorkerExit", "the instance is not running", ""))
+            run.result = self._fault_result("exit", run.started, None, None,
+                                            ErrorInfo("WorkerExit", "the instance is not running", ""))
+            return run, b""
         request_id = str(request.get("request_id") or "")
+        data = protocol.encode_frame({"type": "invoke", "request_id": request_id, "deadline_s": deadline_s,
+                                      "request": request}, body)
         try:
-            self._process.channel.setblocking(True)
-            protocol.send_frame(self._process.channel, {"type": "invoke", "request_id": request_id,
-                                                        "deadline_s": deadline_s, "request": request}, body)
+            sent = self._process.channel.send(data)
+        except BlockingIOError:
+            sent = 0
         except OSError:
-            pass  # the instance is gone; the loop below sees the closed channel
-        finally:
-            self._process.channel.setblocking(False)
-        budget = max(float(deadline_s), 0.0)
-        deadline = started + budget
-        limit_kb = int(self.config.memory_mb) * 1024 if self.config.memory_mb else None
-        peak_kb = 0
-        exiting: dict | None = None
+            return run, b""  # the instance is gone; reading sees the closed channel
+        return run, data[sent:]
+
+    def _send_blocking(self, data: bytes) -> None:
+        if data:
+            with self._send_lock:
+                self._send_all(memoryview(data))
+
+    def _send_all(self, view: memoryview) -> bool:
+        """Send on the non-blocking channel, waiting (poll, any fd number) while it is full."""
+        waiter = select.poll()
+        waiter.register(self._process.channel, select.POLLOUT)
+        while view:
+            try:
+                sent = self._process.channel.send(view)
+            except BlockingIOError:
+                waiter.poll(1000)
+                continue
+            except OSError:
+                return False
+            view = view[sent:]
+        return True
+
+    def _wait_s(self, run: _Run) -> float:
+        wait = self._deadline(run) - time.monotonic()
+        if run.limit_kb is not None:
+            wait = min(wait, POLL_S)
+        return max(wait, 0.0)
+
+    def _deadline(self, run: _Run) -> float:
+        # a paused debugger stops the clock
+        return run.started + run.deadline_s + self._paused_total(time.monotonic())
+
+    def _advance(self, run: _Run, frames: list[tuple[dict, bytes]], closed: bool) -> InstanceResult | None:
+        """What the frames and the clock say: the invocation's result, or None to keep waiting."""
+        result = self._take_frames(run, frames)
+        if result is None and (closed or self._ending(run)):
+            result = self._end_badly(run, closed)
+        return result
+
+    def _take_frames(self, run: _Run, frames: list[tuple[dict, bytes]]) -> InstanceResult | None:
+        for message, blob in frames:
+            kind = message.get("type")
+            if kind == "log":
+                self._handle_log(message)
+            elif kind == "exiting":
+                run.exiting = message
+            elif kind in ("paused", "evaluated"):
+                self._debug_frame(message)
+            elif kind == "result":
+                self._drain_pipes(0.05)
+                return self._result(message, blob, run.started, run.peak_kb)
+        return None
+
+    def _ending(self, run: _Run) -> bool:
+        """Past the deadline, or over the memory limit (sampled here: one /proc read)."""
+        if time.monotonic() >= self._deadline(run):
+            return True
+        if run.limit_kb is not None:
+            rss = _rss_kb(self.pid)
+            if rss is not None:
+                run.peak_kb = max(run.peak_kb, rss)
+                return rss > run.limit_kb
+        return False
+
+    def _end_badly(self, run: _Run, closed: bool) -> InstanceResult:
+        """The instance died, or is killed now for its deadline or memory (this may wait a moment)."""
+        if closed:
+            self._drain_pipes()
+            code = self._process.wait_exit(EXIT_WAIT_S)
+            self._mark_dead(code)
+            return self._death_result(run.started, run.peak_kb, code, run.exiting)
+        timed_out = time.monotonic() >= self._deadline(run)
+        self._kill_now()
+        self._drain_pipes()
+        if timed_out:
+            deadline_s = run.deadline_s
+            return self._fault_result("timeout", run.started, run.peak_kb, None, ErrorInfo(
+                "TimeoutError", f"Invocation timed out after {deadline_s:g} s",
+                f"TimeoutError: Invocation timed out after {deadline_s:g} s\n"))
+        mb = self.config.memory_mb
+        return self._fault_result("memory", run.started, run.peak_kb, None, ErrorInfo(
+            "MemoryError", f"Memory limit exceeded: the instance used more than {mb} MB",
+            f"MemoryError: Memory limit exceeded: the instance used more than {mb} MB\n"))
+
+    def _end(self) -> None:
         try:
-            while True:
-                now = time.monotonic()
-                deadline = started + budget + self._paused_total(now)  # a paused debugger stops the clock
-                if now >= deadline:
-                    self._kill_now()
-                    self._drain_pipes()
-                    return self._fault_result("timeout", started, peak_kb, None, ErrorInfo(
-                        "TimeoutError", f"Invocation timed out after {deadline_s:g} s",
-                        f"TimeoutError: Invocation timed out after {deadline_s:g} s\n"))
-                wait = deadline - now
-                if limit_kb is not None:
-                    wait = min(wait, POLL_S)
-                frames, closed = self._pump(wait)
-                for message, blob in frames:
-                    kind = message.get("type")
-                    if kind == "log":
-                        self._handle_log(message)
-                    elif kind == "exiting":
-                        exiting = message
-                    elif kind in ("paused", "evaluated"):
-                        self._debug_frame(message)
-                    elif kind == "result":
-                        self._drain_pipes(0.05)
-                        return self._result(message, blob, started, peak_kb)
-                if closed:
-                    self._drain_pipes()
-                    code = self._process.wait_exit(EXIT_WAIT_S)
-                    self._mark_dead(code)
-                    return self._death_result(started, peak_kb, code, exiting)
-                if limit_kb is not None:
-                    rss = _rss_kb(self.pid)
-                    if rss is not None:
-                        peak_kb = max(peak_kb, rss)
-                        if rss > limit_kb:
-                            self._kill_now()
-                            self._drain_pipes()
-                            mb = self.config.memory_mb
-                            return self._fault_result("memory", started, peak_kb, None, ErrorInfo(
-                                "MemoryError", f"Memory limit exceeded: the instance used more than {mb} MB",
-                                f"MemoryError: Memory limit exceeded: the instance used more than {mb} MB\n"))
-        finally:
             if not self.alive:
                 for pid, command in self._take_leftovers():
                     self._output.line("platform", "WARNING", time.time(), leftover_line(pid, command))
             self._output.end()
+        finally:
+            self._on_debug, self._paused_at = None, None
+            self.busy = False
+            self.last_used = time.monotonic()
+            if not self.alive:
+                self._close_fds()
 
     # -- debugging -----------------------------------------------------------------------------
 
@@ -513,17 +630,7 @@ class Instance:
                 self._paused_at = None
         data = protocol.encode_frame({"type": "debug", **command})
         with self._send_lock:
-            view = memoryview(data)
-            while view:
-                try:
-                    sent = self._process.channel.send(view)
-                except BlockingIOError:
-                    select.select([], [self._process.channel], [], 1.0)
-                    continue
-                except OSError:
-                    return False
-                view = view[sent:]
-        return True
+            return self._send_all(memoryview(data))
 
     def _result(self, message: dict, blob: bytes, started: float, peak_kb: int) -> InstanceResult:
         for stream, level, when, text in message.get("logs") or ():  # held platform lines, in order

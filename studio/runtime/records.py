@@ -75,6 +75,11 @@ class InstanceHandle(Protocol):
     def invoke(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog,
                on_debug: Callable[[dict], None] | None = None) -> InstanceReport: ...
 
+    async def invoke_on_loop(self, request: dict, body: bytes, deadline_s: float,
+                             on_log: OnLog) -> InstanceReport:
+        """`invoke` on the event loop's thread (no debugger)."""
+        ...
+
     def kill(self, reason: str) -> None: ...
 
     def exited(self) -> bool:

@@ -4,7 +4,9 @@ The supervisor owns every instance: it spawns them (through the zygote-backed
 `InstanceFactory`), hands one to each invocation, keeps up to `max_instances` warm per
 function, evicts idle ones and the least recently used beyond a global cap, retires stale
 ones after a reload. A request that finds every instance of its function busy waits in a bounded
-FIFO queue (`QUEUE_LIMIT` per function) until one frees up or its deadline passes. What an instance
+FIFO queue (`QUEUE_LIMIT` per function) until one frees up or its deadline passes. `run` serves an
+invocation on the calling thread; `run_on_loop` serves it on the event loop when a warm instance is
+free or frees up while it waits, and leaves starting one to `run`. What an instance
 reports becomes an `InvocationRecord` in records.py; the code version of an instance is computed
 when it starts (and again only if it imports more project files), never per request.
 
@@ -15,6 +17,7 @@ one place ends every invocation, also after an exception.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
@@ -186,12 +189,33 @@ class _Slot:
     """How long the request now holding this slot queued for it (its record's `wait_ms`)."""
 
 
+BUSY = _Slot(instance=None, function_id="")
+"""What waiting in line returns when the request's deadline passed first."""
+
+
 @dataclass(eq=False)
 class _Waiter:
-    """A request queued for a busy function: handed a slot, or told to look again."""
+    """A request queued for a busy function: handed a slot, or told to look again. A thread waits
+    on `event`; a request on the event loop awaits `future` (resolved from any thread)."""
 
     event: threading.Event = field(default_factory=threading.Event)
     slot: _Slot | None = None
+    future: asyncio.Future | None = None
+
+    def notify(self) -> None:
+        future = self.future
+        if future is None:
+            self.event.set()
+            return
+        try:
+            future.get_loop().call_soon_threadsafe(_resolve, future)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits any more
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class Supervisor:
@@ -392,7 +416,7 @@ class Supervisor:
         waiter = queue.popleft()
         if slot is not None:
             waiter.slot = slot  # stays busy: no other request can take it in between
-        waiter.event.set()
+        waiter.notify()
 
     def waiting(self) -> int:
         """Requests queued for a busy function right now (for /health)."""
@@ -595,7 +619,7 @@ class Supervisor:
             self._slots.clear()
             for queue in self._waiters.values():
                 while queue:
-                    queue.popleft().event.set()  # they see `_closed` and give up
+                    queue.popleft().notify()  # they see `_closed` and give up
             self._cond.notify_all()
         for slot in slots:
             self._kill(slot, slot.function_id, "shutdown")
@@ -627,16 +651,7 @@ class Supervisor:
     ) -> Invocation:
         """Run one invocation on a warm or new instance and build its record (not published).
         `warnings` are the gateway's own (routing) parity warnings, added after the worker's."""
-        logs: list[LogLine] = []
-        publish = self.bus.publish
-        function_id = function.id
-
-        def on_log(stream: str, level: str | None, at: float, text: str) -> None:
-            # called by the one thread serving this invocation: list.append keeps the order
-            line = LogLine(request_id, function_id, len(logs), at, stream, level, text)
-            logs.append(line)
-            publish(line)
-
+        logs, on_log = self._log_sink(request_id, function.id)
         error_status = self.settings.cocobase.error_status
         t0 = time.perf_counter()
         for attempt in (0, 1):
@@ -673,12 +688,11 @@ class Supervisor:
             return Invocation(record, logs)
 
         session = self.debug.attach(request_id, function.id, instance) if request.get("debug") else None
-        deadline_s = EXTERNAL_DEBUGGER_DEADLINE_S if self.debug.external_debugger else function.limits.timeout_s
         try:
             if session is None:
-                result: InstanceReport = instance.invoke(request, body, deadline_s, on_log)
+                result: InstanceReport = instance.invoke(request, body, self._deadline_s(function), on_log)
             else:
-                result = instance.invoke(request, body, deadline_s, on_log,
+                result = instance.invoke(request, body, self._deadline_s(function), on_log,
                                          on_debug=lambda message: self.debug.on_frame(session, message))
         except BaseException:
             self._drop(slot)
@@ -687,6 +701,130 @@ class Supervisor:
         finally:
             if session is not None:
                 self.debug.detach(request_id)
+        return self._conclude(function, slot, result, request_id, base, logs, on_log, t0, init_ms, warnings)
+
+    async def run_on_loop(
+        self,
+        function: Function,
+        request: dict,
+        body: bytes,
+        *,
+        request_id: str,
+        base: InvocationRecord,
+        warnings: tuple[ParityWarning, ...] = (),
+    ) -> Invocation | None:
+        """`run` on the event loop's own thread, when a warm instance of the function is free and the
+        request needs no debugger: no thread hand-off on the way to the worker and back. Returns None
+        (nothing done) otherwise; the caller then runs `run` on a thread, which may wait in line, start
+        an instance or report a load error."""
+        if request.get("debug"):
+            return None
+        t0 = time.perf_counter()
+        slot = self._take_idle(function)
+        if slot is None:
+            slot = await self._wait_in_line(function)
+            if slot is None:
+                return None
+            if slot is BUSY:
+                logs, _ = self._log_sink(request_id, function.id)
+                return Invocation(fault_record(base, function, "busy", t0, logs=logs,
+                                               error_status=self.settings.cocobase.error_status), logs)
+        loop = asyncio.get_running_loop()
+        instance = slot.instance
+        logs, on_log = self._log_sink(request_id, function.id)
+        try:
+            result: InstanceReport = await instance.invoke_on_loop(request, body, self._deadline_s(function),
+                                                                   on_log)
+        except BaseException:
+            self._drop(slot)
+            loop.run_in_executor(None, self._kill, instance, function.id, "crash")
+            raise
+        if result.fault is not None or not instance.alive:  # killing waits for the process: on a thread
+            return await loop.run_in_executor(None, self._conclude, function, slot, result, request_id, base,
+                                              logs, on_log, t0, None, warnings)
+        return self._conclude(function, slot, result, request_id, base, logs, on_log, t0, None, warnings)
+
+    async def _wait_in_line(self, function: Function) -> _Slot | None:
+        """On the event loop: queue (FIFO, with the threads' requests) for a busy function whose pool
+        is full, and get the instance a finishing request hands over. Returns None when the pool may
+        grow (starting an instance is the thread path's job) and `BUSY` when the request's deadline
+        passed in line."""
+        waiter = _Waiter(future=asyncio.get_running_loop().create_future())
+        with self._cond:
+            slots = self._slots.get(function.id, [])
+            queue = self._waiters.setdefault(function.id, deque())
+            full = len(slots) >= max(1, self.settings.runtime.max_instances)
+            if self._closed or not (full or queue) or any(s.warming for s in slots) or len(queue) >= QUEUE_LIMIT:
+                return None
+            queue.append(waiter)
+        entered = time.perf_counter()
+        cancelled = False
+        try:
+            await asyncio.wait_for(waiter.future, max(1.0, float(function.limits.timeout_s or 0)))
+        except asyncio.TimeoutError:
+            pass
+        except BaseException:  # cancelled (the server is stopping): give back what it was handed
+            cancelled = True
+            raise
+        finally:
+            with self._cond:
+                slot = waiter.slot
+                gave_up = slot is None and waiter in self._waiters.get(function.id, ())
+                if gave_up:
+                    self._waiters[function.id].remove(waiter)
+            if cancelled and slot is not None:
+                self._release(slot, keep=True)
+        if slot is not None:
+            slot.wait_ms = (time.perf_counter() - entered) * 1000.0
+            return slot
+        return BUSY if gave_up else None  # woken to look again (a place freed up): the thread path
+
+    def _take_idle(self, function: Function) -> _Slot | None:
+        """A warm, idle, current instance of `function` marked busy, without waiting; None when there
+        is none or others already wait in line for one (first come, first served)."""
+        found = None
+        with self._cond:
+            if self._closed or self._waiters.get(function.id):
+                return None
+            slots = self._slots.get(function.id)
+            for slot in list(slots or ()):
+                if slot.busy or slot.stale or slot.instance is None:
+                    continue
+                if slot.instance.exited():
+                    slots.remove(slot)  # died while idle: never hand it out
+                    self._dead.append(slot)
+                    continue
+                slot.busy = True
+                slot.wait_ms = 0.0
+                found = slot
+                break
+            dead = bool(self._dead)
+        if dead:
+            threading.Thread(target=self._bury_dead, name="funcstudio-bury", daemon=True).start()
+        return found
+
+    def _deadline_s(self, function: Function) -> float:
+        return EXTERNAL_DEBUGGER_DEADLINE_S if self.debug.external_debugger else function.limits.timeout_s
+
+    def _log_sink(self, request_id: str, function_id: str) -> tuple[list[LogLine], Callable]:
+        """The invocation's log lines and the `on_log` that numbers, keeps and publishes each."""
+        logs: list[LogLine] = []
+        publish = self.bus.publish
+
+        def on_log(stream: str, level: str | None, at: float, text: str) -> None:
+            # called by the one thread serving this invocation: list.append keeps the order
+            line = LogLine(request_id, function_id, len(logs), at, stream, level, text)
+            logs.append(line)
+            publish(line)
+
+        return logs, on_log
+
+    def _conclude(self, function: Function, slot: _Slot, result: InstanceReport, request_id: str,
+                  base: InvocationRecord, logs: list[LogLine], on_log, t0: float, init_ms: float | None,
+                  warnings: tuple[ParityWarning, ...]) -> Invocation:
+        """After the instance answered: back to the pool (or killed, after a fault), the failure's
+        log lines, and the record."""
+        instance = slot.instance
         fault = result.fault
         if fault is not None or not instance.alive:
             self._drop(slot)
@@ -700,7 +838,8 @@ class Supervisor:
             self._close_killed(function, request_id, result, logs, on_log)
         record = finished_record(
             base, function, result, logs, t0=t0, init_ms=init_ms, code_version=slot.code_version,
-            instance_id=str(instance.id), error_status=error_status, wait_ms=slot.wait_ms,
+            instance_id=str(instance.id), error_status=self.settings.cocobase.error_status,
+            wait_ms=slot.wait_ms,
             warnings=(*self._dep_warnings(function, result.error, result.warnings), *warnings),
         )
         return Invocation(record, logs)

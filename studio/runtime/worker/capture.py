@@ -29,6 +29,8 @@ LOCALS_PER_FRAME = 40
 RETURN_CAP = 1 << 20
 HOLD_S = 0.05
 """How long platform lines may wait for the result frame before they are streamed anyway."""
+PARK_AFTER_S = 1.0
+"""The holdover ticker sleeps until lines are held again after this long with none held."""
 _NOT_USER_PARTS = ("/site-packages/", "/dist-packages/", "/.venv/", "/venv/", "/lib/python")
 
 
@@ -63,9 +65,12 @@ class Capture:
         self._lock = threading.Lock()
         self._held: list[list] = []
         """Platform lines of the running invocation not sent yet: [stream, level, time, text]."""
-        self._generation = 0
+        self._held_at = 0.0
+        """When the first of the held lines was held (monotonic)."""
         self._armed = threading.Event()
-        self._holdover: threading.Thread | None = None
+        self._parked = True
+        """The ticker thread waits for lines to be held (or was never started)."""
+        self._ticker: threading.Thread | None = None
 
     def begin(self, request_id: str | None) -> None:
         with self._lock:
@@ -73,13 +78,11 @@ class Capture:
             self._written = 0
             self._truncated = False
             self._held = []
-            self._generation += 1
 
     def take_held(self) -> list[list]:
         """The platform lines still held (for the result frame); nothing is held afterwards."""
         with self._lock:
             held, self._held = self._held, []
-            self._generation += 1
         return held
 
     def _hold(self, level: str | None, text: str) -> bool:
@@ -87,25 +90,44 @@ class Capture:
         with self._lock:
             if self.request_id is None:
                 return False
+            if not self._held:
+                self._held_at = time.monotonic()
             self._held.append(["platform", level, time.time(), text])
-            first = len(self._held) == 1
-        if first:
-            if self._holdover is None:
-                self._holdover = threading.Thread(target=self._release_late, name="funcstudio-log-holdover",
-                                                  daemon=True)
-                self._holdover.start()
-            self._armed.set()
+        if self._parked:
+            # Waking a thread on every invocation cost the request a GIL hand-off; under load the
+            # ticker stays awake, so only the first invocation after a quiet second wakes it.
+            if self._ticker is None:
+                self._ticker = threading.Thread(target=self._release_late, name="funcstudio-log-holdover",
+                                                daemon=True)
+                self._parked = False
+                self._ticker.start()
+            else:
+                self._armed.set()
         return True
 
     def _release_late(self) -> None:
-        """Stream held lines of an invocation still running `HOLD_S` after it held the first."""
+        """Stream held lines of an invocation still running `HOLD_S` after it held the first,
+        checking every `HOLD_S / 2`; parks after `PARK_AFTER_S` with nothing held."""
+        quiet = 0.0
         while True:
-            self._armed.wait()
-            self._armed.clear()
-            generation = self._generation
-            time.sleep(HOLD_S)
-            if generation == self._generation:
-                self.send_held()
+            if quiet >= PARK_AFTER_S:
+                self._parked = True
+                with self._lock:
+                    nothing_held = not self._held
+                if nothing_held:  # else a line was held just before `_parked` was seen: go on
+                    self._armed.wait()
+                self._armed.clear()
+                self._parked = False
+                quiet = 0.0
+            time.sleep(HOLD_S / 2)
+            with self._lock:
+                held_at = self._held_at if self._held else None
+            if held_at is None:
+                quiet += HOLD_S / 2
+            else:
+                quiet = 0.0
+                if time.monotonic() - held_at >= HOLD_S:
+                    self.send_held()
 
     def send_held(self) -> None:
         with self._lock:

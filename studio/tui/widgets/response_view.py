@@ -191,6 +191,8 @@ class ResponseView(Vertical):
             self.border_title = f"RESPONSE · {escape(function_id)}" if function_id else "RESPONSE"
 
     def watch_response(self, response: ResponseData | None) -> None:
+        if not self.is_attached or not self.query("#status-line"):
+            return  # an answer that arrives while the studio closes: nothing left to show it in
         self._title()
         if not self.query("#response-body"):  # the lazy tabs are not in yet: fill them once they are
             self.call_after_refresh(self.watch_response, response)

@@ -1,0 +1,170 @@
+"""`Instance.invoke_on_loop`: the gateway's event-loop path to a real worker instance answers exactly
+as the threaded `invoke` does, and its endings that have to wait (a timeout, a memory kill, a death)
+still end the invocation without blocking the loop for other requests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from worker_helpers import Logs, http, invoke, spawn
+
+from studio.runtime.http_server import new_loop
+from studio.runtime.instance import InstanceFactory
+
+SLOW_AND_CHATTY = """
+import os, time
+
+def handler(event, context):
+    query = event.get("queryStringParameters") or {}
+    mode = query.get("mode")
+    if mode == "sleep":
+        began = time.time()
+        time.sleep(float(query["s"]))
+        return {"statusCode": 200, "body": f"{began} {time.time()}"}
+    elif mode == "exit":
+        os._exit(3)
+    elif mode == "flood-fd":
+        line = b"x" * 99 + b"\\n"
+        for _ in range(3000):  # 300 kB to fd 1: far more than a pipe holds, so it must be read meanwhile
+            os.write(1, line)
+    elif mode == "hog":
+        global keep
+        keep = bytearray(200 * 1024 * 1024)
+        for i in range(0, len(keep), 4096):
+            keep[i] = 1
+        time.sleep(5)
+    return {"statusCode": 200, "body": mode or "plain"}
+"""
+
+
+@pytest.fixture(scope="module")
+def factory():
+    factory = InstanceFactory()
+    yield factory
+    factory.close()
+
+
+def on_loop(coroutine_factory):
+    """Run coroutines on a fresh uvloop (what the gateway runs) and return their results."""
+    loop = new_loop()
+    try:
+        return loop.run_until_complete(coroutine_factory())
+    finally:
+        loop.close()
+
+
+def loop_invoke(instance, request: dict, deadline_s: float = 10.0):
+    logs = Logs()
+
+    async def run():
+        return await instance.invoke_on_loop(request, b"", deadline_s, logs)
+
+    return on_loop(run), logs
+
+
+def test_the_loop_and_a_thread_get_the_same_answer(factory, tmp_path):
+    instance = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py")
+    try:
+        threaded, thread_logs = invoke(instance, http("/fn"))
+        looped, loop_logs = loop_invoke(instance, http("/fn"))
+        assert (looped.status, looped.body, looped.fault) == (threaded.status, threaded.body, None) == (
+            200, b"plain", None)
+        drop = {"functions-request-id", "date"}
+        assert [h for h in looped.headers if h[0].lower() not in drop] == \
+            [h for h in threaded.headers if h[0].lower() not in drop]
+        assert loop_logs.texts("platform") == thread_logs.texts("platform")
+        assert instance.alive and not instance.busy
+    finally:
+        instance.kill("shutdown")
+
+
+def test_a_timeout_on_the_loop_kills_and_reports_while_other_work_goes_on(factory, tmp_path):
+    instance = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py")
+    ticks = []
+
+    async def run():
+        async def ticker():
+            while True:
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.02)
+
+        task = asyncio.get_running_loop().create_task(ticker())
+        try:
+            return await instance.invoke_on_loop(http("/fn", query="mode=sleep&s=30"), b"", 0.5, Logs())
+        finally:
+            task.cancel()
+
+    result = on_loop(run)
+    assert result.fault == "timeout" and result.error.type == "TimeoutError"
+    assert not instance.alive
+    assert len(ticks) >= 3, "the loop was blocked while the invocation ran"
+
+
+def test_an_instance_that_exits_mid_invocation_is_reported(factory, tmp_path):
+    instance = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py")
+    result, _logs = loop_invoke(instance, http("/fn", query="mode=exit"))
+    assert result.fault == "exit" and result.exit_code == 3
+    assert not instance.alive and not instance.busy
+
+
+def test_output_to_fd_1_is_read_while_the_function_runs(factory, tmp_path):
+    instance = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py")
+    try:
+        result, logs = loop_invoke(instance, http("/fn", query="mode=flood-fd"), deadline_s=20)
+        assert (result.status, result.body, result.fault) == (200, b"flood-fd", None)
+        lines = logs.texts("stdout")
+        assert lines and all(line == "x" * 99 for line in lines if not line.startswith("[funcstudio]"))
+        assert len(lines) == 3000 or result.output_truncated
+    finally:
+        instance.kill("shutdown")
+
+
+def test_the_memory_limit_holds_on_the_loop(factory, tmp_path):
+    instance = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py", memory_mb=100)
+    result, _logs = loop_invoke(instance, http("/fn", query="mode=hog"), deadline_s=30)
+    assert result.fault == "memory" and result.error.type == "MemoryError"
+    assert result.peak_memory_mb is not None and result.peak_memory_mb > 100
+    assert not instance.alive
+
+
+def test_two_instances_answer_at_once_on_one_loop(factory, tmp_path):
+    first = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py")
+    second = factory.spawn(first.config)
+    try:
+        async def run():
+            return await asyncio.gather(
+                first.invoke_on_loop(http("/fn", query="mode=sleep&s=0.5"), b"", 10, Logs()),
+                second.invoke_on_loop(http("/fn", query="mode=sleep&s=0.5"), b"", 10, Logs()))
+
+        one, two = on_loop(run)
+        assert (one.status, two.status) == (200, 200)
+        (start_1, end_1), (start_2, end_2) = (map(float, r.body.split()) for r in (one, two))
+        assert start_1 < end_2 and start_2 < end_1, "the two invocations ran one after the other"
+    finally:
+        first.kill("shutdown")
+        second.kill("shutdown")
+
+
+def test_platform_lines_of_a_long_invocation_stream_before_its_result(factory, tmp_path):
+    """The worker holds platform lines for the result frame, but one that runs on streams them after
+    `HOLD_S`: also after quick invocations left the holdover ticker parked."""
+    instance = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py")
+    try:
+        for _ in range(3):
+            invoke(instance, http("/fn"))
+        time.sleep(1.3)  # past PARK_AFTER_S: the ticker sleeps until a line is held again
+        arrived: list[float] = []
+        logs = Logs()
+
+        def on_log(stream, level, when, text):
+            arrived.append(time.monotonic())
+            logs(stream, level, when, text)
+
+        instance.invoke(http("/fn", query="mode=sleep&s=1"), b"", 10, on_log)
+        ended = time.monotonic()
+        assert logs.texts("platform")[0].startswith("Pages request path")
+        assert ended - arrived[0] > 0.5, "the first platform line waited for the result"
+    finally:
+        instance.kill("shutdown")
