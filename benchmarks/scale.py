@@ -5,6 +5,7 @@
 
 The same http-function (`handler(event, context)` returning a small body) is served by
   funcstudio   `funcstudio serve` (isolated worker instances, recording on), a real subprocess
+  funcstudio, no rec   the same runtime with nothing recording (the recording's share shows apart)
   werkzeug     werkzeug's threaded server running the same code as a WSGI app, in its process
   gunicorn     gunicorn with 2 sync workers running that WSGI app
 and, to choose the listening server (issue 11 item 1) and see what it costs alone, with no function:
@@ -80,6 +81,14 @@ uvicorn.run("apps:asgi", host="127.0.0.1", port={port}, http="httptools", loop="
             lifespan="off", access_log=False)
 """
 
+
+NO_RECORDING = """
+import sys, threading
+sys.path.insert(0, {root!r})
+from studio.runtime.server import Runtime
+Runtime({project!r}, host="127.0.0.1", port={port}, reload=False).start()
+threading.Event().wait()
+"""
 
 LISTENER = """
 import asyncio, sys, threading
@@ -212,6 +221,10 @@ def start_targets(tmp: Path, servers_only: bool, instances: int | None, other: P
         port = free_port()
         targets.append(Target("funcstudio", [sys.executable, "-m", "studio", "serve", str(project), "--port",
                                              str(port), "--no-reload"], "/fn", port, env, cwd=str(tmp)))
+        port = free_port()
+        (tmp / "no_recording.py").write_text(NO_RECORDING.format(root=str(ROOT), project=str(project), port=port))
+        targets.append(Target("funcstudio, no rec", [sys.executable, str(tmp / "no_recording.py")], "/fn", port,
+                              env))
         if other is not None:
             port = free_port()
             other_env = {"PYTHONPATH": os.pathsep.join([str(other), os.environ.get("PYTHONPATH", "")])}
@@ -281,11 +294,11 @@ def main() -> None:
                   widths=widths))
     for clients in args.clients:
         base = results.get(("werkzeug threaded", clients))
-        for name in ("funcstudio", "listener (no function)"):
+        for name in ("funcstudio", "funcstudio, no rec", "listener (no function)"):
             mine = results.get((name, clients))
-            if base and mine:
-                rps = statistics.median(r["rps"] for r in mine) / statistics.median(r["rps"] for r in base)
-                p50 = statistics.median(r["p50"] for r in mine) / statistics.median(r["p50"] for r in base)
+            if base and mine:  # each round's ratio (both ran in it), then the median over rounds
+                rps = statistics.median(m["rps"] / b["rps"] for m, b in zip(mine, base, strict=True))
+                p50 = statistics.median(m["p50"] / b["p50"] for m, b in zip(mine, base, strict=True))
                 print(f"{name} / werkzeug at {clients} clients: throughput {rps:.2f}x, p50 {p50:.2f}x")
 
 
