@@ -281,6 +281,8 @@ class Gateway:
         """request id -> (record, logs) of the last invocations; shaped as JSON only when asked for."""
         self._recent_lock = threading.Lock()
         self.reloading = False
+        self._in_flight = 0
+        """Requests being handled on the loop (read and written on the loop's thread only)."""
         self._pool = ThreadPoolExecutor(max_workers=REQUEST_THREADS, thread_name_prefix="funcstudio-request")
 
     @property
@@ -316,10 +318,13 @@ class Gateway:
             if not message.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self._in_flight += 1
         try:
             reply = await self.handle(scope, body)
         except asyncio.CancelledError:
             return  # the server is stopping and has closed this connection: nobody to answer
+        finally:
+            self._in_flight -= 1
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.asgi_headers()})
         await send({"type": "http.response.body", "body": reply.body})
 
@@ -431,7 +436,8 @@ class Gateway:
             return prepared
         function, worker_request, warnings = prepared
         run = {"request_id": cycle.request_id, "base": cycle.base, "warnings": warnings}
-        invocation = await self.supervisor.run_on_loop(function, worker_request, request.body, **run)
+        invocation = await self.supervisor.run_on_loop(function, worker_request, request.body, **run,
+                                                       alone=self._in_flight == 1)
         if invocation is None:  # no warm instance free: wait for one, or start one, on a thread
             invocation = await self.on_pool(self.supervisor.run, function, worker_request, request.body, **run)
         return self._respond(invocation, cycle)

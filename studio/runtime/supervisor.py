@@ -712,11 +712,13 @@ class Supervisor:
         request_id: str,
         base: InvocationRecord,
         warnings: tuple[ParityWarning, ...] = (),
+        alone: bool = False,
     ) -> Invocation | None:
         """`run` on the event loop's own thread, when a warm instance of the function is free and the
         request needs no debugger: no thread hand-off on the way to the worker and back. Returns None
         (nothing done) otherwise; the caller then runs `run` on a thread, which may wait in line, start
-        an instance or report a load error."""
+        an instance or report a load error. `alone`: no other request is in flight on the loop (the
+        instance's answer may be polled for; see `Instance.invoke_on_loop`)."""
         if request.get("debug"):
             return None
         t0 = time.perf_counter()
@@ -734,7 +736,7 @@ class Supervisor:
         logs, on_log = self._log_sink(request_id, function.id)
         try:
             result: InstanceReport = await instance.invoke_on_loop(request, body, self._deadline_s(function),
-                                                                   on_log)
+                                                                   on_log, spin=alone)
         except BaseException:
             self._drop(slot)
             loop.run_in_executor(None, self._kill, instance, function.id, "crash")

@@ -21,6 +21,7 @@ What a function prints is kept as printed: the store cannot know which of its ow
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -50,7 +51,9 @@ class Redactor:
     def from_settings(cls, redact: Iterable[str] = (), body_fields: Iterable[str] = ()) -> Redactor:
         return cls(frozenset(n.lower() for n in redact), frozenset(n.lower() for n in body_fields))
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - frozen, long-lived: a few redactors per process
     def secret(self, name: str) -> bool:
+        """Called for every header and query name of every stored invocation: remembered per name."""
         low = name.lower()
         return low in SECRET_HEADERS or low in self.extra or SECRET_NAME.search(name) is not None
 

@@ -168,3 +168,25 @@ def test_platform_lines_of_a_long_invocation_stream_before_its_result(factory, t
         assert ended - arrived[0] > 0.5, "the first platform line waited for the result"
     finally:
         instance.kill("shutdown")
+
+
+def test_a_lone_request_polls_only_for_quick_instances(factory, tmp_path):
+    """`spin=True` (nothing else waits for the loop) polls for the answer of an instance that answered
+    quickly last time, and falls back to waiting on the loop when the answer takes longer; an
+    instance that answered slowly is not polled for. Every way gives the same answer."""
+    instance = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py")
+    try:
+        async def run(query: str):
+            return await instance.invoke_on_loop(http("/fn", query=query), b"", 10, Logs(), spin=True)
+
+        instance.answers_quickly = True  # polls, gives up after SPIN_S, then waits on the loop
+        slow = on_loop(lambda: run("mode=sleep&s=0.2"))
+        assert slow.status == 200 and slow.fault is None
+        assert not instance.answers_quickly  # 200 ms is past SPIN_S: the next one is not polled for
+        plain = on_loop(lambda: run(""))
+        assert (plain.status, plain.body, plain.fault) == (200, b"plain", None)
+        instance.answers_quickly = True
+        polled = on_loop(lambda: run(""))
+        assert (polled.status, polled.body, polled.fault) == (200, b"plain", None)
+    finally:
+        instance.kill("shutdown")
