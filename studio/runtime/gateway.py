@@ -228,6 +228,8 @@ class _Cycle:
     t0: float
     record: InvocationRecord | None = None
     dispatched: bool = False
+    announced: bool = False
+    """`InvocationStarted` was published."""
     base: InvocationRecord | None = None
     extra: dict = field(default_factory=dict)
 
@@ -436,11 +438,23 @@ class Gateway:
             return prepared
         function, worker_request, warnings = prepared
         run = {"request_id": cycle.request_id, "base": cycle.base, "warnings": warnings}
+        # announced once the request is on its way to the worker: the journal's half of the work
+        # that can be done before the answer then overlaps with the function running
         invocation = await self.supervisor.run_on_loop(function, worker_request, request.body, **run,
-                                                       alone=self._in_flight == 1)
+                                                       alone=self._in_flight == 1,
+                                                       on_sent=partial(self.announce, cycle))
+        if not cycle.announced:
+            self.announce(cycle)
         if invocation is None:  # no warm instance free: wait for one, or start one, on a thread
             invocation = await self.on_pool(self.supervisor.run, function, worker_request, request.body, **run)
         return self._respond(invocation, cycle)
+
+    def announce(self, cycle: _Cycle) -> None:
+        """Publish `InvocationStarted` (with the request half of the record) once per request."""
+        if not cycle.announced and cycle.base is not None:
+            cycle.announced = True
+            base = cycle.base
+            self.supervisor.started(cycle.request_id, base.function_id, "http", base.method, base.path, record=base)
 
     def dispatch_control(self, request: HttpRequest, cycle: _Cycle) -> Reply:
         endpoint, args = CONTROL_MAP.bind("localhost").match(request.path, method=request.method)
@@ -471,8 +485,8 @@ class Gateway:
         params = {k: v for k, v in (getattr(match, "params", None) or {}).items() if v is not None}
         cycle.base = self._base_record(cycle, function, "http", method, path, query_string, params, headers, body)
         cycle.dispatched = True
-        self.supervisor.started(cycle.request_id, cycle.base.function_id, "http", method, path)
         if route is None or function is None:
+            self.announce(cycle)
             status = int(getattr(match, "status", 404) or 404)
             owner = no_match_owner(state.project, path)
             production = getattr(getattr(self.supervisor.settings, "edgeone", None), "headers", "production")

@@ -434,13 +434,15 @@ class Instance:
                 self._end()
 
     async def invoke_on_loop(self, request: dict, body: bytes, deadline_s: float,
-                             on_log: OnLog, spin: bool = False) -> InstanceResult:
+                             on_log: OnLog, spin: bool = False,
+                             on_sent: Callable[[], None] | None = None) -> InstanceResult:
         """`invoke` for the event loop's own thread (no debugger): the instance's channel and pipes
         are watched by the loop, so a request costs no thread hand-off. Only an ending that has to
         wait (a death, a timeout or memory kill) runs on a thread. The caller holds the instance
         (its slot is busy), so the lock is free.
 
-        `spin`: nothing else is waiting for the loop, so when this instance answers quickly its
+        `on_sent` runs once the frame is sent (while the function runs). `spin`: nothing else is
+        waiting for the loop, so when this instance answers quickly its
         answer is awaited for up to `SPIN_S` without sleeping: a sleeping loop costs a wake-up (a
         cross-CPU interrupt, tens of microseconds in a VM) when the answer comes."""
         loop = asyncio.get_running_loop()
@@ -453,7 +455,12 @@ class Instance:
                 return run.result
             if unsent:
                 await loop.sock_sendall(self._process.channel, unsent)
-            elif spin and self.answers_quickly:
+            if on_sent is not None:
+                try:
+                    on_sent()
+                except Exception:  # noqa: BLE001 - a listener's failure is not the invocation's
+                    pass
+            if not unsent and spin and self.answers_quickly:
                 result = self._take_frames(run, self._spin(SPIN_S))
                 if result is not None:
                     return result

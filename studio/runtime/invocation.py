@@ -126,7 +126,11 @@ class InvocationRecord:
     (sending the request in and the response back)."""
 
     def to_json(self) -> dict:
-        body, encoding = body_json(self.response_body)
+        return {**self.request_json(), **self.response_json()}
+
+    def request_json(self) -> dict:
+        """The fields known before the function runs (`to_json` = request + response halves; the
+        journal serialises this half while the worker runs)."""
         request_body, request_encoding = body_json(self.request_body)
         return {
             "request_id": self.request_id,
@@ -142,6 +146,13 @@ class InvocationRecord:
             "request_body": request_body,
             "request_body_encoding": request_encoding,
             "request_body_size": self.request_body_size,
+            "started_at": self.started_at,
+        }
+
+    def response_json(self) -> dict:
+        """Everything `request_json` leaves out: what became of the invocation."""
+        body, encoding = body_json(self.response_body)
+        return {
             "status": self.status,
             "headers": [list(h) for h in self.response_headers],
             "body": body,
@@ -159,7 +170,6 @@ class InvocationRecord:
             "peak_memory_mb": self.peak_memory_mb,
             "code_version": self.code_version,
             "instance_id": self.instance_id,
-            "started_at": self.started_at,
             "outbox": list(self.outbox),
             "stored": self.stored,
             "paused_ms": self.paused_ms,

@@ -633,10 +633,11 @@ class Supervisor:
 
     # -- invocations -------------------------------------------------------------------------
 
-    def started(self, request_id: str, function_id: str | None, trigger: str, method: str, path: str) -> float:
+    def started(self, request_id: str, function_id: str | None, trigger: str, method: str, path: str,
+                record: InvocationRecord | None = None) -> float:
         started_at = time.time()
         self.bus.publish(InvocationStarted(request_id=request_id, function_id=function_id, trigger=trigger,
-                                           method=method, path=path, started_at=started_at))
+                                           method=method, path=path, started_at=started_at, record=record))
         return started_at
 
     def run(
@@ -713,12 +714,14 @@ class Supervisor:
         base: InvocationRecord,
         warnings: tuple[ParityWarning, ...] = (),
         alone: bool = False,
+        on_sent: Callable[[], None] | None = None,
     ) -> Invocation | None:
         """`run` on the event loop's own thread, when a warm instance of the function is free and the
         request needs no debugger: no thread hand-off on the way to the worker and back. Returns None
         (nothing done) otherwise; the caller then runs `run` on a thread, which may wait in line, start
         an instance or report a load error. `alone`: no other request is in flight on the loop (the
-        instance's answer may be polled for; see `Instance.invoke_on_loop`)."""
+        instance's answer may be polled for; see `Instance.invoke_on_loop`). `on_sent` is called once the
+        request is on its way to the instance (work that may overlap with the function running)."""
         if request.get("debug"):
             return None
         t0 = time.perf_counter()
@@ -736,7 +739,7 @@ class Supervisor:
         logs, on_log = self._log_sink(request_id, function.id)
         try:
             result: InstanceReport = await instance.invoke_on_loop(request, body, self._deadline_s(function),
-                                                                   on_log, spin=alone)
+                                                                   on_log, spin=alone, on_sent=on_sent)
         except BaseException:
             self._drop(slot)
             loop.run_in_executor(None, self._kill, instance, function.id, "crash")

@@ -36,10 +36,11 @@ def journal_dir(db_path: str | Path) -> Path:
     return Path(db_path).parent / JOURNAL_DIR
 
 
-def journal_line(record: InvocationRecord, body_cap: int) -> bytes:
+def journal_line(record: InvocationRecord, body_cap: int, request_half: bytes | None = None) -> bytes:
     """One JSON line for `record`, bodies capped as the store keeps them. Secrets are redacted when
     the line is committed (the writer's one redaction pass), not here on the request path: the
-    journal is a private (0600) file under the git-ignored `.funcstudio/`, emptied once committed."""
+    journal is a private (0600) file under the git-ignored `.funcstudio/` directory, emptied once committed.
+    `request_half` (from `request_half`, made while the function ran) saves serialising that half now."""
     if len(record.request_body) > body_cap or len(record.response_body) > body_cap:
         request_body, request_size, request_cut = cap_body(record.request_body, body_cap)
         response_body, response_size, response_cut = cap_body(record.response_body, body_cap)
@@ -47,9 +48,23 @@ def journal_line(record: InvocationRecord, body_cap: int) -> bytes:
             record, request_body=request_body, response_body=response_body,
             request_body_size=request_size if request_cut else record.request_body_size,
             response_body_size=response_size if response_cut else record.response_body_size)
-    return json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"), default=repr).encode(
-        "utf-8", "surrogateescape"
-    ) + b"\n"
+    if request_half is None:
+        return _dumps(record.to_json()) + b"\n"
+    return request_half[:-1] + b"," + _dumps(record.response_json())[1:] + b"\n"
+
+
+def request_half(record: InvocationRecord, body_cap: int) -> bytes:
+    """The JSON object of the record's request half (`InvocationRecord.request_json`), its body capped."""
+    if len(record.request_body) > body_cap:
+        body, size, cut = cap_body(record.request_body, body_cap)
+        record = dataclasses.replace(record, request_body=body,
+                                     request_body_size=size if cut else record.request_body_size)
+    return _dumps(record.request_json())
+
+
+def _dumps(value: dict) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr).encode(
+        "utf-8", "surrogateescape")
 
 
 class Journal:

@@ -64,7 +64,7 @@ from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
 from studio.store import durability, maintenance
 from studio.store.db import BUSY_TIMEOUT_MS, NotADatabaseError, StoreError, describe_error, open_store
-from studio.store.journal import Journal, journal_dir, journal_line, orphans, read_records
+from studio.store.journal import Journal, journal_dir, journal_line, orphans, read_records, request_half
 from studio.store.redact import Redactor, cap_line
 from studio.store.rows import SavedRequest, frame_rows, invocation_row
 
@@ -75,6 +75,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+HALVES_KEPT = 4096
+"""Request halves of journal lines kept for invocations still running (more: the oldest is dropped)."""
 BATCH_MAX = 5_000
 """Events written per transaction at most; a bigger backlog is written in several."""
 COMMITTED_IDS_KEPT = 20_000
@@ -162,6 +164,8 @@ class Recorder:
         self._journal_lock = threading.Lock()
         self._journal_pending = 0
         """Finished records in the journal and not yet committed; at 0 the journal is truncated."""
+        self._halves: dict[str, bytes] = {}
+        """request id -> the request half of its journal line, made while it ran (`_prepare_journal`)."""
         self.replayed = 0
         """Invocations recovered from dead processes' journals at start."""
         self._replay_done = threading.Event()
@@ -211,8 +215,11 @@ class Recorder:
             if backlog >= 2 * self.queue_limit:
                 self.dropped_invocations += 1
                 return
-        if self._journal is not None and isinstance(event, InvocationFinished):
-            self._append_journal(event.record)
+        if self._journal is not None:
+            if isinstance(event, InvocationFinished):
+                self._append_journal(event.record, self._halves.pop(event.record.request_id, None))
+            elif isinstance(event, InvocationStarted) and event.record is not None:
+                self._prepare_journal(event.record)
         with self._count_lock:
             self._queue.append(event)
             self._enqueued += 1
@@ -226,9 +233,25 @@ class Recorder:
             log.warning("store: no journal in %s (%s): invocations answered just before a kill may be "
                         "lost", journal_dir(self.db_path), exc)
 
-    def _append_journal(self, record: InvocationRecord) -> None:
+    def _prepare_journal(self, record: InvocationRecord) -> None:
+        """Serialise the request half of the journal line now, while the function runs (the gateway
+        announces an invocation once its request is on the way to the worker)."""
         try:
-            line = journal_line(record, self.settings.body_cap_bytes)
+            half = request_half(record, self.settings.body_cap_bytes)
+        except Exception:  # noqa: BLE001 - the finished record is journaled whole then
+            log.debug("store: could not prepare the journal line of %s", record.request_id, exc_info=True)
+            return
+        halves = self._halves
+        if len(halves) >= HALVES_KEPT:  # invocations that never finished here: forget the oldest
+            try:
+                halves.pop(next(iter(halves)))
+            except (StopIteration, RuntimeError, KeyError):
+                pass  # another request thread changed it meanwhile: it shrinks next time
+        halves[record.request_id] = half
+
+    def _append_journal(self, record: InvocationRecord, half: bytes | None = None) -> None:
+        try:
+            line = journal_line(record, self.settings.body_cap_bytes, half)
         except Exception:  # noqa: BLE001 - the writer will still record it from memory
             log.exception("store: could not journal %s", record.request_id)
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from studio.runtime.events import (
     EventBus,
     InstanceStarted,
     InvocationFinished,
+    InvocationRecord,
     InvocationStarted,
     LogLine,
     ProjectChanged,
@@ -487,3 +489,37 @@ def test_undecodable_text_is_kept_readable_and_recording_stays_on(make_recorder,
         ("/caf\ufffd \ufffd",)
     ]
     assert ("after",) in rows(store_path, "SELECT request_id FROM invocations")
+
+
+def test_a_journal_line_made_in_two_halves_is_the_whole_line():
+    """The request half is serialised while the function runs, the rest when it answered: the line
+    must read back exactly as the one-piece line, bodies capped in both halves."""
+    from studio.store.journal import journal_line, request_half
+
+    rec = record("halves", request_headers=(("Host", "x"), ("X-Ünïcode", "✓")), query_string="a=1",
+                 request_body=b"\xff\xfe" + b"q" * 3000, response_body=b"r" * 5000, params={"id": "7"})
+    whole = journal_line(rec, 1024)
+    halves = journal_line(rec, 1024, request_half(rec, 1024))
+    assert halves.endswith(b"\n") and halves.count(b"\n") == 1
+    assert json.loads(halves) == json.loads(whole)
+    assert InvocationRecord.from_json(json.loads(halves)) == InvocationRecord.from_json(json.loads(whole))
+
+
+def test_a_started_event_with_the_request_half_journals_the_same_record(make_recorder, store_path):
+    recorder = make_recorder(StoreSettings(body_cap_bytes=1024))
+    rec = record("announced", request_body=b"b" * 2000, response_body=b"ok")
+    blocker = sqlite3.connect(store_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the line stays in the journal
+    try:
+        recorder(InvocationStarted("announced", rec.function_id, "http", "GET", rec.path, rec.started_at,
+                                   record=dataclasses.replace(rec, response_body=b"")))
+        recorder(InvocationFinished(rec))
+        text = Path(recorder.status()["journal"]).read_text()
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    line = json.loads(text.splitlines()[-1])
+    assert (line["request_id"], line["body"], line["request_body_size"]) == ("announced", "ok", 2000)
+    assert len(line["request_body"]) == 1024
+    assert recorder.flush()
+    assert rows(store_path, "SELECT request_body_size FROM invocations WHERE request_id = 'announced'") == [(2000,)]
