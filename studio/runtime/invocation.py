@@ -12,7 +12,7 @@ in tests/runtime/test_invocation_view.py holds them to each other).
 from __future__ import annotations
 
 import base64
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,17 @@ class InvocationRecord:
     """Time the worker spent in the user's code (the result frame's duration); None when no handler ran.
     The timing bar's phases: wait_ms, init_ms (cold start), handler_ms, and the rest of duration_ms
     (sending the request in and the response back)."""
+
+    def evolve(self, **changes) -> InvocationRecord:
+        """`dataclasses.replace` without re-running `__init__` field by field: this record's fields are
+        already valid, and the gateway completes one record per request (a few microseconds saved)."""
+        unknown = changes.keys() - _RECORD_FIELDS
+        if unknown:
+            raise TypeError(f"InvocationRecord has no field(s) {sorted(unknown)}")
+        new = object.__new__(InvocationRecord)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     def to_json(self) -> dict:
         return {**self.request_json(), **self.response_json()}
@@ -252,3 +263,6 @@ def _error(data: dict) -> ErrorInfo:
     )
     return ErrorInfo(type=data["type"], message=data.get("message") or "",
                      traceback=data.get("traceback") or "", frames=frames)
+
+
+_RECORD_FIELDS = frozenset(f.name for f in fields(InvocationRecord))

@@ -1,7 +1,7 @@
 """Building an invocation's record: what an instance reported, turned into one `InvocationRecord`.
 
 The gateway makes the request half (`InvocationRecord` with the request's fields, built once per
-request); `finished_record` and `fault_record` complete it in ONE `dataclasses.replace`, with the log
+request); `finished_record` and `fault_record` complete it in ONE `InvocationRecord.evolve`, with the log
 lines the invocation produced. The JSON shape is `InvocationRecord.to_json()` (runtime/invocation.py);
 `record_to_json` stays for older callers.
 
@@ -127,8 +127,7 @@ def finished_record(
                            output="".join(line.text + "\n" for line in logs if line.stream == "stdout"))
         status, rendered, body = render_fault(ctx)
         headers = tuple(rendered)
-    return dataclasses.replace(
-        base,
+    return base.evolve(
         status=int(status) if status else 500,
         response_headers=headers,
         response_body=bytes(body),
@@ -170,8 +169,8 @@ def fault_record(
                        timeout_s=function.limits.timeout_s, memory_mb=function.limits.memory_mb,
                        trigger=base.trigger, error_status=error_status)
     status, headers, body = render_fault(ctx)
-    return dataclasses.replace(
-        base, status=status, response_headers=tuple(headers), response_body=body, error=error,
+    return base.evolve(
+        status=status, response_headers=tuple(headers), response_body=body, error=error,
         fault="internal" if fault == "busy" else fault, duration_ms=(time.perf_counter() - t0) * 1000,
         log_count=len(logs), logs=tuple(logs), **fields,
     )

@@ -41,3 +41,21 @@ def test_phases_default_for_records_written_before_them():
     del data["wait_ms"], data["handler_ms"]  # a journal line or JSON from before the timing bar
     record = InvocationRecord.from_json(data)
     assert record.wait_ms == 0.0 and record.handler_ms is None
+
+
+def test_evolve_is_replace_without_init():
+    import dataclasses
+
+    import pytest
+
+    from studio.runtime.invocation import InvocationRecord
+
+    base = InvocationRecord(request_id="r", function_id="f", platform="edgeone", kind="http-function",
+                            trigger="http", method="GET", path="/f", request_headers=(("Host", "x"),))
+    done = base.evolve(status=201, response_body=b"ok", duration_ms=1.5)
+    assert done == dataclasses.replace(base, status=201, response_body=b"ok", duration_ms=1.5)
+    assert base.status is None and done.request_headers is base.request_headers
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        done.status = 500  # still frozen
+    with pytest.raises(TypeError, match="statsu"):
+        base.evolve(statsu=200)
