@@ -279,6 +279,8 @@ class Instance:
         self._on_debug: Callable[[dict], None] | None = None
         self._paused_at: float | None = None
         self._paused_s = 0.0
+        self._garbled = False
+        """Bytes that are no frame came on the channel."""
         process.channel.setblocking(False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(process.channel, selectors.EVENT_READ, "channel")
@@ -338,7 +340,7 @@ class Instance:
                 try:
                     frames.extend(self._decoder.feed(data))
                 except protocol.ProtocolError:
-                    closed = True
+                    self._garbled = closed = True
             else:
                 self._read_pipe(key.data, key.fd)
         return frames, closed
@@ -485,9 +487,12 @@ class Instance:
                 except Exception:  # noqa: BLE001 - a listener's failure is not the invocation's
                     pass
             if not unsent and spin and self.answers_quickly:
-                result = self._take_frames(run, self._spin(SPIN_S))
+                frames, broken = self._spin(SPIN_S)
+                result = self._take_frames(run, frames)
                 if result is not None:
                     return result
+                if broken:
+                    return await loop.run_in_executor(None, self._end_badly, run, True)
             woken: list[asyncio.Future] = []
 
             def wake() -> None:
@@ -521,9 +526,9 @@ class Instance:
             finally:
                 self._lock.release()
 
-    def _spin(self, budget_s: float) -> list[tuple[dict, bytes]]:
-        """Read the channel without sleeping for up to `budget_s`: the frames that came (a log frame
-        ends the spin too; the loop then waits as usual)."""
+    def _spin(self, budget_s: float) -> tuple[list[tuple[dict, bytes]], bool]:
+        """Read the channel without sleeping for up to `budget_s`: (the frames that came, whether the
+        channel closed or carried garbage). A log frame ends the spin too; the loop then waits."""
         channel, decoder = self._process.channel, self._decoder
         end = time.perf_counter() + budget_s
         while True:
@@ -531,18 +536,19 @@ class Instance:
                 data = channel.recv(1 << 20)
             except BlockingIOError:
                 if time.perf_counter() >= end:
-                    return []
+                    return [], False
                 continue
             except OSError:
-                return []
+                return [], True
             if not data:
-                return []
+                return [], True
             try:
                 frames = decoder.feed(data)
             except protocol.ProtocolError:
-                return []
+                self._garbled = True
+                return [], True
             if frames:
-                return frames
+                return frames, False
 
     def _begin(self, request: dict, body: bytes, deadline_s: float, on_log: OnLog,
                on_debug: Callable[[dict], None] | None) -> tuple[_Run, bytes]:
@@ -632,6 +638,13 @@ class Instance:
 
     def _end_badly(self, run: _Run, closed: bool) -> InstanceResult:
         """The instance died, or is killed now for its deadline or memory (this may wait a moment)."""
+        if self._garbled:  # its channel carried bytes that are no frame: it cannot be talked to again
+            self._kill_now()
+            self._drain_pipes()
+            text = "the instance wrote bytes that are not a funcstudio frame into its channel (fd " \
+                   f"{self._process.channel.fileno()}), so it was killed"
+            return self._fault_result("crash", run.started, run.peak_kb, self.exit_code,
+                                      ErrorInfo("WorkerCrash", text, f"WorkerCrash: {text}\n"))
         if closed:
             self._drain_pipes()
             code = self._process.wait_exit(EXIT_WAIT_S)

@@ -29,6 +29,14 @@ def handler(event, context):
         line = b"x" * 99 + b"\\n"
         for _ in range(3000):  # 300 kB to fd 1: far more than a pipe holds, so it must be read meanwhile
             os.write(1, line)
+    elif mode == "garble":  # scribble over every socket it holds: its channel to funcstudio among them
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                    os.write(int(name), bytes([0, 0, 0, 5, 0, 0, 0, 0]) + b"nope!")
+            except OSError:
+                pass
+        time.sleep(5)
     elif mode == "hog":
         global keep
         keep = bytearray(200 * 1024 * 1024)
@@ -107,6 +115,20 @@ def test_an_instance_that_exits_mid_invocation_is_reported(factory, tmp_path):
     result, _logs = loop_invoke(instance, http("/fn", query="mode=exit"))
     assert result.fault == "exit" and result.exit_code == 3
     assert not instance.alive and not instance.busy
+
+
+@pytest.mark.parametrize("how", ["loop", "loop-polling", "thread"])
+def test_garbage_on_the_channel_kills_the_instance_not_the_gateway(factory, tmp_path, how):
+    instance = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py")
+
+    async def run():
+        return await instance.invoke_on_loop(http("/fn", query="mode=garble"), b"", 20, Logs(),
+                                             spin=how == "loop-polling")
+
+    result = on_loop(run) if how != "thread" else invoke(instance, http("/fn", query="mode=garble"), b"", 20)[0]
+    assert result.fault == "crash" and result.error.type == "WorkerCrash"
+    assert "not a funcstudio frame" in result.error.message
+    assert not instance.alive
 
 
 def test_output_to_fd_1_is_read_while_the_function_runs(factory, tmp_path):

@@ -191,7 +191,10 @@ class FrameDecoder:
             raw = bytes(self._buffer[HEADER.size:HEADER.size + json_len])
             blob = bytes(self._buffer[HEADER.size + json_len:end])
             del self._buffer[:end]
-            message = json.loads(raw) if raw else {}
+            try:
+                message = json.loads(raw) if raw else {}
+            except ValueError as exc:  # not JSON, or not UTF-8: the peer wrote garbage on the channel
+                raise ProtocolError(f"a frame that is not JSON: {exc}") from None
             if not isinstance(message, dict) or "type" not in message:
                 raise ProtocolError("frame without a type")
             frames.append((message, blob))
