@@ -37,6 +37,11 @@ def handler(event, context):
             except OSError:
                 pass
         time.sleep(5)
+    elif mode == "spike":  # 150 MB for a moment, given back before it answers
+        block = bytearray(150 * 1024 * 1024)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        del block
     elif mode == "hog":
         global keep
         keep = bytearray(200 * 1024 * 1024)
@@ -149,6 +154,22 @@ def test_the_memory_limit_holds_on_the_loop(factory, tmp_path):
     assert result.fault == "memory" and result.error.type == "MemoryError"
     assert result.peak_memory_mb is not None and result.peak_memory_mb > 100
     assert not instance.alive
+
+
+def test_each_invocation_reports_its_own_peak_memory(factory, tmp_path):
+    """The peak-RSS window starts over after an invocation that raised it (and only then): a light
+    invocation after a heavy one reports its own peak, not the heavy one's."""
+    instance = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py")
+    try:
+        light, _ = invoke(instance, http("/fn"))
+        heavy, _ = invoke(instance, http("/fn", query="mode=spike"))
+        after, _ = invoke(instance, http("/fn"))
+        again, _ = invoke(instance, http("/fn"))
+        assert heavy.peak_memory_mb > light.peak_memory_mb + 100
+        assert after.peak_memory_mb < light.peak_memory_mb + 50
+        assert again.peak_memory_mb < light.peak_memory_mb + 50
+    finally:
+        instance.kill("shutdown")
 
 
 def test_two_instances_answer_at_once_on_one_loop(factory, tmp_path):

@@ -432,8 +432,17 @@ def peak_rss_kb() -> int | None:
         return None
 
 
-def reset_peak_rss() -> None:
-    """Start a fresh peak-RSS window for the next invocation (Linux >= 4.0)."""
+_window_start_kb: list[int | None] = [None]
+"""The peak RSS right after the last reset: where the current window started."""
+
+
+def reset_peak_rss(peak_kb: int | None = None) -> None:
+    """Start a fresh peak-RSS window for the next invocation (Linux >= 4.0). `peak_kb`, the window's
+    peak just reported: when it never rose above where the window started there is nothing to reset
+    (a warm function's usual case), which saves the three syscalls of writing /proc/self/clear_refs."""
+    start = _window_start_kb[0]
+    if peak_kb is not None and start is not None and peak_kb <= start:
+        return
     try:
         fd = os.open("/proc/self/clear_refs", os.O_WRONLY)
     except OSError:
@@ -444,3 +453,4 @@ def reset_peak_rss() -> None:
         pass
     finally:
         os.close(fd)
+    _window_start_kb[0] = peak_rss_kb()

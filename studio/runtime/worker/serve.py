@@ -233,13 +233,14 @@ def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -
             invocation.debug.close()
         capture.flush_streams()
         _current = None
+    peak_kb = capture.peak_rss_kb()
     if invocation.error is None and invocation.logged_error is not None and (status or 0) >= 500:
         invocation.error = invocation.logged_error
     result = {
         "type": "result", "request_id": invocation.request_id, "status": status,
         "headers": [[str(k), str(v)] for k, v in headers], "return_value": invocation.return_value,
         "error": invocation.error, "warnings": runtime.load_invocation.warnings + invocation.warnings,
-        "duration_ms": (time.perf_counter() - started) * 1000.0, "peak_memory_kb": capture.peak_rss_kb(),
+        "duration_ms": (time.perf_counter() - started) * 1000.0, "peak_memory_kb": peak_kb,
         "outbox": invocation.outbox,
     }
     if invocation.debug is not None:
@@ -260,7 +261,7 @@ def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -
         result["modules"] = modules
     runtime.capture.begin(None)
     runtime.channel.send(result, bytes(response or b""))
-    capture.reset_peak_rss()  # after the answer: the next invocation's window, off the request's time
+    capture.reset_peak_rss(peak_kb)  # after the answer: the next invocation's window, off the request's time
 
 
 def _code(exc: SystemExit) -> int:
