@@ -14,7 +14,7 @@ import ctypes
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MAGIC = b"SQLite format 3\x00"
@@ -44,10 +44,28 @@ class Owned:
     db: Identity | None
     wal: Identity | None
     shm: Identity | None
+    fd: int | None = field(default=None, compare=False)
+    """The database file, open for as long as the connection is: its magic is read through it. Opening
+    and closing the file again would drop every POSIX lock this process holds on it, SQLite's shared
+    lock included, and another process's last connection closing would then checkpoint and delete the
+    WAL the writer is still appending to (its commits lost)."""
 
     @classmethod
     def of(cls, db_path: Path) -> Owned:
-        return cls(Identity.of(db_path), Identity.of(_side(db_path, "-wal")), Identity.of(_side(db_path, "-shm")))
+        try:
+            fd = os.open(db_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            fd = None
+        return cls(Identity.of(db_path), Identity.of(_side(db_path, "-wal")), Identity.of(_side(db_path, "-shm")),
+                   fd)
+
+    def release(self) -> None:
+        """Close the database file's descriptor, once the connection is closed too."""
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
 
 
 def change(db_path: Path, owned: Owned, seen: dict | None = None) -> str | None:
@@ -64,8 +82,11 @@ def change(db_path: Path, owned: Owned, seen: dict | None = None) -> str | None:
     if seen is not None and seen.get("stamp") == stamp:
         return None
     try:
-        with open(db_path, "rb") as handle:
-            head = handle.read(len(MAGIC))
+        if owned.fd is not None:
+            head = os.pread(owned.fd, len(MAGIC), 0)  # the same inode, without a new open (see Owned.fd)
+        else:
+            with open(db_path, "rb") as handle:
+                head = handle.read(len(MAGIC))
     except OSError:
         return None  # unreadable for a moment is not replaced; SQLite says what is wrong
     if head and head != MAGIC[: len(head)]:

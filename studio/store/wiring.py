@@ -4,7 +4,8 @@
     ...
     runtime.stop(); recording.close()
 
-The runtime never imports the store: this module subscribes a `Recorder` to `runtime.bus` and hands
+The runtime never imports the store: this module subscribes a `RecorderProcess` (ingest.py: the
+store's writer runs in a child process, so the serving process runs no SQLite writes) to `runtime.bus` and hands
 the gateway a plain `lookup(request_id) -> dict | None` for `GET /__funcstudio/invocations/<id>` and
 the `recording` fields of `/__funcstudio/health` (on or off, why, invocations dropped, a notice).
 """
@@ -16,8 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from studio.store.db import StoreError, db_path
+from studio.store.ingest import RecorderProcess
 from studio.store.queries import Reader
-from studio.store.writer import Recorder
 
 if TYPE_CHECKING:
     from studio.runtime.server import Runtime
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 class Recording:
     """A runtime's recorder plus the lookup the gateway answers from."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: RecorderProcess) -> None:
         self.recorder = recorder
         self._reader: Reader | None = None
         self._lock = threading.Lock()
@@ -70,7 +71,7 @@ def record_runtime(
     """Record `runtime` into `<project>/.funcstudio/studio.db`. Never raises: when the store can't
     be used, `recording.recorder.recording` is False, its `problem` says why (also given to
     `on_problem`), and the runtime serves as before."""
-    recorder = Recorder(
+    recorder = RecorderProcess(
         db_path(runtime.root), runtime.settings.store, on_problem=on_problem
     ).attach(runtime.bus)
     recording = Recording(recorder)

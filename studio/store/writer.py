@@ -375,6 +375,8 @@ class Recorder:
                 except sqlite3.Error:
                     pass
                 self._conn.close()
+                if self._owned is not None:
+                    self._owned.release()
             self._conn = None
 
     def status(self) -> dict[str, object]:
@@ -562,12 +564,12 @@ class Recorder:
                 finished = sum(isinstance(event, InvocationFinished) for event in batch)
                 if finished:
                     self._journal_committed(finished)  # before a flush() waiting on this batch returns
-                self._mark_written(len(batch), info.request_ids)
-                for listener in self._listeners:
+                for listener in self._listeners:  # also before it: the writer process relays commits
                     try:
                         listener(info)
                     except Exception:  # noqa: BLE001 - a listener's bug must not stop recording
                         log.exception("store commit listener %r failed", listener)
+                self._mark_written(len(batch), info.request_ids)
                 return
         self._mark_written(len(batch), ())
 

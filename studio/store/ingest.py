@@ -1,0 +1,559 @@
+"""Record a runtime through a store writer PROCESS: the serving process runs no SQLite at all.
+
+    recorder = RecorderProcess(db_path(project_root), settings.store).attach(runtime.bus)
+    ...
+    recorder.close()
+
+Why a process: the gateway answers warm requests on its event-loop thread, and a writer THREAD in
+the same process (redaction, rows, every sqlite step releasing and retaking the GIL) halved its
+throughput under load through GIL hand-offs. Here the `Recorder` (writer.py) runs unchanged in
+`python -m studio.store.ingester`, and this proxy, with the same API, is what callers hold.
+
+**The request path.** `__call__` (the bus subscriber, on the event loop) pickles a started
+invocation or a log line and sends it with ONE non-blocking `send` on a Unix socket. For a finished
+invocation it appends the journal line to this process's journal (journal.py: one `write`, the durable
+hand-off, before the answer goes out) and sends the same bytes. It never blocks and never waits for
+the child: when the socket is full, frames wait in a local backlog that the reader thread drains; past
+`queue_limit` frames log lines are dropped and counted, past twice that invocations too (as the
+Recorder's own queue does).
+
+**The reader thread** sleeps in `select` and wakes once per message from the child (one per committed
+batch, not per request): the status it mirrors (`recording`, `problem`, `notice`, drop counts), each
+commit (for `add_listener` callbacks and `wait_recorded`), how many journaled records were committed
+(when all are, the journal is truncated) and replies to named operations (`flush`, `save_request`,
+`delete_saved_request`, `clear`). `on_problem` is called on it.
+
+**If the child dies** (killed, crashed), recording turns off with a reason naming it and the runtime
+serves on. Nothing journaled is lost: the journal is no longer truncated, finished records go on
+being journaled (up to `DEAD_JOURNAL_MAX_BYTES`), and when this process ends its journal is an
+orphan that the next recorder replays at start, like a SIGKILLed process's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import pickle
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from studio.project.settings import StoreSettings
+from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
+from studio.store import channel
+from studio.store.db import BUSY_TIMEOUT_MS, StoreError
+from studio.store.journal import Journal, journal_dir, journal_line
+from studio.store.writer import COMMITTED_IDS_KEPT, CommitInfo
+
+if TYPE_CHECKING:
+    from studio.runtime.events import Event, EventBus
+    from studio.store.rows import SavedRequest
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 60.0
+"""How long the child may take to open the store and say it is ready (a loaded machine is slow)."""
+DEAD_JOURNAL_MAX_BYTES = 64 << 20
+"""With the child dead, answered invocations are journaled for the next start up to this size."""
+_PICKLE = pickle.HIGHEST_PROTOCOL
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+class RecorderProcess:
+    """The serving process's side of the store writer process. See the module docstring."""
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        settings: StoreSettings | None = None,
+        *,
+        queue_limit: int = 100_000,
+        journal: bool = True,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.settings = settings or StoreSettings()
+        self.queue_limit = queue_limit
+        self.recording = False
+        self.problem: str | None = None
+        self.notice: str | None = None
+        self.replayed = 0
+        self.skipped_events = 0
+        self.keep_from_log_id: int | None = None
+        self.pid: int | None = None
+        """The writer process's pid."""
+        self._on_problem = on_problem
+        self._listeners: list[Callable[[CommitInfo], None]] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self._child = (0, 0, 0, 0)
+        """The child's dropped lines and invocations, and how many of ours it counted in them."""
+        self._dropped = [0, 0]
+        """Invocations and lines this process did not send (recording off, a full channel, no child)."""
+        self._unsent_drops = [0, 0]
+        self._send_lock = threading.Lock()
+        self._backlog: deque[bytes] = deque()
+        self._committed = threading.Condition()
+        self._committed_ids: OrderedDict[str, None] = OrderedDict()
+        self._replies: dict[int, Future] = {}
+        self._tokens = itertools.count(1)
+        self._ready = threading.Event()
+        self._alive = False
+        self._closing = False
+        self._stopping = False
+        self._journal_wanted = journal
+        self._journal: Journal | None = None
+        self._journal_lock = threading.Lock()
+        self._journal_pending = 0
+        """Finished records sent to the child and not yet committed; at 0 the journal is truncated."""
+        self._sock, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        for end in (self._sock, child_end):
+            for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+                try:
+                    end.setsockopt(socket.SOL_SOCKET, option, channel.BUFFER_BYTES)
+                except OSError:
+                    pass
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            self._process: subprocess.Popen | None = _spawn(child_end)
+        except OSError as exc:
+            self._process = None
+            self._gone(f"the store's writer process could not start: {exc}")
+            return
+        finally:
+            child_end.close()  # the child's copy is its own
+        self._alive = True
+        self.pid = self._process.pid
+        self._reader = threading.Thread(target=self._read, name="funcstudio-store-ingest", daemon=True)
+        self._reader.start()
+        self._send(channel.INIT, pickle.dumps((str(self.db_path), self.settings, queue_limit, busy_timeout_ms),
+                                              _PICKLE))
+        if not self._ready.wait(START_TIMEOUT_S) and self._alive:
+            self._process.kill()  # the reader then says it is gone
+            self._reader.join(10)
+
+    # --- the request path (the event loop; any thread) --------------------------------------------
+
+    def attach(self, bus: EventBus) -> RecorderProcess:
+        self._unsubscribe = bus.subscribe(self)
+        return self
+
+    def __call__(self, event: Event) -> None:
+        """The bus subscriber: journal a finished record, send the event. Never raises or waits."""
+        try:
+            if isinstance(event, LogLine):
+                if self.recording:
+                    self._send(channel.LOG, pickle.dumps(event, _PICKLE), droppable=True)
+            elif isinstance(event, InvocationStarted):
+                if self.recording:
+                    self._send(channel.STARTED, pickle.dumps(event, _PICKLE))
+            elif isinstance(event, InvocationFinished):
+                self._finished(event)
+        except Exception:  # noqa: BLE001 - recording is best effort; the request path comes first
+            log.exception("store: could not record %r", event)
+
+    def _finished(self, event: InvocationFinished) -> None:
+        if not self._alive:
+            if not self._journal_for_later(event):
+                self._drop(invocations=1)
+            return
+        if not self.recording:
+            self._drop(invocations=1)
+            return
+        if len(self._backlog) >= 2 * self.queue_limit:
+            self._drop(invocations=1)
+            return
+        line = journal_line(event.record, self.settings.body_cap_bytes)
+        with self._journal_lock:
+            self._journal_pending += 1
+            journal = self._journal
+            if journal is not None and not journal.broken:
+                self._append(journal, line)
+        self._send(channel.FINISHED, line)
+
+    def _append(self, journal: Journal, line: bytes) -> bool:
+        try:
+            journal.append(line)
+            return True
+        except OSError as exc:
+            # e.g. a full disk: invocations are recorded from memory only until the journal works again
+            log.warning("store: the journal %s stopped working (%s)", journal.path, exc)
+            journal.broken = True
+            return False
+
+    def _journal_for_later(self, event: InvocationFinished) -> bool:
+        """No child: keep the record in the journal, which the next recorder replays."""
+        with self._journal_lock:
+            journal = self._journal
+            if journal is None or journal.broken or journal.size >= DEAD_JOURNAL_MAX_BYTES:
+                return False
+            return self._append(journal, journal_line(event.record, self.settings.body_cap_bytes))
+
+    def _send(self, kind: int, payload: bytes, *, droppable: bool = False) -> None:
+        """One non-blocking send; what the socket cannot take now waits in the backlog."""
+        data = channel.frame(kind, payload)
+        with self._send_lock:
+            if self._backlog:
+                if droppable and len(self._backlog) >= self.queue_limit:
+                    self._dropped[1] += 1
+                    self._unsent_drops[1] += 1
+                    return
+                self._backlog.append(data)
+                return
+            try:
+                sent = self._sock.send(data, _DONTWAIT)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                return  # the child is gone: the reader says so
+            if sent < len(data):
+                self._backlog.append(data[sent:])
+                self._wake_reader()
+
+    def _drop(self, *, invocations: int = 0, lines: int = 0) -> None:
+        with self._send_lock:
+            self._dropped[0] += invocations
+            self._dropped[1] += lines
+            self._unsent_drops[0] += invocations
+            self._unsent_drops[1] += lines
+            backlogged = bool(self._backlog)
+        if not backlogged and self._alive:
+            self._send_drops()
+
+    def _send_drops(self) -> None:
+        """Tell the child what was not sent, so its 'not recorded' line counts it."""
+        with self._send_lock:
+            drops, self._unsent_drops = self._unsent_drops, [0, 0]
+        if any(drops):
+            self._send(channel.DROPPED, pickle.dumps(tuple(drops), _PICKLE))
+
+    def _wake_reader(self) -> None:
+        try:
+            os.write(self._wake_w, b"!")
+        except OSError:
+            pass  # already awake (the pipe is full) or closing
+
+    @property
+    def dropped_invocations(self) -> int:
+        lines, invocations, applied_invocations, _ = self._child
+        return invocations + self._dropped[0] - applied_invocations
+
+    @property
+    def dropped_lines(self) -> int:
+        lines, invocations, _, applied_lines = self._child
+        return lines + self._dropped[1] - applied_lines
+
+    # --- the reader thread -------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        frames = channel.Frames()
+        sock = self._sock
+        try:
+            while True:
+                readable, writable, _ = select.select(
+                    [sock, self._wake_r], [sock] if self._backlog else [], [], 1.0)
+                if self._wake_r in readable:
+                    try:
+                        os.read(self._wake_r, 4096)
+                    except OSError:
+                        pass
+                if writable:
+                    self._drain()
+                if sock in readable:
+                    data = sock.recv(1 << 20)
+                    if not data:
+                        break
+                    for _kind, payload in frames.feed(data):
+                        self._handle(pickle.loads(payload))
+        except (OSError, ValueError):
+            pass
+        except Exception:  # noqa: BLE001 - a bug here must not leave callers waiting
+            log.exception("store: the reader of the writer process failed")
+        self._child_exited()
+
+    def _drain(self) -> None:
+        with self._send_lock:
+            backlog = self._backlog
+            while backlog:
+                data = backlog[0]
+                try:
+                    sent = self._sock.send(data, _DONTWAIT)
+                except BlockingIOError:
+                    return
+                if sent < len(data):
+                    backlog[0] = data[sent:]
+                    return
+                backlog.popleft()
+        self._send_drops()
+
+    def _handle(self, message: tuple) -> None:
+        what = message[0]
+        if what == "commit":
+            _, info, status = message
+            self._mirror(status)
+            with self._committed:
+                for request_id in info.request_ids:
+                    self._committed_ids[request_id] = None
+                while len(self._committed_ids) > COMMITTED_IDS_KEPT:
+                    self._committed_ids.popitem(last=False)
+                self._committed.notify_all()
+            for listener in self._listeners:
+                try:
+                    listener(info)
+                except Exception:  # noqa: BLE001 - a listener's bug must not stop recording
+                    log.exception("store commit listener %r failed", listener)
+        elif what == "journaled":
+            self._journal_committed(message[1])
+        elif what == "recovered":  # after a pause the child committed what the journal held
+            with self._journal_lock:
+                self._journal_pending = 0
+                if self._journal is not None:
+                    try:
+                        self._journal.truncate()
+                        self._journal.broken = False
+                    except OSError:
+                        log.debug("store: truncating the journal failed", exc_info=True)
+        elif what == "status":
+            self._mirror(message[1])
+        elif what == "reply":
+            _, token, ok, value = message
+            future = self._replies.pop(token, None)
+            if future is not None:
+                future.set_result(value) if ok else future.set_exception(value)
+        elif what == "say":
+            _, sentence, status = message
+            self._mirror(status)
+            self._tell(sentence)
+        elif what == "ready":
+            _, status, _pid = message
+            self._mirror(status)
+            self._ready.set()
+
+    def _mirror(self, status: tuple) -> None:
+        (recording, problem, notice, dropped_lines, dropped_invocations, self.replayed, self.skipped_events,
+         applied_invocations, applied_lines) = status
+        if not self._alive:
+            return
+        self._child = (dropped_lines, dropped_invocations, applied_invocations, applied_lines)
+        self.problem, self.notice = problem, notice
+        if recording:
+            self._keep_journal()
+        self.recording = recording
+
+    def _keep_journal(self) -> None:
+        """A journal while recording: opened once the store is, reopened when `.funcstudio/` was
+        removed (a fresh store), usable again after a full disk."""
+        if not self._journal_wanted:
+            return
+        with self._journal_lock:
+            journal = self._journal
+            if journal is not None and journal.path.exists():
+                if journal.broken and self._journal_pending == 0:
+                    journal.truncate()
+                    journal.broken = False
+                return
+            if journal is not None:
+                journal.close(remove=False)
+            try:
+                self._journal = Journal(journal_dir(self.db_path))
+                self._notify("journal", str(self._journal.path))
+            except OSError as exc:
+                self._journal = None
+                log.warning("store: no journal in %s (%s): invocations answered just before a kill may be "
+                            "lost", journal_dir(self.db_path), exc)
+
+    def _journal_committed(self, finished: int) -> None:
+        with self._journal_lock:
+            self._journal_pending = max(0, self._journal_pending - finished)
+            if self._journal is not None and self._journal_pending == 0 and self._alive:
+                try:
+                    self._journal.truncate()
+                except OSError:
+                    log.debug("store: truncating the journal failed", exc_info=True)
+
+    def _child_exited(self) -> None:
+        process = self._process
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self._stopping:
+            self._alive = False
+            self._fail_waiting("the store's writer is closed")
+            return
+        if code is not None and code < 0:
+            try:
+                how = f"was killed ({signal.Signals(-code).name})"
+            except ValueError:
+                how = f"was killed (signal {-code})"
+        else:
+            how = f"exited (code {code})"
+        journaled = (f"; invocations answered from now on are kept in {self._journal.path} and recorded when "
+                     "funcstudio next starts in this project") if self._journal is not None else ""
+        self._gone(f"the store's writer process (pid {self.pid}) {how}{journaled}")
+
+    def _gone(self, reason: str) -> None:
+        self._alive = False
+        self.recording = False
+        self.problem = f"recording is off: {reason}"
+        (log.info if self._on_problem is not None else log.warning)("funcstudio store: %s", self.problem)
+        self._fail_waiting(self.problem)
+        self._ready.set()
+        self._tell(self.problem)
+
+    def _fail_waiting(self, reason: str) -> None:
+        for token in list(self._replies):
+            future = self._replies.pop(token, None)
+            if future is not None and not future.done():
+                future.set_exception(StoreError(reason))
+        with self._committed:
+            self._committed.notify_all()
+
+    def _tell(self, sentence: str) -> None:
+        if self._on_problem is not None:
+            try:
+                self._on_problem(sentence)
+            except Exception:  # noqa: BLE001
+                log.exception("store on_problem callback failed")
+
+    # --- waiting for commits, other writes ---------------------------------------------------------
+
+    def _request(self, name: str, *args: object, timeout: float = 30.0) -> object:
+        """Run the named operation in the child and return its result; raises StoreError when the
+        child is gone or does not answer within `timeout`."""
+        if not self._alive or self._closing:
+            raise StoreError(self.problem or "the store's writer is closed")
+        token = next(self._tokens)
+        future: Future = Future()
+        self._replies[token] = future
+        self._send(channel.OPERATION, pickle.dumps((token, name, args), _PICKLE))
+        if not self._alive:
+            self._fail_waiting(self.problem or "the store's writer is closed")
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            self._replies.pop(token, None)
+            raise StoreError(f"the store's writer did not answer {name} within {timeout:g} s") from None
+
+    def _notify(self, name: str, *args: object) -> None:
+        if self._alive:
+            self._send(channel.OPERATION, pickle.dumps((0, name, args), _PICKLE))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every event sent before this call is committed. For tests and the CLI."""
+        try:
+            return bool(self._request("flush", timeout, timeout=timeout + 5.0))
+        except StoreError:
+            return False
+
+    def wait_recorded(self, request_id: str, timeout: float = 2.0) -> bool:
+        """Block until the invocation `request_id` is committed (True), or `timeout` (False)."""
+        deadline = time.monotonic() + timeout
+        self._notify("hurry")
+        with self._committed:
+            while request_id not in self._committed_ids:
+                remaining = deadline - time.monotonic()
+                if not self.recording or not self._alive or remaining <= 0:
+                    return False
+                self._committed.wait(remaining)
+        return True
+
+    def add_listener(self, callback: Callable[[CommitInfo], None]) -> None:
+        """Call `callback(CommitInfo)` after each commit, on this process's reader thread (keep it quick)."""
+        self._listeners = [*self._listeners, callback]
+
+    def keep_from(self, log_id: int | None) -> None:
+        """Retention never removes this line, any newer one, or their invocations; None lifts it."""
+        self.keep_from_log_id = log_id
+        self._notify("keep_from", log_id)
+
+    def save_request(self, function_id: str, name: str, **request: object) -> SavedRequest:
+        """Create or replace (same function and name) a saved request; returns it as stored."""
+        return self._request("save_request", function_id, name, request)  # type: ignore[return-value]
+
+    def delete_saved_request(self, saved_id: int) -> bool:
+        return self._request("delete_saved_request", saved_id)  # type: ignore[return-value]
+
+    def clear(self) -> dict[str, int]:
+        """Delete every invocation, log line and frame (saved requests stay); returns what was removed."""
+        return self._request("clear")  # type: ignore[return-value]
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Unsubscribe, let the child write what it holds and exit, close the journal (removed when
+        everything in it was committed, else left for the next recorder to replay)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._alive and not self._closing:
+            self._stopping = True  # its exit is expected from here on
+            try:
+                self._request("close", timeout=timeout)
+            except StoreError:
+                pass
+        self._closing = self._stopping = True
+        if self._process is not None:
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._reader.join(timeout)
+        with self._journal_lock:
+            if self._journal is not None:
+                self._journal.close(remove=self._journal.size == 0)  # else the next recorder replays it
+                self._journal = None
+        self._sock.close()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def status(self) -> dict[str, object]:
+        return {
+            "recording": self.recording,
+            "problem": self.problem,
+            "notice": self.notice,
+            "db_path": str(self.db_path),
+            "queued": len(self._backlog),
+            "dropped_lines": self.dropped_lines,
+            "dropped_invocations": self.dropped_invocations,
+            "skipped_events": self.skipped_events,
+            "journal": str(self._journal.path) if self._journal is not None else None,
+            "replayed": self.replayed,
+            "pid": self.pid,
+        }
+
+    def __enter__(self) -> RecorderProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _spawn(child_end: socket.socket) -> subprocess.Popen:
+    """`python -m studio.store.ingester` with this interpreter, able to import this `studio`."""
+    import studio
+
+    here = str(Path(studio.__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
+    fd = child_end.fileno()
+    return subprocess.Popen(
+        [sys.executable, "-m", "studio.store.ingester", str(fd), str(os.getpid())],
+        pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
+        start_new_session=True,
+    )
