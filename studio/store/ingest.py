@@ -125,21 +125,14 @@ class RecorderProcess:
                 except OSError:
                     pass
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            self._process: subprocess.Popen | None = _spawn(child_end)
-        except OSError as exc:
-            self._process = None
-            self._gone(f"the store's writer process could not start: {exc}")
-            return
-        finally:
-            child_end.close()  # the child's copy is its own
-        self._alive = True
-        self.pid = self._process.pid
-        self._reader = threading.Thread(target=self._read, name="funcstudio-store-ingest", daemon=True)
+        self._process: subprocess.Popen | None = None
+        init = pickle.dumps((str(self.db_path), self.settings, queue_limit, busy_timeout_ms), _PICKLE)
+        # The reader thread starts the child: PR_SET_PDEATHSIG fires when the THREAD that forked it ends,
+        # and the reader lives as long as this recorder (a studio starts its recorder on a passing thread).
+        self._reader = threading.Thread(target=self._start_and_read, args=(child_end, init),
+                                        name="funcstudio-store-ingest", daemon=True)
         self._reader.start()
-        self._send(channel.INIT, pickle.dumps((str(self.db_path), self.settings, queue_limit, busy_timeout_ms),
-                                              _PICKLE))
-        if not self._ready.wait(START_TIMEOUT_S) and self._alive:
+        if not self._ready.wait(START_TIMEOUT_S) and self._alive and self._process is not None:
             self._process.kill()  # the reader then says it is gone
             self._reader.join(10)
 
@@ -255,6 +248,19 @@ class RecorderProcess:
         return lines + self._dropped[1] - applied_lines
 
     # --- the reader thread -------------------------------------------------------------------------
+
+    def _start_and_read(self, child_end: socket.socket, init: bytes) -> None:
+        try:
+            self._process = _spawn(child_end)
+        except OSError as exc:
+            self._gone(f"the store's writer process could not start: {exc}")
+            return
+        finally:
+            child_end.close()  # the child's copy is its own
+        self.pid = self._process.pid
+        self._alive = True
+        self._send(channel.INIT, init)
+        self._read()
 
     def _read(self) -> None:
         frames = channel.Frames()
@@ -510,7 +516,7 @@ class RecorderProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-            self._reader.join(timeout)
+        self._reader.join(timeout)
         with self._journal_lock:
             if self._journal is not None:
                 self._journal.close(remove=self._journal.size == 0)  # else the next recorder replays it

@@ -1,10 +1,17 @@
 """The store's single writer: runtime events in, batched SQLite transactions out.
 
-    recorder = Recorder(db_path(project_root), settings.store).attach(runtime.bus)
+    recorder = Recorder(db_path(project_root), settings.store).attach(bus)
     ...
     recorder.close()
 
-Publishing (`Recorder.__call__`, run on the gateway's request threads) only appends to a deque and
+Where it runs: `serve`, `invoke`, the studio and the testing plugin (store/wiring.py) run it in a
+child process of its own (ingest.py's `RecorderProcess` in the serving process, ingester.py in the
+child), so its Python and SQLite never compete with the gateway's event loop for the GIL; there the
+parent journals each finished record (below) and the child's Recorder runs with `journal=False` and
+tells the parent what it committed. In-process (`Recorder(...)` directly) it works the same, as the
+tests and tools that construct it do.
+
+Publishing (`Recorder.__call__`) only appends to a deque and
 wakes the writer thread: it never blocks and never raises. The writer drains the deque, writes
 everything it found in ONE transaction and commits at once, so under load batches grow by
 themselves; a lone invocation is committed some 20 ms after it, a busy server's at least once a

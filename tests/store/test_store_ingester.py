@@ -1,0 +1,177 @@
+"""`funcstudio serve` records through a store writer PROCESS: the serving process holds no writable
+SQLite file, and when that process is SIGKILLed under load, serve keeps answering, /health says
+recording is off and why, and every answered invocation is in the store after the next start."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from helpers import copy_sample
+from test_store_kill import check_store
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+
+
+class Served:
+    """`funcstudio serve` on a copy of pages-showcase, and its store writer process."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.db = project / ".funcstudio" / "studio.db"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "studio", "serve", str(project), "--port", "0", "--no-reload"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=REPO,
+        )
+        self.port = None
+        deadline = time.monotonic() + 60
+        while self.port is None and time.monotonic() < deadline:
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                break
+            match = re.search(r"at http://127\.0\.0\.1:(\d+)", line)
+            self.port = int(match.group(1)) if match else None
+        assert self.port, self.proc.stderr.read().decode()
+        self.writer = writer_of(self.proc.pid)
+
+    def get(self, path: str) -> tuple[int, str | None, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return response.status, response.getheader("X-Funcstudio-Request-Id"), response.read()
+        finally:
+            conn.close()
+
+    def health(self) -> dict:
+        return json.loads(self.get("/__funcstudio/health")[2])
+
+    def stop(self) -> str:
+        """Ctrl-C, as a user stops it; what it said on stderr."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.said = self.proc.communicate(timeout=30)[1].decode()
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.said = self.proc.communicate()[1].decode()
+        return self.said
+
+
+def writer_of(pid: int) -> int:
+    """The pid of `pid`'s child running `studio.store.ingester`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and b"studio.store.ingester" in cmdline:
+            return int(entry.name)
+    raise AssertionError(f"process {pid} has no store writer process")
+
+
+def open_for_writing(pid: int, db: Path) -> set[str]:
+    """The store's files (studio.db, -wal, -shm) that `pid` holds open for writing."""
+    names = {str(db), f"{db}-wal", f"{db}-shm"}
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+            flags = int((Path(f"/proc/{pid}/fdinfo") / fd.name).read_text().split("flags:")[1].split()[0], 8)
+        except (OSError, IndexError, ValueError):
+            continue
+        if target in names and flags & os.O_ACCMODE != os.O_RDONLY:
+            found.add(Path(target).name)
+    return found
+
+
+@pytest.fixture
+def served(tmp_path):
+    server = Served(copy_sample("pages-showcase", tmp_path))
+    yield server
+    server.stop()
+
+
+def stored_finished(db: Path) -> set[str]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {rid for (rid,) in conn.execute("SELECT request_id FROM invocations WHERE state = 'finished'")}
+    finally:
+        conn.close()
+
+
+def test_the_serving_process_writes_no_sqlite_the_writer_process_does(served):
+    answered = {served.get(f"/api/logs?n={n}")[1] for n in range(5)}
+    deadline = time.monotonic() + 60
+    while not answered <= stored_finished(served.db) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert answered <= stored_finished(served.db)  # recorded...
+    assert open_for_writing(served.writer, served.db) >= {"studio.db"}  # ...by the writer process
+    assert open_for_writing(served.proc.pid, served.db) == set()  # serve itself has nothing open to write
+    assert served.health()["recording"] == "on"
+
+
+def test_sigkill_of_the_writer_process_under_load_loses_no_answered_invocation(served):
+    answered: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def client(index: int) -> None:
+        n = 0
+        while not stop.is_set():
+            path = f"/api/logs?c={index}&n={n}" if n % 2 else f"/no-such-route/{index}/{n}"
+            try:
+                status, request_id, _ = served.get(path)
+            except (OSError, http.client.HTTPException) as exc:
+                failures.append(repr(exc))
+                return
+            with lock:
+                answered.append(request_id)
+            n += 1
+
+    def count() -> int:
+        with lock:
+            return len(answered)
+
+    clients = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(4)]
+    for thread in clients:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while count() < 100 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(served.writer, signal.SIGKILL)  # while the clients are sending
+        while served.health()["recording"] == "on" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        after_kill = count()
+        while count() < after_kill + 100 and time.monotonic() < deadline:  # serve keeps answering
+            time.sleep(0.01)
+        health = served.health()
+    finally:
+        stop.set()
+        for thread in clients:
+            thread.join(30)
+    assert not failures, failures[:3]
+    assert count() >= after_kill + 100
+    assert health["recording"] == "off"
+    assert "store's writer process" in health["recording_reason"] and "SIGKILL" in health["recording_reason"]
+    said = served.stop()
+    assert said.count("warning: recording is off: the store's writer process") == 1, said
+    with lock:
+        check_store(served.db, set(answered), lines_each=None)  # the next start replays the journal
