@@ -50,11 +50,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.project.settings import StoreSettings
-from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
+from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
 from studio.store import channel
 from studio.store.db import BUSY_TIMEOUT_MS, StoreError
-from studio.store.journal import Journal, journal_dir, journal_line
-from studio.store.writer import COMMITTED_IDS_KEPT, CommitInfo
+from studio.store.journal import Journal, journal_dir, journal_line, request_half
+from studio.store.writer import COMMITTED_IDS_KEPT, HALVES_KEPT, CommitInfo
 
 if TYPE_CHECKING:
     from studio.runtime.events import Event, EventBus
@@ -115,6 +115,8 @@ class RecorderProcess:
         self._journal_wanted = journal
         self._journal: Journal | None = None
         self._journal_lock = threading.Lock()
+        self._halves: dict[str, bytes] = {}
+        """request id -> the request half of its journal line, made while it ran (`_prepare_journal`)."""
         self._journal_pending = 0
         """Finished records sent to the child and not yet committed; at 0 the journal is truncated."""
         self._sock, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -150,13 +152,19 @@ class RecorderProcess:
                     self._send(channel.LOG, pickle.dumps(event, _PICKLE), droppable=True)
             elif isinstance(event, InvocationStarted):
                 if self.recording:
-                    self._send(channel.STARTED, pickle.dumps(event, _PICKLE))
+                    if event.record is not None and self._journal is not None:
+                        self._prepare_journal(event.record)
+                    # the six fields the child writes; the record rides in the finished line
+                    self._send(channel.STARTED, pickle.dumps(
+                        (event.request_id, event.function_id, event.trigger, event.method, event.path,
+                         event.started_at), _PICKLE))
             elif isinstance(event, InvocationFinished):
                 self._finished(event)
         except Exception:  # noqa: BLE001 - recording is best effort; the request path comes first
             log.exception("store: could not record %r", event)
 
     def _finished(self, event: InvocationFinished) -> None:
+        half = self._halves.pop(event.record.request_id, None)
         if not self._alive:
             if not self._journal_for_later(event):
                 self._drop(invocations=1)
@@ -167,13 +175,28 @@ class RecorderProcess:
         if len(self._backlog) >= 2 * self.queue_limit:
             self._drop(invocations=1)
             return
-        line = journal_line(event.record, self.settings.body_cap_bytes)
+        line = journal_line(event.record, self.settings.body_cap_bytes, half)
         with self._journal_lock:
             self._journal_pending += 1
             journal = self._journal
             if journal is not None and not journal.broken:
                 self._append(journal, line)
         self._send(channel.FINISHED, line)
+
+    def _prepare_journal(self, record: InvocationRecord) -> None:
+        """Serialise the request half of the journal line now, while the function runs."""
+        try:
+            half = request_half(record, self.settings.body_cap_bytes)
+        except Exception:  # noqa: BLE001 - the finished record is journaled whole then
+            log.debug("store: could not prepare the journal line of %s", record.request_id, exc_info=True)
+            return
+        halves = self._halves
+        if len(halves) >= HALVES_KEPT:  # invocations that never finished here: forget the oldest
+            try:
+                halves.pop(next(iter(halves)))
+            except (StopIteration, RuntimeError, KeyError):
+                pass  # another thread changed it meanwhile: it shrinks next time
+        halves[record.request_id] = half
 
     def _append(self, journal: Journal, line: bytes) -> bool:
         try:
@@ -552,9 +575,7 @@ class RecorderProcess:
 
 def _spawn(child_end: socket.socket) -> subprocess.Popen:
     """`python -m studio.store.ingester` with this interpreter, able to import this `studio`."""
-    import studio
-
-    here = str(Path(studio.__file__).resolve().parents[1])
+    here = str(Path(__file__).resolve().parents[2])  # the folder holding this `studio` package
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
     fd = child_end.fileno()

@@ -23,7 +23,7 @@ import sys
 import threading
 from pathlib import Path
 
-from studio.runtime.events import InvocationFinished, InvocationRecord
+from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted
 from studio.store import channel
 from studio.store.writer import BATCH_MAX, CommitInfo, Recorder
 
@@ -139,7 +139,9 @@ class Ingester:
         recorder = self.recorder
         if kind == channel.FINISHED:
             recorder(InvocationFinished(InvocationRecord.from_json(json.loads(payload))))
-        elif kind == channel.STARTED or kind == channel.LOG:
+        elif kind == channel.STARTED:
+            recorder(InvocationStarted(*pickle.loads(payload)))
+        elif kind == channel.LOG:
             recorder(pickle.loads(payload))
         elif kind == channel.DROPPED:
             invocations, lines = pickle.loads(payload)
