@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import queue
 import signal
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import click
 
 from studio.cli._project_arg import clip, unrouted_label
 from studio.project.display import escaped
+
+PRINT_EVERY_S = 0.05
+"""serve prints what happened this often (a person cannot tell; a busy server saves a wake-up per request)."""
+PRINT_BACKLOG = 10_000
 
 
 def format_route_table(project) -> list[str]:
@@ -73,16 +77,16 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
     runtime.debug.external_debugger = attach is not None
     # Subscribers only enqueue; the recorder waits (bounded) for its commit only on a finished invocation.
     recording = record_runtime(runtime, on_problem=lambda message: click.echo(f"warning: {message}", err=True))
-    events: queue.Queue = queue.Queue(maxsize=10_000)
+    # Printed in batches every PRINT_EVERY_S: waking the printing thread for each invocation made it
+    # take the GIL from the event loop once per request (a third of the throughput at 64 clients).
+    events: deque = deque()
 
     def enqueue(event) -> None:
         if isinstance(event, (InvocationFinished, ProjectChanged)) or (
             isinstance(event, InstanceExited) and event.leftovers
         ):
-            try:
-                events.put_nowait(event)
-            except queue.Full:
-                pass  # the printer fell behind; the store still has everything
+            if len(events) < PRINT_BACKLOG:
+                events.append(event)  # else the printer fell behind; the store still has everything
 
     runtime.bus.subscribe(enqueue)
     if not is_loopback(runtime.host):
@@ -128,19 +132,9 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
         click.echo(("watching for changes" if not no_reload else "reload off") + "; Ctrl-C stops", err=True)
         scheduler = _start_timers(runtime) if timers else None
         sys.stdout.flush()
-        while not stop.is_set():
-            try:
-                event = events.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if isinstance(event, InvocationFinished):
-                click.echo(format_invocation(event.record))
-            elif isinstance(event, InstanceExited):
-                for line in event.leftovers:
-                    click.echo(f"  {event.function_id} ({event.reason}): {line}")
-            else:
-                click.echo(format_reload(event))
-            sys.stdout.flush()
+        while not stop.wait(PRINT_EVERY_S):
+            _print_events(events)
+        _print_events(events)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -149,6 +143,24 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
         runtime.stop()
         recording.close()
         click.echo("stopped", err=True)
+
+
+def _print_events(events: deque) -> None:
+    """Everything that happened since the last call, in one write."""
+    from studio.runtime.events import InstanceExited, InvocationFinished
+
+    lines = []
+    while events:
+        event = events.popleft()
+        if isinstance(event, InvocationFinished):
+            lines.append(format_invocation(event.record))
+        elif isinstance(event, InstanceExited):
+            lines.extend(f"  {event.function_id} ({event.reason}): {line}" for line in event.leftovers)
+        else:
+            lines.append(format_reload(event))
+    if lines:
+        click.echo("\n".join(lines))
+        sys.stdout.flush()
 
 
 def _start_debugpy(port: int) -> str:
