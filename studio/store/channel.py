@@ -16,6 +16,8 @@ INIT = 0x49  # I: (db_path, settings, queue_limit, busy_timeout_ms), pickled
 STARTED = 0x53  # S: an InvocationStarted, pickled
 LOG = 0x4C  # L: a LogLine, pickled
 FINISHED = 0x46  # F: a finished record's journal line (JSON)
+FINISHED_WHOLE = 0x66  # f: the same, for an invocation none of whose events were sent: its start and log
+# lines come from the record (the parent held them back: most invocations end within milliseconds)
 DROPPED = 0x44  # D: (invocations, lines) the parent did not send, pickled
 OPERATION = 0x4F  # O: (token, name, args), pickled
 MESSAGE = 0x4D  # M: child -> parent, a pickled tuple whose first item names it

@@ -9,15 +9,17 @@ the same process (redaction, rows, every sqlite step releasing and retaking the 
 throughput under load through GIL hand-offs. Here the `Recorder` (writer.py) runs unchanged in
 `python -m studio.store.ingester`, and this proxy, with the same API, is what callers hold.
 
-**The request path.** `__call__` (the bus subscriber, on the event loop) pickles a started
-invocation or a log line and sends it with ONE non-blocking `send` on a Unix socket. For a finished
-invocation it appends the journal line to this process's journal (journal.py: one `write`, the durable
-hand-off, before the answer goes out) and sends the same bytes. It never blocks and never waits for
-the child: when the socket is full, frames wait in a local backlog that the reader thread drains; past
-`queue_limit` frames log lines are dropped and counted, past twice that invocations too (as the
-Recorder's own queue does).
+**The request path.** `__call__` (the bus subscriber, on the event loop) holds a started invocation
+and its log lines back for up to `HOLD_S`: most invocations finish sooner, and for those the
+finished record (whose journal line carries the start and every line) is the only frame sent. A
+finished invocation's line is appended to this process's journal (journal.py: one `write`, the durable
+hand-off, before the answer goes out) and the same bytes are sent with ONE non-blocking `send`. It never
+blocks and never waits for the child: when the socket is full, frames wait in a local backlog that the
+reader thread drains; past `queue_limit` frames log lines are dropped and counted, past twice that
+invocations too (as the Recorder's own queue does).
 
-**The reader thread** sleeps in `select` and wakes once per message from the child (one per committed
+**The reader thread** sends what a longer invocation held (every `HOLD_S / 2` while invocations come
+and go, else it sleeps up to a second) and wakes for each message from the child (one per committed
 batch, not per request): the status it mirrors (`recording`, `problem`, `notice`, drop counts), each
 commit (for `add_listener` callbacks and `wait_recorded`), how many journaled records were committed
 (when all are, the journal is truncated) and replies to named operations (`flush`, `save_request`,
@@ -66,6 +68,12 @@ START_TIMEOUT_S = 60.0
 """How long the child may take to open the store and say it is ready (a loaded machine is slow)."""
 DEAD_JOURNAL_MAX_BYTES = 64 << 20
 """With the child dead, answered invocations are journaled for the next start up to this size."""
+HOLD_S = 0.05
+"""A started invocation's events are held this long for its finished line (see `__call__`)."""
+HELD_MAX = 10_000
+"""Invocations whose events may be held at once (more are sent as they come)."""
+DOZE_AFTER_S = 1.0
+"""The reader checks held events every HOLD_S / 2 until none was held for this long."""
 _PICKLE = pickle.HIGHEST_PROTOCOL
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
@@ -104,6 +112,11 @@ class RecorderProcess:
         self._unsent_drops = [0, 0]
         self._send_lock = threading.Lock()
         self._backlog: deque[bytes] = deque()
+        self._held: dict[str, tuple[float, list]] = {}
+        """request id -> (when it started, its InvocationStarted and LogLines) not sent yet."""
+        self._held_lock = threading.Lock()
+        self._reader_dozing = False
+        """The reader sleeps up to a second (nothing held for a while): the next hold wakes it."""
         self._committed = threading.Condition()
         self._committed_ids: OrderedDict[str, None] = OrderedDict()
         self._replies: dict[int, Future] = {}
@@ -145,26 +158,66 @@ class RecorderProcess:
         return self
 
     def __call__(self, event: Event) -> None:
-        """The bus subscriber: journal a finished record, send the event. Never raises or waits."""
+        """The bus subscriber: journal a finished record, send the event. Never raises or waits.
+
+        A started invocation and its log lines are held back (`_held`): most invocations finish within
+        milliseconds, and their finished line carries the same lines, so nothing else is sent for them
+        (no pickling, one frame instead of four). The reader thread sends what one that runs longer
+        than `HOLD_S` has held, and its later lines go out as they come."""
         try:
             if isinstance(event, LogLine):
-                if self.recording:
-                    self._send(channel.LOG, pickle.dumps(event, _PICKLE), droppable=True)
+                if self.recording and not self._hold(event):
+                    self._send_line(event)
             elif isinstance(event, InvocationStarted):
                 if self.recording:
                     if event.record is not None and self._journal is not None:
                         self._prepare_journal(event.record)
-                    # the six fields the child writes; the record rides in the finished line
-                    self._send(channel.STARTED, pickle.dumps(
-                        (event.request_id, event.function_id, event.trigger, event.method, event.path,
-                         event.started_at), _PICKLE))
+                    with self._held_lock:
+                        if len(self._held) < HELD_MAX:
+                            self._held[event.request_id] = (time.monotonic(), [event])
+                            if self._reader_dozing:
+                                self._reader_dozing = False
+                                self._wake_reader()
+                            return
+                    self._send_started(event)
             elif isinstance(event, InvocationFinished):
                 self._finished(event)
         except Exception:  # noqa: BLE001 - recording is best effort; the request path comes first
             log.exception("store: could not record %r", event)
 
+    def _hold(self, line: LogLine) -> bool:
+        with self._held_lock:
+            held = self._held.get(line.request_id)
+            if held is None:
+                return False
+            held[1].append(line)
+            return True
+
+    def _send_started(self, event: InvocationStarted) -> None:
+        # the six fields the child writes; the record rides in the finished line
+        self._send(channel.STARTED, pickle.dumps(
+            (event.request_id, event.function_id, event.trigger, event.method, event.path, event.started_at),
+            _PICKLE))
+
+    def _send_line(self, line: LogLine) -> None:
+        self._send(channel.LOG, pickle.dumps(line, _PICKLE), droppable=True)
+
+    def _send_held(self, older_than: float) -> bool:
+        """On the reader thread: send what invocations started before `older_than` (monotonic) held;
+        their next lines go out as they come. Returns whether anything is still held."""
+        with self._held_lock:  # held while sending, so a later line cannot overtake these
+            for request_id in [rid for rid, (since, _) in self._held.items() if since < older_than]:
+                for event in self._held.pop(request_id)[1]:
+                    if isinstance(event, InvocationStarted):
+                        self._send_started(event)
+                    else:
+                        self._send_line(event)
+            return bool(self._held)
+
     def _finished(self, event: InvocationFinished) -> None:
         half = self._halves.pop(event.record.request_id, None)
+        with self._held_lock:
+            held = self._held.pop(event.record.request_id, None)
         if not self._alive:
             if not self._journal_for_later(event):
                 self._drop(invocations=1)
@@ -181,7 +234,8 @@ class RecorderProcess:
             journal = self._journal
             if journal is not None and not journal.broken:
                 self._append(journal, line)
-        self._send(channel.FINISHED, line)
+        # nothing of it was sent yet: the child takes its start and lines from the finished line
+        self._send(channel.FINISHED_WHOLE if held is not None else channel.FINISHED, line)
 
     def _prepare_journal(self, record: InvocationRecord) -> None:
         """Serialise the request half of the journal line now, while the function runs."""
@@ -288,10 +342,18 @@ class RecorderProcess:
     def _read(self) -> None:
         frames = channel.Frames()
         sock = self._sock
+        busy_until = 0.0
         try:
             while True:
+                now = time.monotonic()
+                if self._send_held(now - HOLD_S):
+                    busy_until = now + DOZE_AFTER_S
+                dozing = now > busy_until
+                with self._held_lock:
+                    self._reader_dozing = dozing and not self._held
                 readable, writable, _ = select.select(
-                    [sock, self._wake_r], [sock] if self._backlog else [], [], 1.0)
+                    [sock, self._wake_r], [sock] if self._backlog else [], [],
+                    1.0 if self._reader_dozing else HOLD_S / 2)
                 if self._wake_r in readable:
                     try:
                         os.read(self._wake_r, 4096)
@@ -483,6 +545,7 @@ class RecorderProcess:
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every event sent before this call is committed. For tests and the CLI."""
+        self._send_held(float("inf"))  # a running invocation's start and lines too
         try:
             return bool(self._request("flush", timeout, timeout=timeout + 5.0))
         except StoreError:
@@ -527,6 +590,7 @@ class RecorderProcess:
             self._unsubscribe()
             self._unsubscribe = None
         if self._alive and not self._closing:
+            self._send_held(float("inf"))
             self._stopping = True  # its exit is expected from here on
             try:
                 self._request("close", timeout=timeout)

@@ -139,6 +139,11 @@ class Ingester:
         recorder = self.recorder
         if kind == channel.FINISHED:
             recorder(InvocationFinished(InvocationRecord.from_json(json.loads(payload))))
+        elif kind == channel.FINISHED_WHOLE:  # its lines were never sent: they are the record's
+            record = InvocationRecord.from_json(json.loads(payload))
+            for line in record.logs:
+                recorder(line)
+            recorder(InvocationFinished(record))
         elif kind == channel.STARTED:
             recorder(InvocationStarted(*pickle.loads(payload)))
         elif kind == channel.LOG:

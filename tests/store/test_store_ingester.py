@@ -175,3 +175,52 @@ def test_sigkill_of_the_writer_process_under_load_loses_no_answered_invocation(s
     assert said.count("warning: recording is off: the store's writer process") == 1, said
     with lock:
         check_store(served.db, set(answered), lines_each=None)  # the next start replays the journal
+
+
+def test_held_events_reach_the_store_once_quick_or_long(tmp_path):
+    """The serving side holds a started invocation's events for its finished line: a quick one is
+    stored from that line alone (each log line once), a long one shows as running with its lines
+    while it still runs, and its finish neither loses nor doubles a line."""
+    from store_builders import record
+
+    from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
+    from studio.store.ingest import RecorderProcess
+
+    db = tmp_path / ".funcstudio" / "studio.db"
+    recorder = RecorderProcess(db)
+    try:
+        def events(request_id: str, lines: int):
+            started = InvocationStarted(request_id, "api/f", "http", "GET", "/f", time.time())
+            logs = tuple(LogLine(request_id, "api/f", seq, time.time(), "stdout", None, f"{request_id} {seq}")
+                         for seq in range(lines))
+            return started, logs, InvocationFinished(record(request_id, function_id="api/f", logs=logs,
+                                                            log_count=lines))
+
+        started, logs, finished = events("quick", 3)
+        for event in (started, *logs, finished):
+            recorder(event)
+        started, logs, finished = events("long", 4)
+        for event in (started, *logs[:2]):
+            recorder(event)
+
+        def stored(request_id: str):
+            conn = sqlite3.connect(db)
+            try:
+                row = conn.execute("SELECT state, id FROM invocations WHERE request_id = ?", (request_id,)).fetchone()
+                texts = [t for (t,) in conn.execute("SELECT text FROM logs WHERE invocation_id = ? ORDER BY seq",
+                                                    (row[1],))] if row else []
+                return (row[0] if row else None), texts
+            finally:
+                conn.close()
+
+        deadline = time.monotonic() + 20  # no flush(): the reader sends what a long invocation held
+        while stored("long") != ("running", ["long 0", "long 1"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stored("long") == ("running", ["long 0", "long 1"])
+        for event in (*logs[2:], finished):
+            recorder(event)
+        assert recorder.flush()
+        assert stored("quick") == ("finished", ["quick 0", "quick 1", "quick 2"])
+        assert stored("long") == ("finished", ["long 0", "long 1", "long 2", "long 3"])
+    finally:
+        recorder.close()
