@@ -75,7 +75,7 @@ def serve(project: Path, host: str | None, port: int | None, no_reload: bool, ti
 
     runtime = Runtime(project, host=host, port=port, reload=not no_reload)
     runtime.debug.external_debugger = attach is not None
-    # Subscribers only enqueue; the recorder waits (bounded) for its commit only on a finished invocation.
+    # Subscribers only enqueue (on the gateway's event loop); the store is written by its own process.
     recording = record_runtime(runtime, on_problem=lambda message: click.echo(f"warning: {message}", err=True))
     # Printed in batches every PRINT_EVERY_S: waking the printing thread for each invocation made it
     # take the GIL from the event loop once per request (a third of the throughput at 64 clients).
