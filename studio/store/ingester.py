@@ -26,7 +26,7 @@ from pathlib import Path
 
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted
 from studio.store import channel
-from studio.store.writer import BATCH_MAX, CommitInfo, Recorder
+from studio.store.writer import CommitInfo, Recorder
 
 PR_SET_PDEATHSIG = 1
 READ_BYTES = 1 << 20
@@ -62,20 +62,7 @@ class _ChildRecorder(Recorder):
                 data = handle.read()
         except OSError:
             return
-        records = []
-        for raw in data.split(b"\n"):
-            if raw.strip():
-                try:
-                    records.append(InvocationRecord.from_json(json.loads(raw)))
-                except (ValueError, KeyError, TypeError):
-                    continue
-        recovered = lines = 0
-        for start in range(0, len(records), BATCH_MAX):
-            got, added = self._replay_batch(records[start:start + BATCH_MAX])
-            recovered += got
-            lines += added
-        self.dropped_invocations = max(self._reported_invocation_drops, self.dropped_invocations - recovered)
-        self.dropped_lines = max(self._unreported_drops, self.dropped_lines - lines)
+        records = self._replay_recovered(data)
         self._relay(("recovered", len(records)))
 
 

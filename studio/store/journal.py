@@ -144,6 +144,11 @@ def read_records(fd: int) -> tuple[list[InvocationRecord], int]:
     """The records in a journal, and how many lines were unreadable."""
     with os.fdopen(os.dup(fd), "rb") as fh:
         data = fh.read()
+    return parse_records(data)
+
+
+def parse_records(data: bytes) -> tuple[list[InvocationRecord], int]:
+    """The records in journal bytes, and how many lines were unreadable."""
     records, skipped = [], 0
     for raw in data.split(b"\n"):
         if not raw.strip():

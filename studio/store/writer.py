@@ -54,7 +54,6 @@ this thread, in chunks of `PRUNE_CHUNK` rows between batches, so pruning never d
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import sqlite3
@@ -71,7 +70,15 @@ from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
 from studio.store import durability, maintenance
 from studio.store.db import BUSY_TIMEOUT_MS, NotADatabaseError, StoreError, describe_error, open_store
-from studio.store.journal import Journal, journal_dir, journal_line, orphans, read_records, request_half
+from studio.store.journal import (
+    Journal,
+    journal_dir,
+    journal_line,
+    orphans,
+    parse_records,
+    read_records,
+    request_half,
+)
 from studio.store.redact import Redactor, cap_line
 from studio.store.rows import SavedRequest, frame_rows, invocation_row
 
@@ -473,6 +480,18 @@ class Recorder:
         conn.execute("COMMIT")
         return recovered, new_logs
 
+    def _replay_recovered(self, data: bytes) -> list[InvocationRecord]:
+        """Commit the journal lines in `data` after a pause; they no longer count as dropped."""
+        records, _skipped = parse_records(data)
+        recovered = lines = 0
+        for start in range(0, len(records), BATCH_MAX):
+            got, added = self._replay_batch(records[start:start + BATCH_MAX])
+            recovered += got
+            lines += added
+        self.dropped_invocations = max(self._reported_invocation_drops, self.dropped_invocations - recovered)
+        self.dropped_lines = max(self._unreported_drops, self.dropped_lines - lines)
+        return records
+
     def _recover_own_journal(self, upto: int) -> None:
         """After a pause: what this process journaled and could not commit (the first `upto` bytes of
         its journal) goes in now, and no longer counts as dropped."""
@@ -483,21 +502,7 @@ class Recorder:
             journal.broken = False
             return
         with open(journal.path, "rb") as handle:
-            data = handle.read(upto)
-        records = []
-        for raw in data.split(b"\n"):
-            if raw.strip():
-                try:
-                    records.append(InvocationRecord.from_json(json.loads(raw)))
-                except (ValueError, KeyError, TypeError):
-                    continue
-        recovered = lines = 0
-        for start in range(0, len(records), BATCH_MAX):
-            got, added = self._replay_batch(records[start:start + BATCH_MAX])
-            recovered += got
-            lines += added
-        self.dropped_invocations = max(self._reported_invocation_drops, self.dropped_invocations - recovered)
-        self.dropped_lines = max(self._unreported_drops, self.dropped_lines - lines)
+            records = self._replay_recovered(handle.read(upto))
         self._journal_committed(len(records))
         journal.broken = False
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers import copy_sample
+from test_store_durability import get
 from test_store_kill import check_store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,13 +47,7 @@ class Served:
         self.writer = writer_of(self.proc.pid)
 
     def get(self, path: str) -> tuple[int, str | None, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, response.getheader("X-Funcstudio-Request-Id"), response.read()
-        finally:
-            conn.close()
+        return get(self.port, path)
 
     def health(self) -> dict:
         return json.loads(self.get("/__funcstudio/health")[2])
