@@ -127,6 +127,13 @@ def test_a_deleted_store_folder_gets_a_fresh_store_and_journal(project, tmp_path
         shutil.rmtree(store.parent)  # `rm -rf .funcstudio` while serving
         after = answered(port, 10)
         assert all_stored(store, after)
+        # the serving process opens a new journal on its writer's next message; a commit can be in
+        # the store a moment before that message is read (and `rm -rf` may still have been deleting
+        # when an earlier one came)
+        deadline = time.monotonic() + 10
+        while not list((store.parent / "journal").glob("*.jsonl")) and time.monotonic() < deadline:
+            answered(port, 1)
+            time.sleep(0.1)
         assert list((store.parent / "journal").glob("*.jsonl")), "answered invocations are journaled again"
         assert "was deleted" in health(port)["store_notice"]
 
