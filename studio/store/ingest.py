@@ -52,11 +52,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.project.settings import StoreSettings
-from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
+from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
 from studio.store import channel
 from studio.store.db import BUSY_TIMEOUT_MS, StoreError
-from studio.store.journal import Journal, journal_dir, journal_line, request_half
-from studio.store.writer import COMMITTED_IDS_KEPT, HALVES_KEPT, CommitInfo
+from studio.store.journal import Journal, RequestHalves, journal_dir, journal_line
+from studio.store.writer import COMMITTED_IDS_KEPT, CommitInfo
 
 if TYPE_CHECKING:
     from studio.runtime.events import Event, EventBus
@@ -128,8 +128,7 @@ class RecorderProcess:
         self._journal_wanted = journal
         self._journal: Journal | None = None
         self._journal_lock = threading.Lock()
-        self._halves: dict[str, bytes] = {}
-        """request id -> the request half of its journal line, made while it ran (`_prepare_journal`)."""
+        self._halves = RequestHalves(self.settings.body_cap_bytes)
         self._journal_pending = 0
         """Finished records sent to the child and not yet committed; at 0 the journal is truncated."""
         self._sock, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -171,7 +170,7 @@ class RecorderProcess:
             elif isinstance(event, InvocationStarted):
                 if self.recording:
                     if event.record is not None and self._journal is not None:
-                        self._prepare_journal(event.record)
+                        self._halves.prepare(event.record)  # while the function runs
                     with self._held_lock:
                         if len(self._held) < HELD_MAX:
                             self._held[event.request_id] = (time.monotonic(), [event])
@@ -215,7 +214,7 @@ class RecorderProcess:
             return bool(self._held)
 
     def _finished(self, event: InvocationFinished) -> None:
-        half = self._halves.pop(event.record.request_id, None)
+        half = self._halves.take(event.record.request_id)
         with self._held_lock:
             held = self._held.pop(event.record.request_id, None)
         if not self._alive:
@@ -236,21 +235,6 @@ class RecorderProcess:
                 self._append(journal, line)
         # nothing of it was sent yet: the child takes its start and lines from the finished line
         self._send(channel.FINISHED_WHOLE if held is not None else channel.FINISHED, line)
-
-    def _prepare_journal(self, record: InvocationRecord) -> None:
-        """Serialise the request half of the journal line now, while the function runs."""
-        try:
-            half = request_half(record, self.settings.body_cap_bytes)
-        except Exception:  # noqa: BLE001 - the finished record is journaled whole then
-            log.debug("store: could not prepare the journal line of %s", record.request_id, exc_info=True)
-            return
-        halves = self._halves
-        if len(halves) >= HALVES_KEPT:  # invocations that never finished here: forget the oldest
-            try:
-                halves.pop(next(iter(halves)))
-            except (StopIteration, RuntimeError, KeyError):
-                pass  # another thread changed it meanwhile: it shrinks next time
-        halves[record.request_id] = half
 
     def _append(self, journal: Journal, line: bytes) -> bool:
         try:

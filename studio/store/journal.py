@@ -29,6 +29,8 @@ from studio.store.redact import cap_body
 log = logging.getLogger(__name__)
 
 JOURNAL_DIR = "journal"
+HALVES_KEPT = 4096
+"""Request halves of journal lines kept for invocations still running (more: the oldest is dropped)."""
 SUFFIX = ".jsonl"
 
 
@@ -60,6 +62,34 @@ def request_half(record: InvocationRecord, body_cap: int) -> bytes:
         record = dataclasses.replace(record, request_body=body,
                                      request_body_size=size if cut else record.request_body_size)
     return _dumps(record.request_json())
+
+
+class RequestHalves:
+    """Request halves of journal lines made while their functions ran (`request_half`), by request id;
+    `take` hands one to the finished line. Bounded: invocations that never finish here are forgotten,
+    oldest first."""
+
+    def __init__(self, body_cap: int, kept: int = HALVES_KEPT) -> None:
+        self.body_cap = body_cap
+        self.kept = kept
+        self._halves: dict[str, bytes] = {}
+
+    def prepare(self, record: InvocationRecord) -> None:
+        try:
+            half = request_half(record, self.body_cap)
+        except Exception:  # noqa: BLE001 - the finished record is journaled whole then
+            log.debug("store: could not prepare the journal line of %s", record.request_id, exc_info=True)
+            return
+        halves = self._halves
+        if len(halves) >= self.kept:
+            try:
+                halves.pop(next(iter(halves)))
+            except (StopIteration, RuntimeError, KeyError):
+                pass  # another request thread changed it meanwhile: it shrinks next time
+        halves[record.request_id] = half
+
+    def take(self, request_id: str) -> bytes | None:
+        return self._halves.pop(request_id, None)
 
 
 def _dumps(value: dict) -> bytes:

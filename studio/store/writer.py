@@ -72,12 +72,12 @@ from studio.store import durability, maintenance
 from studio.store.db import BUSY_TIMEOUT_MS, NotADatabaseError, StoreError, describe_error, open_store
 from studio.store.journal import (
     Journal,
+    RequestHalves,
     journal_dir,
     journal_line,
     orphans,
     parse_records,
     read_records,
-    request_half,
 )
 from studio.store.redact import Redactor, cap_line
 from studio.store.rows import SavedRequest, frame_rows, invocation_row
@@ -89,8 +89,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-HALVES_KEPT = 4096
-"""Request halves of journal lines kept for invocations still running (more: the oldest is dropped)."""
 BATCH_MAX = 5_000
 """Events written per transaction at most; a bigger backlog is written in several."""
 COMMITTED_IDS_KEPT = 20_000
@@ -178,8 +176,7 @@ class Recorder:
         self._journal_lock = threading.Lock()
         self._journal_pending = 0
         """Finished records in the journal and not yet committed; at 0 the journal is truncated."""
-        self._halves: dict[str, bytes] = {}
-        """request id -> the request half of its journal line, made while it ran (`_prepare_journal`)."""
+        self._halves = RequestHalves(self.settings.body_cap_bytes)
         self.replayed = 0
         """Invocations recovered from dead processes' journals at start."""
         self._replay_done = threading.Event()
@@ -231,9 +228,9 @@ class Recorder:
                 return
         if self._journal is not None:
             if isinstance(event, InvocationFinished):
-                self._append_journal(event.record, self._halves.pop(event.record.request_id, None))
+                self._append_journal(event.record, self._halves.take(event.record.request_id))
             elif isinstance(event, InvocationStarted) and event.record is not None:
-                self._prepare_journal(event.record)
+                self._halves.prepare(event.record)  # while the function runs
         with self._count_lock:
             self._queue.append(event)
             self._enqueued += 1
@@ -246,22 +243,6 @@ class Recorder:
         except OSError as exc:
             log.warning("store: no journal in %s (%s): invocations answered just before a kill may be "
                         "lost", journal_dir(self.db_path), exc)
-
-    def _prepare_journal(self, record: InvocationRecord) -> None:
-        """Serialise the request half of the journal line now, while the function runs (the gateway
-        announces an invocation once its request is on the way to the worker)."""
-        try:
-            half = request_half(record, self.settings.body_cap_bytes)
-        except Exception:  # noqa: BLE001 - the finished record is journaled whole then
-            log.debug("store: could not prepare the journal line of %s", record.request_id, exc_info=True)
-            return
-        halves = self._halves
-        if len(halves) >= HALVES_KEPT:  # invocations that never finished here: forget the oldest
-            try:
-                halves.pop(next(iter(halves)))
-            except (StopIteration, RuntimeError, KeyError):
-                pass  # another request thread changed it meanwhile: it shrinks next time
-        halves[record.request_id] = half
 
     def _append_journal(self, record: InvocationRecord, half: bytes | None = None) -> None:
         try:
