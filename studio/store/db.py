@@ -271,7 +271,8 @@ def _v1_initial(db: Database) -> None:
     logs.create_index(["time"])
     db["frames"].create_index(["invocation_id", "idx"])
     db["saved_requests"].create_index(["function_id", "name"], unique=True)
-    # External-content FTS5 kept in step by triggers, so pruning a log row prunes its index entry.
+    # External-content FTS5 kept in step by triggers, so pruning a log row prunes its index entry
+    # (the insert trigger goes in v6: the writer indexes each commit's lines in one statement).
     logs.enable_fts(["text"], fts_version="FTS5", create_triggers=True, tokenize="unicode61")
     db["counters"].insert_all([{"name": "invocations", "value": 0}, {"name": "logs", "value": 0}])
 
@@ -301,6 +302,13 @@ def _v5_phases(db: Database) -> None:
     db["invocations"].add_column("handler_ms", float)
 
 
+def _v6_index_logs_per_commit(db: Database) -> None:
+    """Log lines are indexed for search by one statement per commit (`maintenance.insert_logs`)
+    instead of a trigger per row: the trigger goes, so no line is indexed twice. Rows written before
+    are indexed already; the delete and update triggers stay (retention and clear rely on them)."""
+    db.execute("DROP TRIGGER IF EXISTS logs_ai")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_function_level_index, _v3_app_path,
-                                                _v4_paused_ms, _v5_phases]
+                                                _v4_paused_ms, _v5_phases, _v6_index_logs_per_commit]
 SCHEMA_VERSION = len(MIGRATIONS)

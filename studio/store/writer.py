@@ -429,7 +429,8 @@ class Recorder:
         conn = self._conn
         assert conn is not None
         conn.execute("BEGIN IMMEDIATE")
-        new_invocations = new_logs = recovered = 0
+        new_invocations = recovered = 0
+        log_rows: list[tuple] = []
         for record in records:
             row = conn.execute(
                 "SELECT id, state FROM invocations WHERE request_id = ?", (record.request_id,)
@@ -442,24 +443,14 @@ class Recorder:
             ).fetchone()[0]
             have = {seq for (seq,) in conn.execute("SELECT seq FROM logs WHERE invocation_id = ?",
                                                    (invocation_id,))}
-            rows = [
-                (invocation_id, line.function_id, line.seq, line.time, line.stream,
-                 line.level.upper() if line.level else None, cap_line(line.text))
-                for line in record.logs if line.seq not in have
-            ]
-            if rows:
-                conn.executemany(
-                    "INSERT INTO logs (invocation_id, function_id, seq, time, stream, level, text) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                new_logs += len(rows)
+            log_rows.extend(_log_row(invocation_id, line) for line in record.logs if line.seq not in have)
             self.replayed += 1
             recovered += 1
+        self._insert_logs(conn, log_rows)
         maintenance.bump(conn, "invocations", new_invocations)
-        maintenance.bump(conn, "logs", new_logs)
+        maintenance.bump(conn, "logs", len(log_rows))
         conn.execute("COMMIT")
-        return recovered, new_logs
+        return recovered, len(log_rows)
 
     def _replay_recovered(self, data: bytes) -> list[InvocationRecord]:
         """Commit the journal lines in `data` after a pause; they no longer count as dropped."""
@@ -612,18 +603,14 @@ class Recorder:
         if self._unreported_drops != self.dropped_lines or self._reported_invocation_drops != self.dropped_invocations:
             log_rows.append(self._drop_notice(conn))
             new_invocations += 1
-        last_log_id = None
-        if log_rows:
-            conn.executemany(
-                "INSERT INTO logs (invocation_id, function_id, seq, time, stream, level, text) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                log_rows,
-            )
-            last_log_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        last_log_id = self._insert_logs(conn, log_rows)
         maintenance.bump(conn, "invocations", new_invocations)
         maintenance.bump(conn, "logs", len(log_rows))
         conn.execute("COMMIT")
         return CommitInfo(len(finished), len(log_rows), last_log_id, tuple(finished))
+
+    # every insert into `logs` goes through here: it also indexes the lines for search
+    _insert_logs = staticmethod(maintenance.insert_logs)
 
     def _invocation_id(self, conn: sqlite3.Connection, request_id: str, event: LogLine) -> tuple[int, int]:
         """The row a log line belongs to; a placeholder row when its start was never seen."""
@@ -734,8 +721,7 @@ class Recorder:
             self._start(conn, notice)
             invocation_id = self._open_ids.pop(notice.request_id)
             conn.execute("UPDATE invocations SET state = 'finished' WHERE id = ?", (invocation_id,))
-            conn.execute("INSERT INTO logs (invocation_id, function_id, seq, time, stream, level, text) "
-                         "VALUES (?, NULL, 0, ?, 'platform', 'INFO', ?)", (invocation_id, now, text))
+            self._insert_logs(conn, [(invocation_id, None, 0, now, "platform", "INFO", text)])
             maintenance.bump(conn, "invocations", 1)
             maintenance.bump(conn, "logs", 1)
             conn.execute("COMMIT")
@@ -830,11 +816,7 @@ class Recorder:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             row = self._drop_notice(conn)
-            conn.execute(
-                "INSERT INTO logs (invocation_id, function_id, seq, time, stream, level, text) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
+            self._insert_logs(conn, [row])
             maintenance.bump(conn, "invocations", 1)
             maintenance.bump(conn, "logs", 1)
             conn.execute("COMMIT")

@@ -69,7 +69,7 @@ def test_declared_tables_columns_and_filter_indexes(store_path):
     ]:
         assert wanted in indexes, wanted
     triggers = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    assert {"logs_ai", "logs_ad", "logs_au"} <= triggers
+    assert {"logs_ad", "logs_au"} <= triggers and "logs_ai" not in triggers  # v6: indexed per commit
     conn.close()
 
 
@@ -126,7 +126,7 @@ def test_migration_from_a_version_1_store_keeps_data_and_adds_the_index(
             "old-1 line 0",
         ]
     conn = sqlite3.connect(store_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 6
     assert (
         conn.execute(
             "SELECT count(*) FROM sqlite_master WHERE name = 'idx_logs_function_id_level_id'"

@@ -1,0 +1,140 @@
+"""Search's FTS5 index is filled by one statement per commit (schema 6, `maintenance.insert_logs`):
+every path that writes lines indexes them exactly once, and a store made with the old per-row insert
+trigger is migrated without indexing anything twice."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from store_builders import T0, invocation_events, publish_all, record, wait_until
+
+from studio.project.settings import StoreSettings
+from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
+from studio.store import db
+from studio.store.journal import journal_dir, journal_line
+from studio.store.queries import Filter, Reader
+
+
+def edgeone_events(request_id: str, word: str) -> list:
+    """A user line and the two platform lines of an EdgeOne request, as the runtime publishes them."""
+    lines = (
+        LogLine(request_id, "api/shop", 0, T0, "platform", None, f"Pages request path: https://x/{request_id}"),
+        LogLine(request_id, "api/shop", 1, T0, "stdout", None, f"order {word} shipped"),
+        LogLine(request_id, "api/shop", 2, T0, "platform", None, "Pages response status: 200"),
+    )
+    rec = record(request_id, function_id="api/shop", logs=lines, log_count=len(lines))
+    return [InvocationStarted(request_id, "api/shop", "http", "GET", "/api/hello", T0), *lines,
+            InvocationFinished(rec)]
+
+
+def found(path, words: str) -> list[tuple[str, str]]:
+    with Reader(path) as reader:
+        return [(line.request_id, line.text) for line in reader.logs(Filter(text=words))]
+
+
+def assert_indexed_once(path) -> None:
+    """FTS5's own check of the index against `logs`: a line indexed twice, or not at all, fails it."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("INSERT INTO logs_fts (logs_fts, rank) VALUES ('integrity-check', 1)")
+    finally:
+        conn.close()
+
+
+def triggers(path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    finally:
+        conn.close()
+
+
+def test_user_and_platform_lines_are_found(make_recorder, store_path):
+    recorder = make_recorder()
+    for index in range(3):  # separate commits, and one batch of two
+        publish_all(recorder, edgeone_events(f"r{index}", f"parcel{index}"))
+        if index != 1:
+            assert recorder.flush()
+    assert found(store_path, "parcel1") == [("r1", "order parcel1 shipped")]
+    assert found(store_path, "shipped") == [(f"r{i}", f"order parcel{i} shipped") for i in (2, 1, 0)]
+    assert [text for _, text in found(store_path, "Pages response status")] == ["Pages response status: 200"] * 3
+    assert found(store_path, "https x r2") == [("r2", "Pages request path: https://x/r2")]
+    with Reader(store_path) as reader:  # the history's text search goes through the same index
+        assert [inv.request_id for inv in reader.invocations(Filter(text="parcel2"))] == ["r2"]
+    assert "logs_ai" not in triggers(store_path) and {"logs_ad", "logs_au"} <= triggers(store_path)
+    assert_indexed_once(store_path)
+
+
+def test_search_after_retention_and_after_clear(make_recorder, store_path):
+    recorder = make_recorder(StoreSettings(max_invocations=5, max_log_lines=1_000_000))
+    for index in range(12):
+        publish_all(recorder, edgeone_events(f"r{index:02d}", f"parcel{index:02d}"))
+    assert recorder.flush()
+    assert wait_until(lambda: not found(store_path, "parcel00"))  # pruned lines leave the index
+    assert found(store_path, "parcel11") == [("r11", "order parcel11 shipped")]
+    assert_indexed_once(store_path)
+
+    recorder.clear()
+    assert found(store_path, "shipped") == []
+    publish_all(recorder, edgeone_events("after", "crate"))
+    assert recorder.flush()
+    assert found(store_path, "crate") == [("after", "order crate shipped")]
+    assert [rid for rid, _ in found(store_path, "Pages response")] == ["after"]  # ids start over after clear
+    assert_indexed_once(store_path)
+
+
+def test_a_store_with_the_insert_trigger_is_migrated_and_nothing_is_indexed_twice(
+    store_path, make_recorder, monkeypatch
+):
+    monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS[:5])
+    monkeypatch.setattr(db, "SCHEMA_VERSION", 5)
+    conn = db.open_store(store_path)  # a store as schema 5 made it: its writer left indexing to the trigger
+    assert "logs_ai" in triggers(store_path)
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO invocations (id, request_id, state, trigger, method, path, started_at) "
+                 "VALUES (1, 'old', 'finished', 'http', 'GET', '/', ?)", (T0,))
+    conn.executemany("INSERT INTO logs (invocation_id, seq, time, stream, text) VALUES (1, ?, ?, 'stdout', ?)",
+                     [(0, T0, "order vintage shipped"), (1, T0, "Pages response status: 200")])
+    conn.execute("UPDATE counters SET value = CASE name WHEN 'logs' THEN 2 ELSE 1 END")
+    conn.execute("COMMIT")
+    conn.close()
+    monkeypatch.undo()
+
+    recorder = make_recorder()
+    publish_all(recorder, edgeone_events("new", "modern"))
+    assert recorder.flush()
+    conn = sqlite3.connect(store_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 6
+    conn.close()
+    assert "logs_ai" not in triggers(store_path)
+    assert found(store_path, "vintage") == [("old", "order vintage shipped")]
+    assert found(store_path, "modern") == [("new", "order modern shipped")]
+    assert [rid for rid, _ in found(store_path, "Pages response status")] == ["new", "old"]
+    assert_indexed_once(store_path)
+
+    conn = sqlite3.connect(store_path)  # and the check does catch a line indexed twice
+    conn.execute("INSERT INTO logs_fts (rowid, text) SELECT id, text FROM logs WHERE text LIKE '%vintage%'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(sqlite3.DatabaseError):
+        assert_indexed_once(store_path)
+
+
+def test_replayed_journals_are_indexed(make_recorder, store_path):
+    first = make_recorder(journal=False)
+    publish_all(first, edgeone_events("dead0", "relic0"))  # committed before its process was killed
+    assert first.flush()
+    first.close()
+    folder = journal_dir(store_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    dead = [edgeone_events(f"dead{index}", f"relic{index}")[-1].record for index in range(3)]
+    # a dead process's journal (nobody holds its lock)
+    (folder / "999999-dead.jsonl").write_bytes(b"".join(journal_line(rec, 1 << 20) for rec in dead))
+    recorder = make_recorder()
+    publish_all(recorder, invocation_events("live", 2))
+    assert recorder.flush()
+    assert found(store_path, "relic0") == [("dead0", "order relic0 shipped")]
+    assert [rid for rid, _ in found(store_path, "shipped")] == ["dead2", "dead1", "dead0"]
+    assert found(store_path, "live line") == [("live", "live line 1"), ("live", "live line 0")]
+    assert_indexed_once(store_path)
