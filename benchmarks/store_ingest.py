@@ -129,6 +129,13 @@ class Before(Recorder):
         assert self._conn is not None
         self._conn.execute(INSERT_TRIGGER)  # schema 5: each log row indexed by its own trigger run
 
+    def _finish(self, conn: sqlite3.Connection, record: InvocationRecord) -> int:
+        if record.request_id not in self._open_ids:  # every record not started here was looked up first
+            row = conn.execute("SELECT id FROM invocations WHERE request_id = ?", (record.request_id,)).fetchone()
+            if row is not None:
+                self._open_ids[record.request_id] = row[0]
+        return super()._finish(conn, record)
+
     @staticmethod
     def _insert_logs(conn: sqlite3.Connection, rows: list[tuple]) -> int | None:
         if not rows:

@@ -1,17 +1,21 @@
 """Search's FTS5 index is filled by one statement per commit (schema 6, `maintenance.insert_logs`):
 every path that writes lines indexes them exactly once, and a store made with the old per-row insert
-trigger is migrated without indexing anything twice."""
+trigger is migrated without indexing anything twice. And a finished record is inserted without
+looking its request id up first, yet a row that exists after all is finished, never doubled."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import time
 
 import pytest
 from store_builders import T0, invocation_events, publish_all, record, wait_until
 
 from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
-from studio.store import db
+from studio.store import channel, db
+from studio.store.ingester import Ingester
 from studio.store.journal import journal_dir, journal_line
 from studio.store.queries import Filter, Reader
 
@@ -137,4 +141,54 @@ def test_replayed_journals_are_indexed(make_recorder, store_path):
     assert found(store_path, "relic0") == [("dead0", "order relic0 shipped")]
     assert [rid for rid, _ in found(store_path, "shipped")] == ["dead2", "dead1", "dead0"]
     assert found(store_path, "live line") == [("live", "live line 1"), ("live", "live line 0")]
+    assert_indexed_once(store_path)
+
+
+def running_row(store_path, request_id: str) -> None:
+    """A `running` row as a writer that died after committing the start left it."""
+    conn = db.open_store(store_path)
+    conn.execute("INSERT INTO invocations (request_id, state, function_id, trigger, method, path, started_at) "
+                 "VALUES (?, 'running', 'api/shop', 'http', 'GET', '/api/hello', ?)", (request_id, time.time()))
+    conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'invocations'")
+    conn.close()
+
+
+def test_a_whole_finished_line_for_an_existing_row_finishes_that_row(make_recorder, store_path):
+    """The writer process inserts a FINISHED_WHOLE record without looking its request id up; when a
+    row exists after all, the insert's conflict turns into an update: still one row."""
+    running_row(store_path, "again")
+    ingester = Ingester(socket.socketpair()[0])
+    ingester.recorder = recorder = make_recorder(journal=False)
+    for request_id in ("again", "fresh"):
+        line = journal_line(edgeone_events(request_id, f"box-{request_id}")[-1].record, 1 << 20)
+        ingester._handle(channel.FINISHED_WHOLE, line)
+    assert recorder.flush()
+    conn = sqlite3.connect(store_path)
+    assert conn.execute("SELECT request_id, state, status, log_count FROM invocations ORDER BY id").fetchall() == [
+        ("again", "finished", 200, 3), ("fresh", "finished", 200, 3)]
+    assert dict(conn.execute("SELECT name, value FROM counters")) == {"invocations": 2, "logs": 6}
+    conn.close()
+    assert found(store_path, "box again") == [("again", "order box-again shipped")]
+    assert recorder.skipped_events == 0
+    assert_indexed_once(store_path)
+
+
+def test_replaying_a_journal_over_a_running_row_and_a_recorded_one_keeps_one_row_each(make_recorder, store_path):
+    first = make_recorder(journal=False)
+    publish_all(first, edgeone_events("recorded", "done"))
+    assert first.flush()
+    first.close()
+    running_row(store_path, "started")
+    folder = journal_dir(store_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    records = [edgeone_events(rid, f"w-{rid}")[-1].record for rid in ("recorded", "started", "started")]
+    (folder / "999999-dead.jsonl").write_bytes(b"".join(journal_line(rec, 1 << 20) for rec in records))
+    recorder = make_recorder()
+    assert recorder.flush()
+    conn = sqlite3.connect(store_path)
+    assert conn.execute("SELECT request_id, state FROM invocations ORDER BY id").fetchall() == [
+        ("recorded", "finished"), ("started", "finished")]
+    assert conn.execute("SELECT count(*) FROM logs").fetchone()[0] == 6
+    assert dict(conn.execute("SELECT name, value FROM counters")) == {"invocations": 2, "logs": 6}
+    conn.close()
     assert_indexed_once(store_path)
