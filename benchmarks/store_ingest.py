@@ -18,19 +18,30 @@ Variants, taking turns within each round (so a noisy moment hits all of them):
            finished record not started in this process first looks its row up by request id
   now      the writer as it is
 CPU us per invocation, medians over `--rounds`; ratio = now / before (below 1: cheaper).
+
+Then the whole writer PROCESS as `funcstudio serve` runs it (`RecorderProcess`, ingest.py): this
+checkout's started/line/finished events are published at `--rate` invocations a second for
+`--seconds`, as a busy gateway would (the serving side holds the quick ones back and sends one
+FINISHED_WHOLE frame each), then flushed; the writer process's own CPU (utime + stime from /proc)
+per invocation is printed. With `--compare-with OTHER_CHECKOUT` (e.g. a `git worktree` of the commit
+before a change) the same runs against that checkout's writer process, rounds taking turns.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _runtime_bench import get, write_project
+from _runtime_bench import ROOT, get, write_project
 
 from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished
@@ -150,11 +161,41 @@ INSERT_TRIGGER = (
 VARIANTS: dict[str, type[Recorder]] = {"before": Before, "now": Recorder}
 
 
+def writer_process_section(folder: Path, samples: list[InvocationRecord], args, settings: StoreSettings) -> None:
+    checkouts = {"now": ROOT}
+    if args.compare_with is not None:
+        checkouts = {f"@{args.compare_with.name}": args.compare_with.resolve(), "now": ROOT}
+    count = int(args.rate * args.seconds)
+    print(f"\nthe writer process (RecorderProcess), {count} invocations at {args.rate:.0f}/s, medians of "
+          f"{args.rounds} rounds, its CPU us per invocation")
+    results: dict[str, list[float]] = {name: [] for name in checkouts}
+    for round_ in range(args.rounds):
+        for name, checkout in checkouts.items():
+            lines_file = folder / f"lines-{round_}-{len(results[name])}.jsonl"
+            lines_file.write_bytes(b"".join(journal_lines(samples, count, f"p{round_}", settings.body_cap_bytes)))
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+                p for p in (str(checkout), os.environ.get("PYTHONPATH")) if p))
+            out = subprocess.run(
+                [sys.executable, str(ROOT / "benchmarks" / "_writer_feed.py"), str(lines_file), str(args.rate),
+                 str(folder / f"proc-{name}-{round_}" / "studio.db")],
+                env=env, capture_output=True, text=True, timeout=600, cwd=str(checkout))
+            if out.returncode:
+                raise SystemExit(f"{name}: {out.stderr}")
+            results[name].append(json.loads(out.stdout.splitlines()[-1])["us"])
+    medians = {name: statistics.median(values) for name, values in results.items()}
+    for name, value in medians.items():
+        ratio = f"   ratio now/{name}: {medians['now'] / value:.2f}" if name != "now" else ""
+        print(f"  {name:<20} {value:>8.1f} us{ratio}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invocations", type=int, default=2048, help="per round and variant")
     parser.add_argument("--batches", type=int, nargs="+", default=[8, 64, 512])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=1500.0, help="invocations a second into the writer process")
+    parser.add_argument("--seconds", type=float, default=2.0, help="per writer-process round")
+    parser.add_argument("--compare-with", type=Path, default=None, help="another checkout's writer process")
     args = parser.parse_args()
     settings = StoreSettings(max_invocations=10**9, max_log_lines=10**9)
     with tempfile.TemporaryDirectory(prefix="funcstudio-bench-ingest-") as tmp:
@@ -184,6 +225,7 @@ def main() -> None:
             medians = {name: statistics.median(values) for name, values in samples_us.items()}
             ratio = f"  {medians['now'] / medians['before']:>17.2f}" if "before" in medians else ""
             print(f"  {batch:>10}  " + "  ".join(f"{medians[name]:>8.1f}" for name in VARIANTS) + ratio)
+        writer_process_section(folder, samples, args, settings)
 
 
 if __name__ == "__main__":
