@@ -210,6 +210,8 @@ def cap_line(text: str) -> str:
 
 def valid_text(text: str) -> str:
     """`text` as valid UTF-8: lone surrogates (undecodable bytes a process printed) become U+FFFD."""
+    if text.isascii():  # nearly always, and a flag lookup rather than an encode (~20 strings a record)
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
