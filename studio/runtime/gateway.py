@@ -45,6 +45,7 @@ from studio.runtime.debug import DEBUG_HEADER, PROFILE_HEADER
 from studio.runtime.direct import build_direct_request, route_info
 from studio.runtime.events import ErrorInfo, InvocationFinished, InvocationRecord, ParityWarning
 from studio.runtime.faults import no_match_owner, render_no_match
+from studio.runtime.http_protocol import WHOLE_RESPONSE
 from studio.runtime.records import record_to_json
 from studio.runtime.supervisor import Invocation, Supervisor, new_request_id
 
@@ -327,7 +328,11 @@ class Gateway:
             return  # the server is stopping and has closed this connection: nobody to answer
         finally:
             self._in_flight -= 1
-        await send({"type": "http.response.start", "status": reply.status, "headers": reply.asgi_headers()})
+        headers = reply.asgi_headers()
+        whole = scope.get("extensions", {}).get(WHOLE_RESPONSE)
+        if whole is not None and whole(reply.status, headers, reply.body):
+            return
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
 
     async def handle(self, scope: dict, body: bytes) -> Reply:

@@ -11,6 +11,10 @@ that a malformed or oversized request is answered here and never reaches the app
   - a head or body that stalls for `stall_timeout_s`              408
   - every refusal is JSON naming the reason (uvicorn answers plain text) and closes the connection.
 
+It also offers the application one ASGI extension, `WHOLE_RESPONSE`: a response known whole (status,
+headers, body) goes out in one write. uvicorn's `send` writes the head and the body apart, two TCP
+segments that a keep-alive client reads in two wake-ups.
+
 A request the protocol refused mid-body reaches the application as `http.disconnect`, which the
 gateway treats as "never invoke".
 """
@@ -21,6 +25,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 
 import httptools
@@ -30,6 +35,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 # uvicorn precomputes status lines for 100-599 only; a function may answer anything up to 999.
 for _code in range(600, 1000):
     httptools_impl.STATUS_LINE.setdefault(_code, b"HTTP/1.1 %d \r\n" % _code)
+
+WHOLE_RESPONSE = "funcstudio.whole_response"
+"""`scope["extensions"][WHOLE_RESPONSE](status, headers, body) -> bool`: headers are (bytes, bytes)
+with the Content-Length; False (nothing written) when the response must go through `send`."""
 
 LINGER_S = 2.0
 """After refusing a body, keep discarding what the client still sends this long before closing, so
@@ -176,6 +185,9 @@ class GatewayProtocol(HttpToolsProtocol):
             return
         self._cancel_stall_timer()  # the head is complete; data_received times a body still due
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:  # uvicorn made this request's cycle
+            self.scope["extensions"] = {WHOLE_RESPONSE: partial(self._whole_response, cycle)}
 
     def on_body(self, body: bytes) -> None:
         if self._refused:
@@ -207,6 +219,35 @@ class GatewayProtocol(HttpToolsProtocol):
             return
         if not self._refused and cycle is not None and not cycle.response_complete and cycle.more_body:
             self._arm_stall_timer()  # a pipelined request just started and its body is still due
+
+    def _whole_response(self, cycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+        """Head and body in one write, the cycle's state moved as uvicorn's `send` moves it."""
+        if cycle.response_started or cycle.flow.write_paused:
+            return False  # uvicorn's `send` raises, or waits for the client to drain
+        if cycle.disconnected:
+            return True  # as uvicorn: nobody to answer
+        names = b"".join(name for name, _ in headers)
+        values = b"".join(value for _, value in headers)
+        # uvicorn's own checks, once over all names and once over all values (character classes)
+        if httptools_impl.HEADER_RE.search(names) or httptools_impl.HEADER_VALUE_RE.search(values):
+            raise RuntimeError("Invalid HTTP header name or value.")
+        cycle.response_started = True
+        cycle.waiting_for_100_continue = False
+        parts = [httptools_impl.STATUS_LINE[status]]
+        for name, value in headers:
+            parts += (name.lower(), b": ", value, b"\r\n")
+        if not cycle.keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts.append(b"\r\n")
+        if cycle.scope["method"] != "HEAD":
+            parts.append(body)
+        self.transport.write(b"".join(parts))
+        cycle.response_complete = True
+        cycle.message_event.set()
+        if not cycle.keep_alive:
+            self.transport.close()
+        cycle.on_response()
+        return True
 
     def send_400_response(self, msg: str) -> None:  # uvicorn's own path (e.g. an upgrade it cannot do)
         self.refuse(400, "malformed-http", msg)

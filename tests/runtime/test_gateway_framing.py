@@ -224,3 +224,30 @@ def test_a_request_split_right_after_another_is_not_taken_for_http09(runtime):
         while chunk := sock.recv(65536):
             rest += chunk
     assert first.startswith(b"HTTP/1.1 200 OK") and rest.startswith(b"HTTP/1.1 200 OK") and rest.endswith(b"def")
+
+
+def _answer(raw: bytes) -> tuple[bytes, dict[bytes, bytes], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status, *lines = head.split(b"\r\n")
+    return status, dict(line.lower().split(b": ", 1) for line in lines), body
+
+
+def test_answers_written_whole_keep_uvicorns_framing(runtime):
+    """The gateway writes an answer's head and body in one write (its own ASGI extension): HEAD still
+    gets the Content-Length and no body, HTTP/1.0 and `Connection: close` get `connection: close`
+    and the close, and keep-alive answers end exactly at their Content-Length."""
+    status, headers, body = _answer(exchange(runtime.port, b"HEAD /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                                           b"Connection: close\r\n\r\n"))
+    assert status.startswith(b"HTTP/1.1 405") and int(headers[b"content-length"]) > 0 and body == b""  # no do_HEAD
+    assert headers[b"connection"] == b"close"
+    status, headers, body = _answer(exchange(runtime.port, b"POST /echo HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                                                           b"Content-Length: 2\r\n\r\nhi"))
+    assert status == b"HTTP/1.1 200 OK" and headers[b"connection"] == b"close" and body == b"hi"
+    with socket.create_connection(("127.0.0.1", runtime.port), timeout=30) as sock:
+        for text in (b"one", b"two"):
+            sock.sendall(POST + b"Content-Length: %d\r\n\r\n%s" % (len(text), text))
+            raw = b""
+            while b"\r\n\r\n" not in raw or len(raw.partition(b"\r\n\r\n")[2]) < len(text):
+                raw += sock.recv(65536)
+            status, headers, body = _answer(raw)
+            assert status == b"HTTP/1.1 200 OK" and b"connection" not in headers and body == text
