@@ -564,7 +564,7 @@ class Instance:
                                             ErrorInfo("WorkerExit", "the instance is not running", ""))
             return run, b""
         request_id = str(request.get("request_id") or "")
-        data = protocol.encode_frame({"type": "invoke", "request_id": request_id, "deadline_s": deadline_s,
+        data = protocol.encode_trusted_frame({"type": "invoke", "request_id": request_id, "deadline_s": deadline_s,
                                       "request": request}, body)
         try:
             sent = self._process.channel.send(data)

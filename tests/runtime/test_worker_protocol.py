@@ -47,3 +47,51 @@ def test_frames_carry_file_descriptors():
             if fd >= 0:
                 os.close(fd)
         right.close()
+
+
+def test_marshalled_frames_read_as_their_json_would():
+    message = {"type": "invoke", "request": {"headers": [["Host", "x"]], "n": 1.5, "none": None, "t": True}}
+    data = protocol.encode_trusted_frame(message, b"body")
+    assert protocol.HEADER.unpack_from(data)[0] & protocol.MARSHALLED
+    left, right = socket.socketpair()
+    with left, right:
+        left.sendall(data + protocol.encode_trusted_frame({"type": "x", "odd": object()}))
+        assert protocol.recv_frame(right) == (message, b"body")
+        odd, _ = protocol.recv_frame(right)  # marshal cannot write it: JSON writes its repr
+        assert odd["odd"].startswith("<object object")
+    # workers must answer in JSON: a marshalled frame from one is refused as garbage
+    with pytest.raises(protocol.ProtocolError):
+        protocol.FrameDecoder().feed(data)
+
+
+def test_every_invoke_frame_the_gateway_sends_reads_the_same_as_json(tmp_path, monkeypatch):
+    """The supervisor marshals its invoke frames: that is only right while every request it builds
+    holds JSON types alone (a tuple would reach the worker as a tuple, not a list). Every kind of
+    request of the sample projects (HTTP on each route, direct events, timers' events) is checked."""
+    import json
+    import marshal
+    import shutil
+    from pathlib import Path
+
+    from gw_helpers import request, serving
+
+    sent = []
+    trusted = protocol.encode_trusted_frame
+    monkeypatch.setattr(protocol, "encode_trusted_frame",
+                        lambda message, blob=b"": sent.append(message) or trusted(message, blob))
+    samples = Path(__file__).resolve().parents[2] / "sample_projects"
+    for sample in sorted(samples.iterdir()):
+        root = shutil.copytree(sample, tmp_path / sample.name, ignore=shutil.ignore_patterns(".funcstudio"))
+        with serving(root) as runtime:
+            project = runtime.gateway.state.project
+            for route in project.routes:
+                path = route.path.replace("[[", "[").replace("]]", "]")
+                path = "/".join("x" if part.startswith("[") or part.startswith(":") else part
+                                for part in path.split("/")) or "/"
+                request(runtime.port, "POST", path + "?q=1", body=b'{"a": 1}',
+                        headers={"Content-Type": "application/json", "X-Two": "a"})
+            for function in project.functions:
+                runtime.gateway.invoke_direct(function, {"a": [1, {"b": None}], "s": "ü"}, "invoke")
+    assert len(sent) > 10
+    for message in sent:
+        assert marshal.loads(marshal.dumps(message)) == json.loads(json.dumps(message)), message

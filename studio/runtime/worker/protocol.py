@@ -7,6 +7,11 @@ A frame is an 8-byte header (two big-endian uint32: the JSON length and the blob
 then the JSON object (UTF-8), then the blob (raw bytes: request or response bodies, never
 base64). Frames travel on a dedicated socket/pipe, never on the worker's stdout.
 
+Frames the supervisor sends may carry the object as `marshal` data instead of JSON (the top bit
+of the first length says so): the same JSON-typed object, encoded and decoded several times faster
+on every request. Only the trusted direction does this: frames a worker sends must be JSON
+(`FrameDecoder` refuses anything else), since `marshal` is not safe against crafted input.
+
 Messages (the "type" key):
 
 supervisor -> worker
@@ -76,11 +81,15 @@ Everything else in `extra` of the config is platform settings, passed through to
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import socket
 import struct
 
 HEADER = struct.Struct(">II")
+MARSHALLED = 1 << 31
+"""Set in a frame's first length: its object is `marshal` data (version `MARSHAL_VERSION`)."""
+MARSHAL_VERSION = 4  # readable by every Python 3 a project may run its instances on
 MAX_JSON = 64 * 1024 * 1024
 MAX_BLOB = 256 * 1024 * 1024
 
@@ -96,6 +105,22 @@ class ConnectionClosed(ProtocolError):
 def encode_frame(message: dict, blob: bytes = b"") -> bytes:
     data = json.dumps(message, ensure_ascii=False, default=repr).encode("utf-8")
     return HEADER.pack(len(data), len(blob)) + data + blob
+
+
+def encode_trusted_frame(message: dict, blob: bytes = b"") -> bytes:
+    """`encode_frame` for the supervisor's frames to its own workers: `marshal` when the message is
+    plain data, else JSON. Messages must hold JSON types only (lists, not tuples) to read the same."""
+    try:
+        data = marshal.dumps(message, MARSHAL_VERSION)
+    except ValueError:  # an object marshal cannot write: JSON writes its repr
+        return encode_frame(message, blob)
+    return HEADER.pack(len(data) | MARSHALLED, len(blob)) + data + blob
+
+
+def _decode_object(raw: bytes, marshalled: bool):
+    if marshalled:
+        return marshal.loads(raw)
+    return json.loads(raw) if raw else {}
 
 
 def send_frame(sock: socket.socket, message: dict, blob: bytes = b"") -> None:
@@ -125,11 +150,14 @@ def _read_exact(read, n: int, at_boundary: bool) -> bytes:
 
 
 def read_frame_with(read) -> tuple[dict, bytes]:
-    """Read one frame using `read(n) -> bytes` (a socket's recv or os.read on a fd)."""
+    """Read one frame using `read(n) -> bytes` (a socket's recv or os.read on a fd); JSON or
+    `marshal` (frames from the supervisor)."""
     json_len, blob_len = HEADER.unpack(_read_exact(read, HEADER.size, True))
+    marshalled = bool(json_len & MARSHALLED)
+    json_len &= ~MARSHALLED
     if json_len > MAX_JSON or blob_len > MAX_BLOB:
         raise ProtocolError(f"frame too large ({json_len} + {blob_len} bytes)")
-    message = json.loads(_read_exact(read, json_len, False)) if json_len else {}
+    message = _decode_object(_read_exact(read, json_len, False), marshalled) if json_len else {}
     blob = _read_exact(read, blob_len, False) if blob_len else b""
     if not isinstance(message, dict) or "type" not in message:
         raise ProtocolError("frame without a type")
@@ -173,7 +201,8 @@ def recv_frame_with_fds(sock: socket.socket, max_fds: int = 8) -> tuple[dict, by
 
 
 class FrameDecoder:
-    """Incremental decoding for non-blocking readers: feed bytes, take whole frames."""
+    """Incremental decoding for non-blocking readers: feed bytes, take whole frames. JSON frames only:
+    this reads what workers send, and a `marshal` frame from one is garbage (see the module doc)."""
 
     def __init__(self) -> None:
         self._buffer = bytearray()
