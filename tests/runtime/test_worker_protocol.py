@@ -95,3 +95,25 @@ def test_every_invoke_frame_the_gateway_sends_reads_the_same_as_json(tmp_path, m
     assert len(sent) > 10
     for message in sent:
         assert marshal.loads(marshal.dumps(message)) == json.loads(json.dumps(message)), message
+
+
+def test_recv_frame_keeps_what_came_beyond_its_frame():
+    """`recv_frame` reads a frame in one recv when it can: two frames in one write, a frame split
+    over two writes and a big blob all come out whole and in order."""
+    import threading
+
+    left, right = socket.socketpair()
+    with left, right:
+        first = protocol.encode_trusted_frame({"type": "invoke", "n": 1}, b"a")
+        second = protocol.encode_frame({"type": "debug", "n": 2})
+        left.sendall(first + second)
+        assert protocol.recv_frame(right) == ({"type": "invoke", "n": 1}, b"a")
+        assert protocol.recv_frame(right) == ({"type": "debug", "n": 2}, b"")
+        third = protocol.encode_frame({"type": "x"}, b"z" * 300_000)
+        writer = threading.Thread(target=lambda: (left.sendall(third[:5]), left.sendall(third[5:])))
+        writer.start()
+        assert protocol.recv_frame(right) == ({"type": "x"}, b"z" * 300_000)
+        writer.join()
+        left.close()
+        with pytest.raises(protocol.ConnectionClosed):
+            protocol.recv_frame(right)

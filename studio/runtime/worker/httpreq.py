@@ -8,10 +8,19 @@ from urllib.parse import parse_qsl, quote
 
 from . import serve
 
+_CASED: dict[str, str] = {}
+_CASED_MAX = 512
+
 
 def werkzeug_case(name: str) -> str:
-    """Header names as Flask's `request.headers` yields them (`user-agent` -> `User-Agent`)."""
-    return name.replace("_", "-").title()
+    """Header names as Flask's `request.headers` yields them (`user-agent` -> `User-Agent`);
+    remembered, since the same few names come with every request."""
+    cased = _CASED.get(name)
+    if cased is None:
+        cased = name.replace("_", "-").title()
+        if len(_CASED) < _CASED_MAX:
+            _CASED[name] = cased
+    return cased
 
 
 class TrackedHeaders(dict):

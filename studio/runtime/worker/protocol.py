@@ -91,6 +91,7 @@ MARSHALLED = 1 << 31
 """Set in a frame's first length: its object is `marshal` data (version `MARSHAL_VERSION`)."""
 MARSHAL_VERSION = 4  # readable by every Python 3 a project may run its instances on
 MAX_JSON = 64 * 1024 * 1024
+RECV_BYTES = 1 << 16
 MAX_BLOB = 256 * 1024 * 1024
 
 
@@ -102,8 +103,11 @@ class ConnectionClosed(ProtocolError):
     """The peer closed the channel cleanly between frames."""
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=repr)  # json.dumps would build one per call
+
+
 def encode_frame(message: dict, blob: bytes = b"") -> bytes:
-    data = json.dumps(message, ensure_ascii=False, default=repr).encode("utf-8")
+    data = _ENCODER.encode(message).encode("utf-8")
     return HEADER.pack(len(data), len(blob)) + data + blob
 
 
@@ -164,8 +168,33 @@ def read_frame_with(read) -> tuple[dict, bytes]:
     return message, blob
 
 
+_unread: dict[int, bytes] = {}
+"""Per socket (fd): bytes `recv_frame` received beyond the frame it returned."""
+
+
 def recv_frame(sock: socket.socket) -> tuple[dict, bytes]:
-    return read_frame_with(sock.recv)
+    """One frame from a blocking socket: usually ONE recv for head and object together (a frame is
+    sent in one write), what came beyond it kept for the next call on the same socket."""
+    fd = sock.fileno()
+    data = _unread.pop(fd, b"") or sock.recv(RECV_BYTES)
+    if len(data) >= HEADER.size:
+        json_len, blob_len = HEADER.unpack_from(data)
+        end = HEADER.size + (json_len & ~MARSHALLED) + blob_len
+        if len(data) > end and json_len & ~MARSHALLED <= MAX_JSON and blob_len <= MAX_BLOB:
+            _unread[fd] = data[end:]
+            data = data[:end]
+    buffered = [data] if data else []
+
+    def read(n: int) -> bytes:
+        if buffered:
+            chunk = buffered.pop()
+            if len(chunk) > n:
+                buffered.append(chunk[n:])
+                chunk = chunk[:n]
+            return chunk
+        return sock.recv(n)
+
+    return read_frame_with(read)
 
 
 def read_frame(fd: int) -> tuple[dict, bytes]:
