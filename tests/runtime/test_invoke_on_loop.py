@@ -233,3 +233,48 @@ def test_a_lone_request_polls_only_for_quick_instances(factory, tmp_path):
         assert (polled.status, polled.body, polled.fault) == (200, b"plain", None)
     finally:
         instance.kill("shutdown")
+
+
+PRINTS_WHEN_IDLE = """
+import threading, time
+
+def chatter():
+    time.sleep(0.2)  # after the first invocation answered: the instance is idle
+    print("between invocations", flush=True)
+
+def handler(event, context):
+    if (event.get("queryStringParameters") or {}).get("start"):
+        threading.Thread(target=chatter, daemon=True).start()
+    return {"statusCode": 200, "body": "ok"}
+"""
+
+
+def test_the_loop_keeps_watching_a_channel_only_while_it_is_quiet(factory, tmp_path, monkeypatch):
+    """The channel's reader stays on the loop between invocations; an instance that writes while
+    idle, and one killed and replaced (whose channel may get the old fd number), do not
+    stall or spin the loop: every invocation is answered, woken by its channel alone (the pipes'
+    periodic check, which would also find the answer, is pushed out of reach)."""
+    from studio.runtime import instance as instance_module
+
+    monkeypatch.setattr(instance_module, "PIPE_TICK_S", 60.0)
+    files = {"cloud-functions/fn.py": PRINTS_WHEN_IDLE}
+    first = spawn(factory, tmp_path, files, "fn.py")
+    loop = new_loop()
+    try:
+        async def answer(instance, query=""):
+            return await asyncio.wait_for(instance.invoke_on_loop(http("/fn", query=query), b"", 10, Logs()), 10)
+
+        assert loop.run_until_complete(answer(first, "start=1")).status == 200
+        loop.run_until_complete(asyncio.sleep(0.5))  # the idle line comes, no invocation waits for it
+        assert loop.run_until_complete(answer(first)).status == 200
+        # killed from another thread while the loop is not running: its reader is still on the loop
+        first.kill("shutdown")
+        second = factory.spawn(first.config)  # its channel may get the old channel's fd number
+        try:
+            for _ in range(3):
+                assert loop.run_until_complete(answer(second)).status == 200
+        finally:
+            second.kill("shutdown")
+    finally:
+        first.kill("shutdown")
+        loop.close()
