@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from studio.runtime import fastjson
 from studio.runtime.invocation import InvocationRecord
 from studio.store.redact import cap_body
 
@@ -93,8 +94,7 @@ class RequestHalves:
 
 
 def _dumps(value: dict) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr).encode(
-        "utf-8", "surrogateescape")
+    return fastjson.dumps(value)
 
 
 class Journal:
