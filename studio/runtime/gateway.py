@@ -80,6 +80,10 @@ def is_control(path: str) -> bool:
     return path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
 
 
+_BLANK_RECORD = InvocationRecord(request_id="", function_id=None, platform=None, kind=None, trigger="", method="",
+                                 path="")
+
+
 def dispatcher_for(project: Project) -> str:
     """`asgi` once any EdgeOne entry is ASGI, else `flask` (RUNTIME_SPEC.md §2.5)."""
     for fn in project.functions:
@@ -467,7 +471,8 @@ class Gateway:
 
     def _base_record(self, cycle: _Cycle, function: Function | None, trigger: str, method: str, path: str,
                      query_string: str, params: dict, headers, body: bytes) -> InvocationRecord:
-        return InvocationRecord(
+        # from a blank record: InvocationRecord's frozen __init__ sets its ~35 fields one by one
+        return _BLANK_RECORD.evolve(
             request_id=cycle.request_id, function_id=function.id if function else None,
             platform=function.platform if function else None, kind=function.kind if function else None,
             trigger=trigger, method=method, path=path, query_string=query_string, params=dict(params),
