@@ -201,6 +201,8 @@ class LineStream(io.TextIOBase):
         return len(text)
 
     def flush(self) -> None:
+        if not self._partial:  # the usual case (flushed twice per invocation): nothing to send
+            return
         stream, level = self._tag("")
         with self._lock:
             rest, self._partial = self._partial, ""
@@ -311,10 +313,13 @@ def flush_streams() -> None:
 # -- values and errors ---------------------------------------------------------------------------
 
 
+_VALUE_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps builds one per call
+
+
 def render_value(value) -> str | None:
     """JSON text when the value is JSON-serialisable, else its repr (both capped)."""
     try:
-        text = json.dumps(value, ensure_ascii=False)
+        text = _VALUE_ENCODER.encode(value)
     except Exception:  # noqa: BLE001 - anything unserialisable falls back to repr
         try:
             text = repr(value)
