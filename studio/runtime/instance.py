@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from studio.runtime import fastjson
 from studio.runtime.events import ErrorInfo, FrameInfo, ParityWarning
 from studio.runtime.worker import protocol
 from studio.runtime.zygote import WorkerProcess, WorkerStartError, Zygote, fork_supported, spawn_process
@@ -275,7 +276,7 @@ class Instance:
         self.leftovers: list[tuple[int, str]] = []
         """(pid, command) of processes the instance left running, killed when it ended."""
         self._process = process
-        self._decoder = protocol.FrameDecoder()
+        self._decoder = protocol.FrameDecoder(fastjson.loads)
         self._output = _Output(max(int(config.output_cap_bytes or 0), 1024))
         self._lock = threading.Lock()
         self._closed = False

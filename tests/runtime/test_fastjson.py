@@ -42,3 +42,25 @@ def test_the_same_text_as_json(value):
 
 def test_non_finite_floats_are_written_as_standard_json():
     assert fastjson.dumps({"n": math.nan, "i": math.inf}) == b'{"n":null,"i":null}'
+
+
+@pytest.mark.parametrize("text", [
+    b'{"a":[1,2.5,null,true,false],"b":{"c":"\\u00fc \\ud83d\\ude00 \\"q\\""},"d":-0.0,"e":1e300}',
+    b'{"big":123456789012345678901234567890,"edge":18446744073709551616,"neg":-9223372036854775809}',
+    b'{"n":NaN,"i":Infinity,"m":-Infinity}',  # json's non-standard literals
+    b'{"lone":"\\ud800"}',  # a lone surrogate escape
+    b'{"dup":1,"dup":2}',
+    b'{"phone":"1234567890123456789","x":1}',  # 19 digits inside a string: parsed by json, same value
+    b'[]', b'"text"', b'0', b'{"f":0.30000000000000004,"tiny":5e-324}',
+])
+def test_loads_returns_what_json_returns(text):
+    got, want = fastjson.loads(text), json.loads(text)
+    assert repr(got) == repr(want)  # repr: NaN != NaN, and -0.0 == 0.0 would hide a difference
+
+
+@pytest.mark.parametrize("text", [b"nope", b'{"a":', b"\xff\xfe", b""])
+def test_loads_refuses_what_json_refuses(text):
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        fastjson.loads(text)
