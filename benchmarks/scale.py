@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -228,7 +229,10 @@ def start_targets(tmp: Path, servers_only: bool, instances: int | None, other: P
         if other is not None:
             port = free_port()
             other_env = {"PYTHONPATH": os.pathsep.join([str(other), os.environ.get("PYTHONPATH", "")])}
-            targets.append(Target(f"funcstudio@{other.name}", [sys.executable, "-m", "studio", "serve", str(project),
+            # its own store: a checkout with an older schema refuses (stops recording in) a newer store
+            other_project = tmp / "project-other"
+            shutil.copytree(project, other_project, ignore=shutil.ignore_patterns(".funcstudio"))
+            targets.append(Target(f"funcstudio@{other.name}", [sys.executable, "-m", "studio", "serve", str(other_project),
                                                                "--port", str(port), "--no-reload"],
                                   "/fn", port, other_env, cwd=str(tmp)))
         port = free_port()
