@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sqlite3
@@ -108,7 +109,9 @@ class _Quiet:
 
     def feed(self, lines: list[bytes], batch: int) -> float:
         """CPU seconds to take `lines` as the writer process does and commit every `batch` of them."""
-        handle, recorder, queue = self.ingester._handle, self.recorder, self.recorder._queue
+        recorder, queue = self.recorder, self.recorder._queue
+        handle = (functools.partial(_whole_as_events, recorder=recorder) if isinstance(recorder, Before)
+                  else self.ingester._handle)
         t0 = time.process_time()
         for start in range(0, len(lines), batch):
             for line in lines[start:start + batch]:
@@ -130,6 +133,15 @@ class _Done:
 
     def is_alive(self) -> bool:
         return False
+
+
+def _whole_as_events(kind: int, payload: bytes, recorder: Recorder) -> None:
+    """What the writer process did with a FINISHED_WHOLE frame before: the record's lines, then its finish,
+    each an event of its own."""
+    record = InvocationRecord.from_json(json.loads(payload))
+    for line in record.logs:
+        recorder(line)
+    recorder(InvocationFinished(record))
 
 
 class Before(Recorder):

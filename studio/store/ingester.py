@@ -27,7 +27,7 @@ from pathlib import Path
 
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted
 from studio.store import channel
-from studio.store.writer import CommitInfo, Recorder
+from studio.store.writer import CommitInfo, FinishedWhole, Recorder
 
 PR_SET_PDEATHSIG = 1
 READ_BYTES = 1 << 20
@@ -140,10 +140,7 @@ class Ingester:
         if kind == channel.FINISHED:
             recorder(InvocationFinished(InvocationRecord.from_json(json.loads(payload))))
         elif kind == channel.FINISHED_WHOLE:  # its lines were never sent: they are the record's
-            record = InvocationRecord.from_json(json.loads(payload))
-            for line in record.logs:
-                recorder(line)
-            recorder(InvocationFinished(record))
+            recorder(FinishedWhole(InvocationRecord.from_json(json.loads(payload))))
         elif kind == channel.STARTED:
             recorder(InvocationStarted(*pickle.loads(payload)))
         elif kind == channel.LOG:

@@ -109,6 +109,13 @@ ABANDONED_AFTER_S = 3600.0
 
 
 @dataclass(frozen=True)
+class FinishedWhole(InvocationFinished):
+    """A finished invocation none of whose events came before it (the writer process's FINISHED_WHOLE
+    frame): its start and log lines are the record's own, written with it from this ONE queued event
+    (two fewer per EdgeOne request than a line event each)."""
+
+
+@dataclass(frozen=True)
 class CommitInfo:
     """What one committed batch added; given to `Recorder.add_listener` callbacks."""
 
@@ -585,11 +592,14 @@ class Recorder:
                     # writer's CPU per invocation (170 -> 93 us) and the switch interval hands it over
                     new_invocations += self._finish(conn, event.record)
                     finished.append(event.record.request_id)
-                    log_rows.extend(_log_row(self._finished_id, line)
-                                    for line in held.pop(event.record.request_id, ()))
+                    lines = (event.record.logs if type(event) is FinishedWhole
+                             else held.pop(event.record.request_id, ()))
+                    log_rows.extend(_log_row(self._finished_id, line) for line in lines)
             except (sqlite3.InterfaceError, sqlite3.IntegrityError, TypeError, ValueError, AttributeError):
                 self.skipped_events += 1
                 log.exception("store: skipped an event it could not write: %r", event)
+                if type(event) is FinishedWhole and event.record.logs:  # its lines are kept all the same
+                    held.setdefault(event.record.request_id, []).extend(event.record.logs)
         for request_id, lines in held.items():  # its finish could not be written: keep the lines anyway
             try:
                 invocation_id, created = self._invocation_id(conn, request_id, lines[0])
@@ -844,7 +854,8 @@ class Recorder:
 
     def _count_lost(self, batch: list[Event]) -> None:
         self.dropped_invocations += sum(1 for event in batch if isinstance(event, InvocationFinished))
-        self.dropped_lines += sum(1 for event in batch if isinstance(event, LogLine))
+        self.dropped_lines += sum(1 if isinstance(event, LogLine) else len(event.record.logs)
+                                  for event in batch if isinstance(event, (LogLine, FinishedWhole)))
 
     def _say(self, sentence: str) -> None:
         self.notice = sentence

@@ -5,6 +5,7 @@ looking its request id up first, yet a row that exists after all is finished, ne
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import time
@@ -191,4 +192,20 @@ def test_replaying_a_journal_over_a_running_row_and_a_recorded_one_keeps_one_row
     assert conn.execute("SELECT count(*) FROM logs").fetchone()[0] == 6
     assert dict(conn.execute("SELECT name, value FROM counters")) == {"invocations": 2, "logs": 6}
     conn.close()
+    assert_indexed_once(store_path)
+
+
+def test_a_whole_finished_line_that_cannot_be_written_keeps_its_lines(make_recorder, store_path):
+    """The writer process queues a FINISHED_WHOLE record as one event carrying its lines: when the record
+    itself is unwritable (a bug, a bad value), its lines still go in, under a placeholder invocation."""
+    ingester = Ingester(socket.socketpair()[0])
+    ingester.recorder = recorder = make_recorder(journal=False)
+    data = json.loads(journal_line(edgeone_events("odd", "kept")[-1].record, 1 << 20))
+    data["status"] = "two hundred"  # no status class can be made of it
+    ingester._handle(channel.FINISHED_WHOLE, json.dumps(data).encode())
+    ingester._handle(channel.FINISHED_WHOLE, journal_line(edgeone_events("fine", "also")[-1].record, 1 << 20))
+    assert recorder.flush()
+    assert recorder.skipped_events == 1
+    assert found(store_path, "kept") == [("odd", "order kept shipped")]
+    assert [rid for rid, _ in found(store_path, "Pages response status")] == ["odd", "fine"]
     assert_indexed_once(store_path)
