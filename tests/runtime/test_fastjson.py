@@ -7,6 +7,7 @@ import dataclasses
 import datetime
 import json
 import math
+import re
 
 import pytest
 
@@ -64,3 +65,13 @@ def test_loads_refuses_what_json_refuses(text):
         json.loads(text)
     with pytest.raises(ValueError):
         fastjson.loads(text)
+
+
+@pytest.mark.parametrize("text", [
+    b"", b"1" * 18, b"1" * 19, b"x" + b"2" * 20 + b"x", b"123456789.1234567891", b"-9223372036854775809",
+    b'{"t":1796597621.3264494,"id":"aa823bce-80f0-4715-9b9f"}', b"1" * 18 + b"\xd9\xa1",  # U+0661 is not \d
+    bytes(range(256)) * 2, b"0123456789" * 3,
+])
+def test_long_digit_run_finds_what_the_regex_finds(text):
+    assert fastjson.long_digit_run(text) == (re.search(rb"\d{19}", text) is not None)
+    assert fastjson.long_digit_run(bytearray(text)) == fastjson.long_digit_run(text)
