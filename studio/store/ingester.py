@@ -15,7 +15,6 @@ closes the store and exits.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import pickle
 import signal
@@ -25,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from studio.runtime import fastjson
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted
 from studio.store import channel
 from studio.store.writer import CommitInfo, FinishedWhole, Recorder
@@ -138,9 +138,9 @@ class Ingester:
     def _handle(self, kind: int, payload: bytes) -> bool:
         recorder = self.recorder
         if kind == channel.FINISHED:
-            recorder(InvocationFinished(InvocationRecord.from_json(json.loads(payload))))
+            recorder(InvocationFinished(InvocationRecord.from_json(fastjson.loads(payload))))
         elif kind == channel.FINISHED_WHOLE:  # its lines were never sent: they are the record's
-            recorder(FinishedWhole(InvocationRecord.from_json(json.loads(payload))))
+            recorder(FinishedWhole(InvocationRecord.from_json(fastjson.loads(payload))))
         elif kind == channel.STARTED:
             recorder(InvocationStarted(*pickle.loads(payload)))
         elif kind == channel.LOG:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import json
 import logging
 import os
 import secrets
@@ -184,7 +183,7 @@ def parse_records(data: bytes) -> tuple[list[InvocationRecord], int]:
         if not raw.strip():
             continue
         try:
-            records.append(InvocationRecord.from_json(json.loads(raw)))
+            records.append(InvocationRecord.from_json(fastjson.loads(raw)))
         except (ValueError, KeyError, TypeError):
             skipped += 1  # cut short by the kill: never answered
     return records, skipped
