@@ -14,10 +14,13 @@ and every `--batches` invocations the queue is written as one commit by `Recorde
 `time.process_time` counts exactly this work).
 
 Variants, taking turns within each round (so a noisy moment hits all of them):
-  before   the writer as it was: an AFTER INSERT trigger indexes each log row for search, and every
-           finished record not started in this process first looks its row up by request id
+  before   the writer's SQL and queueing as they were: an AFTER INSERT trigger indexes each log row
+           for search, every finished record not started in this process first looks its row up by
+           request id, and a FINISHED_WHOLE frame is parsed with json and queued as an event per
+           line plus its finish (row building and redaction are today's in both)
   now      the writer as it is
-CPU us per invocation, medians over `--rounds`; ratio = now / before (below 1: cheaper).
+CPU us per invocation, medians over `--rounds`; ratio = now / before (below 1: cheaper). The whole
+before-and-after, row building included, is the writer-process section with `--compare-with`.
 
 Then the whole writer PROCESS as `funcstudio serve` runs it (`RecorderProcess`, ingest.py): this
 checkout's started/line/finished events are published at `--rate` invocations a second for
