@@ -278,3 +278,27 @@ def test_the_loop_keeps_watching_a_channel_only_while_it_is_quiet(factory, tmp_p
     finally:
         first.kill("shutdown")
         loop.close()
+
+
+def test_an_instance_polls_for_the_next_request_only_while_they_come_back_to_back(factory, tmp_path):
+    """After answering requests that came back to back, an instance polls a moment for the next one
+    (it saves its CPU's wake-up); once they stop coming it sleeps: idle, it uses no CPU."""
+    import os
+
+    instance = spawn(factory, tmp_path, {"cloud-functions/fn.py": SLOW_AND_CHATTY}, "fn.py")
+    try:
+        for _ in range(50):
+            assert invoke(instance, http("/fn"))[0].status == 200
+
+        def cpu_s() -> float:
+            with open(f"/proc/{instance.pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        before = cpu_s()
+        time.sleep(1.0)
+        assert cpu_s() - before < 0.1, "an idle instance kept the CPU busy"
+        assert invoke(instance, http("/fn"))[0].status == 200
+    finally:
+        instance.kill("shutdown")
+    assert instance.exit_code is not None or not instance.alive

@@ -8,6 +8,7 @@ channel, the capture, the per-invocation bookkeeping and the exits.
 from __future__ import annotations
 
 import os
+import select
 import socket
 import sys
 import time
@@ -183,12 +184,15 @@ def run(sock: socket.socket, config: dict) -> int:
         "warnings": runtime.load_invocation.warnings,
     })
     capture.reset_peak_rss()  # each invocation's peak starts from here, not from the load
+    next_request = _NextRequest(sock)
     try:
         while True:
+            next_request.wait()
             try:
                 message, blob = protocol.recv_frame(sock)
             except protocol.ProtocolError:
                 break
+            next_request.came()
             if message["type"] == "shutdown":
                 break
             if message["type"] != "invoke":
@@ -196,6 +200,7 @@ def run(sock: socket.socket, config: dict) -> int:
             request = message.get("request") or {}
             invocation = Invocation(runtime, message.get("request_id") or request.get("request_id"), request)
             _serve_one(runtime, adapter, invocation, blob)
+            next_request.answered()
     finally:
         _current = None
         try:
@@ -262,6 +267,42 @@ def _serve_one(runtime: Runtime, adapter, invocation: Invocation, body: bytes) -
     runtime.capture.begin(None)
     runtime.channel.send(result, bytes(response or b""))
     capture.reset_peak_rss(peak_kb)  # after the answer: the next invocation's window, off the request's time
+
+
+NEXT_SPIN_S = 0.0005
+"""How long an instance whose requests come back to back polls for the next one after answering."""
+
+
+class _NextRequest:
+    """Before the blocking read of the next frame: when the last request came within `NEXT_SPIN_S`
+    of the answer before it, poll for the next one that long first, giving the CPU to anything
+    else runnable between polls. An instance asleep in recv costs a wake-up of its CPU when the
+    request comes (in a VM an idle vCPU is halted: tens of microseconds, the largest single cost of
+    a warm request); an instance serving a person's requests, seconds apart, never polls."""
+
+    def __init__(self, sock) -> None:
+        self._poller = select.poll() if hasattr(select, "poll") else None
+        if self._poller is not None:
+            self._poller.register(sock, select.POLLIN)
+        self._answered_at: float | None = None
+        self._back_to_back = False
+
+    def answered(self) -> None:
+        self._answered_at = time.perf_counter()
+
+    def came(self) -> None:
+        if self._answered_at is not None:
+            self._back_to_back = time.perf_counter() - self._answered_at < NEXT_SPIN_S
+
+    def wait(self) -> None:
+        if not self._back_to_back or self._answered_at is None or self._poller is None:
+            return
+        end = self._answered_at + NEXT_SPIN_S
+        poll, give_way = self._poller.poll, os.sched_yield
+        while not poll(0):
+            if time.perf_counter() >= end:
+                return
+            give_way()
 
 
 def _code(exc: SystemExit) -> int:
