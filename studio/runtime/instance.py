@@ -597,6 +597,8 @@ class Instance:
             except BlockingIOError:
                 if time.perf_counter() >= end:
                     return [], False
+                # the instance may be waiting for this very CPU (woken onto it): let it run
+                os.sched_yield()
                 continue
             except OSError:
                 return [], True
