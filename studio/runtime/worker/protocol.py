@@ -183,18 +183,24 @@ def recv_frame(sock: socket.socket) -> tuple[dict, bytes]:
         if len(data) > end and json_len & ~MARSHALLED <= MAX_JSON and blob_len <= MAX_BLOB:
             _unread[fd] = data[end:]
             data = data[:end]
-    buffered = [data] if data else []
+    return read_frame_with(_reading_first(data, sock))
+
+
+def _reading_first(data: bytes, sock: socket.socket):
+    """A `read(n)` for `read_frame_with` that hands out `data` (bytes already received) before
+    receiving more from `sock`."""
+    pending = [data] if data else []
 
     def read(n: int) -> bytes:
-        if buffered:
-            chunk = buffered.pop()
+        if pending:
+            chunk = pending.pop()
             if len(chunk) > n:
-                buffered.append(chunk[n:])
+                pending.append(chunk[n:])
                 chunk = chunk[:n]
             return chunk
         return sock.recv(n)
 
-    return read_frame_with(read)
+    return read
 
 
 def read_frame(fd: int) -> tuple[dict, bytes]:
@@ -214,18 +220,7 @@ def recv_frame_with_fds(sock: socket.socket, max_fds: int = 8) -> tuple[dict, by
     head, fds, _flags, _addr = socket.recv_fds(sock, HEADER.size, max_fds)
     if not head:
         raise ConnectionClosed("channel closed")
-    pending = [head]
-
-    def read(n: int) -> bytes:
-        if pending:
-            chunk = pending.pop()
-            if len(chunk) > n:
-                pending.append(chunk[n:])
-                chunk = chunk[:n]
-            return chunk
-        return sock.recv(n)
-
-    message, blob = read_frame_with(read)
+    message, blob = read_frame_with(_reading_first(head, sock))
     return message, blob, list(fds)
 
 
