@@ -44,11 +44,11 @@ OnLog = Callable[[str, "str | None", float, str], None]
 LOAD_TIMEOUT_S = 30.0
 POLL_S = 0.05
 SPIN_S = 0.0005
+"""How long a lone request on the loop polls for a quick instance's answer before it sleeps."""
 PIPE_TICK_S = 0.005
 """While an invocation runs on the loop, its fd 1 and 2 pipes are read at least this often."""
 PIPE_DRAIN_S = 0.002
 """At most this long reading the pipes per wake-up (a flood must not stall the loop)."""
-"""How long a lone request on the loop polls for a quick instance's answer before it sleeps."""
 EXIT_WAIT_S = 2.0
 TRUNCATED_MARKER = "[funcstudio] output truncated: this invocation wrote more than {cap} bytes"
 _ids = itertools.count(1)
