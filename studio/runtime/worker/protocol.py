@@ -122,9 +122,7 @@ def encode_trusted_frame(message: dict, blob: bytes = b"") -> bytes:
 
 
 def _decode_object(raw: bytes, marshalled: bool):
-    if marshalled:
-        return marshal.loads(raw)
-    return json.loads(raw) if raw else {}
+    return marshal.loads(raw) if marshalled else json.loads(raw)
 
 
 def send_frame(sock: socket.socket, message: dict, blob: bytes = b"") -> None:
