@@ -13,13 +13,17 @@ throughput under load through GIL hand-offs. Here the `Recorder` (writer.py) run
 and its log lines back for up to `HOLD_S`: most invocations finish sooner, and for those the
 finished record (whose journal line carries the start and every line) is the only frame sent. A
 finished invocation's line is appended to this process's journal (journal.py: one `write`, the durable
-hand-off, before the answer goes out) and the same bytes are sent with ONE non-blocking `send`. It never
-blocks and never waits for the child: when the socket is full, frames wait in a local backlog that the
+hand-off, before the answer goes out). The same bytes go to the child once requests pause: no
+invocation finished for `QUIET_S` (or the oldest waited `QUIET_MAX_S`, or `KEPT_MAX` wait), in one
+`send`, so a burst of requests never wakes the writer process and its Python (parsing, redaction,
+rows, SQL) runs between bursts instead of beside the gateway and the function on two cores. Anything
+else sent (a log line, a `flush`, a `clear`) sends them first, so nothing overtakes them. Nothing here
+blocks or waits for the child: when the socket is full, frames wait in a local backlog that the
 reader thread drains; past `queue_limit` frames log lines are dropped and counted, past twice that
 invocations too (as the Recorder's own queue does).
 
-**The reader thread** sends what a longer invocation held (every `HOLD_S / 2` while invocations come
-and go, else it sleeps up to a second) and wakes for each message from the child (one per committed
+**The reader thread** sends what a longer invocation held and the finished lines once requests pause
+(it looks every `HOLD_S / 2` while invocations come and go, else it sleeps up to a second) and wakes for each message from the child (one per committed
 batch, not per request): the status it mirrors (`recording`, `problem`, `notice`, drop counts), each
 commit (for `add_listener` callbacks and `wait_recorded`), how many journaled records were committed
 (when all are, the journal is truncated) and replies to named operations (`flush`, `save_request`,
@@ -74,6 +78,13 @@ HELD_MAX = 10_000
 """Invocations whose events may be held at once (more are sent as they come)."""
 DOZE_AFTER_S = 1.0
 """The reader checks held events every HOLD_S / 2 until none was held for this long."""
+QUIET_S = HOLD_S / 2
+"""Finished lines wait for the server to be quiet: they go to the child once no invocation finished for
+this long (the reader's own cadence while invocations come and go)..."""
+QUIET_MAX_S = 0.25
+"""...or once the oldest of them waited this long (a server that is never quiet)..."""
+KEPT_MAX = 1_000
+"""...or at once when this many wait."""
 _PICKLE = pickle.HIGHEST_PROTOCOL
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
@@ -112,6 +123,10 @@ class RecorderProcess:
         self._unsent_drops = [0, 0]
         self._send_lock = threading.Lock()
         self._backlog: deque[bytes] = deque()
+        self._kept: list[bytes] = []
+        """Finished lines' frames waiting for a quiet moment (journaled already: see `_finished`)."""
+        self._kept_since = 0.0
+        self._last_finished = 0.0
         self._held: dict[str, tuple[float, list]] = {}
         """request id -> (when it started, its InvocationStarted and LogLines) not sent yet."""
         self._held_lock = threading.Lock()
@@ -233,8 +248,22 @@ class RecorderProcess:
             journal = self._journal
             if journal is not None and not journal.broken:
                 self._append(journal, line)
-        # nothing of it was sent yet: the child takes its start and lines from the finished line
-        self._send(channel.FINISHED_WHOLE if held is not None else channel.FINISHED, line)
+        # Nothing of it was sent yet: the child takes its start and lines from the finished line.
+        # The line is journaled, so sending it can wait until requests pause (`_release_kept`): a
+        # send now would wake the writer process in the middle of a burst, and its Python would run
+        # beside the gateway and the function on two cores.
+        data = channel.frame(channel.FINISHED_WHOLE if held is not None else channel.FINISHED, line)
+        now = time.monotonic()
+        with self._send_lock:
+            kept = self._kept
+            if not kept:
+                self._kept_since = now
+                if self._reader_dozing:  # its start was not held, so nothing woke the reader yet
+                    self._wake_reader()
+            kept.append(data)
+            self._last_finished = now
+            if len(kept) >= KEPT_MAX:
+                self._release_kept()
 
     def _append(self, journal: Journal, line: bytes) -> bool:
         try:
@@ -258,22 +287,44 @@ class RecorderProcess:
         """One non-blocking send; what the socket cannot take now waits in the backlog."""
         data = channel.frame(kind, payload)
         with self._send_lock:
-            if self._backlog:
-                if droppable and len(self._backlog) >= self.queue_limit:
-                    self._dropped[1] += 1
-                    self._unsent_drops[1] += 1
-                    return
-                self._backlog.append(data)
+            if self._kept:
+                self._release_kept()  # they came first: a `clear` or `flush` must not overtake them
+            if droppable and self._backlog and len(self._backlog) >= self.queue_limit:
+                self._dropped[1] += 1
+                self._unsent_drops[1] += 1
                 return
-            try:
-                sent = self._sock.send(data, _DONTWAIT)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                return  # the child is gone: the reader says so
-            if sent < len(data):
-                self._backlog.append(data[sent:])
-                self._wake_reader()
+            self._push(data)
+
+    def _push(self, data: bytes) -> None:
+        """Send now what the socket takes, queue the rest behind the backlog (`_send_lock` held)."""
+        if self._backlog:
+            self._backlog.append(data)
+            return
+        try:
+            sent = self._sock.send(data, _DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return  # the child is gone: the reader says so (finished lines are journaled)
+        if sent < len(data):
+            self._backlog.append(data[sent:])
+            self._wake_reader()
+
+    def _release_kept(self) -> None:
+        """Send the finished lines that waited for a quiet moment, in one send (`_send_lock` held)."""
+        data = b"".join(self._kept)
+        self._kept.clear()
+        self._push(data)
+
+    def _release_if_quiet(self, now: float) -> bool:
+        """On the reader thread: send the kept finished lines once no invocation finished for
+        `QUIET_S` (or the oldest waited `QUIET_MAX_S`). Returns whether some still wait."""
+        with self._send_lock:
+            if not self._kept:
+                return False
+            if now - self._last_finished >= QUIET_S or now - self._kept_since >= QUIET_MAX_S:
+                self._release_kept()
+            return bool(self._kept)
 
     def _drop(self, *, invocations: int = 0, lines: int = 0) -> None:
         with self._send_lock:
@@ -332,7 +383,8 @@ class RecorderProcess:
                 now = time.monotonic()
                 if self._send_held(now - HOLD_S):
                     busy_until = now + DOZE_AFTER_S
-                dozing = now > busy_until
+                keeping = self._release_if_quiet(now)
+                dozing = now > busy_until and not keeping
                 with self._held_lock:
                     self._reader_dozing = dozing and not self._held
                 readable, writable, _ = select.select(
@@ -605,7 +657,7 @@ class RecorderProcess:
             "problem": self.problem,
             "notice": self.notice,
             "db_path": str(self.db_path),
-            "queued": len(self._backlog),
+            "queued": len(self._backlog) + len(self._kept),
             "dropped_lines": self.dropped_lines,
             "dropped_invocations": self.dropped_invocations,
             "skipped_events": self.skipped_events,

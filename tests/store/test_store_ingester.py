@@ -219,3 +219,47 @@ def test_held_events_reach_the_store_once_quick_or_long(tmp_path):
         assert stored("long") == ("finished", ["long 0", "long 1", "long 2", "long 3"])
     finally:
         recorder.close()
+
+
+def test_finished_lines_go_to_the_writer_once_requests_pause_and_nothing_overtakes_them(tmp_path, monkeypatch):
+    """A finished invocation's line is journaled at once, but sent to the writer process only once
+    requests pause, so a burst never wakes it: a lone one is stored without anyone asking, a `clear`
+    right after a burst still removes the burst, and lines that never see a pause are sent every
+    `KEPT_MAX` (or when something else is sent, such as a flush)."""
+    from store_builders import record
+
+    from studio.runtime.events import InvocationFinished
+    from studio.store import ingest
+    from studio.store.ingest import RecorderProcess
+
+    db = tmp_path / ".funcstudio" / "studio.db"
+    recorder = RecorderProcess(db)
+    try:
+        recorder(InvocationFinished(record("lone")))
+        deadline = time.monotonic() + 20  # no flush(): the reader sends it once nothing else finished
+        while "lone" not in stored_finished(db) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "lone" in stored_finished(db)
+
+        for n in range(5):
+            recorder(InvocationFinished(record(f"burst-{n}")))
+        assert recorder.clear()["invocations"] >= 5  # it went after them, whether they waited or not
+        assert recorder.flush()
+        assert stored_finished(db) == set()
+
+        monkeypatch.setattr(ingest, "QUIET_S", 3600.0)  # a server that is never quiet
+        monkeypatch.setattr(ingest, "QUIET_MAX_S", 3600.0)
+        monkeypatch.setattr(ingest, "KEPT_MAX", 3)
+        for n in range(2):
+            recorder(InvocationFinished(record(f"busy-{n}")))
+        time.sleep(0.3)
+        assert recorder.status()["queued"] == 2  # journaled, not sent: the writer process sleeps on
+        assert stored_finished(db) == set()
+        recorder(InvocationFinished(record("busy-2")))
+        assert recorder.status()["queued"] == 0  # the third sends all three at once
+        recorder(InvocationFinished(record("busy-3")))
+        assert recorder.flush()  # sends the one kept before it asks
+        assert stored_finished(db) == {f"busy-{n}" for n in range(4)}
+        assert recorder.status()["queued"] == 0
+    finally:
+        recorder.close()
