@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import statistics
 import sys
 import textwrap
@@ -74,3 +75,50 @@ def median(values: list[float]) -> float:
 
 def row(*cells, widths=(26, 14, 14, 10)) -> str:
     return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False))
+
+
+def writer_of(server_pid: int, wait_s: float = 5.0) -> int | None:
+    """The pid of the store writer process (`python -m studio.store.ingester`) a recording server started."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    command = handle.read()
+            except OSError:
+                continue
+            if parent == server_pid and b"studio.store.ingester" in command:
+                return int(entry)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of `pid`, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def settle(writer_pid: int | None, timeout_s: float = 10.0) -> None:
+    """Wait until a recording server's writer process has stored what it was sent (its CPU time
+    stops moving). It commits once requests pause, so without this its work would land in the next
+    target's round, charging recording's cost to somebody else."""
+    time.sleep(0.15)  # requests paused: the serving side sends the finished lines, the writer gathers
+    if writer_pid is None:
+        return
+    deadline = time.monotonic() + timeout_s
+    last, still = -1, 0
+    while still < 2 and time.monotonic() < deadline:
+        try:
+            now = cpu_ticks(writer_pid)
+        except OSError:
+            return
+        still = still + 1 if now == last else 0
+        last = now
+        time.sleep(0.05)

@@ -9,8 +9,13 @@ serve` wires it. Each round runs, on one keep-alive connection per server:
   recording, writer held  the recording server with its writer process stopped (SIGSTOP): what the
                           serving process itself pays
   recording on            the recording server with its writer process running
-and prints the quantiles of all latencies per variant, and each variant's median of per-round ratios
-against the baseline.
+After each variant's round the writer process is given time to store what it was sent (`settle`): it
+commits once requests pause, and its work must not land in the next variant's round. Then
+`--sustained-rounds` rounds of `--sustained` back-to-back requests, off and on: a stream long enough
+that the serving side sends its finished lines and the writer commits them WHILE it runs (every
+0.25 s), so what recording costs a server that is never quiet shows too.
+It prints the quantiles of all latencies per variant, and each variant's median of per-round ratios
+against its baseline.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _runtime_bench import ROOT, write_project
+from _runtime_bench import ROOT, settle, write_project, writer_of
 
 SERVER = """
 import sys, time
@@ -64,36 +69,24 @@ def get(conn: http.client.HTTPConnection) -> float:
     return (time.perf_counter() - began) * 1000
 
 
-def writer_of(server_pid: int) -> int:
-    """The pid of the store writer process the recording server started."""
-    for _ in range(100):
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-                with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    command = handle.read()
-            except OSError:
-                continue
-            if parent == server_pid and b"studio.store.ingester" in command:
-                return int(entry)
-        time.sleep(0.05)
-    raise SystemExit("the recording server has no writer process")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--requests", type=int, default=300, help="per variant and round")
+    parser.add_argument("--sustained", type=int, default=4000,
+                        help="requests per sustained round: a stream long enough that the writer commits during it")
+    parser.add_argument("--sustained-rounds", type=int, default=3)
     args = parser.parse_args()
     root = write_project(Path(tempfile.mkdtemp(prefix="funcstudio-recsplit-")) / "project")
     off, on = start(root, False), start(root, True)
     writer = writer_of(on[0].pid)
+    if writer is None:
+        raise SystemExit("the recording server has no writer process")
     variants = ("recording off", "recording, writer held", "recording on")
-    latencies: dict[str, list[float]] = {name: [] for name in variants}
-    medians: dict[str, list[float]] = {name: [] for name in variants}
+    sustained = ("recording off", "recording on")
+    names = (*variants, *(f"{name}, sustained" for name in sustained))
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+    medians: dict[str, list[float]] = {name: [] for name in names}
     try:
         for _ in range(args.rounds):
             for name in variants:
@@ -101,25 +94,36 @@ def main() -> None:
                 held = name == "recording, writer held"
                 if held:
                     os.kill(writer, signal.SIGSTOP)
+                for _ in range(20):  # warm this round's connection and caches, as invoke_overhead does
+                    get(conn)
                 try:
                     round_ = [get(conn) for _ in range(args.requests)]
                 finally:
                     if held:
                         os.kill(writer, signal.SIGCONT)
-                        time.sleep(0.2)  # it catches up before the next variant
+                settle(writer)  # after every variant alike: the writer catches up before the next
                 latencies[name] += round_
                 medians[name].append(statistics.median(round_))
+        for _ in range(args.sustained_rounds):
+            for name in sustained:
+                round_ = [get(off[1] if name == "recording off" else on[1]) for _ in range(args.sustained)]
+                settle(writer)
+                latencies[f"{name}, sustained"] += round_
+                medians[f"{name}, sustained"].append(statistics.median(round_))
     finally:
         for proc, conn in (off, on):
             conn.close()
             proc.terminate()
             proc.wait()
     print(f"recording_split: {args.rounds} rounds x {args.requests} sequential GET {PATH} per variant")
-    print(f"{'variant':26s}{'p5':>9s}{'p50':>9s}{'p95':>9s}   vs recording off")
-    for name in variants:
+    print(f"{'variant':37s}{'p5':>9s}{'p50':>9s}{'p95':>9s}   vs recording off")
+    for name in names:
+        if not latencies[name]:
+            continue
+        base = "recording off, sustained" if name.endswith("sustained") else "recording off"
         q = statistics.quantiles(latencies[name], n=20)
-        ratio = statistics.median(m / b for m, b in zip(medians[name], medians["recording off"], strict=True))
-        print(f"{name:26s}{q[0]:8.3f} {q[9]:8.3f} {q[18]:8.3f}   {ratio:.2f}x")
+        ratio = statistics.median(m / b for m, b in zip(medians[name], medians[base], strict=True))
+        print(f"{name:37s}{q[0]:8.3f} {q[9]:8.3f} {q[18]:8.3f}   {ratio:.2f}x")
 
 
 if __name__ == "__main__":
