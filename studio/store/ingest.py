@@ -29,10 +29,13 @@ commit (for `add_listener` callbacks and `wait_recorded`), how many journaled re
 (when all are, the journal is truncated) and replies to named operations (`flush`, `save_request`,
 `delete_saved_request`, `clear`). `on_problem` is called on it.
 
-**If the child dies** (killed, crashed), recording turns off with a reason naming it and the runtime
-serves on. Nothing journaled is lost: the journal is no longer truncated, finished records go on
-being journaled (up to `DEAD_JOURNAL_MAX_BYTES`), and when this process ends its journal is an
-orphan that the next recorder replays at start, like a SIGKILLed process's.
+**If the child dies** (killed, crashed), recording turns off with a reason naming it, the runtime
+serves on, and a new child starts after `RESTART_AFTER_S` (0.5 s, then longer while it keeps
+dying; after the last, recording stays off). Nothing answered is lost: finished records go on being
+journaled meanwhile (up to `DEAD_JOURNAL_MAX_BYTES`), and the new child is handed the journal as an
+orphan (`_resume`), so it commits what the dead one never did and what was answered while none ran.
+When this process ends before that, its journal is an orphan that the next recorder replays at
+start, like a SIGKILLed process's.
 """
 
 from __future__ import annotations
@@ -71,7 +74,11 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 60.0
 """How long the child may take to open the store and say it is ready (a loaded machine is slow)."""
 DEAD_JOURNAL_MAX_BYTES = 64 << 20
-"""With the child dead, answered invocations are journaled for the next start up to this size."""
+"""With the child dead, answered invocations are journaled for its replacement up to this size."""
+RESTART_AFTER_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+"""Waits before each restart of a writer process that died (killed, crashed). One that lived
+`STABLE_S` starts the count over; after the last, recording stays off until the next start."""
+STABLE_S = 60.0
 HOLD_S = 0.05
 """A started invocation's events are held this long for its finished line (see `__call__`)."""
 HELD_MAX = 10_000
@@ -140,19 +147,21 @@ class RecorderProcess:
         self._alive = False
         self._closing = False
         self._stopping = False
+        self._restarting = False
+        """A replacement child is starting: finished lines are journaled and queued for it."""
+        self._restart_wait = threading.Event()
+        """Set by `close`: a reader waiting to restart the child gives up."""
+        self.restarts = 0
+        """How many times a writer process that died was replaced."""
+        self._gone_drops = [0, 0]
+        """Invocations and lines dead children counted as dropped themselves (their counts die with them)."""
         self._journal_wanted = journal
         self._journal: Journal | None = None
         self._journal_lock = threading.Lock()
         self._halves = RequestHalves(self.settings.body_cap_bytes)
         self._journal_pending = 0
         """Finished records sent to the child and not yet committed; at 0 the journal is truncated."""
-        self._sock, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        for end in (self._sock, child_end):
-            for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
-                try:
-                    end.setsockopt(socket.SOL_SOCKET, option, channel.BUFFER_BYTES)
-                except OSError:
-                    pass
+        self._sock, child_end = _channel()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._process: subprocess.Popen | None = None
         init = pickle.dumps((str(self.db_path), self.settings, queue_limit, busy_timeout_ms), _PICKLE)
@@ -232,22 +241,27 @@ class RecorderProcess:
         half = self._halves.take(event.record.request_id)
         with self._held_lock:
             held = self._held.pop(event.record.request_id, None)
-        if not self._alive:
-            if not self._journal_for_later(event):
-                self._drop(invocations=1)
-            return
-        if not self.recording:
-            self._drop(invocations=1)
+        if self._alive and not (self.recording or self._restarting):
+            self._drop(invocations=1)  # recording is off (e.g. a read-only store): nothing keeps it
             return
         if len(self._backlog) >= 2 * self.queue_limit:
             self._drop(invocations=1)
             return
         line = journal_line(event.record, self.settings.body_cap_bytes, half)
-        with self._journal_lock:
-            self._journal_pending += 1
+        with self._journal_lock:  # decided under the lock: a restart swaps the journal and `_alive` in it
             journal = self._journal
-            if journal is not None and not journal.broken:
-                self._append(journal, line)
+            alive = self._alive
+            if alive:
+                self._journal_pending += 1
+                if journal is not None and not journal.broken:
+                    self._append(journal, line)
+            else:  # no child: the journal keeps it for the replacement (or the next start) to replay
+                kept = (journal is not None and not journal.broken and journal.size < DEAD_JOURNAL_MAX_BYTES
+                        and self._append(journal, line))
+        if not alive:
+            if not kept:
+                self._drop(invocations=1)
+            return
         # Nothing of it was sent yet: the child takes its start and lines from the finished line.
         # The line is journaled, so sending it can wait until requests pause (`_release_kept`): a
         # send now would wake the writer process in the middle of a burst, and its Python would run
@@ -274,14 +288,6 @@ class RecorderProcess:
             log.warning("store: the journal %s stopped working (%s)", journal.path, exc)
             journal.broken = True
             return False
-
-    def _journal_for_later(self, event: InvocationFinished) -> bool:
-        """No child: keep the record in the journal, which the next recorder replays."""
-        with self._journal_lock:
-            journal = self._journal
-            if journal is None or journal.broken or journal.size >= DEAD_JOURNAL_MAX_BYTES:
-                return False
-            return self._append(journal, journal_line(event.record, self.settings.body_cap_bytes))
 
     def _send(self, kind: int, payload: bytes, *, droppable: bool = False) -> None:
         """One non-blocking send; what the socket cannot take now waits in the backlog."""
@@ -352,27 +358,89 @@ class RecorderProcess:
     @property
     def dropped_invocations(self) -> int:
         lines, invocations, applied_invocations, _ = self._child
-        return invocations + self._dropped[0] - applied_invocations
+        return invocations + self._dropped[0] - applied_invocations + self._gone_drops[0]
 
     @property
     def dropped_lines(self) -> int:
         lines, invocations, _, applied_lines = self._child
-        return lines + self._dropped[1] - applied_lines
+        return lines + self._dropped[1] - applied_lines + self._gone_drops[1]
 
     # --- the reader thread -------------------------------------------------------------------------
 
     def _start_and_read(self, child_end: socket.socket, init: bytes) -> None:
-        try:
-            self._process = _spawn(child_end)
-        except OSError as exc:
-            self._gone(f"the store's writer process could not start: {exc}")
-            return
-        finally:
-            child_end.close()  # the child's copy is its own
-        self.pid = self._process.pid
-        self._alive = True
-        self._send(channel.INIT, init)
-        self._read()
+        """Start the child and read what it says; when it dies, start another (`RESTART_AFTER_S`)."""
+        failures = 0
+        while True:
+            began = time.monotonic()
+            try:
+                self._process = _spawn(child_end)
+            except OSError as exc:
+                if not self.restarts:
+                    self._gone(f"the store's writer process could not start: {exc}")
+                    return
+                reason = f"a new store writer process could not start ({exc})"
+            else:
+                child_end.close()  # the child's copy is its own: its death is our end's EOF
+                self.pid = self._process.pid
+                if self.restarts:
+                    self._resume(init)
+                else:
+                    self._alive = True
+                    self._send(channel.INIT, init)
+                self._read()
+                reason = self._child_exited()
+                if reason is None:
+                    return  # closed
+            finally:
+                child_end.close()
+            failures = 1 if time.monotonic() - began >= STABLE_S else failures + 1
+            journal = self._journal.path if self._journal is not None else None
+            if failures > len(RESTART_AFTER_S):
+                kept = (f": invocations answered from now on are kept in {journal} and recorded when funcstudio "
+                        "next starts in this project") if journal is not None else ""
+                self._gone(f"{reason}; it was restarted {self.restarts} times and stays off{kept}")
+                return
+            delay = RESTART_AFTER_S[failures - 1]
+            kept = f"; what is answered meanwhile is kept in {journal}" if journal is not None else ""
+            self._gone(f"{reason}; a new one starts in {delay:g} s{kept}")
+            if self._restart_wait.wait(delay) or self._closing or self._stopping:
+                return
+            self.restarts += 1
+            child_end = self._new_channel()
+
+    def _new_channel(self) -> socket.socket:
+        """A fresh socket pair for a replacement child: ours replaces the dead one's; returns its end."""
+        ours, child_end = _channel()
+        with self._send_lock:
+            old, self._sock = self._sock, ours
+            self._backlog.clear()  # what was queued for the dead child: finished lines are journaled
+            self._kept.clear()
+        old.close()
+        return child_end
+
+    def _resume(self, init: bytes) -> None:
+        """Hand over to a replacement child. The journal is swapped for a fresh one and the old one
+        closed, which unlocks it: the child replays it as it starts (an orphan, like a killed process's
+        journal), so whatever the dead child never committed, and whatever was answered while none
+        ran, is committed by the new one. Lines finished from here go to the new journal and the child."""
+        with self._journal_lock:
+            old = self._journal
+            if old is not None:
+                try:
+                    self._journal = Journal(journal_dir(self.db_path))
+                except OSError as exc:
+                    self._journal = None
+                    log.warning("store: no new journal in %s (%s)", journal_dir(self.db_path), exc)
+                old.close(remove=old.size == 0)
+            self._journal_pending = 0
+            with self._send_lock:
+                self._push(channel.frame(channel.INIT, init))  # the first frame on the new channel
+            self._restarting = True
+            self._alive = True
+        if self._journal is not None:
+            self._notify("journal", str(self._journal.path))
+        if self.keep_from_log_id is not None:
+            self._notify("keep_from", self.keep_from_log_id)
 
     def _read(self) -> None:
         frames = channel.Frames()
@@ -464,8 +532,15 @@ class RecorderProcess:
             self._tell(sentence)
         elif what == "ready":
             _, status, _pid = message
+            restarted = self._restarting
+            self._restarting = False
             self._mirror(status)
             self._ready.set()
+            if restarted:
+                self._send_drops()  # what was not recorded while none ran
+                if self.recording:
+                    self._tell(f"recording is on again: a new store writer process (pid {self.pid}) took over "
+                               "and records what was answered meanwhile")
 
     def _mirror(self, status: tuple) -> None:
         (recording, problem, notice, dropped_lines, dropped_invocations, self.replayed, self.skipped_events,
@@ -509,7 +584,8 @@ class RecorderProcess:
                 except OSError:
                     log.debug("store: truncating the journal failed", exc_info=True)
 
-    def _child_exited(self) -> None:
+    def _child_exited(self) -> str | None:
+        """The child is gone: why, or None when it was closed."""
         process = self._process
         code = None
         if process is not None:
@@ -520,7 +596,12 @@ class RecorderProcess:
         if self._stopping:
             self._alive = False
             self._fail_waiting("the store's writer is closed")
-            return
+            return None
+        lines, invocations, applied_invocations, applied_lines = self._child
+        self._gone_drops[0] += invocations - applied_invocations
+        self._gone_drops[1] += lines - applied_lines
+        self._child = (0, 0, 0, 0)
+        self._restarting = False
         if code is not None and code < 0:
             try:
                 how = f"was killed ({signal.Signals(-code).name})"
@@ -528,9 +609,7 @@ class RecorderProcess:
                 how = f"was killed (signal {-code})"
         else:
             how = f"exited (code {code})"
-        journaled = (f"; invocations answered from now on are kept in {self._journal.path} and recorded when "
-                     "funcstudio next starts in this project") if self._journal is not None else ""
-        self._gone(f"the store's writer process (pid {self.pid}) {how}{journaled}")
+        return f"the store's writer process (pid {self.pid}) {how}"
 
     def _gone(self, reason: str) -> None:
         self._alive = False
@@ -625,6 +704,7 @@ class RecorderProcess:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self._restart_wait.set()  # a reader waiting to restart a dead child gives up
         if self._alive and not self._closing:
             self._send_held(float("inf"))
             self._stopping = True  # its exit is expected from here on
@@ -664,6 +744,7 @@ class RecorderProcess:
             "journal": str(self._journal.path) if self._journal is not None else None,
             "replayed": self.replayed,
             "pid": self.pid,
+            "restarts": self.restarts,
         }
 
     def __enter__(self) -> RecorderProcess:
@@ -671,6 +752,18 @@ class RecorderProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _channel() -> tuple[socket.socket, socket.socket]:
+    """The socket pair between this process and a child: (ours, the child's)."""
+    ours, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    for end in (ours, child_end):
+        for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+            try:
+                end.setsockopt(socket.SOL_SOCKET, option, channel.BUFFER_BYTES)
+            except OSError:
+                pass
+    return ours, child_end
 
 
 def _spawn(child_end: socket.socket) -> subprocess.Popen:

@@ -122,6 +122,8 @@ def test_the_serving_process_writes_no_sqlite_the_writer_process_does(served):
 
 
 def test_sigkill_of_the_writer_process_under_load_loses_no_answered_invocation(served):
+    """serve keeps answering while its writer process is dead, a new one takes over within a second,
+    and it commits everything answered, before the kill and meanwhile, while serve still runs."""
     answered: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
@@ -147,29 +149,87 @@ def test_sigkill_of_the_writer_process_under_load_loses_no_answered_invocation(s
     clients = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(4)]
     for thread in clients:
         thread.start()
+    off = back = None
     try:
         deadline = time.monotonic() + 60
         while count() < 100 and time.monotonic() < deadline:
             time.sleep(0.01)
         os.kill(served.writer, signal.SIGKILL)  # while the clients are sending
-        while served.health()["recording"] == "on" and time.monotonic() < deadline:
+        while off is None and time.monotonic() < deadline:
+            health = served.health()
+            off = health if health["recording"] == "off" else None
             time.sleep(0.01)
         after_kill = count()
         while count() < after_kill + 100 and time.monotonic() < deadline:  # serve keeps answering
             time.sleep(0.01)
-        health = served.health()
+        while back is None and time.monotonic() < deadline:
+            health = served.health()
+            back = health if health["recording"] == "on" else None
+            time.sleep(0.05)
+        while count() < after_kill + 200 and time.monotonic() < deadline:  # and records again
+            time.sleep(0.01)
     finally:
         stop.set()
         for thread in clients:
             thread.join(30)
     assert not failures, failures[:3]
-    assert count() >= after_kill + 100
-    assert health["recording"] == "off"
-    assert "store's writer process" in health["recording_reason"] and "SIGKILL" in health["recording_reason"]
-    said = served.stop()
-    assert said.count("warning: recording is off: the store's writer process") == 1, said
+    assert off is not None, "recording never said it was off"
+    assert "store's writer process" in off["recording_reason"] and "SIGKILL" in off["recording_reason"], off
+    assert back is not None, f"no new writer process took over: {served.health()}"
+    assert count() >= after_kill + 200, (count(), after_kill)
+    assert writer_of(served.proc.pid) != served.writer
     with lock:
-        check_store(served.db, set(answered), lines_each=None)  # the next start replays the journal
+        acked = set(answered)
+    deadline = time.monotonic() + 60
+    while not acked <= stored_finished(served.db) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    missing = acked - stored_finished(served.db)
+    assert not missing, f"{len(missing)} answered invocations are not in the store while serve runs"
+    said = served.stop()
+    assert said.count("recording is off: the store's writer process") == 1, said
+    assert said.count("recording is on again") == 1, said
+    check_store(served.db, acked, lines_each=None)
+
+
+def test_a_writer_process_that_keeps_dying_is_replaced_then_left_off(tmp_path, monkeypatch):
+    """Each replacement commits what was answered before its predecessor died; once the restarts
+    run out recording stays off, and the journal keeps what comes after for the next start."""
+    from store_builders import record
+
+    from studio.runtime.events import InvocationFinished
+    from studio.store import ingest
+    from studio.store.ingest import RecorderProcess
+
+    monkeypatch.setattr(ingest, "RESTART_AFTER_S", (0.05, 0.05))
+    db = tmp_path / ".funcstudio" / "studio.db"
+    said: list[str] = []
+    recorder = RecorderProcess(db, on_problem=said.append)
+    try:
+        for death in range(3):
+            pid = recorder.pid
+            recorder(InvocationFinished(record(f"before-death-{death}")))
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while (recorder.pid == pid or not recorder.recording) and time.monotonic() < deadline:
+                if recorder.problem and "stays off" in recorder.problem:
+                    break
+                time.sleep(0.01)
+            if death < 2:  # replaced: the new writer commits what the dead one was handed
+                assert recorder.recording and recorder.pid != pid, recorder.problem
+                deadline = time.monotonic() + 30
+                while f"before-death-{death}" not in stored_finished(db) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                assert f"before-death-{death}" in stored_finished(db)
+        assert not recorder.recording
+        assert "was restarted 2 times and stays off" in recorder.problem, recorder.problem
+        assert recorder.status()["restarts"] == 2
+        recorder(InvocationFinished(record("after-the-last")))  # journaled for the next start
+    finally:
+        recorder.close()
+    assert sum("recording is on again" in sentence for sentence in said) == 2, said
+    with RecorderProcess(db) as next_start:
+        assert next_start.flush()
+    assert {"before-death-2", "after-the-last"} <= stored_finished(db)
 
 
 def test_held_events_reach_the_store_once_quick_or_long(tmp_path):
