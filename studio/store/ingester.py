@@ -27,7 +27,7 @@ from pathlib import Path
 from studio.runtime import fastjson
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted
 from studio.store import channel
-from studio.store.writer import CommitInfo, FinishedWhole, Recorder
+from studio.store.writer import CommitInfo, Recorder, whole_event
 
 PR_SET_PDEATHSIG = 1
 READ_BYTES = 1 << 20
@@ -140,7 +140,7 @@ class Ingester:
         if kind == channel.FINISHED:
             recorder(InvocationFinished(InvocationRecord.from_json(fastjson.loads(payload))))
         elif kind == channel.FINISHED_WHOLE:  # its lines were never sent: they are the record's
-            recorder(FinishedWhole(InvocationRecord.from_json(fastjson.loads(payload))))
+            recorder(whole_event(payload, recorder.settings, recorder._redactor))
         elif kind == channel.STARTED:
             recorder(InvocationStarted(*pickle.loads(payload)))
         elif kind == channel.LOG:

@@ -9,6 +9,7 @@ the writer: the column mapping lives here once.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from json.encoder import encode_basestring
 from studio.runtime.invocation import ErrorInfo, FrameInfo, InvocationRecord, ParityWarning
 from studio.runtime.invocation import LogLine as RecordLogLine
 from studio.store.db import StoreError
-from studio.store.redact import cap_body, valid_text
+from studio.store.redact import Redactor, cap_body, cap_line, valid_text
 
 LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL", "ERR": "ERROR"}
@@ -444,6 +445,120 @@ def invocation_row(record: InvocationRecord, body_cap: int) -> dict[str, object]
     if record.handler_ms is not None:  # schema 5
         values["handler_ms"] = record.handler_ms
     return {name: valid_text(v) if isinstance(v, str) else v for name, v in values.items()}
+
+
+FINISHED_COLUMNS = (
+    "request_id", "state", "function_id", "platform", "kind", "trigger", "method", "path", "query_string",
+    "params", "request_headers", "request_body", "request_body_size", "request_body_truncated", "status",
+    "status_class", "response_headers", "response_body", "response_body_size", "response_body_truncated",
+    "return_value", "error_type", "error_message", "error_traceback", "fault", "has_error", "warnings", "outbox",
+    "started_at", "duration_ms", "init_ms", "peak_memory_mb", "code_version", "instance_id", "log_count",
+    "logs_truncated")
+"""The columns `invocation_row` always gives, in its order (then app_path, paused_ms, wait_ms, handler_ms
+when the record has them)."""
+
+
+JsonRow = tuple[str, tuple[str, ...], tuple, list[tuple]]
+"""(request id, columns, values, log rows but their first value)"""
+
+
+def json_row(data: dict, body_cap: int, redactor: Redactor, ascii_text: bool = False) -> JsonRow | None:
+    """What the writer stores of a journal line's JSON object `data`, straight from it: its request id
+    as `from_json` reads it, the columns and values that `invocation_row(redactor.record(InvocationRecord.from_json(data)), body_cap)` gives, and
+    its log lines' `logs` rows without their first value (the invocation id: `_log_row`'s others).
+
+    For the writer process's common record (no error, warnings, outbox or profile; text bodies) this
+    skips building the record (its ~40 frozen fields and lines, then a dict of them) and redacts the
+    same values with the same `Redactor` calls. None when the record needs the full path: anything
+    else, or anything `from_json` or the row would refuse (so the full path refuses it the same way).
+    `ascii_text`: every string in `data` is ASCII (`ascii_json` of its text), so every string of the
+    row is too and `valid_text` would keep each as it is (~2 us of checks skipped).
+    tests/store/test_store_json_rows.py holds the two paths to the same rows."""
+    try:
+        return _json_row(data, body_cap, redactor, ascii_text)
+    except Exception:  # noqa: BLE001 - the full path meets the same value and says what it says
+        return None
+
+
+def _json_row(data: dict, body_cap: int, redactor: Redactor, ascii_text: bool) -> JsonRow | None:
+    get = data.get
+    if get("error") or get("warnings") or get("outbox") or get("profile"):
+        return None
+    request_encoding, response_encoding = get("request_body_encoding"), get("body_encoding")
+    if request_encoding == "base64" or response_encoding == "base64":
+        return None
+    request_id = str(data["request_id"])
+    function_id = get("function_id")
+    # from_json's conversions, value by value
+    request_headers = tuple((str(name), str(value)) for name, value in get("request_headers") or ())
+    response_headers = tuple((str(name), str(value)) for name, value in get("headers") or ())
+    request_body = (get("request_body") or "").encode("utf-8")
+    response_body = (get("body") or "").encode("utf-8")
+    params = dict(get("params") or {})
+    query_string = get("query_string") or ""
+    return_value = get("return_value")
+    status = get("status")
+    started_at = float(get("started_at") or 0.0)
+    duration_ms = float(get("duration_ms") or 0.0)
+    log_count = int(get("log_count") or 0)
+    logs_truncated = int(bool(get("logs_truncated")))
+    paused_ms = float(get("paused_ms") or 0.0)
+    wait_ms = float(get("wait_ms") or 0.0)
+    handler_ms = None if get("handler_ms") is None else float(data["handler_ms"])
+    fault = get("fault")
+    lines = [(function_id, int(line["seq"]), float(line["time"]), line["stream"],
+              level.upper() if (level := line.get("level")) else None, cap_line(line["text"]))
+             for line in get("logs") or ()]
+    # Redactor.record's calls, on the same values
+    query_string = redactor.query(query_string)
+    request_body = redactor.body(request_body, request_headers)
+    request_headers = redactor.headers(request_headers)
+    response_headers = redactor.headers(response_headers)
+    if return_value:
+        return_value = redactor.text(return_value)
+    # invocation_row's values, in FINISHED_COLUMNS order
+    request_body, request_size, request_cut = cap_body(request_body, body_cap)
+    response_body, response_size, response_cut = cap_body(response_body, body_cap)
+    request_body_size, response_body_size = get("request_body_size"), get("body_size")
+    values = [
+        request_id, "finished", function_id, get("platform"), get("kind"), get("trigger") or "http",
+        get("method") or "", get("path") or "", query_string,
+        json.dumps(params, ensure_ascii=False) if params else "{}",
+        pairs_json(request_headers), request_body, request_body_size or request_size,
+        int(request_cut or request_body_size is not None), status, (status // 100) if status else 0,
+        pairs_json(response_headers), response_body, response_body_size or response_size,
+        int(response_cut or response_body_size is not None), return_value, None, None, None, fault,
+        int(fault is not None or (status or 0) >= 500), "[]", "[]", started_at, duration_ms, get("init_ms"),
+        get("peak_memory_mb"), get("code_version"), get("instance_id"), log_count, logs_truncated,
+    ]
+    optional: tuple[str, ...] = ()
+    app_path = get("app_path")
+    if app_path is not None:
+        optional += ("app_path",)
+        values.append(app_path)
+    if paused_ms:
+        optional += ("paused_ms",)
+        values.append(paused_ms)
+    if wait_ms:
+        optional += ("wait_ms",)
+        values.append(wait_ms)
+    if handler_ms is not None:
+        optional += ("handler_ms",)
+        values.append(handler_ms)
+    if not ascii_text:
+        values = [valid_text(v) if isinstance(v, str) else v for v in values]
+    return request_id, _columns(optional), tuple(values), lines
+
+
+def ascii_json(text: bytes) -> bool:
+    """Whether every string JSON `text` holds is ASCII: the text is, and has no `\\u` escape."""
+    return text.isascii() and b"\\u" not in text
+
+
+@functools.lru_cache(maxsize=16)
+def _columns(optional: tuple[str, ...]) -> tuple[str, ...]:
+    """FINISHED_COLUMNS and the optional ones a record has (one tuple per set: `_finish_sql`'s key)."""
+    return FINISHED_COLUMNS + optional
 
 
 def pairs_json(pairs: Sequence[Sequence[object]]) -> str:

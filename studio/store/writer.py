@@ -67,6 +67,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from studio.project.settings import StoreSettings
+from studio.runtime import fastjson
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
 from studio.store import durability, maintenance
 from studio.store.db import BUSY_TIMEOUT_MS, NotADatabaseError, StoreError, describe_error, open_store
@@ -80,7 +81,7 @@ from studio.store.journal import (
     read_records,
 )
 from studio.store.redact import Redactor, cap_line
-from studio.store.rows import SavedRequest, frame_rows, invocation_row
+from studio.store.rows import JsonRow, SavedRequest, ascii_json, frame_rows, invocation_row, json_row
 
 if TYPE_CHECKING:
     from studio.runtime.events import Event, EventBus
@@ -113,6 +114,28 @@ class FinishedWhole(InvocationFinished):
     """A finished invocation none of whose events came before it (the writer process's FINISHED_WHOLE
     frame): its start and log lines are the record's own, written with it from this ONE queued event
     (two fewer per EdgeOne request than a line event each)."""
+
+
+class FinishedRow(FinishedWhole):
+    """A FinishedWhole whose rows the writer process built straight from its journal line's JSON
+    (`rows.json_row`: the same rows, without building the record first). Its `record` is built only
+    when something asks for it (a batch that could not be written counts its lines)."""
+
+    def __init__(self, data: dict, row: JsonRow) -> None:
+        object.__setattr__(self, "data", data)
+        object.__setattr__(self, "row", row)
+
+    @functools.cached_property
+    def record(self) -> InvocationRecord:  # type: ignore[override]
+        return InvocationRecord.from_json(self.data)
+
+
+def whole_event(line: bytes, settings: StoreSettings, redactor: Redactor) -> FinishedWhole:
+    """The event of a finished invocation none of whose events came before it, from its journal line:
+    a FinishedRow when `json_row` takes it (the common record), else a FinishedWhole."""
+    data = fastjson.loads(line)
+    row = json_row(data, settings.body_cap_bytes, redactor, ascii_json(line))
+    return FinishedRow(data, row) if row is not None else FinishedWhole(InvocationRecord.from_json(data))
 
 
 @dataclass(frozen=True)
@@ -572,11 +595,18 @@ class Recorder:
         new_invocations = 0
         # An invocation that starts and finishes within this batch (most do) is written as ONE row
         # insert at its finish, its lines after it: no `running` row to insert and then update.
-        finishing = {e.record.request_id for e in batch if isinstance(e, InvocationFinished)}
+        finishing = {e.row[0] if type(e) is FinishedRow else e.record.request_id
+                     for e in batch if isinstance(e, InvocationFinished)}
         held: dict[str, list[LogLine]] = {}
         for event in batch:
             try:
-                if isinstance(event, LogLine):
+                if type(event) is FinishedRow:  # the writer process's common event: its rows are built
+                    request_id, columns, values, lines = event.row
+                    new_invocations += self._write_finished(conn, request_id, columns, values)
+                    finished.append(request_id)
+                    invocation_id = self._finished_id
+                    log_rows.extend((invocation_id, *line) for line in lines)
+                elif isinstance(event, LogLine):
                     if event.request_id in finishing and event.request_id not in self._open_ids:
                         held.setdefault(event.request_id, []).append(event)
                         continue
@@ -598,7 +628,7 @@ class Recorder:
             except (sqlite3.InterfaceError, sqlite3.IntegrityError, TypeError, ValueError, AttributeError):
                 self.skipped_events += 1
                 log.exception("store: skipped an event it could not write: %r", event)
-                if type(event) is FinishedWhole and event.record.logs:  # its lines are kept all the same
+                if isinstance(event, FinishedWhole) and event.record.logs:  # its lines are kept all the same
                     held.setdefault(event.record.request_id, []).extend(event.record.logs)
         for request_id, lines in held.items():  # its finish could not be written: keep the lines anyway
             try:
@@ -646,11 +676,25 @@ class Recorder:
     def _finish(self, conn: sqlite3.Connection, record: InvocationRecord) -> int:
         record = self._redactor.record(record)  # the one pass: nothing below sees a secret
         values = invocation_row(record, self.settings.body_cap_bytes)
-        invocation_id = self._open_ids.pop(record.request_id, None)
+        created = self._write_finished(conn, record.request_id, tuple(values), tuple(values.values()))
+        frames = frame_rows(self._finished_id, record)
+        if frames:
+            conn.executemany(
+                "INSERT INTO frames (invocation_id, idx, file, line, function, source, locals, is_user_code) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                frames,
+            )
+        return created
+
+    def _write_finished(self, conn: sqlite3.Connection, request_id: str, columns: tuple[str, ...],
+                        values: tuple) -> int:
+        """Write a finished invocation's row (`columns`, `values`: redacted); its id goes in
+        `_finished_id`. Returns 1 when the row is new."""
+        invocation_id = self._open_ids.pop(request_id, None)
         created = 0
-        update, insert = _finish_sql(tuple(values))
+        update, insert = _finish_sql(columns)
         if invocation_id is not None:
-            updated = conn.execute(update, (*values.values(), invocation_id)).rowcount
+            updated = conn.execute(update, (*values, invocation_id)).rowcount
             conn.execute("DELETE FROM frames WHERE invocation_id = ?", (invocation_id,))
             if not updated:  # its running row was cleared meanwhile
                 invocation_id = None
@@ -659,24 +703,16 @@ class Recorder:
             # batch): insert at once rather than look the request id up first (3% of the writer's CPU).
             # A row made elsewhere (a dead writer's start, a replayed journal) conflicts: update it.
             try:
-                invocation_id = conn.execute(insert, tuple(values.values())).lastrowid
+                invocation_id = conn.execute(insert, values).lastrowid
                 created = 1
             except sqlite3.IntegrityError:
-                row = conn.execute("SELECT id FROM invocations WHERE request_id = ?",
-                                   (record.request_id,)).fetchone()
+                row = conn.execute("SELECT id FROM invocations WHERE request_id = ?", (request_id,)).fetchone()
                 if row is None:
                     raise  # not the request id's conflict: a bad value, skipped by the caller
                 invocation_id = row[0]
-                conn.execute(update, (*values.values(), invocation_id))
+                conn.execute(update, (*values, invocation_id))
                 conn.execute("DELETE FROM frames WHERE invocation_id = ?", (invocation_id,))
         self._finished_id = invocation_id
-        frames = frame_rows(invocation_id, record)
-        if frames:
-            conn.executemany(
-                "INSERT INTO frames (invocation_id, idx, file, line, function, source, locals, is_user_code) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                frames,
-            )
         return created
 
     def _drop_notice(self, conn: sqlite3.Connection) -> tuple:
@@ -854,7 +890,8 @@ class Recorder:
 
     def _count_lost(self, batch: list[Event]) -> None:
         self.dropped_invocations += sum(1 for event in batch if isinstance(event, InvocationFinished))
-        self.dropped_lines += sum(1 if isinstance(event, LogLine) else len(event.record.logs)
+        self.dropped_lines += sum(1 if isinstance(event, LogLine) else len(event.row[3]) if type(event) is FinishedRow
+                                  else len(event.record.logs)
                                   for event in batch if isinstance(event, (LogLine, FinishedWhole)))
 
     def _say(self, sentence: str) -> None:
