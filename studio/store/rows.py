@@ -490,8 +490,8 @@ def _json_row(data: dict, body_cap: int, redactor: Redactor, ascii_text: bool) -
     request_id = str(data["request_id"])
     function_id = get("function_id")
     # from_json's conversions, value by value
-    request_headers = tuple((str(name), str(value)) for name, value in get("request_headers") or ())
-    response_headers = tuple((str(name), str(value)) for name, value in get("headers") or ())
+    request_headers = tuple([(str(name), str(value)) for name, value in get("request_headers") or ()])
+    response_headers = tuple([(str(name), str(value)) for name, value in get("headers") or ()])
     request_body = (get("request_body") or "").encode("utf-8")
     response_body = (get("body") or "").encode("utf-8")
     params = dict(get("params") or {})

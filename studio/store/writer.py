@@ -117,17 +117,18 @@ class FinishedWhole(InvocationFinished):
 
 
 class FinishedRow(FinishedWhole):
-    """A FinishedWhole whose rows the writer process built straight from its journal line's JSON
-    (`rows.json_row`: the same rows, without building the record first). Its `record` is built only
-    when something asks for it (a batch that could not be written counts its lines)."""
+    """A FinishedWhole whose rows the writer process built straight from its journal line (`json_row`:
+    the same rows, without building the record first). It keeps the line's bytes, not its parsed JSON
+    (one object rather than a tree of them for the garbage collector to scan until the commit); its
+    `record` is made from them only when something asks (a batch that could not be written)."""
 
-    def __init__(self, data: dict, row: JsonRow) -> None:
-        object.__setattr__(self, "data", data)
+    def __init__(self, line: bytes, row: JsonRow) -> None:
+        object.__setattr__(self, "line", line)
         object.__setattr__(self, "row", row)
 
     @functools.cached_property
     def record(self) -> InvocationRecord:  # type: ignore[override]
-        return InvocationRecord.from_json(self.data)
+        return InvocationRecord.from_json(fastjson.loads(self.line))
 
 
 def whole_event(line: bytes, settings: StoreSettings, redactor: Redactor) -> FinishedWhole:
@@ -135,7 +136,7 @@ def whole_event(line: bytes, settings: StoreSettings, redactor: Redactor) -> Fin
     a FinishedRow when `json_row` takes it (the common record), else a FinishedWhole."""
     data = fastjson.loads(line)
     row = json_row(data, settings.body_cap_bytes, redactor, ascii_json(line))
-    return FinishedRow(data, row) if row is not None else FinishedWhole(InvocationRecord.from_json(data))
+    return FinishedRow(line, row) if row is not None else FinishedWhole(InvocationRecord.from_json(data))
 
 
 @dataclass(frozen=True)

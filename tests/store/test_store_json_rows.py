@@ -10,6 +10,8 @@ import dataclasses
 import json
 import socket
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -235,3 +237,21 @@ def test_the_writer_process_stores_what_the_full_path_stores(make_recorder, tmp_
     other.close()
     raw = b"".join(path.read_bytes() for path in quick.parent.iterdir() if path.is_file())
     assert b"s3cr3t" not in raw
+
+
+def test_the_writer_process_binds_none_and_bytes_as_sqlite3_does():
+    """`bind_as_is` (the writer process's adapters for None and bytes, registered process-wide, so
+    checked in a process of its own) binds NULL and BLOBs exactly as sqlite3's own path does."""
+    check = ("import sqlite3, sys\n"
+             "from studio.store.ingester import bind_as_is\n"
+             "if sys.argv[1] == 'adapted':\n"
+             "    bind_as_is()\n"
+             "conn = sqlite3.connect(':memory:')\n"
+             "values = (None, b'', b'\\x00\\xffbody', 'text', 3, 2.5, bytearray(b'ba'))\n"
+             "row = conn.execute('SELECT ' + ', '.join('typeof(?), quote(?)' for _ in values),\n"
+             "                   [v for value in values for v in (value, value)]).fetchone()\n"
+             "print(row, conn.execute('SELECT ?, ?', (None, b'x')).fetchone())\n")
+    answers = [subprocess.run([sys.executable, "-c", check, variant], capture_output=True, text=True, timeout=60,
+                              check=True).stdout for variant in ("plain", "adapted")]
+    assert answers[0] == answers[1]
+    assert "'null', 'NULL', 'blob', \"X''\", 'blob', \"X'00FF626F6479'\"" in answers[0]
