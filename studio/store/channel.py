@@ -34,19 +34,29 @@ class Frames:
     """Cuts a byte stream into (kind, payload) frames, keeping a partial frame for the next feed."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._pending = bytearray()
+        """The start of a frame not yet complete (grows in place however many reads it takes)."""
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        buffer = self._buffer
-        buffer += data
+        # Each payload is sliced once from the bytes read: copying every read into one bytearray and
+        # every payload out of it twice cost ~2% of the writer process's CPU per EdgeOne invocation.
+        pending = self._pending
+        if pending:
+            pending += data
+            if len(pending) < HEADER.size or len(pending) < HEADER.size + HEADER.unpack_from(pending)[0]:
+                return []  # its first frame is still incomplete
+            data = bytes(pending)
+            pending.clear()
         frames: list[tuple[int, bytes]] = []
-        position, size_of_header, end_of_data = 0, HEADER.size, len(buffer)
+        position, size_of_header, end_of_data = 0, HEADER.size, len(data)
+        unpack_from = HEADER.unpack_from
         while end_of_data - position >= size_of_header:
-            length, kind = HEADER.unpack_from(buffer, position)
+            length, kind = unpack_from(data, position)
             end = position + size_of_header + length
             if end > end_of_data:
                 break
-            frames.append((kind, bytes(buffer[position + size_of_header:end])))
+            frames.append((kind, data[position + size_of_header:end]))
             position = end
-        del buffer[:position]
+        if position < end_of_data:
+            pending += memoryview(data)[position:]
         return frames
