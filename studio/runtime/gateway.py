@@ -25,6 +25,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import re
 import threading
 import time
 import traceback
@@ -54,9 +55,11 @@ log = logging.getLogger(__name__)
 CONTROL_PREFIX = "/__funcstudio"
 REQUEST_ID_HEADER = "X-Funcstudio-Request-Id"
 INVOCATION_TYPE_HEADER = "X-Funcstudio-Invocation-Type"
-TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~")
-"""RFC 9110 token characters: a response header name with anything else cannot go out."""
-BAD_VALUE_CHARS = frozenset(chr(c) for c in (*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F))
+NOT_TOKEN = re.compile(r"[^A-Za-z0-9!#$%&'*+\-.^_`|~]")
+"""A character outside RFC 9110's token: a response header name holding one cannot go out."""
+BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""A control character other than tab: a header value holding one cannot go out. (Regexes: a set
+lookup per character cost ~14,000 instructions per request.)"""
 RECENT_RECORDS = 256
 REQUEST_THREADS = 512
 """Requests on a thread at once (starting an instance, debugged, control API); more wait in line for
@@ -97,7 +100,7 @@ def response_problem(status: int | None, headers) -> str | None:
     if status is not None and not 200 <= int(status) <= 999:
         return f"status {status} is not a final HTTP status (200-999)"
     for name, value in headers:
-        if not name or not TOKEN_CHARS.issuperset(name) or not BAD_VALUE_CHARS.isdisjoint(value):
+        if not name or NOT_TOKEN.search(name) or BAD_VALUE.search(value):
             return (f"header {name!r}: {value!r} has a name that is not an HTTP token "
                     f"(a space, colon, bracket...) or a value with a line break or control character")
     return None
