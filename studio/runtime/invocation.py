@@ -128,9 +128,8 @@ class InvocationRecord:
     def evolve(self, **changes) -> InvocationRecord:
         """`dataclasses.replace` without re-running `__init__` field by field: this record's fields are
         already valid, and the gateway completes one record per request (a few microseconds saved)."""
-        unknown = changes.keys() - _RECORD_FIELDS
-        if unknown:
-            raise TypeError(f"InvocationRecord has no field(s) {sorted(unknown)}")
+        if not _RECORD_FIELDS.issuperset(changes):  # (no set built per call, as `keys() - fields` did)
+            raise TypeError(f"InvocationRecord has no field(s) {sorted(changes.keys() - _RECORD_FIELDS)}")
         new = object.__new__(InvocationRecord)
         new.__dict__.update(self.__dict__)
         new.__dict__.update(changes)
