@@ -255,3 +255,12 @@ def test_the_writer_process_binds_none_and_bytes_as_sqlite3_does():
                               check=True).stdout for variant in ("plain", "adapted")]
     assert answers[0] == answers[1]
     assert "'null', 'NULL', 'blob', \"X''\", 'blob', \"X'00FF626F6479'\"" in answers[0]
+
+
+def test_a_batch_that_is_lost_counts_a_quick_rows_lines_as_the_full_path_does(make_recorder):
+    recorder = make_recorder(journal=False)
+    line = case_line("edgeone")
+    quick = whole_event(line, recorder.settings, recorder._redactor)
+    assert type(quick) is FinishedRow
+    recorder._count_lost([quick, FinishedWhole(InvocationRecord.from_json(json.loads(line)))])
+    assert (recorder.dropped_invocations, recorder.dropped_lines) == (2, 4)
