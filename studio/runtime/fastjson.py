@@ -5,7 +5,7 @@ through orjson.
 ~1 and ~3. `dumps` writes the text `json.dumps(value, ensure_ascii=False, separators=(",", ":"),
 default=repr)` writes, except that NaN and infinities become `null` (standard JSON; `json` writes
 the non-standard `NaN`); what orjson refuses (lone surrogates, integers over 64 bits, non-string
-keys) goes through `json`. `loads` returns what `json.loads` returns: text orjson refuses (NaN, lone
+keys) goes through `json`, with non-ASCII characters escaped. `loads` returns what `json.loads` returns: text orjson refuses (NaN, lone
 surrogate escapes...) and text with a run of 19 digits or more (an integer orjson would read as a
 float, losing digits) are parsed by `json`.
 """
@@ -18,16 +18,19 @@ import orjson
 
 # Dataclasses and datetimes go to `default` (repr), as with `json.dumps(..., default=repr)`.
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-_STDLIB = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr)
+_STDLIB = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=repr)
 
 
 def dumps(value) -> bytes:
     """Compact UTF-8 JSON, as `json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-    default=repr)` writes it (lone surrogates kept with surrogateescape, as the journal did)."""
+    default=repr)` writes it. What orjson refuses (a lone surrogate: bytes a process printed that
+    were not UTF-8, kept by surrogateescape) goes through `json` with every non-ASCII character
+    escaped: still valid UTF-8, and `loads` gives back the very same strings. (Raw surrogateescape
+    bytes, as the journal once wrote, were text no JSON parser reads: the writer process died on them.)"""
     try:
         return orjson.dumps(value, default=repr, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
-        return _STDLIB.encode(value).encode("utf-8", "surrogateescape")
+        return _STDLIB.encode(value).encode("ascii")
 
 
 

@@ -15,6 +15,7 @@ closes the store and exits.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import pickle
 import signal
@@ -29,6 +30,8 @@ from studio.runtime import fastjson
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted
 from studio.store import channel
 from studio.store.writer import CommitInfo, Recorder, whole_event
+
+log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 READ_BYTES = 1 << 20
@@ -126,7 +129,7 @@ class Ingester:
                 if not data:
                     break
                 for kind, payload in frames.feed(data):
-                    if not self._handle(kind, payload):
+                    if not self._take(kind, payload):
                         return
                 self._report_status()
                 if len(data) < READ_BYTES:
@@ -137,6 +140,18 @@ class Ingester:
         finally:
             if self.recorder is not None:
                 self.recorder.close()
+
+    def _take(self, kind: int, payload: bytes) -> bool:
+        """`_handle`, except that an event frame this process cannot read (a journal line it cannot
+        parse, say) is skipped and counted, not the end of the process and of what it queued."""
+        try:
+            return self._handle(kind, payload)
+        except Exception:  # noqa: BLE001 - one unreadable event must not stop recording
+            if kind in (channel.INIT, channel.OPERATION) or self.recorder is None:
+                raise
+            self.recorder.skipped_events += 1
+            log.debug("store: skipped an event frame it could not read (kind %d)", kind, exc_info=True)
+            return True
 
     def _handle(self, kind: int, payload: bytes) -> bool:
         recorder = self.recorder

@@ -1,5 +1,6 @@
 """`fastjson.dumps` writes what `json.dumps(..., ensure_ascii=False, separators=(",", ":"),
-default=repr)` writes (the journal's text), through orjson where it can and json where it cannot."""
+default=repr)` writes (the journal's text), through orjson where it can and json where it cannot
+(then with non-ASCII escaped, so that the bytes are always UTF-8 that `loads` reads back)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,12 @@ class Name(str):
     pass
 
 
-def stdlib(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr).encode("utf-8", "surrogateescape")
+def stdlib(value, ascii: bool = False) -> bytes:
+    return json.dumps(value, ensure_ascii=ascii, separators=(",", ":"), default=repr).encode("utf-8")
 
 
 @pytest.mark.parametrize("value", [
     {"text": "ü 😀 \u2028 \"quoted\" \\ \n", "list": [1, 2.5, None, True, False], "nested": {"t": (1, 2)}},
-    {"surrogate": "bytes \udc80 that were not UTF-8"},  # orjson refuses: json writes it
-    {"huge": 2 ** 70, "negative": -(2 ** 64)},  # over 64 bits: json writes it
-    {1: "a non-string key"},  # orjson refuses: json writes "1"
     {"dataclass": Point(), "datetime": datetime.datetime(2026, 12, 6, 1, 2, 3)},  # their repr, as json
     {"subclass": Name("kept as a string")},
     {"floats": [0.1 + 0.2, -0.0, 1e300, 5e-324, 123456789.123456789]},
@@ -39,6 +37,20 @@ def stdlib(value) -> bytes:
 ])
 def test_the_same_text_as_json(value):
     assert fastjson.dumps(value) == stdlib(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"surrogate": "bytes \udc80\udcff that were not UTF-8, ü"},  # lone surrogates: orjson refuses
+    {"high": "\ud800 alone", "pair": "😀"},
+    {"huge": 2 ** 70, "negative": -(2 ** 64), "text": "ü"},  # over 64 bits
+    {1: "a non-string key"},  # json writes "1"
+])
+def test_what_orjson_refuses_is_json_text_escaped_and_reads_back_the_same(value):
+    text = fastjson.dumps(value)
+    assert text == stdlib(value, ascii=True)
+    text.decode("utf-8")  # valid UTF-8, where raw surrogateescape bytes were not
+    expected = json.loads(json.dumps(value))  # (json's own round trip: a non-string key becomes "1")
+    assert repr(fastjson.loads(text)) == repr(expected)
 
 
 def test_non_finite_floats_are_written_as_standard_json():

@@ -323,3 +323,38 @@ def test_finished_lines_go_to_the_writer_once_requests_pause_and_nothing_overtak
         assert recorder.status()["queued"] == 0
     finally:
         recorder.close()
+
+
+def test_lone_surrogates_and_unreadable_frames_do_not_stop_the_writer_process(tmp_path):
+    """Bytes a function printed that were not UTF-8 (decoded with surrogateescape) reach the store as
+    U+FFFD; an event frame the writer process cannot read is skipped and counted; either way the
+    same writer process goes on recording."""
+    from store_builders import record
+
+    from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
+    from studio.store import channel
+    from studio.store.ingest import RecorderProcess
+
+    db = tmp_path / ".funcstudio" / "studio.db"
+    recorder = RecorderProcess(db)
+    try:
+        pid = recorder.pid
+        printed = b"caf\xe9 \xff".decode("utf-8", "surrogateescape")
+        recorder(InvocationStarted("odd", "api/hello", "http", "GET", "/api/hello", time.time()))
+        line = LogLine("odd", "api/hello", 0, time.time(), "stdout", None, f"printed {printed}")
+        recorder(line)
+        recorder(InvocationFinished(record("odd", logs=(line,), log_count=1, return_value=f"ret {printed}")))
+        recorder._send(channel.FINISHED_WHOLE, b'{"request_id": "cut sho')  # a line no parser reads
+        recorder(InvocationFinished(record("after")))
+        assert recorder.flush()
+        assert recorder.recording and recorder.pid == pid and recorder.restarts == 0, recorder.problem
+        assert recorder.skipped_events == 1
+        assert {"odd", "after"} <= stored_finished(db)
+        conn = sqlite3.connect(db)
+        try:
+            (text,) = conn.execute("SELECT text FROM logs WHERE text LIKE 'printed %'").fetchone()
+        finally:
+            conn.close()
+        assert text == "printed caf\ufffd \ufffd"
+    finally:
+        recorder.close()
