@@ -468,7 +468,14 @@ class Recorder:
             ).fetchone()
             if row is not None and row[1] == "finished":
                 continue  # committed before the kill
-            new_invocations += self._finish(conn, record)
+            try:
+                new_invocations += self._finish(conn, record)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not keep a journal unreplayable
+                if not _unwritable(exc):
+                    raise
+                self.skipped_events += 1
+                log.warning("store: skipped a journaled record it could not write (%s): %s", record.request_id, exc)
+                continue
             invocation_id = self._finished_id
             have = {seq for (seq,) in conn.execute("SELECT seq FROM logs WHERE invocation_id = ?",
                                                    (invocation_id,))}
@@ -626,7 +633,9 @@ class Recorder:
                     lines = (event.record.logs if type(event) is FinishedWhole
                              else held.pop(event.record.request_id, ()))
                     log_rows.extend(_log_row(self._finished_id, line) for line in lines)
-            except (sqlite3.InterfaceError, sqlite3.IntegrityError, TypeError, ValueError, AttributeError):
+            except Exception as exc:  # noqa: BLE001 - sorted by _unwritable: a bad value, or raised on
+                if not _unwritable(exc):
+                    raise
                 self.skipped_events += 1
                 log.exception("store: skipped an event it could not write: %r", event)
                 if isinstance(event, FinishedWhole) and event.record.logs:  # its lines are kept all the same
@@ -634,7 +643,9 @@ class Recorder:
         for request_id, lines in held.items():  # its finish could not be written: keep the lines anyway
             try:
                 invocation_id, created = self._invocation_id(conn, request_id, lines[0])
-            except (sqlite3.InterfaceError, sqlite3.IntegrityError, TypeError, ValueError, AttributeError):
+            except Exception as exc:  # noqa: BLE001 - as above
+                if not _unwritable(exc):
+                    raise
                 self.skipped_events += len(lines)
                 continue
             new_invocations += created
@@ -920,6 +931,15 @@ class Recorder:
                 self._on_problem(self.problem)
             except Exception:  # noqa: BLE001
                 log.exception("store on_problem callback failed")
+
+
+def _unwritable(exc: BaseException) -> bool:
+    """Whether `exc` says one event's values cannot be written (skip that event), not that the store
+    failed. Binding an unsupported type is InterfaceError on Python 3.10 but ProgrammingError on 3.11,
+    which also means a closed connection: only its binding message counts."""
+    if isinstance(exc, (sqlite3.InterfaceError, sqlite3.IntegrityError, TypeError, ValueError, AttributeError)):
+        return True
+    return isinstance(exc, sqlite3.ProgrammingError) and "binding parameter" in str(exc)
 
 
 def _passing(text: str) -> bool:

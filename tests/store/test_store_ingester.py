@@ -358,3 +358,36 @@ def test_lone_surrogates_and_unreadable_frames_do_not_stop_the_writer_process(tm
         assert text == "printed caf\ufffd \ufffd"
     finally:
         recorder.close()
+
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_a_value_sqlite_cannot_bind_skips_that_record_only(tmp_path, kind):
+    """On Python 3.11 binding an unsupported type is ProgrammingError (InterfaceError on 3.10): one
+    such record is skipped and counted, on the live path and in a journal replay, and recording
+    stays on; it used to turn recording off and leave the journal unreplayable for good."""
+    from store_builders import record
+
+    from studio.runtime.events import InvocationFinished
+    from studio.store.ingest import RecorderProcess
+    from studio.store.journal import journal_dir, journal_line
+    from studio.store.writer import Recorder
+
+    db = tmp_path / ".funcstudio" / "studio.db"
+    make = Recorder if kind == "thread" else RecorderProcess
+    bad = record("bad", peak_memory_mb={"not": "a number"})
+    folder = journal_dir(db)
+    folder.mkdir(parents=True)
+    (folder / "1-deadbeef.jsonl").write_bytes(  # a dead process's journal: the bad line between good ones
+        journal_line(record("replayed-1"), 1 << 20) + journal_line(bad, 1 << 20)
+        + journal_line(record("replayed-2"), 1 << 20))
+    recorder = make(db)
+    try:
+        recorder(InvocationFinished(bad.evolve(request_id="live-bad")))
+        recorder(InvocationFinished(record("live-good")))
+        assert recorder.flush()
+        assert recorder.recording, recorder.problem
+        assert recorder.skipped_events == 2
+    finally:
+        recorder.close()
+    assert stored_finished(db) == {"replayed-1", "replayed-2", "live-good"}
+    assert not (folder / "1-deadbeef.jsonl").exists()
