@@ -54,6 +54,7 @@ this thread, in chunks of `PRUNE_CHUNK` rows between batches, so pruning never d
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 import sqlite3
@@ -94,7 +95,12 @@ BATCH_MAX = 5_000
 """Events written per transaction at most; a bigger backlog is written in several."""
 COMMITTED_IDS_KEPT = 20_000
 """Request ids remembered as committed, for `wait_recorded`."""
-RETRY_BUSY = 3
+RETRY_BUSY_S = 2.0
+"""A batch that meets a lock is retried, with growing waits, for this long before the writer pauses.
+The busy timeout covers a writer holding the lock, but SQLite answers SQLITE_BUSY at once in a few
+cases (another connection setting up a brand-new store as this one writes its first batch, seen with
+`logs --follow` waiting for the store): three quick retries, 0.3 s in all, then counted the batch as
+not recorded."""
 RETENTION_NOTICE_ROWS = 1_000
 """Rows retention removes before it says so in a line (its own line must not set off another prune)."""
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
@@ -564,14 +570,15 @@ class Recorder:
             self._count_lost(batch)
             self._mark_written(len(batch), ())
             return
-        for attempt in range(RETRY_BUSY + 1):
+        began = time.monotonic()
+        for attempt in itertools.count():
             try:
                 info = self._apply(batch)
             except sqlite3.Error as exc:
                 self._safe_rollback()
                 text = str(exc).lower()
-                if ("locked" in text or "busy" in text) and attempt < RETRY_BUSY:
-                    time.sleep(0.05 * (attempt + 1))
+                if ("locked" in text or "busy" in text) and time.monotonic() - began < RETRY_BUSY_S:
+                    time.sleep(min(0.05 * 2 ** attempt, 0.5))
                     continue
                 message = describe_error(exc, self.db_path)
                 if _passing(text):

@@ -523,3 +523,35 @@ def test_a_started_event_with_the_request_half_journals_the_same_record(make_rec
     assert len(line["request_body"]) == 1024
     assert recorder.flush()
     assert rows(store_path, "SELECT request_body_size FROM invocations WHERE request_id = 'announced'") == [(2000,)]
+
+
+def test_a_lock_held_for_a_moment_delays_a_batch_and_loses_nothing(tmp_path):
+    """Another connection holds the write lock for 0.6 s, longer than the busy timeout and than the
+    three quick retries (0.3 s) that used to pause recording and count the batch as not recorded:
+    the batch now waits its turn, and nothing is said or dropped."""
+    from studio.store.writer import Recorder
+
+    db = tmp_path / ".funcstudio" / "studio.db"
+    said: list[str] = []
+    recorder = Recorder(db, busy_timeout_ms=10, on_problem=said.append)
+    try:
+        recorder(InvocationFinished(record("before")))
+        assert recorder.flush()
+        blocker = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        blocker.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.6, lambda: blocker.execute("COMMIT"))
+        release.start()
+        recorder(InvocationFinished(record("while-locked")))
+        assert recorder.flush(timeout=20)
+        release.join()
+        blocker.close()
+        assert said == [] and recorder.recording
+        assert recorder.dropped_invocations == 0
+        conn = sqlite3.connect(db)
+        try:
+            stored = {rid for (rid,) in conn.execute("SELECT request_id FROM invocations")}
+        finally:
+            conn.close()
+        assert stored == {"before", "while-locked"}
+    finally:
+        recorder.close()
