@@ -256,10 +256,10 @@ class RecorderProcess:
                 if journal is not None and not journal.broken:
                     self._append(journal, line)
             else:  # no child: the journal keeps it for the replacement (or the next start) to replay
-                kept = (journal is not None and not journal.broken and journal.size < DEAD_JOURNAL_MAX_BYTES
-                        and self._append(journal, line))
+                journaled = (journal is not None and not journal.broken
+                             and journal.size < DEAD_JOURNAL_MAX_BYTES and self._append(journal, line))
         if not alive:
-            if not kept:
+            if not journaled:
                 self._drop(invocations=1)
             return
         # Nothing of it was sent yet: the child takes its start and lines from the finished line.
@@ -380,7 +380,7 @@ class RecorderProcess:
                     return
                 reason = f"a new store writer process could not start ({exc})"
             else:
-                child_end.close()  # the child's copy is its own: its death is our end's EOF
+                child_end.close()  # the child's copy is its own: its death must be our end's EOF
                 self.pid = self._process.pid
                 if self.restarts:
                     self._resume(init)
@@ -392,7 +392,7 @@ class RecorderProcess:
                 if reason is None:
                     return  # closed
             finally:
-                child_end.close()
+                child_end.close()  # (again, harmless) also when the spawn failed
             failures = 1 if time.monotonic() - began >= STABLE_S else failures + 1
             journal = self._journal.path if self._journal is not None else None
             if failures > len(RESTART_AFTER_S):

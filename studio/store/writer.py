@@ -99,8 +99,8 @@ RETRY_BUSY_S = 2.0
 """A batch that meets a lock is retried, with growing waits, for this long before the writer pauses.
 The busy timeout covers a writer holding the lock, but SQLite answers SQLITE_BUSY at once in a few
 cases (another connection setting up a brand-new store as this one writes its first batch, seen with
-`logs --follow` waiting for the store): three quick retries, 0.3 s in all, then counted the batch as
-not recorded."""
+`logs --follow` waiting for the store), where three quick retries (0.3 s) used to count the batch
+as not recorded."""
 RETENTION_NOTICE_ROWS = 1_000
 """Rows retention removes before it says so in a line (its own line must not set off another prune)."""
 RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
@@ -640,7 +640,7 @@ class Recorder:
                     lines = (event.record.logs if type(event) is FinishedWhole
                              else held.pop(event.record.request_id, ()))
                     log_rows.extend(_log_row(self._finished_id, line) for line in lines)
-            except Exception as exc:  # noqa: BLE001 - sorted by _unwritable: a bad value, or raised on
+            except Exception as exc:  # noqa: BLE001 - a bad value skips the event; anything else is raised
                 if not _unwritable(exc):
                     raise
                 self.skipped_events += 1
