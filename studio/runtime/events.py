@@ -31,8 +31,6 @@ class InvocationStarted:
     method: str
     path: str
     started_at: float
-    record: InvocationRecord | None = None
-    """The request half of the record-to-be, when the gateway has it (the journal pre-serialises it)."""
 
 
 @dataclass(frozen=True)

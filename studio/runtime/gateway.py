@@ -450,8 +450,8 @@ class Gateway:
             return prepared
         function, worker_request, warnings = prepared
         run = {"request_id": cycle.request_id, "base": cycle.base, "warnings": warnings}
-        # announced once the request is on its way to the worker: the journal's half of the work
-        # that can be done before the answer then overlaps with the function running
+        # announced once the request is on its way to the worker: the subscribers' work on the start
+        # (the recorder holding it back) then overlaps with the function running
         invocation = await self.supervisor.run_on_loop(function, worker_request, request.body, **run,
                                                        alone=self._in_flight == 1,
                                                        on_sent=partial(self.announce, cycle))
@@ -462,11 +462,11 @@ class Gateway:
         return self._respond(invocation, cycle)
 
     def announce(self, cycle: _Cycle) -> None:
-        """Publish `InvocationStarted` (with the request half of the record) once per request."""
+        """Publish `InvocationStarted` once per request."""
         if not cycle.announced and cycle.base is not None:
             cycle.announced = True
             base = cycle.base
-            self.supervisor.started(cycle.request_id, base.function_id, "http", base.method, base.path, record=base)
+            self.supervisor.started(cycle.request_id, base.function_id, "http", base.method, base.path)
 
     def dispatch_control(self, request: HttpRequest, cycle: _Cycle) -> Reply:
         endpoint, args = CONTROL_MAP.bind("localhost").match(request.path, method=request.method)

@@ -645,11 +645,10 @@ class Supervisor:
 
     # -- invocations -------------------------------------------------------------------------
 
-    def started(self, request_id: str, function_id: str | None, trigger: str, method: str, path: str,
-                record: InvocationRecord | None = None) -> float:
+    def started(self, request_id: str, function_id: str | None, trigger: str, method: str, path: str) -> float:
         started_at = time.time()
         self.bus.publish(InvocationStarted(request_id=request_id, function_id=function_id, trigger=trigger,
-                                           method=method, path=path, started_at=started_at, record=record))
+                                           method=method, path=path, started_at=started_at))
         return started_at
 
     def run(

@@ -62,7 +62,7 @@ from studio.project.settings import StoreSettings
 from studio.runtime.events import InvocationFinished, InvocationStarted, LogLine
 from studio.store import channel
 from studio.store.db import BUSY_TIMEOUT_MS, StoreError
-from studio.store.journal import Journal, RequestHalves, journal_dir, journal_line
+from studio.store.journal import Journal, journal_dir, journal_line
 from studio.store.writer import COMMITTED_IDS_KEPT, CommitInfo
 
 if TYPE_CHECKING:
@@ -158,7 +158,6 @@ class RecorderProcess:
         self._journal_wanted = journal
         self._journal: Journal | None = None
         self._journal_lock = threading.Lock()
-        self._halves = RequestHalves(self.settings.body_cap_bytes)
         self._journal_pending = 0
         """Finished records sent to the child and not yet committed; at 0 the journal is truncated."""
         self._sock, child_end = _channel()
@@ -193,8 +192,6 @@ class RecorderProcess:
                     self._send_line(event)
             elif isinstance(event, InvocationStarted):
                 if self.recording:
-                    if event.record is not None and self._journal is not None:
-                        self._halves.prepare(event.record)  # while the function runs
                     with self._held_lock:
                         if len(self._held) < HELD_MAX:
                             self._held[event.request_id] = (time.monotonic(), [event])
@@ -238,7 +235,6 @@ class RecorderProcess:
             return bool(self._held)
 
     def _finished(self, event: InvocationFinished) -> None:
-        half = self._halves.take(event.record.request_id)
         with self._held_lock:
             held = self._held.pop(event.record.request_id, None)
         if self._alive and not (self.recording or self._restarting):
@@ -247,7 +243,7 @@ class RecorderProcess:
         if len(self._backlog) >= 2 * self.queue_limit:
             self._drop(invocations=1)
             return
-        line = journal_line(event.record, self.settings.body_cap_bytes, half)
+        line = journal_line(event.record, self.settings.body_cap_bytes)
         with self._journal_lock:  # decided under the lock: a restart swaps the journal and `_alive` in it
             journal = self._journal
             alive = self._alive

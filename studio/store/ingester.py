@@ -26,9 +26,9 @@ import threading
 import time
 from pathlib import Path
 
-from studio.runtime import fastjson
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted
 from studio.store import channel
+from studio.store.journal import line_json
 from studio.store.writer import CommitInfo, Recorder, whole_event
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class Ingester:
     def _handle(self, kind: int, payload: bytes) -> bool:
         recorder = self.recorder
         if kind == channel.FINISHED:
-            recorder(InvocationFinished(InvocationRecord.from_json(fastjson.loads(payload))))
+            recorder(InvocationFinished(InvocationRecord.from_json(line_json(payload))))
         elif kind == channel.FINISHED_WHOLE:  # its lines were never sent: they are the record's
             recorder(whole_event(payload, recorder.settings, recorder._redactor))
         elif kind == channel.STARTED:

@@ -68,15 +68,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from studio.project.settings import StoreSettings
-from studio.runtime import fastjson
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted, LogLine
 from studio.store import durability, maintenance
 from studio.store.db import BUSY_TIMEOUT_MS, NotADatabaseError, StoreError, describe_error, open_store
 from studio.store.journal import (
     Journal,
-    RequestHalves,
     journal_dir,
     journal_line,
+    line_json,
     orphans,
     parse_records,
     read_records,
@@ -134,13 +133,13 @@ class FinishedRow(FinishedWhole):
 
     @functools.cached_property
     def record(self) -> InvocationRecord:  # type: ignore[override]
-        return InvocationRecord.from_json(fastjson.loads(self.line))
+        return InvocationRecord.from_json(line_json(self.line))
 
 
 def whole_event(line: bytes, settings: StoreSettings, redactor: Redactor) -> FinishedWhole:
     """The event of a finished invocation none of whose events came before it, from its journal line:
     a FinishedRow when `json_row` takes it (the common record), else a FinishedWhole."""
-    data = fastjson.loads(line)
+    data = line_json(line)
     row = json_row(data, settings.body_cap_bytes, redactor, ascii_json(line))
     return FinishedRow(line, row) if row is not None else FinishedWhole(InvocationRecord.from_json(data))
 
@@ -213,7 +212,6 @@ class Recorder:
         self._journal_lock = threading.Lock()
         self._journal_pending = 0
         """Finished records in the journal and not yet committed; at 0 the journal is truncated."""
-        self._halves = RequestHalves(self.settings.body_cap_bytes)
         self.replayed = 0
         """Invocations recovered from dead processes' journals at start."""
         self._replay_done = threading.Event()
@@ -265,9 +263,7 @@ class Recorder:
                 return
         if self._journal is not None:
             if isinstance(event, InvocationFinished):
-                self._append_journal(event.record, self._halves.take(event.record.request_id))
-            elif isinstance(event, InvocationStarted) and event.record is not None:
-                self._halves.prepare(event.record)  # while the function runs
+                self._append_journal(event.record)
         with self._count_lock:
             self._queue.append(event)
             self._enqueued += 1
@@ -281,9 +277,9 @@ class Recorder:
             log.warning("store: no journal in %s (%s): invocations answered just before a kill may be "
                         "lost", journal_dir(self.db_path), exc)
 
-    def _append_journal(self, record: InvocationRecord, half: bytes | None = None) -> None:
+    def _append_journal(self, record: InvocationRecord) -> None:
         try:
-            line = journal_line(record, self.settings.body_cap_bytes, half)
+            line = journal_line(record, self.settings.body_cap_bytes)
         except Exception:  # noqa: BLE001 - the writer will still record it from memory
             log.exception("store: could not journal %s", record.request_id)
             return

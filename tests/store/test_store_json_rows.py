@@ -19,11 +19,10 @@ from hypothesis import strategies as st
 from store_builders import failing_record, record
 
 from studio.project.settings import StoreSettings
-from studio.runtime import fastjson
 from studio.runtime.invocation import InvocationRecord, LogLine, ParityWarning
 from studio.store import channel
 from studio.store.ingester import Ingester
-from studio.store.journal import journal_line
+from studio.store.journal import journal_line, line_json
 from studio.store.redact import REDACTED, Redactor
 from studio.store.rows import ascii_json, invocation_row, json_row
 from studio.store.writer import FinishedRow, FinishedWhole, _log_row, whole_event
@@ -114,7 +113,7 @@ def full_row(data: dict, redactor: Redactor) -> tuple:
 
 
 def assert_same_rows(line: bytes, redactor: Redactor) -> tuple | None:
-    data = fastjson.loads(line)
+    data = line_json(line)
     row = json_row(data, CAP, redactor, ascii_json(line))
     assert json_row(data, CAP, redactor) == row  # the ASCII shortcut changes nothing
     if row is not None:
@@ -132,7 +131,7 @@ def test_the_quick_rows_are_the_full_paths_rows(name, redactor):
 
 @pytest.mark.parametrize("redactor", REDACTORS[1:], ids=REDACTOR_IDS[1:])
 def test_secrets_are_redacted_on_the_quick_path(redactor):
-    rows = {name: json_row(fastjson.loads(case_line(name)), CAP, redactor)
+    rows = {name: json_row(line_json(case_line(name)), CAP, redactor)
             for name in CASES if name not in FULL_PATH_ONLY}
     assert "s3cr3t" not in repr(rows)
     assert ("hidden-1" in repr(rows)) == (redactor is REDACTORS[1])
@@ -221,14 +220,14 @@ def test_the_writer_process_stores_what_the_full_path_stores(make_recorder, tmp_
     ingester.recorder = recorder = make_recorder(settings_, path=quick, journal=False)
     events = [whole_event(line, settings_, recorder._redactor) for line in journal]
     assert {type(event) for event in events} == {FinishedRow, FinishedWhole}
-    assert all(event.record == InvocationRecord.from_json(json.loads(line))  # built when asked, the same
+    assert all(event.record == InvocationRecord.from_json(line_json(line))  # built when asked, the same
                for event, line in zip(events, journal, strict=True))
     for line in journal:
         ingester._handle(channel.FINISHED_WHOLE, line)
     assert recorder.flush()
     other = make_recorder(settings_, path=full, journal=False)
     for line in journal:
-        other(FinishedWhole(InvocationRecord.from_json(json.loads(line))))
+        other(FinishedWhole(InvocationRecord.from_json(line_json(line))))
     assert other.flush()
     assert recorder.skipped_events == other.skipped_events == 0
     assert stored(quick) == stored(full)
@@ -262,5 +261,5 @@ def test_a_batch_that_is_lost_counts_a_quick_rows_lines_as_the_full_path_does(ma
     line = case_line("edgeone")
     quick = whole_event(line, recorder.settings, recorder._redactor)
     assert type(quick) is FinishedRow
-    recorder._count_lost([quick, FinishedWhole(InvocationRecord.from_json(json.loads(line)))])
+    recorder._count_lost([quick, FinishedWhole(InvocationRecord.from_json(line_json(line)))])
     assert (recorder.dropped_invocations, recorder.dropped_lines) == (2, 4)

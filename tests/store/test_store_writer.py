@@ -14,6 +14,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pytest
 from store_builders import (
     failing_record,
     invocation_events,
@@ -32,6 +33,8 @@ from studio.runtime.events import (
     LogLine,
     ProjectChanged,
 )
+from studio.runtime.invocation import ErrorInfo, FrameInfo, ParityWarning
+from studio.store.journal import line_json
 from studio.store.queries import Reader
 from studio.store.redact import REDACTED, is_secret_header
 
@@ -402,7 +405,7 @@ def test_the_journal_holds_bodies_capped_and_the_store_gets_secrets_redacted(mak
         blocker.execute("COMMIT")
         blocker.close()
     assert oct(journal.stat().st_mode & 0o777) == "0o600"  # private: redaction happens on commit
-    line = json.loads(text.splitlines()[-1])
+    line = line_json(text.splitlines()[-1].encode())
     assert len(line["body"]) == 1024 and line["body_size"] == 5000
     assert recorder.flush()
     stored = rows(store_path, "SELECT request_headers, query_string, response_body_size FROM invocations")
@@ -491,38 +494,49 @@ def test_undecodable_text_is_kept_readable_and_recording_stays_on(make_recorder,
     assert ("after",) in rows(store_path, "SELECT request_id FROM invocations")
 
 
-def test_a_journal_line_made_in_two_halves_is_the_whole_line():
-    """The request half is serialised while the function runs, the rest when it answered: the line
-    must read back exactly as the one-piece line, bodies capped in both halves."""
-    from studio.store.journal import journal_line, request_half
+JOURNAL_CASES = {
+    "text": {"logs": (LogLine("line", "api/hello", 0, 1.5, "stdout", None, "hi"),
+                      LogLine("line", "api/hello", 1, 1.6, "logging", "WARNING", "careful")), "log_count": 2},
+    "binary bodies, capped": {"request_body": b"\xff\xfe" + b"q" * 3000, "response_body": b"\x00\x9f" * 800},
+    "unicode": {"request_headers": (("Host", "x"), ("X-Ünïcode", "✓")), "query_string": "a=1&é=2",
+                "response_body": "héllo ✓".encode(), "params": {"id": "7"}},
+    "failure": {"status": 500, "fault": "crash", "return_value": "None", "outbox": ({"to": "a@b.c"},),
+                "error": ErrorInfo("KeyError", "'x'", "Traceback ...", (FrameInfo("f.py", 3, "handler", "x[1]",
+                                                                                 {"x": "{}"}),)),
+                "warnings": (ParityWarning("EO-DICT-ENVELOPE", "returned a dict", "return a Response"),),
+                "profile": ({"function": "handler", "calls": 1},), "app_path": "/health",
+                "duration_ms": 12.3456789, "wait_ms": 0.0004, "handler_ms": 1.23456},
+    "lone surrogate": {"return_value": "bad \udcff byte"},  # orjson refuses it: written as to_json()
+}
 
-    rec = record("halves", request_headers=(("Host", "x"), ("X-Ünïcode", "✓")), query_string="a=1",
-                 request_body=b"\xff\xfe" + b"q" * 3000, response_body=b"r" * 5000, params={"id": "7"})
-    whole = journal_line(rec, 1024)
-    halves = journal_line(rec, 1024, request_half(rec, 1024))
-    assert halves.endswith(b"\n") and halves.count(b"\n") == 1
-    assert json.loads(halves) == json.loads(whole)
-    assert InvocationRecord.from_json(json.loads(halves)) == InvocationRecord.from_json(json.loads(whole))
+
+@pytest.mark.parametrize("case", JOURNAL_CASES)
+def test_a_journal_line_reads_back_as_the_records_json(case):
+    """The journal line is orjson's rendering of the record (not `to_json()`, which is slower to build):
+    read back, it is `to_json()` of the record with its bodies capped, whichever way it was written."""
+    from studio.store.journal import journal_line
+
+    rec = record("line", **JOURNAL_CASES[case])
+    line = journal_line(rec, 1024)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    data = line_json(line)
+    capped = record("line", **JOURNAL_CASES[case])
+    if len(rec.request_body) > 1024 or len(rec.response_body) > 1024:
+        capped = dataclasses.replace(rec, request_body=rec.request_body[:1024], response_body=rec.response_body[:1024],
+                                     request_body_size=len(rec.request_body), response_body_size=len(rec.response_body))
+    expected = json.loads(json.dumps(capped.to_json()))
+    assert {key: value for key, value in data.items() if key != "logs"} == {
+        key: value for key, value in expected.items() if key != "logs"}
+    assert InvocationRecord.from_json(data) == InvocationRecord.from_json(expected)
+    # a line as earlier versions wrote it (`to_json()`) still reads back the same
+    assert InvocationRecord.from_json(line_json(json.dumps(expected).encode())) == InvocationRecord.from_json(data)
 
 
-def test_a_started_event_with_the_request_half_journals_the_same_record(make_recorder, store_path):
-    recorder = make_recorder(StoreSettings(body_cap_bytes=1024))
-    rec = record("announced", request_body=b"b" * 2000, response_body=b"ok")
-    blocker = sqlite3.connect(store_path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")  # the line stays in the journal
-    try:
-        recorder(InvocationStarted("announced", rec.function_id, "http", "GET", rec.path, rec.started_at,
-                                   record=dataclasses.replace(rec, response_body=b"")))
-        recorder(InvocationFinished(rec))
-        text = Path(recorder.status()["journal"]).read_text()
-    finally:
-        blocker.execute("COMMIT")
-        blocker.close()
-    line = json.loads(text.splitlines()[-1])
-    assert (line["request_id"], line["body"], line["request_body_size"]) == ("announced", "ok", 2000)
-    assert len(line["request_body"]) == 1024
-    assert recorder.flush()
-    assert rows(store_path, "SELECT request_body_size FROM invocations WHERE request_id = 'announced'") == [(2000,)]
+def test_a_journal_line_that_is_not_an_object_is_refused():
+    with pytest.raises(ValueError):
+        line_json(b"[1, 2]")
+    with pytest.raises(ValueError):
+        line_json(b'{"request_id": "cut sh')
 
 
 def test_a_lock_held_for_a_moment_delays_a_batch_and_loses_nothing(tmp_path):
