@@ -1,7 +1,7 @@
 """Warm keep-alive request latency through funcstudio (gateway + isolated worker instance), per kind,
 against plain servers running the same code in their own process (DESIGN.md §8, issue 11 item 9).
 
-    .venv/bin/python benchmarks/invoke_overhead.py [--rounds 7] [--requests 300]
+    .venv/bin/python benchmarks/invoke_overhead.py [--rounds 7] [--requests 300] [--servers 3]
 
 Targets, each a server in its own process, all measured by the same client (this process, one
 keep-alive HTTP/1.1 connection per target, sequential GETs):
@@ -17,6 +17,12 @@ their ratios are printed. After every target's round the recording funcstudio's 
 is given time to commit what it was sent (it does so once requests pause), so that work is not
 charged to whichever target runs next. What recording costs a server that is never quiet (the
 writer committing during the stream) is `recording_split.py`'s sustained figure.
+
+Two servers running the very same code differ by up to ~10 % on this 2-core VM, steadily, for as
+long as they live (where the scheduler happens to place the gateway and its worker). One server with
+recording against one without measured that as much as recording itself, so the function entry is
+served by `--servers` of each, their per-round medians averaged, and the spread between the servers
+without recording is printed: the noise floor of the recording cost beside it.
 """
 
 from __future__ import annotations
@@ -184,6 +190,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=300, help="per target and round")
+    parser.add_argument("--servers", type=int, default=3,
+                        help="funcstudio servers with and without recording for the function entry, averaged")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -203,6 +211,15 @@ def main() -> None:
         for kind, (_rel, _src, path) in ALL_KINDS.items():
             if kind != "http-function":
                 targets.append(_Alias(f"funcstudio {kind}", rec_port, path))
+        recording, not_recording = [targets[0]], [targets[1]]
+        for n in range(2, args.servers + 1):  # each recording server its own project: one writer per store
+            extra = write_project(here / f"project-{n}", ALL_KINDS)
+            for group, record in ((recording, True), (not_recording, False)):
+                port = free_port()
+                name = f"funcstudio{'' if record else ', no rec'} #{n}"
+                group.append(Target(name, [py, "-c", FUNCSTUDIO.format(repo=str(ROOT), root=str(extra), port=port,
+                                                                       record=record)], port, fn_path))
+                targets.append(group[-1])
         port = free_port()
         targets.append(Target("werkzeug", [py, "-c", WERKZEUG.format(here=str(here), port=port)], port, "/fn"))
         if importlib.util.find_spec("functions_framework") is not None:
@@ -215,19 +232,26 @@ def main() -> None:
         port = free_port()
         targets.append(Target("uvicorn bare ASGI", [py, "-c", UVICORN.format(here=str(here), port=port)], port,
                               "/fn"))
-        writer = writer_of(targets[0].proc.pid)
-        if writer is None:
-            raise RuntimeError("the recording funcstudio has no store writer process")
+        writers = {target.name: writer_of(target.proc.pid) for target in recording}
+        if None in writers.values():
+            raise RuntimeError("a recording funcstudio has no store writer process")
         try:
             for n in range(args.rounds):
                 order = targets[n % len(targets):] + targets[: n % len(targets)]
                 for target in order:
                     target.run(args.requests)
-                    settle(writer)  # after every round alike: recording's work stays in its own rounds
+                    # after every round alike: recording's work stays in its own rounds (the aliases are
+                    # served by the first recording server)
+                    settle(writers.get(target.name, writers["funcstudio"] if isinstance(target, _Alias) else None))
         finally:
             for target in targets:
                 target.stop()
 
+        spread = _spread(not_recording)
+        each = {group[0].name: " ".join(f"{t.median:.3f}" for t in group) for group in (recording, not_recording)}
+        for group in (recording, not_recording):  # the function entry's figure: the servers' mean
+            group[0].rounds = [statistics.mean(rounds) for rounds in zip(*(t.rounds for t in group), strict=True)]
+        targets = [t for t in targets if t not in recording[1:] and t not in not_recording[1:]]
         by_name = {t.name: t for t in targets}
         base = by_name["werkzeug"]
         print(f"invoke_overhead: warm keep-alive GET, {args.rounds} rounds x {args.requests} sequential requests "
@@ -238,8 +262,19 @@ def main() -> None:
             print(row(target.name, f"{target.median:.3f} ms", f"{ratio:.2f}x", "", widths=(30, 12, 12, 2)))
         on, off = by_name["funcstudio"], by_name["funcstudio, no rec"]
         cost = statistics.median((a - b) / b for a, b in zip(on.rounds, off.rounds, strict=True))
-        print(f"recording cost (funcstudio with the recorder vs without, function entry): "
-              f"{on.median - off.median:+.3f} ms, {cost * 100:+.1f} % of the warm path")
+        print(f"recording cost (funcstudio with the recorder vs without, function entry, {args.servers} servers "
+              f"each): {on.median - off.median:+.3f} ms, {cost * 100:+.1f} % of the warm path")
+        if spread is not None:
+            print("each server's median (ms): " + "; ".join(f"{name}: {medians}" for name, medians in each.items()))
+            print(f"noise floor: the {args.servers} servers without recording differ by {spread * 100:.1f} % "
+                  f"(median per round of slowest / fastest - 1)")
+
+
+def _spread(group: list[Target]) -> float | None:
+    """How far apart servers running the same code are: per round, slowest / fastest - 1; the median."""
+    if len(group) < 2:
+        return None
+    return statistics.median(max(r) / min(r) - 1 for r in zip(*(t.rounds for t in group), strict=True))
 
 
 class _Alias(Target):
