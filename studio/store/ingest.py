@@ -12,7 +12,7 @@ throughput under load through GIL hand-offs. Here the `Recorder` (writer.py) run
 **The request path.** `__call__` (the bus subscriber, on the event loop) holds a started invocation
 and its log lines back for up to `HOLD_S`: most invocations finish sooner, and for those the
 finished record (whose journal line carries the start and every line) is the only frame sent. A
-finished invocation's line is appended to this process's journal (journal.py: one `write`, the durable
+finished invocation's line is appended to this process's journal (journal.py: one copy into a mapped file, the durable
 hand-off, before the answer goes out). The same bytes go to the child once requests pause: no
 invocation finished for `QUIET_S` (or the oldest waited `QUIET_MAX_S`, or `KEPT_MAX` wait), in one
 `send`, so a burst of requests never wakes the writer process and its Python (parsing, redaction,

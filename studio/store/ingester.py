@@ -28,7 +28,7 @@ from pathlib import Path
 
 from studio.runtime.events import InvocationFinished, InvocationRecord, InvocationStarted
 from studio.store import channel
-from studio.store.journal import line_json
+from studio.store.journal import journal_lines, line_json
 from studio.store.writer import CommitInfo, Recorder, whole_event
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class _ChildRecorder(Recorder):
                 data = handle.read()
         except OSError:
             return
-        records = self._replay_recovered(data)
+        records = self._replay_recovered(journal_lines(data))
         self._relay(("recovered", len(records)))
 
 

@@ -26,7 +26,7 @@ the problem to the same slow disk, and blocking would stall requests, which the 
 
 **Answered means recorded, without waiting.** The gateway publishes `InvocationFinished` before the
 response goes out. For that one event the subscriber call appends the record to this process's
-journal (journal.py: one `write` of one line) and returns; it never waits for the writer thread. The
+journal (journal.py: one line copied into a mapped file) and returns; it never waits for the writer thread. The
 writer commits from memory in batches (it gathers until events stop coming for `BATCH_WINDOW_S`, at
 most `GATHER_MAX_S`, so a quick invocation's start and finish share one transaction and a busy server
 is not slowed by the writer's Python competing for the GIL) and truncates the journal once everything in it is committed. After
@@ -511,8 +511,9 @@ class Recorder:
         if upto <= 0:
             journal.broken = False
             return
-        with open(journal.path, "rb") as handle:
-            records = self._replay_recovered(handle.read(upto))
+        with self._journal_lock:
+            data = journal.read(upto)
+        records = self._replay_recovered(data)
         self._journal_committed(len(records))
         journal.broken = False
 

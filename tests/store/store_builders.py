@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from studio.runtime.events import (
     ErrorInfo,
@@ -79,3 +80,10 @@ def wait_until(predicate, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+def journal_text(path: str | Path) -> str:
+    """The lines a journal file holds, as text (a mapped journal's header and reserved room left out)."""
+    from studio.store.journal import journal_lines
+
+    return journal_lines(Path(path).read_bytes()).decode("utf-8")

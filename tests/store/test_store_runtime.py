@@ -8,9 +8,9 @@ import http.client
 import json
 import sqlite3
 import threading
-from pathlib import Path
 
 import pytest
+from store_builders import journal_text
 
 from studio.runtime.events import InvocationFinished, LogLine
 from studio.runtime.server import Runtime
@@ -65,7 +65,7 @@ def test_the_answer_a_client_got_is_already_stored(served, path):
     status, request_id, _ = call(runtime.port, "GET", path, headers={"Authorization": "Bearer top-secret"})
     # No flush, no wait: the response left only after the record was journaled; the journal is
     # truncated only once everything in it is committed, so it is in one or the other.
-    journal = Path(recording.recorder.status()["journal"]).read_text()
+    journal = journal_text(recording.recorder.status()["journal"])
     conn = sqlite3.connect(db_path(runtime.root))
     state = conn.execute("SELECT state FROM invocations WHERE request_id = ?", (request_id,)).fetchone()
     conn.close()

@@ -18,6 +18,7 @@ import pytest
 from store_builders import (
     failing_record,
     invocation_events,
+    journal_text,
     publish_all,
     record,
     wait_until,
@@ -379,14 +380,14 @@ def test_a_finished_invocation_is_journaled_before_publish_returns(make_recorder
         publish_all(recorder, invocation_events("journaled", 2))
         # No wait for the writer: the record is already one line of this process's journal.
         journal = Path(recorder.status()["journal"])
-        lines = journal.read_bytes().splitlines()
+        lines = journal_text(journal).splitlines()
     finally:
         blocker.execute("COMMIT")
         blocker.close()
     assert [json.loads(line)["request_id"] for line in lines] == ["journaled"]
     assert recorder.flush()
     assert rows(store_path, "SELECT state FROM invocations WHERE request_id = 'journaled'") == [("finished",)]
-    assert journal.read_bytes() == b""  # everything committed: the journal starts over
+    assert journal_text(journal) == ""  # everything committed: the journal starts over
     recorder.close()
     assert not journal.exists()
 
@@ -400,7 +401,7 @@ def test_the_journal_holds_bodies_capped_and_the_store_gets_secrets_redacted(mak
                      query_string="api_key=k1&page=2", response_body=b"x" * 5000)
         publish_all(recorder, [InvocationFinished(rec)])
         journal = Path(recorder.status()["journal"])
-        text = journal.read_text()
+        text = journal_text(journal)
     finally:
         blocker.execute("COMMIT")
         blocker.close()
@@ -447,7 +448,7 @@ def test_a_stalled_writer_never_stalls_the_publisher(make_recorder, store_path):
         publish_all(recorder, invocation_events("stalled-2", 1))
         # both published (and journaled) while nothing could commit
         assert rows(store_path, "SELECT count(*) FROM invocations WHERE state = 'finished'") == [(0,)]
-        journaled = Path(recorder.status()["journal"]).read_text()
+        journaled = journal_text(recorder.status()["journal"])
         assert "stalled-1" in journaled and "stalled-2" in journaled
     finally:
         blocker.execute("COMMIT")
