@@ -150,8 +150,12 @@ class Journal:
         """Map `length` bytes of the file (reserved first), keeping the lines already in it."""
         fd = self._fd
         assert fd is not None
+        if not hasattr(os, "posix_fallocate"):  # (macOS) no way to reserve the room: write instead
+            raise OSError("posix_fallocate is not available")
         os.posix_fallocate(fd, 0, length)
         mapping = mmap.mmap(fd, length)
+        if hasattr(mmap, "MADV_DONTFORK"):  # a forked worker runs user code: not with this in reach
+            mapping.madvise(mmap.MADV_DONTFORK)
         old, self._map = self._map, mapping
         if old is None:
             mapping[:HEADER] = MAPPED_MAGIC + _LENGTH.pack(self.size)

@@ -156,3 +156,27 @@ def test_without_room_to_reserve_the_journal_writes_plain_lines(small_disk):
     journal.truncate()
     assert journal.path.read_bytes() == b""
     journal.close(remove=True)
+
+
+def test_a_forked_process_does_not_get_the_mapping(tmp_path):
+    """Worker instances are forked, and run user code: the journal's pages are not theirs to touch
+    (MADV_DONTFORK). In the forked child the range is gone: reading it is a segmentation fault."""
+    child = run_child("""
+        import os, signal, sys
+        from pathlib import Path
+        from studio.store.journal import Journal
+        journal = Journal(Path(sys.argv[1]))
+        journal.append(b'{"request_id": "mine"}\\n')
+        pid = os.fork()
+        if pid == 0:
+            os.write(1, b"forked\\n")
+            journal.read()  # touches the mapping
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print(os.WTERMSIG(status) if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}", flush=True)
+        print(journal.read().decode(), flush=True)
+    """, str(tmp_path))
+    assert child.returncode == 0, child.stderr
+    forked, signal_number, kept = child.stdout.split("\n")[:3]
+    assert forked == "forked" and int(signal_number) == 11  # SIGSEGV in the fork only
+    assert kept == '{"request_id": "mine"}'
