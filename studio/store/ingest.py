@@ -92,6 +92,9 @@ QUIET_MAX_S = 0.25
 """...or once the oldest of them waited this long (a server that is never quiet)..."""
 KEPT_MAX = 1_000
 """...or at once when this many wait."""
+WRITER_LOG = "writer.log"
+"""In `.funcstudio/`: what the writer process printed (warnings, a traceback when it failed)."""
+WRITER_LOG_MAX_BYTES = 1 << 20
 _PICKLE = pickle.HIGHEST_PROTOCOL
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
@@ -149,6 +152,8 @@ class RecorderProcess:
         self._stopping = False
         self._restarting = False
         """A replacement child is starting: finished lines are journaled and queued for it."""
+        self._log_mark = 0
+        """The size of the writer's output file when the running child started (`WRITER_LOG`)."""
         self._restart_wait = threading.Event()
         """Set by `close`: a reader waiting to restart the child gives up."""
         self.restarts = 0
@@ -369,7 +374,8 @@ class RecorderProcess:
         while True:
             began = time.monotonic()
             try:
-                self._process = _spawn(child_end)
+                self._log_mark = _size(self.db_path.parent / WRITER_LOG)
+                self._process = _spawn(child_end, self.db_path.parent / WRITER_LOG)
             except OSError as exc:
                 if not self.restarts:
                     self._gone(f"the store's writer process could not start: {exc}")
@@ -605,7 +611,9 @@ class RecorderProcess:
                 how = f"was killed (signal {-code})"
         else:
             how = f"exited (code {code})"
-        return f"the store's writer process (pid {self.pid}) {how}"
+        said = self.db_path.parent / WRITER_LOG
+        where = f"; what it said is in {said}" if _size(said) > self._log_mark else ""
+        return f"the store's writer process (pid {self.pid}) {how}{where}"
 
     def _gone(self, reason: str) -> None:
         self._alive = False
@@ -762,14 +770,40 @@ def _channel() -> tuple[socket.socket, socket.socket]:
     return ours, child_end
 
 
-def _spawn(child_end: socket.socket) -> subprocess.Popen:
-    """`python -m studio.store.ingester` with this interpreter, able to import this `studio`."""
+def _spawn(child_end: socket.socket, log_path: Path) -> subprocess.Popen:
+    """`python -m studio.store.ingester` with this interpreter, able to import this `studio`. What it
+    prints (a warning, a traceback) goes to `log_path`, not to this process's terminal, where the
+    studio draws its screen."""
     here = str(Path(__file__).resolve().parents[2])  # the folder holding this `studio` package
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
     fd = child_end.fileno()
-    return subprocess.Popen(
-        [sys.executable, "-m", "studio.store.ingester", str(fd), str(os.getpid())],
-        pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
-        start_new_session=True,
-    )
+    output = _open_log(log_path)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "studio.store.ingester", str(fd), str(os.getpid())],
+            pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=output, env=env,
+            start_new_session=True,
+        )
+    finally:
+        if isinstance(output, int) and output >= 0:
+            os.close(output)
+
+
+def _open_log(path: Path) -> int:
+    """The writer process's output file, started over once past `WRITER_LOG_MAX_BYTES`; where it
+    cannot be written (a read-only `.funcstudio/`), nowhere."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        big = path.exists() and path.stat().st_size > WRITER_LOG_MAX_BYTES
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if big else os.O_APPEND) | getattr(os, "O_CLOEXEC", 0)
+        return os.open(path, flags, 0o600)
+    except OSError:
+        return subprocess.DEVNULL
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

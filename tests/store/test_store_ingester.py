@@ -391,3 +391,27 @@ def test_a_value_sqlite_cannot_bind_skips_that_record_only(tmp_path, kind):
         recorder.close()
     assert stored_finished(db) == {"replayed-1", "replayed-2", "live-good"}
     assert not (folder / "1-deadbeef.jsonl").exists()
+
+
+def test_what_the_writer_process_prints_goes_to_its_log_not_the_terminal(tmp_path):
+    """The studio draws its screen on the terminal this process was started from: the writer
+    process's warnings and tracebacks go to `.funcstudio/writer.log`, which the reason for its death
+    names when it said something."""
+    from studio.store.ingest import RecorderProcess
+
+    db = tmp_path / ".funcstudio" / "studio.db"
+    said: list[str] = []
+    recorder = RecorderProcess(db, on_problem=said.append)
+    try:
+        pid = recorder.pid
+        log_file = tmp_path / ".funcstudio" / "writer.log"
+        assert os.readlink(f"/proc/{pid}/fd/2") == str(log_file)
+        with open(f"/proc/{pid}/fd/2", "a") as its_stderr:  # as if it printed a traceback
+            its_stderr.write("Traceback (most recent call last): ...\n")
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not said and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert said and f"what it said is in {log_file}" in said[0], said
+    finally:
+        recorder.close()
