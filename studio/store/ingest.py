@@ -134,7 +134,8 @@ class RecorderProcess:
         self._send_lock = threading.Lock()
         self._backlog: deque[bytes] = deque()
         self._kept: list[bytes] = []
-        """Finished lines' frames waiting for a quiet moment (journaled already: see `_finished`)."""
+        """Finished lines waiting for a quiet moment (journaled already: see `_finished`), each after its
+        frame's header: framed when sent, in one join, not copied once per request on the request path."""
         self._kept_since = 0.0
         self._last_finished = 0.0
         self._held: dict[str, tuple[float, list]] = {}
@@ -267,7 +268,7 @@ class RecorderProcess:
         # The line is journaled, so sending it can wait until requests pause (`_release_kept`): a
         # send now would wake the writer process in the middle of a burst, and its Python would run
         # beside the gateway and the function on two cores.
-        data = channel.frame(channel.FINISHED_WHOLE if held is not None else channel.FINISHED, line)
+        header = channel.HEADER.pack(len(line), channel.FINISHED_WHOLE if held is not None else channel.FINISHED)
         now = time.monotonic()
         with self._send_lock:
             kept = self._kept
@@ -275,9 +276,9 @@ class RecorderProcess:
                 self._kept_since = now
                 if self._reader_dozing:  # its start was not held, so nothing woke the reader yet
                     self._wake_reader()
-            kept.append(data)
+            kept += (header, line)
             self._last_finished = now
-            if len(kept) >= KEPT_MAX:
+            if len(kept) >= 2 * KEPT_MAX:
                 self._release_kept()
 
     def _append(self, journal: Journal, line: bytes) -> bool:
@@ -741,7 +742,7 @@ class RecorderProcess:
             "problem": self.problem,
             "notice": self.notice,
             "db_path": str(self.db_path),
-            "queued": len(self._backlog) + len(self._kept),
+            "queued": len(self._backlog) + len(self._kept) // 2,
             "dropped_lines": self.dropped_lines,
             "dropped_invocations": self.dropped_invocations,
             "skipped_events": self.skipped_events,
