@@ -375,7 +375,8 @@ class RecorderProcess:
         while True:
             began = time.monotonic()
             try:
-                self._log_mark = _size(self.db_path.parent / WRITER_LOG)
+                written = _size(self.db_path.parent / WRITER_LOG)
+                self._log_mark = written if written <= WRITER_LOG_MAX_BYTES else 0  # else started over
                 self._process = _spawn(child_end, self.db_path.parent / WRITER_LOG)
             except OSError as exc:
                 if not self.restarts:
