@@ -18,8 +18,9 @@ is given time to commit what it was sent (it does so once requests pause), so th
 charged to whichever target runs next. What recording costs a server that is never quiet (the
 writer committing during the stream) is `recording_split.py`'s sustained figure.
 
-Two servers running the very same code differ by up to ~10 % on this 2-core VM, steadily, for as
-long as they live (where the scheduler happens to place the gateway and its worker). One server with
+Two servers running the very same code differ on this 2-core VM: by 8 % over 40 rounds, and by 20-40 %
+within a round when the machine is noisy (where the scheduler happens to place the gateway and its
+worker). One server with
 recording against one without measured that as much as recording itself, so the function entry is
 served by `--servers` of each, their per-round medians averaged, and the spread between the servers
 without recording is printed: the noise floor of the recording cost beside it.
