@@ -393,6 +393,14 @@ class StudioApp(DebugActions, App):
     def on_unmount(self) -> None:
         self.stop_services()
 
+    async def _on_message(self, message) -> None:
+        # Once shutdown has begun, the screens are being taken apart while the app's queue may still drain
+        # (Pilot's teardown runs beside it): a worker's late result has nothing left to be shown on. Events
+        # (Unmount among them) still run.
+        if not self.is_running and not isinstance(message, events.Event):
+            return
+        await super()._on_message(message)
+
     def stop_services(self) -> None:
         """Stop the runtime (every worker killed) and flush the store; safe to call twice."""
         if self.session is not None:
